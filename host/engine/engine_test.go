@@ -1,0 +1,334 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/host/engine"
+	"github.com/gatehouse/gatehouse/host/hosttest"
+)
+
+var cacheDir string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "gatehouse-engine-cache-")
+	if err != nil {
+		panic(err)
+	}
+	cacheDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+func newEngine(t testing.TB) *engine.Engine {
+	t.Helper()
+	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
+func TestLoadRejectsBadModules(t *testing.T) {
+	e := newEngine(t)
+	probe := hosttest.Probe(t)
+	i32 := []byte{hosttest.I32}
+	entry := hosttest.Func{Params: []byte{hosttest.I32, hosttest.I32}, Results: i32}
+	withImport := func(im hosttest.Import) []byte {
+		s := hosttest.Minimal()
+		s.Imports = append(s.Imports, im)
+		return s.Build()
+	}
+	noEntry := hosttest.Minimal()
+	noEntry.Exports = noEntry.Exports[:1]
+	noMem := hosttest.Minimal()
+	noMem.MemoryPages = -1
+	bigMem := hosttest.Minimal()
+	bigMem.MemoryPages = 2000
+	impMem := hosttest.Minimal()
+	impMem.ImportMemory = true
+	badSig := hosttest.Minimal()
+	badSig.Exports[1].Type = hosttest.Func{Params: i32, Results: i32}
+	v2 := hosttest.Minimal()
+	v2.Exports[0].Name = "gatehouse_abi_v2"
+	cases := []struct {
+		name string
+		bin  []byte
+		want string
+	}{
+		{"empty", nil, "empty file"},
+		{"not wasm", []byte("#!/bin/sh\necho hi\n"), "not a WebAssembly module"},
+		{"truncated", probe[:len(probe)/2], "invalid policy module"},
+		{"truncated header", probe[:6], "not a WebAssembly module"},
+		{"missing entry points", noEntry.Build(), "missing export: a module needs on_request"},
+		{"no memory", noMem.Build(), `missing export "memory"`},
+		{"memory too big", bigMem.Build(), "over limit of 1024 pages"},
+		{"imported memory", impMem.Build(), "imports memory env.memory"},
+		{"entry signature", badSig.Build(), "export on_request has signature (i32) -> (i32)"},
+		{"abi v2 marker", v2.Build(), "built for ABI v2"},
+		{"unknown host function", withImport(hosttest.Import{"gatehouse_v1", "open_socket", hosttest.Func{Results: i32}}), "gatehouse_v1.open_socket: no such host function"},
+		{"host function wrong signature", withImport(hosttest.Import{"gatehouse_v1", "now", hosttest.Func{Results: i32}}), "gatehouse_v1.now with signature () -> (i32); ABI v1 says () -> (i64)"},
+		{"env import", withImport(hosttest.Import{"env", "steal", hosttest.Func{}}), `module "env" is not provided`},
+		{"wasi sock", withImport(hosttest.Import{"wasi_snapshot_preview1", "sock_accept", hosttest.Func{Params: []byte{hosttest.I32, hosttest.I32, hosttest.I32}, Results: i32}}), "sock_accept, which is not an allowed WASI function"},
+		{"future host module", withImport(hosttest.Import{"gatehouse_v2", "now", hosttest.Func{Results: []byte{hosttest.I64}}}), `built for host module "gatehouse_v2"`},
+		{"go guest abi v2", hosttest.Guest(t, "host/hosttest/guests/abiv2"), "built for ABI v2"},
+		{"go guest env import", hosttest.Guest(t, "host/hosttest/guests/badimport"), "env.steal_secrets"},
+		{"go guest no entry", hosttest.Guest(t, "host/hosttest/guests/noexports"), "missing export: a module needs"},
+	}
+	_ = entry
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.LiveInstances()
+			_, err := e.Load(context.Background(), c.name, "1.0.0", c.bin, engine.PoolOptions{})
+			if err == nil {
+				t.Fatal("loaded; want an error")
+			}
+			if !errors.Is(err, engine.ErrInvalidModule) {
+				t.Errorf("error %v does not wrap ErrInvalidModule", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not name the problem (%q)", err, c.want)
+			}
+			if e.LiveInstances() != before {
+				t.Errorf("live instances %d -> %d after a failed load", before, e.LiveInstances())
+			}
+		})
+	}
+}
+
+func TestValidateMinimalAndProbe(t *testing.T) {
+	e := newEngine(t)
+	info, err := e.Validate(context.Background(), hosttest.Minimal().Build())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.OnRequest || info.OnResponse || len(info.Capabilities) != 0 {
+		t.Errorf("minimal info = %+v", info)
+	}
+	info, err = e.Validate(context.Background(), hosttest.Probe(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.OnRequest || !info.OnResponse || info.ABIMajor != 1 {
+		t.Errorf("probe info = %+v", info)
+	}
+	for _, c := range []string{abi.CapHTTP, abi.CapBody, abi.CapVars, abi.CapConfig, abi.CapClock} {
+		if !strings.Contains(strings.Join(info.Capabilities, ","), c) {
+			t.Errorf("capabilities %v lack %s", info.Capabilities, c)
+		}
+	}
+	if e.LiveInstances() != 0 {
+		t.Errorf("validate left %d live instances", e.LiveInstances())
+	}
+}
+
+type harness struct {
+	e *engine.Engine
+	m *engine.Module
+}
+
+func loadProbe(t testing.TB, po engine.PoolOptions) harness {
+	e := newEngine(t)
+	m, err := e.Load(context.Background(), "probe", "1.0.0", hosttest.Probe(t), po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return harness{e, m}
+}
+
+func (h harness) plan(t testing.TB, cfgs ...string) *engine.Plan {
+	var atts []*engine.Attachment
+	for _, c := range cfgs {
+		atts = append(atts, h.m.Attach("probe", []byte(c)))
+	}
+	p, err := h.m.NewPlan(atts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newExchange() *engine.Exchange {
+	return &engine.Exchange{Method: "GET", Path: "/pets/7", ReqHeader: http.Header{}, RequestID: "r1",
+		Params: []engine.Param{{"id", "7"}}}
+}
+
+func TestCallHappyPaths(t *testing.T) {
+	h := loadProbe(t, engine.PoolOptions{Min: 1, Max: 2})
+	p := h.plan(t, "req-header:X-A=1;set-var:who=alice", "var-to-header:who;param-to-header:id")
+	ex := newExchange()
+	res, err := h.m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{})
+	if err != nil || res != abi.ActionContinue {
+		t.Fatalf("res=%d err=%v", res, err)
+	}
+	if got := ex.ReqHeader.Get("X-A"); got != "1" {
+		t.Errorf("X-A = %q", got)
+	}
+	if got := ex.ReqHeader.Get("X-Var-Who"); got != "alice" {
+		t.Errorf("X-Var-Who = %q (vars shared between attachments)", got)
+	}
+	if got := ex.ReqHeader.Get("X-Param-Id"); got != "7" {
+		t.Errorf("X-Param-Id = %q", got)
+	}
+	// early answer
+	p2 := h.plan(t, "respond:401=no key", "req-header:X-B=never")
+	ex = newExchange()
+	res, err = h.m.Call(ex, engine.PhaseRequest, p2, engine.CallOptions{})
+	if err != nil || res != abi.ActionStop || !ex.Answered || ex.Status != 401 || string(ex.RespBody.Bytes) != "no key" {
+		t.Fatalf("early answer: res=%d err=%v answered=%v status=%d body=%q", res, err, ex.Answered, ex.Status, ex.RespBody.Bytes)
+	}
+	if ex.ReqHeader.Get("X-B") != "" {
+		t.Error("attachment after an early answer ran")
+	}
+	// response phase
+	p3 := h.plan(t, "status:201;resp-header:X-R=yes;resp-body-upper")
+	ex = newExchange()
+	ex.Status, ex.RespHeader = 200, http.Header{}
+	ex.RespBody = engine.Body{Src: strings.NewReader("hello"), Limit: 100}
+	res, err = h.m.Call(ex, engine.PhaseResponse, p3, engine.CallOptions{})
+	if err != nil || res != 0 || ex.Status != 201 || ex.RespHeader.Get("X-R") != "yes" || string(ex.RespBody.Bytes) != "HELLO" {
+		t.Fatalf("response phase: res=%d err=%v status=%d hdr=%v body=%q", res, err, ex.Status, ex.RespHeader, ex.RespBody.Bytes)
+	}
+}
+
+func TestHostileGuests(t *testing.T) {
+	h := loadProbe(t, engine.PoolOptions{Min: 1, Max: 2})
+	ok := h.plan(t, "req-header:X-Ok=1")
+	cases := []struct {
+		cfg  string
+		kind error
+	}{
+		{"loop", engine.ErrDeadline},
+		{"panic", nil},
+		{"membomb", errMemBomb},
+		{"badptr", nil},
+		{"badhandle", nil},
+		{"exit", nil},
+		{"grow:20", engine.ErrMemoryLimit},
+		{"fail", engine.ErrGuest},
+	}
+	for _, c := range cases {
+		t.Run(c.cfg, func(t *testing.T) {
+			p := h.plan(t, c.cfg)
+			start := time.Now()
+			_, err := h.m.Call(newExchange(), engine.PhaseRequest, p, engine.CallOptions{Deadline: 100 * time.Millisecond, MaxPages: 300})
+			var ce *engine.CallError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v; want a CallError", err)
+			}
+			if c.kind == errMemBomb {
+				// capped either by the runtime's page limit (a Go
+				// out-of-memory exit) or by the deadline: both discard it
+				if !ce.IsTrap() && !errors.Is(err, engine.ErrDeadline) {
+					t.Errorf("err = %v; want a trap or the deadline", err)
+				}
+			} else if c.kind == nil && !ce.IsTrap() {
+				t.Errorf("err = %v; want a trap", err)
+			}
+			if c.kind != nil && c.kind != errMemBomb && !errors.Is(err, c.kind) {
+				t.Errorf("err = %v; want %v", err, c.kind)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("call took %v", d)
+			}
+			t.Logf("%s: %v", c.cfg, err)
+			// the next call works on a healthy instance
+			ex := newExchange()
+			if _, err := h.m.Call(ex, engine.PhaseRequest, ok, engine.CallOptions{}); err != nil || ex.ReqHeader.Get("X-Ok") != "1" {
+				t.Fatalf("next call: err=%v hdr=%v", err, ex.ReqHeader)
+			}
+		})
+	}
+	st := h.e.Stats()
+	if st.DeadlineKills < 1 || st.Traps < 4 || st.MemoryKills < 1 {
+		t.Errorf("stats = %+v", st)
+	}
+	// the pool refills to Min off the request path
+	waitFor(t, func() bool { _, total := h.m.PoolStats(); return total >= 1 })
+}
+
+var errMemBomb = errors.New("memory bomb")
+
+func waitFor(t testing.TB, f func() bool) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if f() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("condition not met in 2s")
+}
+
+// TestPoolHammer runs many goroutines through a small pool with a mix of
+// healthy and trapping calls; afterwards instances and goroutines return to
+// their baseline.
+func TestPoolHammer(t *testing.T) {
+	h := loadProbe(t, engine.PoolOptions{Min: 1, Max: 3})
+	good := h.plan(t, "req-header:X-A=1")
+	bad := h.plan(t, "panic")
+	baseG := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	var okN, badN atomic.Int64
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 60; i++ {
+				p := good
+				if (g+i)%15 == 0 {
+					p = bad
+				}
+				ex := newExchange()
+				_, err := h.m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: 2 * time.Second})
+				if p == good {
+					if err != nil || ex.ReqHeader.Get("X-A") != "1" {
+						t.Errorf("good call: %v", err)
+					}
+					okN.Add(1)
+				} else {
+					if err == nil {
+						t.Error("panic call succeeded")
+					}
+					badN.Add(1)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if okN.Load() == 0 || badN.Load() == 0 {
+		t.Fatal("hammer did not mix calls")
+	}
+	waitFor(t, func() bool {
+		idle, total := h.m.PoolStats()
+		return idle == total && total <= 3 && int64(total) == h.e.LiveInstances()
+	})
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= baseG+1 })
+	h.m.Close(context.Background())
+	if n := h.e.LiveInstances(); n != 0 {
+		t.Errorf("live instances after close = %d", n)
+	}
+}
+
+func TestResponseSkipFlag(t *testing.T) {
+	h := loadProbe(t, engine.PoolOptions{})
+	p := h.plan(t, "continue")
+	for i := 0; i < 3; i++ {
+		ex := newExchange()
+		ex.RespHeader = http.Header{}
+		if _, err := h.m.Call(ex, engine.PhaseResponse, p, engine.CallOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

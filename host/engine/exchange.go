@@ -1,0 +1,209 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Phase is where in the chain a call runs.
+type Phase uint8
+
+const (
+	PhaseRequest Phase = iota
+	PhaseResponse
+	PhaseError
+)
+
+func (p Phase) String() string {
+	switch p {
+	case PhaseRequest:
+		return "request"
+	case PhaseResponse:
+		return "response"
+	}
+	return "error"
+}
+
+// Param is one path-template parameter.
+type Param struct{ Name, Value string }
+
+// Subscription is what the catalog says about a subscription key.
+type Subscription struct {
+	ID         string `json:"id"`
+	State      string `json:"state"`
+	Scope      string `json:"scope"`
+	Product    string `json:"product,omitempty"`
+	User       string `json:"user,omitempty"`
+	APIAllowed bool   `json:"api_allowed"`
+}
+
+// Counters are atomic windowed counters (host/counter implements it).
+type Counters interface {
+	Add(key string, delta, limit int64, window time.Duration, mode int32, now time.Time) (count int64, resetAt time.Time, ok bool, err error)
+}
+
+// ValueCache is a bounded TTL cache (host/vcache implements it).
+type ValueCache interface {
+	Get(key string, now time.Time) ([]byte, bool)
+	Set(key string, val []byte, ttl time.Duration, now time.Time) error
+	Delete(key string)
+}
+
+// JWTVerifier verifies tokens (host/jwtverify implements it).
+type JWTVerifier interface {
+	Verify(ctx context.Context, token string, config []byte) (claims []byte, status int32, err error)
+}
+
+// SubscriptionLookup finds a subscription by key for a given API. It is the
+// seam the catalog plugs into.
+type SubscriptionLookup interface {
+	LookupSubscription(ctx context.Context, key, api string) (Subscription, bool, error)
+}
+
+// Services are the node-wide capabilities behind the host functions. A nil
+// field makes the matching host functions answer ErrUnavail.
+type Services struct {
+	Counters      Counters
+	Cache         ValueCache
+	JWT           JWTVerifier
+	Subscriptions SubscriptionLookup
+	// Now is the real clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Services) now() time.Time {
+	if s == nil || s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+type bodyState uint8
+
+const (
+	bodyUnread   bodyState = iota // not touched by any policy; streams through
+	bodyBuffered                  // read into Body, unchanged
+	bodyReplaced                  // replaced by a policy
+)
+
+// Body is a request or response body as policies see it: streamed unless a
+// policy reads or replaces it, then buffered up to Limit.
+type Body struct {
+	Src   io.Reader // the original body; nil means empty
+	Limit int64     // read cap; above it get_body answers ErrTooLarge
+	Bytes []byte
+	state bodyState
+	// TooLarge is set when a read hit Limit.
+	TooLarge bool
+}
+
+// Buffered reports whether the body was read or replaced by a policy, in
+// which case Bytes is what goes on the wire.
+func (b *Body) Buffered() bool { return b.state != bodyUnread }
+
+// Replaced reports whether a policy replaced the body.
+func (b *Body) Replaced() bool { return b.state == bodyReplaced }
+
+func (b *Body) read() ([]byte, bool) {
+	if b.state != bodyUnread {
+		return b.Bytes, true
+	}
+	if b.TooLarge {
+		return nil, false
+	}
+	if b.Src == nil {
+		b.state = bodyBuffered
+		b.Bytes = b.Bytes[:0]
+		return b.Bytes, true
+	}
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(b.Src, b.Limit+1))
+	if err != nil || n > b.Limit {
+		b.TooLarge = n > b.Limit
+		if !b.TooLarge {
+			b.TooLarge = true // unreadable body: treat as unusable
+		}
+		return nil, false
+	}
+	b.Bytes = buf.Bytes()
+	b.state = bodyBuffered
+	return b.Bytes, true
+}
+
+func (b *Body) set(p []byte) {
+	b.Bytes = append(b.Bytes[:0], p...)
+	b.state = bodyReplaced
+}
+
+// Reset clears the body for reuse.
+func (b *Body) Reset() { *b = Body{Bytes: b.Bytes[:0]} }
+
+// Exchange is the per-request state that host functions may read and change.
+// The gateway owns it; the engine touches it only during a phase call.
+type Exchange struct {
+	Ctx context.Context
+
+	Method, Path, Query, OrigPath string
+	ClientIP, RequestID           string
+	API, Operation, Template      string
+	Scheme, Host                  string
+	Params                        []Param
+	ReqHeader                     http.Header
+	ReqBody                       Body
+
+	Phase      Phase
+	Status     int
+	RespHeader http.Header
+	RespBody   Body
+	// Answered is set by send_response in the request phase.
+	Answered bool
+
+	Subscription *Subscription
+	Services     *Services
+	// OutputCap caps set_body; 0 means 1 MiB.
+	OutputCap int
+
+	vars map[string]string
+	sub  Subscription
+}
+
+// Reset clears the exchange for reuse, keeping allocated maps and buffers.
+func (x *Exchange) Reset() {
+	vars := x.vars
+	clear(vars)
+	rb, sb := x.ReqBody.Bytes[:0], x.RespBody.Bytes[:0]
+	params := x.Params[:0]
+	*x = Exchange{vars: vars, Params: params}
+	x.ReqBody.Bytes, x.RespBody.Bytes = rb, sb
+}
+
+// Var returns a per-request variable.
+func (x *Exchange) Var(name string) (string, bool) {
+	v, ok := x.vars[name]
+	return v, ok
+}
+
+// SetVar sets a per-request variable.
+func (x *Exchange) SetVar(name, val string) {
+	if x.vars == nil {
+		x.vars = make(map[string]string, 8)
+	}
+	x.vars[name] = val
+}
+
+// Vars returns the variables map (nil when none were set). Callers must not
+// keep it past the request.
+func (x *Exchange) Vars() map[string]string { return x.vars }
+
+// Param returns a path parameter.
+func (x *Exchange) Param(name string) (string, bool) {
+	for _, p := range x.Params {
+		if p.Name == name {
+			return p.Value, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/gatehouse/gatehouse/abi"
+)
+
+func abiMinor() int { return abi.Minor }
+
+// instance is one guest instance. It serves one call at a time.
+type instance struct {
+	m      *Module
+	mod    api.Module
+	onReq  api.Function
+	onResp api.Function
+	marker api.Function
+	slot   uint32
+	stack  [2]uint64
+
+	// set for the length of a call; read by host functions on the same goroutine
+	ex     *Exchange
+	handle uint32
+	seq    uint32
+
+	// watchdog: the timer fires kill() if a call outlives its deadline.
+	wdMu     sync.Mutex
+	timer    *time.Timer
+	armedSeq uint32
+	deadline time.Time
+	killed   atomic.Bool
+}
+
+func (m *Module) newInstance(ctx context.Context) (*instance, error) {
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module
+		WithStartFunctions().
+		WithStdout(m.log.writer("stdout")).
+		WithStderr(m.log.writer("stderr"))
+	if _, ok := m.cm.ExportedFunctions()[abi.ExportInitialize]; ok {
+		cfg = cfg.WithStartFunctions(abi.ExportInitialize)
+	}
+	mod, err := m.e.rt.InstantiateModule(ctx, m.cm, cfg)
+	if err != nil {
+		return nil, err
+	}
+	inst := &instance{m: m, mod: mod,
+		onReq:  mod.ExportedFunction(abi.ExportOnRequest),
+		onResp: mod.ExportedFunction(abi.ExportOnResponse),
+		marker: mod.ExportedFunction(abi.ExportVersion),
+	}
+	inst.timer = time.AfterFunc(time.Hour, inst.onTimer)
+	inst.timer.Stop()
+	inst.slot = m.e.allocSlot(inst)
+	m.e.liveInstances.Add(1)
+	m.e.stats.Instantiations.Add(1)
+	return inst, nil
+}
+
+func (inst *instance) close(ctx context.Context) {
+	inst.timer.Stop()
+	inst.m.e.freeSlot(inst.slot)
+	_ = inst.mod.Close(ctx)
+	inst.m.e.liveInstances.Add(-1)
+}
+
+func (inst *instance) abiMinor(ctx context.Context) (int32, error) {
+	inst.stack[0] = 0
+	if err := inst.marker.CallWithStack(ctx, inst.stack[:]); err != nil {
+		return 0, err
+	}
+	return int32(uint32(inst.stack[0])), nil
+}
+
+func (inst *instance) onTimer() {
+	inst.wdMu.Lock()
+	defer inst.wdMu.Unlock()
+	// A late firing for a finished call, or an early one after a Reset race:
+	// act only on the armed call once its deadline has really passed.
+	if inst.armedSeq == 0 || time.Now().Before(inst.deadline) {
+		return
+	}
+	inst.armedSeq = 0
+	inst.killed.Store(true)
+	_ = inst.mod.CloseWithExitCode(context.Background(), deadlineExitCode)
+}
+
+// handle packs the slot and a per-call sequence number so a stale or forged
+// ctx is detected: low 20 bits slot, high 12 bits sequence (never 0).
+func (inst *instance) nextHandle() uint32 {
+	inst.seq = (inst.seq + 1) & 0xfff
+	if inst.seq == 0 {
+		inst.seq = 1
+	}
+	return inst.seq<<20 | inst.slot&0xfffff
+}
+
+// CallOptions are the per-attachment limits of one call.
+type CallOptions struct {
+	Deadline time.Duration // per call (50 ms)
+	MaxPages uint32        // memory pages after the call (256)
+}
+
+// CallError describes a failed call for logs and metrics. Its text is for
+// the gateway log only, never for clients.
+type CallError struct {
+	Module string
+	Kind   error // ErrDeadline, ErrMemoryLimit, ErrGuest, ErrNoInstance, or nil for a trap
+	Result int32
+	Err    error
+}
+
+func (e *CallError) Error() string {
+	switch {
+	case errors.Is(e.Kind, ErrGuest):
+		return fmt.Sprintf("module %s: policy failed (result %d)", e.Module, e.Result)
+	case e.Kind != nil && e.Err != nil:
+		return fmt.Sprintf("module %s: %v: %v", e.Module, e.Kind, e.Err)
+	case e.Kind != nil:
+		return fmt.Sprintf("module %s: %v", e.Module, e.Kind)
+	}
+	return fmt.Sprintf("module %s: trap: %v", e.Module, e.Err)
+}
+
+func (e *CallError) Unwrap() error {
+	if e.Kind != nil {
+		return e.Kind
+	}
+	return e.Err
+}
+
+// IsTrap reports whether the guest trapped (the instance was discarded).
+func (e *CallError) IsTrap() bool { return e.Kind == nil }
+
+// Call runs one phase of a plan for an exchange: borrow an instance, call
+// on_request or on_response, return the instance (or discard it on any
+// error). The result is the guest's action (abi.ActionContinue/Stop).
+func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32, error) {
+	pi := 0
+	if phase == PhaseResponse {
+		pi = 1
+	}
+	if p.skip[pi].Load() {
+		return abi.ActionContinue, nil
+	}
+	if o.Deadline <= 0 {
+		o.Deadline = 50 * time.Millisecond
+	}
+	if o.MaxPages == 0 {
+		o.MaxPages = 256
+	}
+	start := time.Now()
+	deadline := start.Add(o.Deadline)
+	ctx := ex.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	inst, err := m.pool.get(ctx, deadline)
+	if err != nil {
+		return 0, &CallError{Module: m.Name, Kind: ErrNoInstance, Err: err}
+	}
+	fn := inst.onReq
+	if phase == PhaseResponse {
+		fn = inst.onResp
+	}
+	if fn == nil { // module does not implement this phase
+		p.skip[pi].Store(true)
+		m.pool.put(inst)
+		return abi.ActionContinue, nil
+	}
+	m.e.stats.Calls.Add(1)
+	h := inst.nextHandle()
+	inst.ex, inst.handle = ex, h
+	ex.Phase = phase
+	inst.wdMu.Lock()
+	inst.armedSeq, inst.deadline = h, deadline
+	inst.wdMu.Unlock()
+	inst.timer.Reset(time.Until(deadline))
+	inst.stack[0], inst.stack[1] = uint64(h), uint64(p.ID)
+	// context.Background: wazero watches a done channel per call when given
+	// one; our timer closes the instance instead, one reusable timer per
+	// instance and no context allocation per call.
+	callErr := fn.CallWithStack(context.Background(), inst.stack[:])
+	inst.timer.Stop()
+	inst.wdMu.Lock()
+	inst.armedSeq = 0
+	inst.wdMu.Unlock()
+	inst.ex, inst.handle = nil, 0
+	res := int32(uint32(inst.stack[0]))
+
+	switch {
+	case inst.killed.Load():
+		m.e.stats.DeadlineKills.Add(1)
+		m.pool.discard(inst)
+		return 0, &CallError{Module: m.Name, Kind: ErrDeadline, Err: fmt.Errorf("after %v", time.Since(start).Round(time.Millisecond))}
+	case callErr != nil:
+		m.e.stats.Traps.Add(1)
+		m.pool.discard(inst)
+		var ee *sys.ExitError
+		if errors.As(callErr, &ee) {
+			callErr = fmt.Errorf("guest exited with code %d", ee.ExitCode())
+		}
+		return 0, &CallError{Module: m.Name, Err: callErr}
+	}
+	if mem := inst.mod.Memory(); mem != nil && mem.Size()/65536 > o.MaxPages {
+		m.e.stats.MemoryKills.Add(1)
+		m.pool.discard(inst)
+		return 0, &CallError{Module: m.Name, Kind: ErrMemoryLimit, Err: fmt.Errorf("%d pages > %d", mem.Size()/65536, o.MaxPages)}
+	}
+	m.pool.put(inst)
+	if res < 0 {
+		return res, &CallError{Module: m.Name, Kind: ErrGuest, Result: res}
+	}
+	if res&abi.FlagNoHandler != 0 {
+		p.skip[pi].Store(true)
+	}
+	return res & abi.ActionMask, nil
+}

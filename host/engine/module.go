@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// PoolOptions bound a module version's instance pool.
+type PoolOptions struct {
+	// Min instances are made at load and kept warm (1).
+	Min int
+	// Max instances may exist at once; a call waits for one when all are busy (4).
+	Max int
+}
+
+func (p PoolOptions) withDefaults() PoolOptions {
+	if p.Min <= 0 {
+		p.Min = 1
+	}
+	if p.Max <= 0 {
+		p.Max = 4
+	}
+	if p.Max < p.Min {
+		p.Max = p.Min
+	}
+	return p
+}
+
+// Attachment is one use of a policy with its config. Its id is never reused
+// within a module, so guests may cache what they parsed from it.
+type Attachment struct {
+	ID     uint32
+	Policy string
+	Config []byte
+}
+
+// Plan is an ordered list of attachments of one module run in one call.
+type Plan struct {
+	ID          uint32
+	Attachments []uint32
+	// skip[phase] is set once the guest says no policy in the plan handles it.
+	skip [2]atomic.Bool
+	enc  []byte
+}
+
+// Module is one loaded, validated module version with its instance pool.
+type Module struct {
+	e       *Engine
+	Name    string
+	Version string
+	SHA256  string
+	info    *Info
+	cm      wazero.CompiledModule
+	pool    *pool
+	log     *guestLog
+
+	regMu   sync.Mutex
+	atts    atomic.Pointer[map[uint32]*Attachment]
+	plans   atomic.Pointer[map[uint32]*Plan]
+	nextID  uint32
+	closed  atomic.Bool
+	closeMu sync.Mutex
+}
+
+// Load compiles, validates and warms a module version. Every failure wraps
+// ErrInvalidModule and names what is wrong.
+func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po PoolOptions) (*Module, error) {
+	if err := precheck(bin); err != nil {
+		return nil, err
+	}
+	cm, err := e.rt.CompileModule(ctx, bin)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	info, err := inspect(cm, e.opts.HardMemoryPages)
+	if err != nil {
+		cm.Close(ctx)
+		return nil, err
+	}
+	info.Size = len(bin)
+	sum := sha256.Sum256(bin)
+	m := &Module{
+		e: e, Name: name, Version: version, SHA256: hex.EncodeToString(sum[:]),
+		info: info, cm: cm,
+		log: newGuestLog(e.log, name+"@"+version, e.opts.GuestLogRate),
+	}
+	empty := map[uint32]*Attachment{}
+	m.atts.Store(&empty)
+	emptyP := map[uint32]*Plan{}
+	m.plans.Store(&emptyP)
+	m.pool = newPool(m, po.withDefaults())
+	// One instance eagerly: a module that cannot start, or whose marker says
+	// a newer minor, fails here and not on the first request.
+	inst, err := m.newInstance(ctx)
+	if err != nil {
+		cm.Close(ctx)
+		return nil, invalid("instantiate: %v", err)
+	}
+	minor, err := inst.abiMinor(ctx)
+	if err != nil {
+		inst.close(ctx)
+		cm.Close(ctx)
+		return nil, invalid("calling %s: %v", "gatehouse_abi_v1", err)
+	}
+	if minor < 0 || minor > int32(abiMinor()) {
+		inst.close(ctx)
+		cm.Close(ctx)
+		return nil, invalid("module is built for ABI v1.%d; this host speaks up to v1.%d", minor, abiMinor())
+	}
+	info.ABIMinor = int(minor)
+	m.pool.start(ctx, inst)
+	e.modsMu.Lock()
+	e.mods[m] = struct{}{}
+	e.modsMu.Unlock()
+	return m, nil
+}
+
+// Info returns what validation learned about the module.
+func (m *Module) Info() *Info { c := *m.info; return &c }
+
+// Attach registers an attachment (policy name + config) and returns it.
+func (m *Module) Attach(policy string, config []byte) *Attachment {
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	m.nextID++
+	a := &Attachment{ID: m.nextID, Policy: policy, Config: append([]byte(nil), config...)}
+	if len(a.Config) == 0 {
+		a.Config = []byte("{}")
+	}
+	old := *m.atts.Load()
+	next := make(map[uint32]*Attachment, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[a.ID] = a
+	m.atts.Store(&next)
+	return a
+}
+
+// NewPlan registers a plan over attachments of this module.
+func (m *Module) NewPlan(atts ...*Attachment) (*Plan, error) {
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	cur := *m.atts.Load()
+	p := &Plan{}
+	for _, a := range atts {
+		if cur[a.ID] != a {
+			return nil, fmt.Errorf("engine: attachment %d does not belong to module %s", a.ID, m.Name)
+		}
+		p.Attachments = append(p.Attachments, a.ID)
+		p.enc = append(p.enc, byte(a.ID), byte(a.ID>>8), byte(a.ID>>16), byte(a.ID>>24))
+	}
+	m.nextID++
+	p.ID = m.nextID
+	old := *m.plans.Load()
+	next := make(map[uint32]*Plan, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[p.ID] = p
+	m.plans.Store(&next)
+	return p, nil
+}
+
+// Release forgets plans and attachments (when a catalog generation closes).
+func (m *Module) Release(plans []*Plan) {
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	oldP, oldA := *m.plans.Load(), *m.atts.Load()
+	nextP := make(map[uint32]*Plan, len(oldP))
+	for k, v := range oldP {
+		nextP[k] = v
+	}
+	nextA := make(map[uint32]*Attachment, len(oldA))
+	for k, v := range oldA {
+		nextA[k] = v
+	}
+	for _, p := range plans {
+		delete(nextP, p.ID)
+		for _, a := range p.Attachments {
+			delete(nextA, a)
+		}
+	}
+	m.plans.Store(&nextP)
+	m.atts.Store(&nextA)
+}
+
+func (m *Module) attachment(id uint32) *Attachment { return (*m.atts.Load())[id] }
+func (m *Module) plan(id uint32) *Plan             { return (*m.plans.Load())[id] }
+
+// PoolStats reports the pool's size.
+func (m *Module) PoolStats() (idle, total int) { return m.pool.stats() }
+
+// Close discards every instance and the compiled code. Calls in flight
+// finish; their instances are closed when returned.
+func (m *Module) Close(ctx context.Context) {
+	m.closeMu.Lock()
+	defer m.closeMu.Unlock()
+	if !m.closed.CompareAndSwap(false, true) {
+		return
+	}
+	m.pool.close(ctx)
+	m.cm.Close(ctx)
+	m.e.modsMu.Lock()
+	delete(m.e.mods, m)
+	m.e.modsMu.Unlock()
+}

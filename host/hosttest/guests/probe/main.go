@@ -1,0 +1,238 @@
+//go:build wasip1
+
+// Command probe is a raw-ABI test guest (no SDK) whose behaviour is chosen by
+// its attachment config, a plain string: it exercises the host's happy paths
+// and, on purpose, every way a guest can misbehave.
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
+//go:wasmimport gatehouse_v1 get_attachment
+func getAttachment(ctx, att, item uint32, buf unsafe.Pointer, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 get_plan
+func getPlan(ctx, plan uint32, buf unsafe.Pointer, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 get_field
+func getField(ctx uint32, field int32, buf unsafe.Pointer, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 set_header
+func setHeader(ctx uint32, kind int32, name unsafe.Pointer, nameLen uint32, val unsafe.Pointer, valLen uint32) int32
+
+//go:wasmimport gatehouse_v1 get_header
+func getHeader(ctx uint32, kind int32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 send_response
+func sendResponse(ctx uint32, code int32, body unsafe.Pointer, bodyLen uint32) int32
+
+//go:wasmimport gatehouse_v1 get_var
+func getVar(ctx uint32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 set_var
+func setVar(ctx uint32, name unsafe.Pointer, nameLen uint32, val unsafe.Pointer, valLen uint32) int32
+
+//go:wasmimport gatehouse_v1 set_body
+func setBody(ctx uint32, kind int32, p unsafe.Pointer, n uint32) int32
+
+//go:wasmimport gatehouse_v1 get_body
+func getBody(ctx uint32, kind int32, buf unsafe.Pointer, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 set_status
+func setStatus(ctx uint32, code int32) int32
+
+//go:wasmimport gatehouse_v1 get_param
+func getParam(ctx uint32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 now
+func now() int64
+
+var scratch [64 << 10]byte
+var sink [][]byte
+
+func ptr(s string) (unsafe.Pointer, uint32) {
+	if len(s) == 0 {
+		return nil, 0
+	}
+	return unsafe.Pointer(unsafe.StringData(s)), uint32(len(s))
+}
+
+func str(n int32) string { return string(scratch[:n]) }
+
+func attachments(ctx, plan uint32) []uint32 {
+	n := getPlan(ctx, plan, unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+	var ids []uint32
+	for i := int32(0); i+4 <= n; i += 4 {
+		ids = append(ids, uint32(scratch[i])|uint32(scratch[i+1])<<8|uint32(scratch[i+2])<<16|uint32(scratch[i+3])<<24)
+	}
+	return ids
+}
+
+func config(ctx, att uint32) string {
+	n := getAttachment(ctx, att, 1, unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+	if n < 0 {
+		return ""
+	}
+	return str(n)
+}
+
+func setH(ctx uint32, kind int32, name, val string) int32 {
+	np, nl := ptr(name)
+	vp, vl := ptr(val)
+	return setHeader(ctx, kind, np, nl, vp, vl)
+}
+
+// run executes one command; commands are separated by ';' in the config, e.g.
+// "req-header:X-A=1;respond:401=denied".
+func run(ctx uint32, phase string, cmd string) int32 {
+	op, arg, _ := strings.Cut(cmd, ":")
+	switch op {
+	case "continue", "":
+		return 0
+	case "fail":
+		return -1
+	case "req-header": // in request phase
+		if phase != "request" {
+			return 0
+		}
+		k, v, _ := strings.Cut(arg, "=")
+		if st := setH(ctx, 0, k, v); st != 0 {
+			return st
+		}
+	case "resp-header":
+		if phase != "response" && phase != "request" {
+			return 0
+		}
+		k, v, _ := strings.Cut(arg, "=")
+		setH(ctx, 1, k, v)
+	case "append-header": // response phase: X-Order += arg
+		if phase != "response" {
+			return 0
+		}
+		name := "X-Order"
+		np, nl := ptr(name)
+		n := getHeader(ctx, 1, np, nl, unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+		cur := ""
+		if n > 0 {
+			cur = str(n) + ","
+		}
+		setH(ctx, 1, name, cur+arg)
+	case "order": // request phase: X-Order request header += arg
+		if phase != "request" {
+			return 0
+		}
+		name := "X-Order"
+		np, nl := ptr(name)
+		n := getHeader(ctx, 0, np, nl, unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+		cur := ""
+		if n > 0 {
+			cur = str(n) + ","
+		}
+		setH(ctx, 0, name, cur+arg)
+	case "respond":
+		if phase == "response" {
+			return 0
+		}
+		code, body, _ := strings.Cut(arg, "=")
+		c, _ := strconv.Atoi(code)
+		bp, bl := ptr(body)
+		if st := sendResponse(ctx, int32(c), bp, bl); st != 0 {
+			return st
+		}
+		return 1
+	case "status":
+		if phase != "response" {
+			return 0
+		}
+		c, _ := strconv.Atoi(arg)
+		setStatus(ctx, int32(c))
+	case "resp-body-upper":
+		if phase != "response" {
+			return 0
+		}
+		n := getBody(ctx, 1, unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+		if n < 0 {
+			return n
+		}
+		b := []byte(strings.ToUpper(str(n)))
+		setBody(ctx, 1, unsafe.Pointer(&b[0]), uint32(len(b)))
+	case "set-var":
+		k, v, _ := strings.Cut(arg, "=")
+		kp, kl := ptr(k)
+		vp, vl := ptr(v)
+		setVar(ctx, kp, kl, vp, vl)
+	case "var-to-header": // copies variable arg into request header X-Var-<arg>
+		kp, kl := ptr(arg)
+		n := getVar(ctx, kp, kl, unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+		if n >= 0 && phase == "request" {
+			setH(ctx, 0, "X-Var-"+arg, str(n))
+		}
+	case "param-to-header":
+		kp, kl := ptr(arg)
+		n := getParam(ctx, kp, kl, unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+		if n >= 0 && phase == "request" {
+			setH(ctx, 0, "X-Param-"+arg, str(n))
+		}
+	case "loop":
+		if phase != "request" && arg != "any" {
+			return 0
+		}
+		for {
+		}
+	case "sleep-ms": // busy wait on the real clock
+		ms, _ := strconv.Atoi(arg)
+		end := now() + int64(ms)*1e6
+		for now() < end {
+		}
+	case "panic":
+		panic("probe: deliberate panic")
+	case "membomb":
+		for {
+			sink = append(sink, make([]byte, 1<<20))
+		}
+	case "grow": // grow by arg MiB and keep it
+		n, _ := strconv.Atoi(arg)
+		sink = append(sink, make([]byte, n<<20))
+	case "badptr":
+		getField(ctx, 1, unsafe.Pointer(uintptr(0xfffffff0)), 64)
+	case "badhandle":
+		getField(ctx^0x5a5a5, 1, unsafe.Pointer(&scratch[0]), 64)
+	case "exit":
+		os.Exit(3)
+	case "print":
+		println("probe says", arg)
+	}
+	return 0
+}
+
+func phaseOf(ctx uint32) string {
+	n := getField(ctx, 14, unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+	return str(n)
+}
+
+func dispatch(ctx, plan uint32) int32 {
+	phase := phaseOf(ctx)
+	for _, att := range attachments(ctx, plan) {
+		for _, cmd := range strings.Split(config(ctx, att), ";") {
+			if r := run(ctx, phase, cmd); r != 0 {
+				return r
+			}
+		}
+	}
+	return 0
+}
+
+//go:wasmexport gatehouse_abi_v1
+func abiVersion() int32 { return 0 }
+
+//go:wasmexport on_request
+func onRequest(ctx, plan uint32) int32 { return dispatch(ctx, plan) }
+
+//go:wasmexport on_response
+func onResponse(ctx, plan uint32) int32 { return dispatch(ctx, plan) }
+
+func main() {}
