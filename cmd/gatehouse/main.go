@@ -1,12 +1,9 @@
+// Command gatehouse is the Gatehouse API gateway: `gatehouse serve` runs it,
+// `gatehouse plugin validate` checks a policy module.
 package main
 
-import (
-	_ "github.com/tetratelabs/wazero"
-	_ "github.com/gorilla/mux"
-	_ "github.com/golang-jwt/jwt/v5"
-	_ "github.com/hashicorp/golang-lru/v2"
-	_ "github.com/urfave/cli/v2"
-	_ "go.yaml.in/yaml/v3"
-)
+import "os"
 
-func main() {}
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}

@@ -207,3 +207,7 @@ func (x *Exchange) Param(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// Read returns the body's bytes, reading and buffering it (up to Limit) if
+// no policy did; ok is false when it is over Limit or unreadable.
+func (b *Body) Read() ([]byte, bool) { return b.read() }

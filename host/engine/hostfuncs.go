@@ -44,8 +44,8 @@ const (
 	maxKey      = 512
 )
 
-func u32(v uint64) uint32 { return uint32(v) }
-func i32(v uint64) int32  { return int32(uint32(v)) }
+func u32(v uint64) uint32         { return uint32(v) }
+func i32(v uint64) int32          { return int32(uint32(v)) }
 func ret(stack []uint64, v int32) { stack[0] = uint64(uint32(v)) }
 
 // call resolves the ctx handle to the instance serving it; any mismatch traps.

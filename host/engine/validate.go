@@ -181,7 +181,6 @@ func inspect(cm wazero.CompiledModule, maxPages uint32) (*Info, error) {
 	return info, nil
 }
 
-
 // Validate checks a module binary against ABI v1 without keeping it: the
 // same checks as Load, including one instantiation and the version marker
 // call. It is what `gatehouse plugin validate` and module upload run.

@@ -77,7 +77,12 @@ func config(ctx, att uint32) string {
 	if n < 0 {
 		return ""
 	}
-	return str(n)
+	s := str(n)
+	// The gateway passes JSON; the probe's config is a JSON string.
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	return s
 }
 
 func setH(ctx uint32, kind int32, name, val string) int32 {

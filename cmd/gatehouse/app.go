@@ -1,0 +1,54 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes are stable: scripts may rely on them.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the operation failed (invalid module, server error)
+	exitUsage   = 2 // bad flags or arguments
+)
+
+var version = "0.1.0-dev"
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "gatehouse",
+		Usage:     "API gateway whose policies are sandboxed WebAssembly modules",
+		Version:   version,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Commands: []*cli.Command{
+			serveCommand(),
+			pluginCommand(),
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // run() maps errors to codes
+	}
+}
+
+type usageError struct{ error }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	app.OnUsageError = func(c *cli.Context, err error, _ bool) error { return usageError{err} }
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "gatehouse:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return exitFailure
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/gatehouse/gatehouse/host/counter"
+	"github.com/gatehouse/gatehouse/host/edge"
+	"github.com/gatehouse/gatehouse/host/engine"
+	"github.com/gatehouse/gatehouse/host/gateway"
+	"github.com/gatehouse/gatehouse/host/jwtverify"
+	"github.com/gatehouse/gatehouse/host/vcache"
+	"github.com/gatehouse/gatehouse/plugins/embedded"
+)
+
+//go:embed demo.yaml
+var demoConfig []byte
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the gateway",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "data", Value: "./data", EnvVars: []string{"GATEHOUSE_DATA"}, Usage: "data directory (compilation cache, demo state)"},
+			&cli.StringFlag{Name: "listen", Value: ":8080", EnvVars: []string{"GATEHOUSE_LISTEN"}, Usage: "gateway listen address"},
+			&cli.StringFlag{Name: "config", EnvVars: []string{"GATEHOUSE_CONFIG"}, Usage: "gateway config file (YAML; default DATA/gateway.yaml); reloaded on change"},
+			&cli.BoolFlag{Name: "demo", Usage: "serve a demo: an in-process echo backend behind the example policies"},
+			&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "auto, json or text"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+			&cli.DurationFlag{Name: "shutdown-timeout", Value: 15 * time.Second, Usage: "how long in-flight requests may take to finish on SIGTERM"},
+		},
+		Action: serve,
+	}
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level: %v", err)}
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, o)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, o)), nil
+	case "auto":
+		if term.IsTerminal(int(os.Stderr.Fd())) {
+			return slog.New(slog.NewTextHandler(os.Stderr, o)), nil
+		}
+		return slog.New(slog.NewJSONHandler(os.Stderr, o)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format must be auto, json or text, not %q", format)}
+}
+
+func serve(c *cli.Context) error {
+	log, err := newLogger(c.String("log-format"), c.String("log-level"))
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	start := time.Now()
+	data := c.String("data")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	svc := &engine.Services{
+		Counters: counter.New(counter.Options{}),
+		Cache:    vcache.New(10000, 64<<20),
+		JWT:      jwtverify.New(jwtverify.Options{}),
+	}
+	e, err := engine.New(ctx, engine.Options{CacheDir: engine.CacheDir(data), Logger: log, Services: svc})
+	if err != nil {
+		return err
+	}
+	defer e.Close(context.Background())
+
+	var src gateway.Source
+	var demo *demoState
+	switch {
+	case c.Bool("demo"):
+		demo, err = startDemo(data, log)
+		if err != nil {
+			return err
+		}
+		defer demo.close()
+		src = demo.source()
+	default:
+		path := c.String("config")
+		if path == "" {
+			path = filepath.Join(data, "gateway.yaml")
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("no config at %s: write one (see examples/gateway.yaml) or run with --demo", path)
+		}
+		src = &gateway.FileSource{Path: path}
+	}
+
+	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), Logger: log})
+	if err != nil {
+		return err
+	}
+	svc.Subscriptions = g
+	if err := g.Reload(ctx); err != nil {
+		return fmt.Errorf("loading config: %w", err)
+	}
+	g.Start()
+	defer g.Close()
+
+	ln, err := net.Listen("tcp", c.String("listen"))
+	if err != nil {
+		return err
+	}
+	srv := edge.NewServer("", g, edge.DefaultServerOptions(), slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	url := "http://" + displayAddr(ln.Addr())
+	log.Info("gateway ready", "url", url, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
+	if demo != nil {
+		demo.printWelcome(c.App.Writer, url)
+	}
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case <-ctx.Done():
+		log.Info("shutting down: draining in-flight requests", "timeout", c.Duration("shutdown-timeout"))
+		sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("shutdown incomplete", "err", err)
+		}
+	}
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") {
+		return "localhost:" + strings.TrimPrefix(s, "[::]:")
+	}
+	if strings.HasPrefix(s, "0.0.0.0:") {
+		return "localhost:" + strings.TrimPrefix(s, "0.0.0.0:")
+	}
+	return s
+}
+
+// randomKey returns a fresh 256-bit key with a visible prefix.
+func randomKey(prefix string) string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}

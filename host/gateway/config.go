@@ -1,0 +1,335 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is one complete, immutable description of what the gateway serves.
+// It is what a Source produces: from a YAML file today, from the SQLite
+// catalog next. The gateway builds a snapshot from it and never mutates it.
+type Config struct {
+	// Version changes whenever anything in the config changes.
+	Version int64 `yaml:"-" json:"version"`
+	// Modules are the policy modules available to steps, besides "builtin".
+	Modules []ModuleSpec `yaml:"modules" json:"modules"`
+	// Policies is the global scope.
+	Policies Policy `yaml:"policies" json:"policies"`
+	APIs     []API  `yaml:"apis" json:"apis"`
+	// Subscriptions is a static key list for running without a catalog
+	// (demo and tests). Keys here are plaintext: use the catalog in production.
+	Subscriptions []StaticSubscription `yaml:"subscriptions" json:"subscriptions"`
+}
+
+// ModuleSpec names a module version and where its bytes come from.
+type ModuleSpec struct {
+	Name    string `yaml:"name" json:"name"`
+	Version string `yaml:"version" json:"version"`
+	// Path of a .wasm file (relative to the config file's directory).
+	Path string `yaml:"path" json:"path"`
+	// Wasm is the module itself (set by catalogs and tests, not YAML).
+	Wasm []byte `yaml:"-" json:"-"`
+	// MinInstances / MaxInstances bound the instance pool (1 / 4).
+	MinInstances int `yaml:"min_instances" json:"min_instances"`
+	MaxInstances int `yaml:"max_instances" json:"max_instances"`
+}
+
+// API is a set of operations under a path prefix, proxied to one backend.
+type API struct {
+	Name       string `yaml:"name" json:"name"`
+	PathPrefix string `yaml:"path" json:"path"`
+	Backend    string `yaml:"backend" json:"backend"`
+	// BodyLimit caps request bodies in bytes (1 MiB); larger → 413.
+	BodyLimit int64 `yaml:"body_limit" json:"body_limit"`
+	// BackendTimeout bounds the wait for the backend's response head (30s).
+	BackendTimeout Duration    `yaml:"backend_timeout" json:"backend_timeout"`
+	Operations     []Operation `yaml:"operations" json:"operations"`
+	Policies       Policy      `yaml:"policies" json:"policies"`
+	// AllowPrivateBackend permits link-local / metadata addresses (off).
+	AllowPrivateBackend bool `yaml:"allow_private_backend" json:"allow_private_backend"`
+}
+
+// Operation is a method and URL template (relative to the API's prefix).
+type Operation struct {
+	ID       string `yaml:"id" json:"id"`
+	Method   string `yaml:"method" json:"method"`
+	Template string `yaml:"template" json:"template"`
+	Policies Policy `yaml:"policies" json:"policies"`
+}
+
+// Policy is a policy document of one scope: four sections of ordered steps.
+// A section that is absent behaves as [base]; a section without a base step
+// replaces the parent scope's section, as in Azure API Management.
+type Policy struct {
+	Inbound  []Step `yaml:"inbound" json:"inbound"`
+	Backend  []Step `yaml:"backend" json:"backend"`
+	Outbound []Step `yaml:"outbound" json:"outbound"`
+	OnError  []Step `yaml:"on-error" json:"on-error"`
+}
+
+// Step is one entry of a section: either `base` or a policy attachment.
+type Step struct {
+	Base bool `json:"base,omitempty"`
+	// Module providing the policy ("builtin" when empty).
+	Module string `json:"module,omitempty"`
+	// Policy name within the module.
+	Policy string `json:"policy,omitempty"`
+	// Config is the attachment's JSON config.
+	Config json.RawMessage `json:"config,omitempty"`
+	// FailMode: "closed" (default), "open", or "fallback".
+	FailMode string `json:"fail_mode,omitempty"`
+	// Fallback is the answer in fallback mode.
+	Fallback *Fallback `json:"fallback,omitempty"`
+	// Timeout is the policy deadline per call (50ms).
+	Timeout Duration `json:"timeout,omitempty"`
+	// MaxMemoryPages caps the instance's memory after a call (256 = 16 MiB).
+	MaxMemoryPages uint32 `json:"max_memory_pages,omitempty"`
+}
+
+// Fallback is a fixed answer used when a fail-mode "fallback" policy fails.
+type Fallback struct {
+	Status      int    `yaml:"status" json:"status"`
+	Body        string `yaml:"body" json:"body"`
+	ContentType string `yaml:"content_type" json:"content_type"`
+}
+
+// StaticSubscription is a subscription key in a config file.
+type StaticSubscription struct {
+	ID      string   `yaml:"id" json:"id"`
+	Key     string   `yaml:"key" json:"key"`
+	State   string   `yaml:"state" json:"state"`
+	Product string   `yaml:"product" json:"product"`
+	User    string   `yaml:"user" json:"user"`
+	APIs    []string `yaml:"apis" json:"apis"` // empty: all APIs
+}
+
+// Duration is a time.Duration written as "50ms" / "2s" in YAML and JSON.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+type stepYAML struct {
+	Module         string    `yaml:"module"`
+	Policy         string    `yaml:"policy"`
+	Config         yaml.Node `yaml:"config"`
+	FailMode       string    `yaml:"fail_mode"`
+	Fallback       *Fallback `yaml:"fallback"`
+	Timeout        Duration  `yaml:"timeout"`
+	MaxMemoryPages uint32    `yaml:"max_memory_pages"`
+}
+
+// UnmarshalYAML accepts `- base` or a mapping.
+func (s *Step) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		if n.Value == "base" {
+			*s = Step{Base: true}
+			return nil
+		}
+		return fmt.Errorf("line %d: a step is `base` or a mapping with `policy:`, not %q", n.Line, n.Value)
+	}
+	var y stepYAML
+	if err := n.Decode(&y); err != nil {
+		return err
+	}
+	*s = Step{Module: y.Module, Policy: y.Policy, FailMode: y.FailMode, Fallback: y.Fallback, Timeout: y.Timeout, MaxMemoryPages: y.MaxMemoryPages}
+	if y.Config.Kind != 0 {
+		var v any
+		if err := y.Config.Decode(&v); err != nil {
+			return err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("line %d: config: %v", y.Config.Line, err)
+		}
+		s.Config = b
+	}
+	return nil
+}
+
+// ParseYAML decodes a YAML config strictly (unknown fields are errors).
+func ParseYAML(b []byte) (*Config, error) {
+	if len(b) > 16<<20 {
+		return nil, errors.New("config: file larger than 16 MiB")
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, nil
+}
+
+// Validate checks a config and returns every problem found, each with its path.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, a...)))
+	}
+	mods := map[string]bool{"builtin": true}
+	for i, m := range c.Modules {
+		p := fmt.Sprintf("modules[%d]", i)
+		if m.Name == "" {
+			add(p+".name", "required")
+		} else if mods[m.Name] {
+			add(p+".name", "duplicate module %q", m.Name)
+		}
+		if m.Path == "" && m.Wasm == nil {
+			add(p+".path", "required")
+		}
+		mods[m.Name] = true
+	}
+	checkPolicy := func(path string, pol Policy) {
+		for name, sec := range map[string][]Step{"inbound": pol.Inbound, "backend": pol.Backend, "outbound": pol.Outbound, "on-error": pol.OnError} {
+			bases := 0
+			for j, s := range sec {
+				sp := fmt.Sprintf("%s.%s[%d]", path, name, j)
+				if s.Base {
+					bases++
+					continue
+				}
+				if s.Policy == "" {
+					add(sp+".policy", "required")
+				}
+				mod := s.Module
+				if mod == "" {
+					mod = "builtin"
+				}
+				if !mods[mod] {
+					add(sp+".module", "unknown module %q", mod)
+				}
+				switch s.FailMode {
+				case "", "closed", "open":
+				case "fallback":
+					if s.Fallback == nil || s.Fallback.Status < 100 || s.Fallback.Status > 599 {
+						add(sp+".fallback.status", "fail_mode fallback needs a fallback status 100-599")
+					}
+				default:
+					add(sp+".fail_mode", "must be closed, open or fallback, not %q", s.FailMode)
+				}
+				if s.Timeout < 0 || time.Duration(s.Timeout) > 30*time.Second {
+					add(sp+".timeout", "must be between 0 and 30s")
+				}
+				if s.MaxMemoryPages > 1024 {
+					add(sp+".max_memory_pages", "at most 1024")
+				}
+				if len(s.Config) > 0 && !json.Valid(s.Config) {
+					add(sp+".config", "not valid JSON")
+				}
+			}
+			if bases > 1 {
+				add(path+"."+name, "base appears %d times", bases)
+			}
+		}
+	}
+	checkPolicy("policies", c.Policies)
+	names := map[string]bool{}
+	prefixes := map[string]bool{}
+	for i, a := range c.APIs {
+		p := fmt.Sprintf("apis[%d]", i)
+		if a.Name == "" {
+			add(p+".name", "required")
+		} else if names[a.Name] {
+			add(p+".name", "duplicate API %q", a.Name)
+		}
+		names[a.Name] = true
+		if !strings.HasPrefix(a.PathPrefix, "/") || strings.Contains(a.PathPrefix, "//") || strings.ContainsAny(a.PathPrefix, "{}?#%\\") {
+			add(p+".path", "must start with / and contain no //, {}, ?, #, %% or \\ (got %q)", a.PathPrefix)
+		} else if prefixes[strings.TrimSuffix(a.PathPrefix, "/")] {
+			add(p+".path", "duplicate path prefix %q", a.PathPrefix)
+		}
+		prefixes[strings.TrimSuffix(a.PathPrefix, "/")] = true
+		if err := CheckBackendURL(a.Backend, a.AllowPrivateBackend); err != nil {
+			add(p+".backend", "%v", err)
+		}
+		if a.BodyLimit < 0 || a.BodyLimit > 1<<30 {
+			add(p+".body_limit", "must be between 0 and 1 GiB")
+		}
+		checkPolicy(p+".policies", a.Policies)
+		ops := map[string]bool{}
+		for j, o := range a.Operations {
+			op := fmt.Sprintf("%s.operations[%d]", p, j)
+			if o.ID == "" {
+				add(op+".id", "required")
+			} else if ops[o.ID] {
+				add(op+".id", "duplicate operation %q", o.ID)
+			}
+			ops[o.ID] = true
+			switch strings.ToUpper(o.Method) {
+			case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "*":
+			default:
+				add(op+".method", "unsupported method %q", o.Method)
+			}
+			if !strings.HasPrefix(o.Template, "/") {
+				add(op+".template", "must start with /")
+			}
+			checkPolicy(op+".policies", o.Policies)
+		}
+	}
+	for i, s := range c.Subscriptions {
+		if s.Key == "" || s.ID == "" {
+			add(fmt.Sprintf("subscriptions[%d]", i), "id and key are required")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CheckBackendURL accepts http(s) URLs with a host, and refuses link-local
+// and unspecified addresses (cloud metadata endpoints) unless allowed.
+func CheckBackendURL(raw string, allowPrivate bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("scheme must be http or https, not %q", u.Scheme)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return errors.New("needs a host")
+	}
+	if u.User != nil {
+		return errors.New("must not carry credentials")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must not have a query or fragment")
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && !allowPrivate {
+		if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+			return fmt.Errorf("address %s is link-local, unspecified or multicast", ip)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+
+	"github.com/gatehouse/gatehouse/host/engine"
+)
+
+// moduleRef is a loaded module shared by every snapshot that uses it,
+// closed explicitly when the last one lets go (no finalizers).
+type moduleRef struct {
+	reg  *moduleRegistry
+	key  string
+	name string
+	mod  *engine.Module
+	refs int // guarded by reg.mu
+}
+
+func (r *moduleRef) release() {
+	r.reg.mu.Lock()
+	r.refs--
+	last := r.refs == 0
+	if last {
+		delete(r.reg.byKey, r.key)
+	}
+	r.reg.mu.Unlock()
+	if last {
+		r.mod.Close(context.Background())
+	}
+}
+
+type moduleRegistry struct {
+	e     *engine.Engine
+	mu    sync.Mutex
+	byKey map[string]*moduleRef
+	// loadMu serializes loads so two snapshots never compile the same module twice.
+	loadMu sync.Mutex
+}
+
+func newModuleRegistry(e *engine.Engine) *moduleRegistry {
+	return &moduleRegistry{e: e, byKey: map[string]*moduleRef{}}
+}
+
+// acquire returns the loaded module for spec, loading it if needed.
+func (r *moduleRegistry) acquire(ctx context.Context, spec ModuleSpec) (*moduleRef, error) {
+	sum := sha256.Sum256(spec.Wasm)
+	key := spec.Name + "@" + hex.EncodeToString(sum[:])
+	r.loadMu.Lock()
+	defer r.loadMu.Unlock()
+	r.mu.Lock()
+	if ref, ok := r.byKey[key]; ok {
+		ref.refs++
+		r.mu.Unlock()
+		return ref, nil
+	}
+	r.mu.Unlock()
+	version := spec.Version
+	if version == "" {
+		version = hex.EncodeToString(sum[:4])
+	}
+	m, err := r.e.Load(ctx, spec.Name, version, spec.Wasm, engine.PoolOptions{Min: spec.MinInstances, Max: spec.MaxInstances})
+	if err != nil {
+		return nil, err
+	}
+	ref := &moduleRef{reg: r, key: key, name: spec.Name, mod: m, refs: 1}
+	r.mu.Lock()
+	r.byKey[key] = ref
+	r.mu.Unlock()
+	return ref, nil
+}
+
+// loaded returns the modules currently loaded (for metrics and tests).
+func (r *moduleRegistry) loaded() []*engine.Module {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*engine.Module, 0, len(r.byKey))
+	for _, ref := range r.byKey {
+		out = append(out, ref.mod)
+	}
+	return out
+}

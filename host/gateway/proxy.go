@@ -1,0 +1,403 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/host/edge"
+	"github.com/gatehouse/gatehouse/host/engine"
+)
+
+// call is the per-request state, pooled: the exchange policies see, the
+// matched route, and a reverse proxy whose hooks are bound to this call once.
+type call struct {
+	g      *Gateway
+	snap   *snapshot
+	rt     *route
+	w      http.ResponseWriter
+	r      *http.Request
+	ex     engine.Exchange
+	rp     httputil.ReverseProxy
+	match  mux.RouteMatch
+	failed *failure
+	reqID  string
+}
+
+// failure is why a request goes to on-error.
+type failure struct {
+	status int
+	source string
+	reason string
+}
+
+func (g *Gateway) newCall() *call {
+	c := &call{g: g}
+	c.rp = httputil.ReverseProxy{
+		Rewrite:        c.rewrite,
+		Transport:      g.transport,
+		BufferPool:     &g.bufs,
+		ModifyResponse: c.modifyResponse,
+		ErrorHandler:   c.proxyError,
+		ErrorLog:       g.errLog,
+	}
+	return c
+}
+
+func (g *Gateway) putCall(c *call) {
+	c.snap, c.rt, c.w, c.r, c.failed = nil, nil, nil, nil, nil
+	c.ex.Reset()
+	c.match = mux.RouteMatch{}
+	g.calls.Put(c)
+}
+
+// ServeHTTP is the request path: edge hygiene, routing, the policy chain,
+// the backend, and back.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := g.calls.Get().(*call)
+	defer g.putCall(c)
+	c.w, c.r = w, r
+	c.reqID = g.nextRequestID()
+	w.Header()["X-Request-Id"] = []string{c.reqID}
+
+	path, err := edge.CanonicalPath(r.URL.EscapedPath())
+	if err != nil {
+		c.writeGeneric(http.StatusBadRequest, "Bad request: "+strings.TrimPrefix(err.Error(), edge.ErrBadPath.Error()+": "))
+		return
+	}
+	removeConnectionHeaders(r.Header)
+	edge.StripIdentityHeaders(r.Header, nil)
+
+	snap := g.acquire()
+	if snap == nil {
+		c.writeGeneric(http.StatusServiceUnavailable, "Service unavailable")
+		return
+	}
+	defer snap.release()
+	c.snap = snap
+	r.URL.Path, r.URL.RawPath = path, ""
+	if !snap.router.Match(r, &c.match) {
+		if errors.Is(c.match.MatchErr, mux.ErrMethodMismatch) {
+			c.writeGeneric(http.StatusMethodNotAllowed, "Method not allowed")
+			return
+		}
+		c.writeGeneric(http.StatusNotFound, "Resource not found")
+		return
+	}
+	rt, ok := c.match.Handler.(*route)
+	if !ok {
+		c.writeGeneric(http.StatusNotFound, "Resource not found")
+		return
+	}
+	c.rt = rt
+	api := rt.api
+	if r.ContentLength > api.bodyLimit {
+		c.writeGeneric(http.StatusRequestEntityTooLarge, "Request entity too large")
+		return
+	}
+	ex := &c.ex
+	ex.Ctx = r.Context()
+	ex.Method = r.Method
+	ex.OrigPath = path
+	ex.Path = relPath(path, api.cfg.PathPrefix)
+	ex.Query = r.URL.RawQuery
+	ex.ClientIP = edge.ClientIP(r.RemoteAddr)
+	ex.RequestID = c.reqID
+	ex.API = api.cfg.Name
+	ex.Operation = rt.opID
+	ex.Template = rt.tmpl
+	ex.Scheme = "http"
+	if r.TLS != nil {
+		ex.Scheme = "https"
+	}
+	ex.Host = r.Host
+	for k, v := range c.match.Vars {
+		ex.Params = append(ex.Params, engine.Param{Name: k, Value: v})
+	}
+	ex.ReqHeader = r.Header
+	ex.Services = nil
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, api.bodyLimit)
+		ex.ReqBody = engine.Body{Src: r.Body, Limit: api.bodyLimit, Bytes: ex.ReqBody.Bytes[:0]}
+	} else {
+		ex.ReqBody = engine.Body{Limit: api.bodyLimit, Bytes: ex.ReqBody.Bytes[:0]}
+	}
+
+	for _, sec := range [...]int{secInbound, secBackend} {
+		stopped, f := c.runSection(sec, engine.PhaseRequest)
+		if f != nil {
+			c.fail(f)
+			return
+		}
+		if stopped {
+			c.answer()
+			return
+		}
+	}
+	c.rp.ServeHTTP(w, r)
+}
+
+// relPath is the path relative to the API's prefix: what is appended to the
+// backend URL (the API's URL suffix is not forwarded, as in APIM).
+func relPath(path, prefix string) string {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if prefix == "" {
+		return path
+	}
+	rest := strings.TrimPrefix(path, prefix)
+	if rest == "" {
+		return "/"
+	}
+	return rest
+}
+
+// runSection runs a section's stages. stopped means a policy answered (or,
+// in the response phase, ended the section).
+func (c *call) runSection(sec int, phase engine.Phase) (stopped bool, f *failure) {
+	ex := &c.ex
+	for _, st := range c.rt.chain[sec] {
+		res, err := st.mod.Call(ex, phase, st.plan, st.opts)
+		if err != nil {
+			c.g.log.Warn("policy failed", "request_id", c.reqID, "api", ex.API, "section", sectionNames[sec], "policy", st.label, "fail_mode", st.failMode, "err", err)
+			switch st.failMode {
+			case "open":
+				continue
+			case "fallback":
+				if phase == engine.PhaseResponse {
+					ex.Status = st.fallback.Status
+					ex.RespBody.Src = nil
+					c.setFallback(st.fallback)
+					return true, nil
+				}
+				ex.Answered, ex.Status = true, st.fallback.Status
+				c.setFallback(st.fallback)
+				return true, nil
+			}
+			status := http.StatusInternalServerError
+			if ex.ReqBody.TooLarge {
+				status = http.StatusRequestEntityTooLarge
+			}
+			return false, &failure{status: status, source: st.label, reason: err.Error()}
+		}
+		if res == abi.ActionStop {
+			if phase != engine.PhaseResponse && !ex.Answered {
+				return false, &failure{status: http.StatusInternalServerError, source: st.label, reason: "policy stopped the request without an answer"}
+			}
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (c *call) setFallback(fb *Fallback) {
+	ex := &c.ex
+	ex.RespHeader = make(http.Header)
+	ct := fb.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	ex.RespHeader.Set("Content-Type", ct)
+	ex.RespBody = engine.Body{}
+	ex.RespBody.Src = strings.NewReader(fb.Body)
+	ex.RespBody.Limit = int64(len(fb.Body))
+}
+
+// answer sends an early answer through the outbound section.
+func (c *call) answer() {
+	ex := &c.ex
+	if ex.RespHeader == nil {
+		ex.RespHeader = make(http.Header)
+	}
+	if ex.RespBody.Limit == 0 && ex.RespBody.Src == nil && !ex.RespBody.Buffered() {
+		ex.RespBody.Limit = c.g.opts.ResponseBodyLimit
+	}
+	if _, f := c.runSection(secOutbound, engine.PhaseResponse); f != nil {
+		c.fail(f)
+		return
+	}
+	body, _ := ex.RespBody.Read()
+	c.write(ex.Status, ex.RespHeader, body)
+}
+
+func (c *call) write(status int, h http.Header, body []byte) {
+	dst := c.w.Header()
+	for k, v := range h {
+		dst[k] = v
+	}
+	dst["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if status < 100 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	c.w.WriteHeader(status)
+	if c.r.Method != http.MethodHead && len(body) > 0 {
+		_, _ = c.w.Write(body)
+	}
+}
+
+var genericMessages = map[int]string{
+	400: "Bad request", 404: "Resource not found", 405: "Method not allowed",
+	413: "Request entity too large", 500: "Internal server error",
+	502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout",
+}
+
+// writeGeneric writes the gateway's own error body: one JSON shape, no
+// internal detail (that goes to the log with the request id).
+func (c *call) writeGeneric(status int, msg string) {
+	if msg == "" {
+		msg = genericMessages[status]
+		if msg == "" {
+			msg = http.StatusText(status)
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"statusCode":`)
+	b.WriteString(strconv.Itoa(status))
+	b.WriteString(`,"message":`)
+	b.WriteString(strconv.Quote(msg))
+	b.WriteString(`,"requestId":"`)
+	b.WriteString(c.reqID)
+	b.WriteString(`"}`)
+	h := http.Header{"Content-Type": {"application/json"}}
+	c.write(status, h, b.Bytes())
+}
+
+// fail runs the on-error section; without an answer from it the client
+// gets the generic body for the failure's status.
+func (c *call) fail(f *failure) {
+	ex := &c.ex
+	if c.rt != nil && len(c.rt.chain[secOnError]) > 0 {
+		ex.SetVar("gatehouse.error.source", f.source)
+		ex.SetVar("gatehouse.error.reason", f.reason)
+		ex.SetVar("gatehouse.error.status", strconv.Itoa(f.status))
+		ex.Answered, ex.Status = false, 0
+		ex.RespHeader = make(http.Header)
+		ex.RespBody = engine.Body{}
+		stopped, f2 := c.runSection(secOnError, engine.PhaseError)
+		if f2 == nil && stopped && ex.Answered {
+			body, _ := ex.RespBody.Read()
+			c.write(ex.Status, ex.RespHeader, body)
+			return
+		}
+		if f2 != nil {
+			c.g.log.Error("on-error section failed", "request_id", c.reqID, "err", f2.reason)
+		}
+	}
+	c.writeGeneric(f.status, "")
+}
+
+// rewrite builds the outbound request from the exchange (never Director:
+// hop-by-hop removal runs before Rewrite, so what we set here stays).
+func (c *call) rewrite(pr *httputil.ProxyRequest) {
+	ex := &c.ex
+	b := c.rt.api.backend
+	out := pr.Out
+	out.URL.Scheme = b.Scheme
+	out.URL.Host = b.Host
+	out.URL.Path = joinPath(b.Path, ex.Path)
+	out.URL.RawPath = ""
+	out.URL.RawQuery = ex.Query
+	out.Method = ex.Method
+	out.Host = ""
+	pr.SetXForwarded()
+	out.Header["X-Request-Id"] = []string{ex.RequestID}
+	if ex.ReqBody.Buffered() {
+		body := ex.ReqBody.Bytes
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.ContentLength = int64(len(body))
+		out.GetBody = nil
+		out.Header.Del("Transfer-Encoding")
+	}
+	if t := c.rt.api.timeout; t > 0 && t != defaultBackendTimeout {
+		ctx, cancel := context.WithTimeout(out.Context(), t)
+		_ = cancel // released when the request context ends
+		*out = *out.WithContext(ctx)
+	}
+}
+
+const defaultBackendTimeout = 30 * 1e9
+
+func joinPath(base, p string) string {
+	if base == "" || base == "/" {
+		return p
+	}
+	return strings.TrimSuffix(base, "/") + p
+}
+
+// modifyResponse runs the outbound section on the backend's response.
+func (c *call) modifyResponse(resp *http.Response) error {
+	if len(c.rt.chain[secOutbound]) == 0 {
+		return nil
+	}
+	ex := &c.ex
+	ex.Status = resp.StatusCode
+	ex.RespHeader = resp.Header
+	ex.RespBody = engine.Body{Src: resp.Body, Limit: c.g.opts.ResponseBodyLimit, Bytes: ex.RespBody.Bytes[:0]}
+	_, f := c.runSection(secOutbound, engine.PhaseResponse)
+	if f != nil {
+		c.failed = f
+		return errPolicy
+	}
+	if ex.Status != resp.StatusCode {
+		resp.StatusCode = ex.Status
+		resp.Status = ""
+	}
+	if ex.RespBody.Buffered() {
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(ex.RespBody.Bytes))
+		resp.ContentLength = int64(len(ex.RespBody.Bytes))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(ex.RespBody.Bytes)))
+		resp.Header.Del("Transfer-Encoding")
+		resp.TransferEncoding = nil
+	}
+	return nil
+}
+
+var errPolicy = errors.New("outbound policy failed")
+
+// proxyError handles backend and outbound-policy failures.
+func (c *call) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if c.failed != nil {
+		c.fail(c.failed)
+		return
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		c.fail(&failure{status: http.StatusRequestEntityTooLarge, source: "gateway", reason: "request body over the API's limit"})
+	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
+		// the client went away; nobody to answer
+		c.g.log.Debug("client canceled", "request_id", c.reqID)
+	case errors.Is(err, context.DeadlineExceeded):
+		c.g.log.Warn("backend timeout", "request_id", c.reqID, "api", c.ex.API, "err", err)
+		c.fail(&failure{status: http.StatusGatewayTimeout, source: "backend", reason: err.Error()})
+	default:
+		c.g.log.Warn("backend error", "request_id", c.reqID, "api", c.ex.API, "err", err)
+		c.fail(&failure{status: http.StatusBadGateway, source: "backend", reason: err.Error()})
+	}
+}
+
+// removeConnectionHeaders drops headers a client names in Connection before
+// any policy runs, so a client cannot make the proxy strip headers that
+// policies set (the Director hop-by-hop pitfall).
+func removeConnectionHeaders(h http.Header) {
+	cs, ok := h["Connection"]
+	if !ok {
+		return
+	}
+	for _, f := range cs {
+		for _, sf := range strings.Split(f, ",") {
+			if sf = strings.TrimSpace(sf); sf != "" {
+				h.Del(sf)
+			}
+		}
+	}
+	delete(h, "Connection")
+}

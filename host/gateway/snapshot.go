@@ -1,0 +1,307 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse/gatehouse/host/engine"
+)
+
+// section indexes.
+const (
+	secInbound = iota
+	secBackend
+	secOutbound
+	secOnError
+	numSections
+)
+
+var sectionNames = [numSections]string{"inbound", "backend", "outbound", "on-error"}
+
+func (p *Policy) section(i int) ([]Step, bool) {
+	var s []Step
+	switch i {
+	case secInbound:
+		s = p.Inbound
+	case secBackend:
+		s = p.Backend
+	case secOutbound:
+		s = p.Outbound
+	default:
+		s = p.OnError
+	}
+	return s, s != nil
+}
+
+// merge applies APIM `base` semantics: the child's section with its base step
+// replaced by the parent's effective section. An absent section inherits.
+func merge(parent, child []Step, childHas bool) []Step {
+	if !childHas {
+		return parent
+	}
+	out := make([]Step, 0, len(parent)+len(child))
+	for _, s := range child {
+		if s.Base {
+			out = append(out, parent...)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// stage is one engine call: a plan of one or more steps of one module.
+type stage struct {
+	mod      *engine.Module
+	plan     *engine.Plan
+	failMode string
+	fallback *Fallback
+	opts     engine.CallOptions
+	label    string // for logs: module/policy[,policy]
+}
+
+// chain is the effective policy of one operation, as stages per section.
+type chain [numSections][]*stage
+
+// route is what a matched request runs.
+type route struct {
+	api      *apiState
+	opID     string
+	tmpl     string
+	chain    chain
+	catchAll bool
+}
+
+func (r *route) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+type apiState struct {
+	cfg       API
+	backend   *url.URL
+	bodyLimit int64
+	timeout   time.Duration
+}
+
+// snapshot is an immutable generation of everything a request needs. It is
+// reference-counted: the gateway holds one reference while it is current and
+// each request holds one while it runs; the last release closes it.
+type snapshot struct {
+	version int64
+	router  *mux.Router
+	subs    map[string]StaticSubscription
+	refs    atomic.Int64
+	mods    []*moduleRef
+	plans   map[*moduleRef][]*engine.Plan
+	built   time.Time
+	onClose func()
+}
+
+func (s *snapshot) tryAcquire() bool {
+	for {
+		n := s.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if s.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (s *snapshot) release() {
+	if s.refs.Add(-1) == 0 {
+		for ref, plans := range s.plans {
+			ref.mod.Release(plans)
+		}
+		for _, m := range s.mods {
+			m.release()
+		}
+		if s.onClose != nil {
+			s.onClose()
+		}
+	}
+}
+
+// build compiles a Config into a snapshot: it loads (or reuses) every module
+// that a step uses, registers attachments and plans, computes each
+// operation's effective chain and builds the router.
+func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snapshot, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &snapshot{version: cfg.Version, subs: map[string]StaticSubscription{}, plans: map[*moduleRef][]*engine.Plan{}, built: time.Now()}
+	ok := false
+	defer func() {
+		if !ok {
+			for ref, plans := range s.plans {
+				ref.mod.Release(plans)
+			}
+			for _, m := range s.mods {
+				m.release()
+			}
+		}
+	}()
+	specs := map[string]ModuleSpec{}
+	for _, m := range cfg.Modules {
+		specs[m.Name] = m
+	}
+	loaded := map[string]*moduleRef{}
+	getMod := func(name string) (*moduleRef, error) {
+		if name == "" {
+			name = "builtin"
+		}
+		if r, ok := loaded[name]; ok {
+			return r, nil
+		}
+		var spec ModuleSpec
+		if name == "builtin" {
+			if g.opts.Builtin == nil {
+				return nil, fmt.Errorf("module builtin: the built-in policies were not built into this binary (run make build)")
+			}
+			spec = ModuleSpec{Name: "builtin", Version: g.opts.BuiltinVersion, Wasm: g.opts.Builtin, MinInstances: 1, MaxInstances: 4}
+		} else {
+			spec = specs[name]
+			if spec.Wasm == nil {
+				p := spec.Path
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(baseDir, p)
+				}
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return nil, fmt.Errorf("module %s: %v", name, err)
+				}
+				spec.Wasm = b
+			}
+		}
+		r, err := g.mods.acquire(ctx, spec)
+		if err != nil {
+			return nil, fmt.Errorf("module %s: %w", name, err)
+		}
+		s.mods = append(s.mods, r)
+		loaded[name] = r
+		return r, nil
+	}
+	compile := func(steps []Step) ([]*stage, error) {
+		var out []*stage
+		var cur *stage
+		var curAtts []*engine.Attachment
+		var curRef *moduleRef
+		flush := func() error {
+			if cur == nil {
+				return nil
+			}
+			p, err := curRef.mod.NewPlan(curAtts...)
+			if err != nil {
+				return err
+			}
+			cur.plan = p
+			s.plans[curRef] = append(s.plans[curRef], p)
+			out = append(out, cur)
+			cur, curAtts = nil, nil
+			return nil
+		}
+		for _, st := range steps {
+			ref, err := getMod(st.Module)
+			if err != nil {
+				return nil, err
+			}
+			opts := engine.CallOptions{Deadline: time.Duration(st.Timeout), MaxPages: st.MaxMemoryPages}
+			fm := st.FailMode
+			if fm == "" {
+				fm = "closed"
+			}
+			// Consecutive closed-mode steps of one module with the same
+			// limits run as one plan: one guest call instead of several.
+			if cur != nil && curRef == ref && fm == "closed" && cur.failMode == "closed" && cur.opts == opts {
+				curAtts = append(curAtts, ref.mod.Attach(st.Policy, st.Config))
+				cur.label += "," + st.Policy
+				continue
+			}
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			curRef = ref
+			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy}
+			curAtts = []*engine.Attachment{ref.mod.Attach(st.Policy, st.Config)}
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+
+	r := mux.NewRouter()
+	for _, a := range cfg.APIs {
+		u, _ := url.Parse(a.Backend)
+		as := &apiState{cfg: a, backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout)}
+		if as.bodyLimit == 0 {
+			as.bodyLimit = 1 << 20
+		}
+		if as.timeout == 0 {
+			as.timeout = 30 * time.Second
+		}
+		prefix := strings.TrimSuffix(a.PathPrefix, "/")
+		effective := func(op *Policy) (chain, error) {
+			var c chain
+			for i := 0; i < numSections; i++ {
+				gs, _ := cfg.Policies.section(i)
+				as_, has := a.Policies.section(i)
+				steps := merge(gs, as_, has)
+				if op != nil {
+					os_, has := op.section(i)
+					steps = merge(steps, os_, has)
+				}
+				st, err := compile(steps)
+				if err != nil {
+					return c, err
+				}
+				c[i] = st
+			}
+			return c, nil
+		}
+		for _, o := range a.Operations {
+			o := o
+			ch, err := effective(&o.Policies)
+			if err != nil {
+				return nil, fmt.Errorf("api %s operation %s: %w", a.Name, o.ID, err)
+			}
+			rt := &route{api: as, opID: o.ID, tmpl: o.Template, chain: ch}
+			mr := r.NewRoute().Path(prefix + o.Template).Handler(rt)
+			if m := strings.ToUpper(o.Method); m != "*" {
+				mr.Methods(m)
+			}
+			if err := mr.GetError(); err != nil {
+				return nil, fmt.Errorf("api %s operation %s: template %q: %v", a.Name, o.ID, o.Template, err)
+			}
+		}
+		// Without operations an API forwards everything under its prefix.
+		if len(a.Operations) == 0 {
+			ch, err := effective(nil)
+			if err != nil {
+				return nil, fmt.Errorf("api %s: %w", a.Name, err)
+			}
+			rt := &route{api: as, chain: ch, catchAll: true}
+			if prefix == "" {
+				r.NewRoute().PathPrefix("/").Handler(rt)
+			} else {
+				r.NewRoute().Path(prefix).Handler(rt)
+				r.NewRoute().PathPrefix(prefix + "/").Handler(rt)
+			}
+		}
+	}
+	s.router = r
+	for _, sub := range cfg.Subscriptions {
+		s.subs[sub.Key] = sub
+	}
+	s.refs.Store(1)
+	ok = true
+	return s, nil
+}
