@@ -40,6 +40,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "data", Value: "./data", EnvVars: []string{"GATEHOUSE_DATA"}, Usage: "data directory (compilation cache, demo state)"},
 			&cli.StringFlag{Name: "listen", Value: ":8080", EnvVars: []string{"GATEHOUSE_LISTEN"}, Usage: "gateway listen address"},
 			&cli.StringFlag{Name: "config", EnvVars: []string{"GATEHOUSE_CONFIG"}, Usage: "gateway config file (YAML; default DATA/gateway.yaml); reloaded on change"},
+			&cli.BoolFlag{Name: "guard-builtins", EnvVars: []string{"GATEHOUSE_GUARD_BUILTINS"}, Usage: "run the built-in policies with loop termination checks, like uploaded modules (slower)"},
 			&cli.BoolFlag{Name: "demo", Usage: "serve a demo: an in-process echo backend behind the example policies"},
 			&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "auto, json or text"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
@@ -115,7 +116,7 @@ func serve(c *cli.Context) error {
 		src = &gateway.FileSource{Path: path}
 	}
 
-	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), Logger: log})
+	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), GuardBuiltin: c.Bool("guard-builtins"), Logger: log})
 	if err != nil {
 		return err
 	}

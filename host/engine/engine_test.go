@@ -90,7 +90,7 @@ func TestLoadRejectsBadModules(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := e.LiveInstances()
-			_, err := e.Load(context.Background(), c.name, "1.0.0", c.bin, engine.PoolOptions{})
+			_, err := e.Load(context.Background(), c.name, "1.0.0", c.bin, engine.LoadOptions{})
 			if err == nil {
 				t.Fatal("loaded; want an error")
 			}
@@ -138,7 +138,7 @@ type harness struct {
 	m *engine.Module
 }
 
-func loadProbe(t testing.TB, po engine.PoolOptions) harness {
+func loadProbe(t testing.TB, po engine.LoadOptions) harness {
 	e := newEngine(t)
 	m, err := e.Load(context.Background(), "probe", "1.0.0", hosttest.Probe(t), po)
 	if err != nil {
@@ -165,7 +165,7 @@ func newExchange() *engine.Exchange {
 }
 
 func TestCallHappyPaths(t *testing.T) {
-	h := loadProbe(t, engine.PoolOptions{Min: 1, Max: 2})
+	h := loadProbe(t, engine.LoadOptions{Min: 1, Max: 2})
 	p := h.plan(t, "req-header:X-A=1;set-var:who=alice", "var-to-header:who;param-to-header:id")
 	ex := newExchange()
 	res, err := h.m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{})
@@ -203,7 +203,7 @@ func TestCallHappyPaths(t *testing.T) {
 }
 
 func TestHostileGuests(t *testing.T) {
-	h := loadProbe(t, engine.PoolOptions{Min: 1, Max: 2})
+	h := loadProbe(t, engine.LoadOptions{Min: 1, Max: 2})
 	ok := h.plan(t, "req-header:X-Ok=1")
 	cases := []struct {
 		cfg  string
@@ -275,7 +275,7 @@ func waitFor(t testing.TB, f func() bool) {
 // healthy and trapping calls; afterwards instances and goroutines return to
 // their baseline.
 func TestPoolHammer(t *testing.T) {
-	h := loadProbe(t, engine.PoolOptions{Min: 1, Max: 3})
+	h := loadProbe(t, engine.LoadOptions{Min: 1, Max: 3})
 	good := h.plan(t, "req-header:X-A=1")
 	bad := h.plan(t, "panic")
 	baseG := runtime.NumGoroutine()
@@ -322,7 +322,7 @@ func TestPoolHammer(t *testing.T) {
 }
 
 func TestResponseSkipFlag(t *testing.T) {
-	h := loadProbe(t, engine.PoolOptions{})
+	h := loadProbe(t, engine.LoadOptions{})
 	p := h.plan(t, "continue")
 	for i := 0; i < 3; i++ {
 		ex := newExchange()

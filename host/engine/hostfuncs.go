@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/gatehouse/gatehouse/abi"
@@ -130,8 +131,8 @@ func validValue(v []byte) bool {
 	return true
 }
 
-func (e *Engine) instantiateHost(ctx context.Context) error {
-	b := e.rt.NewHostModuleBuilder(abi.HostModule)
+func (e *Engine) instantiateHost(ctx context.Context, rt wazero.Runtime) error {
+	b := rt.NewHostModuleBuilder(abi.HostModule)
 	fns := map[string]api.GoModuleFunc{
 		abi.FnGetField:           e.hGetField,
 		abi.FnSetField:           e.hSetField,
@@ -273,13 +274,22 @@ func (e *Engine) hGetHeader(_ context.Context, mod api.Module, s []uint64) {
 	name := read(mod, u32(s[2]), u32(s[3]))
 	buf, capacity := u32(s[4]), u32(s[5])
 	h, st := headerFor(ex, i32(s[1]))
-	key, ok := canonicalKey(name)
-	if st != abi.OK || !ok {
+	if st != abi.OK {
 		read(mod, buf, capacity)
 		ret(s, abi.ErrInvalid)
 		return
 	}
-	vs := h[key]
+	// A canonical name (what the SDK sends) is found without allocating.
+	vs, found := h[string(name)]
+	if !found {
+		key, ok := canonicalKey(name)
+		if !ok {
+			read(mod, buf, capacity)
+			ret(s, abi.ErrInvalid)
+			return
+		}
+		vs = h[key]
+	}
 	if len(vs) == 0 {
 		read(mod, buf, capacity)
 		ret(s, abi.ErrNotFound)

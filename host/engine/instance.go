@@ -49,7 +49,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	if _, ok := m.cm.ExportedFunctions()[abi.ExportInitialize]; ok {
 		cfg = cfg.WithStartFunctions(abi.ExportInitialize)
 	}
-	mod, err := m.e.rt.InstantiateModule(ctx, m.cm, cfg)
+	mod, err := m.rt.InstantiateModule(ctx, m.cm, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -11,15 +11,22 @@ import (
 	"github.com/tetratelabs/wazero"
 )
 
-// PoolOptions bound a module version's instance pool.
-type PoolOptions struct {
+// LoadOptions bound a module version's instance pool and choose its runtime.
+type LoadOptions struct {
+	// Trusted runs the module without loop termination checks: much faster,
+	// but a guest stuck in a loop cannot be stopped (its call fails only if
+	// it returns). Only for modules built from this repository (built-ins).
+	Trusted bool
 	// Min instances are made at load and kept warm (1).
 	Min int
 	// Max instances may exist at once; a call waits for one when all are busy (4).
 	Max int
 }
 
-func (p PoolOptions) withDefaults() PoolOptions {
+// Trusted reports whether the module runs without loop termination checks.
+func (m *Module) Trusted() bool { return m.trusted }
+
+func (p LoadOptions) withDefaults() LoadOptions {
 	if p.Min <= 0 {
 		p.Min = 1
 	}
@@ -57,6 +64,8 @@ type Module struct {
 	SHA256  string
 	info    *Info
 	cm      wazero.CompiledModule
+	rt      wazero.Runtime
+	trusted bool
 	pool    *pool
 	log     *guestLog
 
@@ -70,11 +79,15 @@ type Module struct {
 
 // Load compiles, validates and warms a module version. Every failure wraps
 // ErrInvalidModule and names what is wrong.
-func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po PoolOptions) (*Module, error) {
+func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po LoadOptions) (*Module, error) {
 	if err := precheck(bin); err != nil {
 		return nil, err
 	}
-	cm, err := e.rt.CompileModule(ctx, bin)
+	rt := e.rt
+	if po.Trusted {
+		rt = e.rtTrusted
+	}
+	cm, err := rt.CompileModule(ctx, bin)
 	if err != nil {
 		return nil, invalid("%v", err)
 	}
@@ -87,7 +100,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 	sum := sha256.Sum256(bin)
 	m := &Module{
 		e: e, Name: name, Version: version, SHA256: hex.EncodeToString(sum[:]),
-		info: info, cm: cm,
+		info: info, cm: cm, rt: rt, trusted: po.Trusted,
 		log: newGuestLog(e.log, name+"@"+version, e.opts.GuestLogRate),
 	}
 	empty := map[uint32]*Attachment{}

@@ -12,7 +12,7 @@ import (
 // keeps them registered (a leak plus 4 ms refills).
 type pool struct {
 	m    *Module
-	opts PoolOptions
+	opts LoadOptions
 	idle chan *instance
 
 	mu     sync.Mutex
@@ -21,7 +21,7 @@ type pool struct {
 	wg     sync.WaitGroup // background refills
 }
 
-func newPool(m *Module, o PoolOptions) *pool {
+func newPool(m *Module, o LoadOptions) *pool {
 	return &pool{m: m, opts: o, idle: make(chan *instance, o.Max)}
 }
 

@@ -185,7 +185,7 @@ func inspect(cm wazero.CompiledModule, maxPages uint32) (*Info, error) {
 // same checks as Load, including one instantiation and the version marker
 // call. It is what `gatehouse plugin validate` and module upload run.
 func (e *Engine) Validate(ctx context.Context, bin []byte) (*Info, error) {
-	m, err := e.Load(ctx, "validate", "0.0.0", bin, PoolOptions{Min: 1, Max: 1})
+	m, err := e.Load(ctx, "validate", "0.0.0", bin, LoadOptions{Min: 1, Max: 1})
 	if err != nil {
 		return nil, err
 	}

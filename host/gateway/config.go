@@ -39,6 +39,8 @@ type ModuleSpec struct {
 	// MinInstances / MaxInstances bound the instance pool (1 / 4).
 	MinInstances int `yaml:"min_instances" json:"min_instances"`
 	MaxInstances int `yaml:"max_instances" json:"max_instances"`
+
+	trusted bool // only the embedded built-ins (see Options.GuardBuiltin)
 }
 
 // API is a set of operations under a path prefix, proxied to one backend.

@@ -37,7 +37,11 @@ type Options struct {
 	// Builtin is the embedded built-in policy module ("builtin").
 	Builtin        []byte
 	BuiltinVersion string
-	Logger         *slog.Logger
+	// GuardBuiltin runs the built-ins with loop termination checks like any
+	// uploaded module. Off by default: the built-ins are built from this
+	// repository and the checks cost ~4× on guest loops and host calls.
+	GuardBuiltin bool
+	Logger       *slog.Logger
 	// Transport to backends; nil means a tuned default.
 	Transport http.RoundTripper
 	// PollInterval for Source.Version (250ms): admin writes reach traffic

@@ -48,6 +48,9 @@ func newModuleRegistry(e *engine.Engine) *moduleRegistry {
 func (r *moduleRegistry) acquire(ctx context.Context, spec ModuleSpec) (*moduleRef, error) {
 	sum := sha256.Sum256(spec.Wasm)
 	key := spec.Name + "@" + hex.EncodeToString(sum[:])
+	if spec.trusted {
+		key += "+trusted"
+	}
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
 	r.mu.Lock()
@@ -61,7 +64,7 @@ func (r *moduleRegistry) acquire(ctx context.Context, spec ModuleSpec) (*moduleR
 	if version == "" {
 		version = hex.EncodeToString(sum[:4])
 	}
-	m, err := r.e.Load(ctx, spec.Name, version, spec.Wasm, engine.PoolOptions{Min: spec.MinInstances, Max: spec.MaxInstances})
+	m, err := r.e.Load(ctx, spec.Name, version, spec.Wasm, engine.LoadOptions{Min: spec.MinInstances, Max: spec.MaxInstances, Trusted: spec.trusted})
 	if err != nil {
 		return nil, err
 	}

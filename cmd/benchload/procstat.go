@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// cpuTicks is a process's consumed CPU time from /proc/PID/stat, in clock
+// ticks (see clockTicks). The kernel sums all threads of the process,
+// including threads that have already exited.
+type cpuTicks struct {
+	User   uint64 // utime, field 14
+	System uint64 // stime, field 15
+}
+
+// Total is user plus system time.
+func (c cpuTicks) Total() uint64 { return c.User + c.System }
+
+// parseStat extracts utime and stime from the contents of /proc/PID/stat.
+//
+// The second field (comm) is the executable name in parentheses and may
+// itself contain spaces and parentheses, so fields are counted from the last
+// ')' in the line: after it come field 3 (state), 4, … .
+func parseStat(b []byte) (cpuTicks, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return cpuTicks{}, errors.New("stat: no ')' closing comm")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3, so field n is f[n-3].
+	const utime, stime = 14 - 3, 15 - 3
+	if len(f) <= stime {
+		return cpuTicks{}, fmt.Errorf("stat: only %d fields after comm", len(f))
+	}
+	u, err := strconv.ParseUint(f[utime], 10, 64)
+	if err != nil {
+		return cpuTicks{}, fmt.Errorf("stat: utime: %v", err)
+	}
+	s, err := strconv.ParseUint(f[stime], 10, 64)
+	if err != nil {
+		return cpuTicks{}, fmt.Errorf("stat: stime: %v", err)
+	}
+	return cpuTicks{User: u, System: s}, nil
+}
+
+// readCPU reads the CPU time consumed so far by process pid.
+func readCPU(pid int) (cpuTicks, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return cpuTicks{}, err
+	}
+	return parseStat(b)
+}
+
+// parseVmRSS returns the VmRSS line of /proc/PID/status in KiB.
+func parseVmRSS(b []byte) (int64, error) {
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("status: odd VmRSS line %q", line)
+		}
+		return strconv.ParseInt(f[0], 10, 64)
+	}
+	return 0, errors.New("status: no VmRSS line (kernel thread or zombie?)")
+}
+
+// readRSS returns the resident set size of process pid in KiB.
+func readRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseVmRSS(b)
+}
+
+// clockTicks returns the kernel's USER_HZ (`getconf CLK_TCK`), the unit of
+// the times in /proc/PID/stat, or 100 when getconf is unavailable.
+func clockTicks() (hz int64, guessed bool) {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err == nil {
+		if v, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && v > 0 {
+			return v, false
+		}
+	}
+	return 100, true
+}

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// runRecord is one measured wrk run of one target.
+type runRecord struct {
+	Round            int       `json:"round"`
+	Position         int       `json:"position"` // place in the round's shuffled order
+	Target           string    `json:"target"`
+	Warmup           wrkResult `json:"warmup"`
+	Wrk              wrkResult `json:"wrk"`
+	CPUTicks         uint64    `json:"cpu_ticks"`         // target process, during the measured run
+	CPUPerReq        float64   `json:"cpu_us_per_req"`    // CPUTicks / Wrk.Requests in µs
+	BackendTicks     uint64    `json:"backend_cpu_ticks"` // backend process, same window
+	BackendCPUPerReq float64   `json:"backend_cpu_us_per_req"`
+}
+
+// summaryRow is one line of the result table.
+type summaryRow struct {
+	Target        string `json:"target"`
+	RPS           fnum   `json:"req_per_s_median"`
+	P50           fnum   `json:"p50_ms_median"`
+	P99           fnum   `json:"p99_ms_median"`
+	CPUPerReq     fnum   `json:"cpu_us_per_req_median"`
+	CPUVsBare     fnum   `json:"cpu_us_vs_bare_median"` // median of per-round differences
+	RSSMiB        fnum   `json:"rss_mib"`
+	RatioVsBare   fnum   `json:"ratio_vs_bare_median"` // median of per-round ratios
+	RatioVsGW0    fnum   `json:"ratio_vs_gw0_median"`
+	Non2xx        int64  `json:"non_2xx_total"`
+	SocketErrors  int64  `json:"socket_errors_total"`
+	RPSMin        fnum   `json:"req_per_s_min"`
+	RPSMax        fnum   `json:"req_per_s_max"`
+	BackendPerReq fnum   `json:"backend_cpu_us_per_req_median"`
+}
+
+// budgetLine is one target of DESIGN.md's performance budget.
+type budgetLine struct {
+	What   string `json:"what"`
+	Limit  string `json:"limit"`
+	Value  fnum   `json:"value"`
+	Shown  string `json:"shown"`
+	Passed bool   `json:"pass"`
+}
+
+// report is everything a run produced; it is written as JSON.
+type report struct {
+	Started        time.Time          `json:"started"`
+	Seed           uint64             `json:"seed"`
+	Rounds         int                `json:"rounds"`
+	Duration       string             `json:"duration"`
+	Warmup         string             `json:"warmup"`
+	Conns          int                `json:"conns"`
+	NProc          int                `json:"nproc"`
+	Pinned         bool               `json:"pinned"`
+	ClockTicks     int64              `json:"clk_tck"`
+	Gatehouse      string             `json:"gatehouse"`
+	GatehouseBuilt time.Time          `json:"gatehouse_mtime"`
+	WrkVersion     string             `json:"wrk_version"`
+	Targets        []*target          `json:"targets"`
+	ColdReadyMs    float64            `json:"start_to_ready_cold_ms"`
+	WarmReadyMs    float64            `json:"start_to_ready_warm_ms"`
+	LoadReadyMs    map[string]float64 `json:"load_gateways_ready_ms"`
+	Runs           []runRecord        `json:"runs"`
+	RSSKiB         map[string]int64   `json:"rss_kib"`
+	Summary        []summaryRow       `json:"summary"`
+	BackendPerReq  fnum               `json:"backend_cpu_us_per_req_median"`
+	Budget         []budgetLine       `json:"budget"`
+}
+
+// median of xs (NaN for none); xs is not modified.
+func median(xs []float64) fnum {
+	if len(xs) == 0 {
+		return fnum(math.NaN())
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return fnum(s[n/2])
+	}
+	return fnum((s[n/2-1] + s[n/2]) / 2)
+}
+
+// summarize computes the table rows from the runs: medians over rounds, and
+// ratios and differences taken within each round before the median, so that
+// drift between rounds cancels.
+func (rep *report) summarize() {
+	byRound := map[int]map[string]runRecord{}
+	for _, r := range rep.Runs {
+		if byRound[r.Round] == nil {
+			byRound[r.Round] = map[string]runRecord{}
+		}
+		byRound[r.Round][r.Target] = r
+	}
+	var backend []float64
+	for _, r := range rep.Runs {
+		backend = append(backend, r.BackendCPUPerReq)
+	}
+	rep.BackendPerReq = median(backend)
+	rep.Summary = nil
+	for _, t := range rep.Targets {
+		var rps, p50, p99, cpu, dcpu, rb, rg, be []float64
+		row := summaryRow{Target: t.Name, RSSMiB: fnum(float64(rep.RSSKiB[t.Name]) / 1024)}
+		for round := 1; round <= rep.Rounds; round++ {
+			r, ok := byRound[round][t.Name]
+			if !ok {
+				continue
+			}
+			rps = append(rps, r.Wrk.RPS)
+			p50 = append(p50, ms(r.Wrk.P50))
+			p99 = append(p99, ms(r.Wrk.P99))
+			cpu = append(cpu, r.CPUPerReq)
+			be = append(be, r.BackendCPUPerReq)
+			row.Non2xx += r.Wrk.Non2xx
+			row.SocketErrors += r.Wrk.SockErrs.Total()
+			if b, ok := byRound[round][nameBare]; ok && b.Wrk.RPS > 0 {
+				rb = append(rb, r.Wrk.RPS/b.Wrk.RPS)
+				dcpu = append(dcpu, r.CPUPerReq-b.CPUPerReq)
+			}
+			if g, ok := byRound[round][nameGW0]; ok && g.Wrk.RPS > 0 {
+				rg = append(rg, r.Wrk.RPS/g.Wrk.RPS)
+			}
+		}
+		row.RPS, row.P50, row.P99 = median(rps), median(p50), median(p99)
+		row.CPUPerReq, row.CPUVsBare = median(cpu), median(dcpu)
+		row.RatioVsBare, row.RatioVsGW0 = median(rb), median(rg)
+		row.BackendPerReq = median(be)
+		if len(rps) > 0 {
+			row.RPSMin, row.RPSMax = fnum(slices.Min(rps)), fnum(slices.Max(rps))
+		}
+		rep.Summary = append(rep.Summary, row)
+	}
+	rep.Budget = rep.budget()
+}
+
+// budget checks the numbers against DESIGN.md's "Performance budget".
+func (rep *report) budget() []budgetLine {
+	var gw4 *summaryRow
+	for i := range rep.Summary {
+		if rep.Summary[i].Target == nameGW4 {
+			gw4 = &rep.Summary[i]
+		}
+	}
+	var out []budgetLine
+	if gw4 != nil {
+		out = append(out,
+			budgetLine{What: "4-policy chain req/s vs bare", Limit: "≥ 0.85×", Value: gw4.RatioVsBare,
+				Shown: fmt.Sprintf("%.2f×", gw4.RatioVsBare), Passed: gw4.RatioVsBare >= 0.85},
+			budgetLine{What: "4-policy chain CPU vs bare", Limit: "≤ +8 µs/req", Value: gw4.CPUVsBare,
+				Shown: fmt.Sprintf("%+.1f µs", gw4.CPUVsBare), Passed: gw4.CPUVsBare <= 8})
+	}
+	out = append(out, budgetLine{What: "start to ready, warm compilation cache", Limit: "≤ 1 s",
+		Value: fnum(rep.WarmReadyMs), Shown: fmt.Sprintf("%.0f ms", rep.WarmReadyMs), Passed: rep.WarmReadyMs <= 1000})
+	return out
+}
+
+// fnum is a float64 that is written to JSON as null when it is NaN or
+// infinite (a median of nothing), which encoding/json would refuse.
+type fnum float64
+
+// MarshalJSON implements json.Marshaler.
+func (f fnum) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// fmtMs formats milliseconds like wrk does (µs below 1 ms).
+func fmtMs(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "—"
+	case v < 1:
+		return fmt.Sprintf("%.0fµs", v*1000)
+	case v < 1000:
+		return fmt.Sprintf("%.2fms", v)
+	}
+	return fmt.Sprintf("%.2fs", v/1000)
+}
+
+func fmtRatio(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", v)
+}
+
+// printTable writes the result table, the budget and the notes.
+func (rep *report) printTable(w io.Writer) {
+	fmt.Fprintf(w, "\nResults: %d round(s) × %s per target, %d connections, medians over rounds (seed %d)\n\n",
+		rep.Rounds, rep.Duration, rep.Conns, rep.Seed)
+	const row = "%-7s %9s %9s %9s %11s %16s %8s %14s %14s\n"
+	fmt.Fprintf(w, row, "target", "req/s", "p50", "p99", "CPU µs/req", "+CPU µs vs bare", "RSS MiB", "ratio vs bare", "ratio vs gw-0")
+	fmt.Fprintf(w, row, "-------", "---------", "---------", "---------", "-----------", "----------------", "--------", "--------------", "--------------")
+	for _, s := range rep.Summary {
+		plus := fmt.Sprintf("%+.1f", s.CPUVsBare)
+		if s.Target == nameBare {
+			plus = "—"
+		}
+		fmt.Fprintf(w, row, s.Target, fmt.Sprintf("%.0f", s.RPS), fmtMs(float64(s.P50)), fmtMs(float64(s.P99)),
+			fmt.Sprintf("%.1f", s.CPUPerReq), plus, fmt.Sprintf("%.1f", s.RSSMiB),
+			fmtRatio(float64(s.RatioVsBare)), fmtRatio(float64(s.RatioVsGW0)))
+	}
+	fmt.Fprintf(w, "\nbackend (reference, not in the ratios): %.1f CPU µs/req (median over all %d runs), RSS %.1f MiB\n",
+		rep.BackendPerReq, len(rep.Runs), float64(rep.RSSKiB[nameBackend])/1024)
+	fmt.Fprintf(w, "start to ready (exec → first 200 through /bench, 4 policies): cold cache %.0f ms, warm cache %.0f ms\n",
+		rep.ColdReadyMs, rep.WarmReadyMs)
+	var errs []string
+	for _, s := range rep.Summary {
+		if s.Non2xx > 0 || s.SocketErrors > 0 {
+			errs = append(errs, fmt.Sprintf("%s: %d non-2xx, %d socket errors", s.Target, s.Non2xx, s.SocketErrors))
+		}
+	}
+	if len(errs) > 0 {
+		fmt.Fprintf(w, "WARNING: errors during measured runs (req/s counts them too): %s\n", strings.Join(errs, "; "))
+	}
+
+	fmt.Fprintf(w, "\nTargets (DESIGN.md, \"Performance budget\"):\n")
+	for _, b := range rep.Budget {
+		verdict := "SHORT"
+		if b.Passed {
+			verdict = "PASS"
+		}
+		fmt.Fprintf(w, "  %-40s %-12s %10s   %s\n", b.What, b.Limit, b.Shown, verdict)
+	}
+	fmt.Fprintf(w, "  %-40s %-12s %10s   %s\n", "RSS per warm instance", "≤ 4 MiB", "not isolated", "(gw-4 − gw-0 RSS: "+
+		fmt.Sprintf("%.1f MiB", float64(rep.RSSKiB[nameGW4]-rep.RSSKiB[nameGW0])/1024)+", instance count unknown)")
+	fmt.Fprintf(w, "\nNote: gw-0 (the gateway with no policies) is the control: expect ±10%% run to run on this\n"+
+		"machine class. Ratios are medians of per-round ratios (targets measured in the same round);\n"+
+		"+CPU is the median of per-round differences. CPU is the target process only (utime+stime from\n"+
+		"/proc, %d ticks/s) per request wrk completed; the backend's CPU is separate.\n", rep.ClockTicks)
+	if !rep.Pinned {
+		fmt.Fprintf(w, "Note: processes were NOT pinned (fewer than 2 cores): generator and servers share CPUs.\n")
+	}
+}
+
+// writeJSON writes the report to DIR/benchload-TIMESTAMP.json.
+func (rep *report) writeJSON(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "benchload-"+rep.Started.Format("20060102-150405")+".json")
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+}

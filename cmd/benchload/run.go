@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// runOptions are the flags of the run mode.
+type runOptions struct {
+	rounds    int
+	duration  time.Duration
+	warmup    time.Duration
+	conns     int
+	gatehouse string
+	out       string
+	seed      uint64
+	policies  string
+	keep      bool
+}
+
+func parseRunFlags(args []string) (runOptions, error) {
+	var o runOptions
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds; every target runs once per round, in shuffled order")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured wrk run per target and round (whole seconds)")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured wrk run before each measured one")
+	fs.IntVar(&o.conns, "conns", 32, "wrk connections")
+	fs.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "gatehouse binary (make build)")
+	fs.StringVar(&o.out, "out", "bench-out", "directory for the JSON of raw per-round numbers")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed of the per-round shuffle (0: from the clock)")
+	fs.StringVar(&o.policies, "gateways", "0,1,4", "which gateways to run, by policy count (subset of 0,1,4)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, data dirs, logs)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if o.rounds < 1 || o.conns < 1 || o.duration < time.Second || o.warmup < 0 {
+		return o, fmt.Errorf("%w: need -rounds ≥ 1, -conns ≥ 1, -duration ≥ 1s, -warmup ≥ 0", errUsage)
+	}
+	return o, nil
+}
+
+// gatewayCounts parses -gateways.
+func gatewayCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || (n != 0 && n != 1 && n != 4) {
+			return nil, fmt.Errorf("%w: -gateways: %q is not 0, 1 or 4", errUsage, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// runBench is the run mode.
+func runBench(args []string) (err error) {
+	o, err := parseRunFlags(args)
+	if err != nil {
+		return err
+	}
+	counts, err := gatewayCounts(o.policies)
+	if err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("%w: wrk not found in PATH: install it (apt-get install -y wrk) or run scripts/bench.sh, which does", errUsage)
+	}
+	gh, err := os.Stat(o.gatehouse)
+	if err != nil || gh.IsDir() {
+		return fmt.Errorf("%w: gatehouse binary %q not found: run `make build` or pass -gatehouse", errUsage, o.gatehouse)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if o.rounds < 3 {
+		fmt.Printf("note: %d round(s); the budget wants ≥ 3 interleaved rounds for a verdict worth quoting\n", o.rounds)
+	}
+
+	rep := &report{
+		Started: time.Now(), Rounds: o.rounds, Conns: o.conns,
+		Duration: o.duration.String(), Warmup: o.warmup.String(),
+		NProc: runtime.NumCPU(), Gatehouse: o.gatehouse, GatehouseBuilt: gh.ModTime(),
+		LoadReadyMs: map[string]float64{}, RSSKiB: map[string]int64{},
+	}
+	rep.Pinned = rep.NProc >= 2
+	if !rep.Pinned {
+		fmt.Println("WARNING: only 1 CPU: not pinning; wrk and the servers will compete for it")
+	} else if _, err := exec.LookPath("taskset"); err != nil {
+		fmt.Println("WARNING: taskset not found (util-linux): not pinning")
+		rep.Pinned = false
+	}
+	var guessed bool
+	rep.ClockTicks, guessed = clockTicks()
+	if guessed {
+		fmt.Println("WARNING: getconf CLK_TCK failed: assuming 100 ticks/s")
+	}
+	rep.WrkVersion = wrkVersion()
+	rep.Seed = o.seed
+	if rep.Seed == 0 {
+		rep.Seed = uint64(time.Now().UnixNano())
+	}
+	fmt.Printf("benchload: gatehouse %s (built %s), %s, %d CPUs, pinned=%v (servers on CPU %s, wrk on CPU %s), CLK_TCK %d\n",
+		o.gatehouse, gh.ModTime().Format(time.DateTime), rep.WrkVersion, rep.NProc, rep.Pinned, serverCPU, generatorCPU, rep.ClockTicks)
+	fmt.Printf("seed %d (repeat this order with -seed %d)\n", rep.Seed, rep.Seed)
+
+	// Children are stopped on return, on panic (deferred calls run before a
+	// panic kills the process) and on SIGINT/SIGTERM (the context ends, the
+	// current step returns). If the harness is killed outright, the kernel
+	// kills them (Pdeathsig).
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	tmp, err := os.MkdirTemp("", "benchload-")
+	if err != nil {
+		return err
+	}
+	procs := &procSet{pin: rep.Pinned, dir: tmp}
+	defer func() {
+		procs.stopAll()
+		if o.keep || err != nil {
+			fmt.Fprintf(os.Stderr, "kept %s (configs, data dirs, logs)\n", tmp)
+		} else {
+			os.RemoveAll(tmp)
+		}
+	}()
+
+	if err := startAndMeasure(ctx, procs, o, self, tmp, counts, rep); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+		return err
+	}
+	rep.summarize()
+	rep.printTable(os.Stdout)
+	path, err := rep.writeJSON(o.out)
+	if err != nil {
+		return fmt.Errorf("writing JSON: %w", err)
+	}
+	fmt.Printf("\nraw per-round numbers: %s\n", path)
+	return nil
+}
+
+// startAndMeasure does the work of the run mode between setup and report.
+func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tmp string, counts []int, rep *report) error {
+	// The backend.
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	backend, err := procs.start(nameBackend, self, "backend", "-listen", addr)
+	if err != nil {
+		return err
+	}
+	backendURL := "http://" + addr
+	if _, err := waitReady(ctx, backend, backendURL+"/", 10*time.Second); err != nil {
+		return err
+	}
+
+	// Start to ready of the gateway with the largest chain asked for: once
+	// with an empty data dir, once again (new process, same data dir) with
+	// the compilation cache the first start left in it.
+	most := counts[0]
+	for _, n := range counts {
+		most = max(most, n)
+	}
+	for i, label := range []string{"cold", "warm"} {
+		p, url, err := procs.startGateway(o.gatehouse, tmp, "ready", most, backendURL)
+		if err != nil {
+			return err
+		}
+		d, err := waitReady(ctx, p, url, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		p.stop(5 * time.Second)
+		fmt.Printf("start to ready (%d policies, %s compilation cache): %v\n", most, label, d.Round(time.Millisecond))
+		if i == 0 {
+			rep.ColdReadyMs = ms(d)
+		} else {
+			rep.WarmReadyMs = ms(d)
+		}
+	}
+	if most != 4 {
+		fmt.Printf("WARNING: start to ready measured with %d policies, not 4 (see -gateways)\n", most)
+	}
+
+	// The targets.
+	addr, err = freeAddr()
+	if err != nil {
+		return err
+	}
+	bare, err := procs.start(nameBare, self, "bareproxy", "-listen", addr, "-backend", backendURL)
+	if err != nil {
+		return err
+	}
+	rep.Targets = []*target{{Name: nameBare, Policies: -1, URL: "http://" + addr + "/", proc: bare}}
+	for _, n := range counts {
+		name := fmt.Sprintf("gw-%d", n)
+		p, url, err := procs.startGateway(o.gatehouse, tmp, name, n, backendURL)
+		if err != nil {
+			return err
+		}
+		rep.Targets = append(rep.Targets, &target{Name: name, Policies: n, URL: url, proc: p})
+	}
+	for _, t := range rep.Targets {
+		d, err := waitReady(ctx, t.proc, t.URL, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		if t.Policies >= 0 {
+			rep.LoadReadyMs[t.Name] = ms(d)
+		}
+		notes, err := checkTarget(ctx, t)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-5s pid %-7d %-32s ready; checked: %s\n", t.Name, t.proc.Pid(), t.URL, strings.Join(notes, ", "))
+	}
+
+	// Interleaved rounds.
+	rng := rand.New(rand.NewPCG(rep.Seed, rep.Seed^0x9e3779b97f4a7c15))
+	header := keyHeader + ": " + benchKey
+	for round := 1; round <= o.rounds; round++ {
+		order := rng.Perm(len(rep.Targets))
+		for pos, i := range order {
+			t := rep.Targets[i]
+			rec, err := measure(ctx, rep, o, header, backend, t)
+			if err != nil {
+				return err
+			}
+			rec.Round, rec.Position = round, pos+1
+			rep.Runs = append(rep.Runs, rec)
+			var warn string
+			if n, s := rec.Wrk.Non2xx, rec.Wrk.SockErrs.Total(); n > 0 || s > 0 {
+				warn = fmt.Sprintf("  WARNING: %d non-2xx, %d socket errors", n, s)
+			}
+			fmt.Printf("round %d/%d  %-5s %8.0f req/s  p50 %-8s p99 %-8s CPU %5.1f µs/req  backend %4.1f µs/req%s\n",
+				round, o.rounds, t.Name, rec.Wrk.RPS, fmtMs(ms(rec.Wrk.P50)), fmtMs(ms(rec.Wrk.P99)),
+				rec.CPUPerReq, rec.BackendCPUPerReq, warn)
+		}
+	}
+
+	// Memory after the load.
+	for _, p := range append([]*proc{backend}, targetProcs(rep.Targets)...) {
+		kib, err := readRSS(p.Pid())
+		if err != nil {
+			return fmt.Errorf("%s RSS: %w", p.name, err)
+		}
+		rep.RSSKiB[p.name] = kib
+	}
+	return nil
+}
+
+func targetProcs(ts []*target) []*proc {
+	var ps []*proc
+	for _, t := range ts {
+		ps = append(ps, t.proc)
+	}
+	return ps
+}
+
+// measure does one warm-up and one measured wrk run against t, reading the
+// CPU time of t's process and of the backend around the measured run.
+func measure(ctx context.Context, rep *report, o runOptions, header string, backend *proc, t *target) (runRecord, error) {
+	var rec runRecord
+	rec.Target = t.Name
+	if o.warmup > 0 {
+		w, err := runWrk(ctx, rep.Pinned, o.conns, o.warmup, header, t.URL)
+		if err != nil {
+			return rec, fmt.Errorf("%s warm-up: %w", t.Name, err)
+		}
+		rec.Warmup = w
+	}
+	t0, err := readCPU(t.proc.Pid())
+	if err != nil {
+		return rec, fmt.Errorf("%s: %w", t.Name, err)
+	}
+	b0, err := readCPU(backend.Pid())
+	if err != nil {
+		return rec, fmt.Errorf("backend: %w", err)
+	}
+	res, err := runWrk(ctx, rep.Pinned, o.conns, o.duration, header, t.URL)
+	if err != nil {
+		return rec, fmt.Errorf("%s: %w", t.Name, err)
+	}
+	t1, err := readCPU(t.proc.Pid())
+	if err != nil {
+		return rec, fmt.Errorf("%s: %w", t.Name, err)
+	}
+	b1, err := readCPU(backend.Pid())
+	if err != nil {
+		return rec, fmt.Errorf("backend: %w", err)
+	}
+	for _, p := range []*proc{t.proc, backend} {
+		if done, werr := p.exited(); done {
+			return rec, fmt.Errorf("%s died during the run (%v)\n%s", p.name, werr, p.logTail())
+		}
+	}
+	if res.Requests == 0 {
+		return rec, fmt.Errorf("%s: wrk completed no requests\n%s", t.Name, res.RawOutput)
+	}
+	rec.Wrk = res
+	rec.CPUTicks = t1.Total() - t0.Total()
+	rec.BackendTicks = b1.Total() - b0.Total()
+	perReq := func(ticks uint64) float64 {
+		return float64(ticks) / float64(rep.ClockTicks) * 1e6 / float64(res.Requests)
+	}
+	rec.CPUPerReq, rec.BackendCPUPerReq = perReq(rec.CPUTicks), perReq(rec.BackendTicks)
+	return rec, nil
+}
+
+// wrkVersion returns the first line of `wrk -v` (which exits non-zero).
+func wrkVersion() string {
+	out, _ := exec.Command("wrk", "-v").CombinedOutput()
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if f := strings.Fields(line); len(f) >= 2 {
+		return f[0] + " " + f[1]
+	}
+	return "wrk (version unknown)"
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// backendBody is the fixed response of the benchmark backend: exactly 100
+// bytes, so that the response is small and the proxies' per-request overhead
+// dominates rather than the copying of bytes.
+const backendBody = `{"ok":true,"from":"benchload-backend","pad":"0123456789abcdef0123456789abcdef0123456789abcdef01234"}`
+
+// echoPath is the one backend path that does something other than answer the
+// fixed body: it lists the request headers it received, so the harness can
+// check once (outside the measured runs) that a gateway's policies ran.
+const echoPath = "/_echo"
+
+// Header values shared by every response; the server only reads them.
+var (
+	backendCT = []string{"application/json"}
+	backendCL = []string{strconv.Itoa(len(backendBody))}
+	bodyBytes = []byte(backendBody)
+)
+
+// backendHandler answers 200 with backendBody, doing as little as possible.
+type backendHandler struct{}
+
+func (backendHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == echoPath {
+		writeEcho(w, r)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = backendCT
+	h["Content-Length"] = backendCL
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(bodyBytes)
+}
+
+// writeEcho writes the request line and headers as text, sorted.
+func writeEcho(w http.ResponseWriter, r *http.Request) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n", r.Method, r.URL.RequestURI())
+	names := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range r.Header[k] {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// runBackend is the `backend` mode: a minimal HTTP/1.1 server.
+func runBackend(args []string) error {
+	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           backendHandler{},
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	return serveOn(srv, *listen, "backend")
+}
+
+// runBareProxy is the `bareproxy` mode: the baseline every ratio is against.
+// It is a plain httputil.ReverseProxy tuned like a production one would be
+// (the Transport mirrors the gateway's, so the comparison isolates what the
+// gateway adds on top of proxying: routing, hygiene and the policy chain).
+func runBareProxy(args []string) error {
+	fs := flag.NewFlagSet("bareproxy", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "listen address")
+	backend := fs.String("backend", "", "backend base URL, e.g. http://127.0.0.1:9000")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *backend == "" {
+		return errors.New("bareproxy: -backend is required")
+	}
+	target, err := url.Parse(*backend)
+	if err != nil || target.Host == "" {
+		return fmt.Errorf("bareproxy: bad -backend %q", *backend)
+	}
+	srv := &http.Server{
+		Handler:           newBareProxy(target),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	return serveOn(srv, *listen, "bareproxy")
+}
+
+// newBareProxy returns the tuned reverse proxy to target.
+func newBareProxy(target *url.URL) *httputil.ReverseProxy {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+		DisableCompression:    true,
+		WriteBufferSize:       16 << 10,
+		ReadBufferSize:        16 << 10,
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		Transport:  tr,
+		BufferPool: &copyBuffers{},
+	}
+}
+
+// copyBufSize is the size of the proxy's body-copy buffers.
+const copyBufSize = 32 << 10
+
+// copyBuffers is an httputil.BufferPool of 32 KiB buffers. It stores array
+// pointers so that Put does not allocate.
+type copyBuffers struct{ p sync.Pool }
+
+// Get returns a 32 KiB buffer.
+func (c *copyBuffers) Get() []byte {
+	if v, ok := c.p.Get().(*[copyBufSize]byte); ok {
+		return v[:]
+	}
+	return make([]byte, copyBufSize)
+}
+
+// Put returns a buffer obtained from Get.
+func (c *copyBuffers) Put(b []byte) {
+	if cap(b) >= copyBufSize {
+		c.p.Put((*[copyBufSize]byte)(b[:copyBufSize]))
+	}
+}
+
+// serveOn listens on addr, says where on stderr, and serves until killed.
+func serveOn(srv *http.Server, addr, name string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	fmt.Fprintf(os.Stderr, "%s: listening on %s (pid %d)\n", name, ln.Addr(), os.Getpid())
+	return srv.Serve(ln)
+}

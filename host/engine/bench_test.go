@@ -1,0 +1,195 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/host/counter"
+	"github.com/gatehouse/gatehouse/host/engine"
+	"github.com/gatehouse/gatehouse/host/hosttest"
+	"github.com/gatehouse/gatehouse/host/jwtverify"
+	"github.com/gatehouse/gatehouse/host/vcache"
+)
+
+type subs struct{}
+
+func (subs) LookupSubscription(_ context.Context, key, api string) (engine.Subscription, bool, error) {
+	if key != "bench-key" {
+		return engine.Subscription{}, false, nil
+	}
+	return engine.Subscription{ID: "s1", State: "active", Scope: "all", APIAllowed: true}, true, nil
+}
+
+func benchEngine(b *testing.B) *engine.Engine {
+	svc := &engine.Services{
+		Counters:      counter.New(counter.Options{}),
+		Cache:         vcache.New(1000, 1<<20),
+		JWT:           jwtverify.New(jwtverify.Options{}),
+		Subscriptions: subs{},
+	}
+	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir, Services: svc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
+const perCall = 200
+
+// BenchmarkABI prices each host function: one guest call runs the function
+// perCall times, and ns/hostcall is the time per host call (the guest call's
+// own overhead, reported by BenchmarkCall, is amortized over perCall).
+func BenchmarkABI(b *testing.B) {
+	e := benchEngine(b)
+	m, err := e.Load(context.Background(), "abibench", "1", hosttest.Guest(b, "host/hosttest/guests/abibench"), engine.LoadOptions{Min: 1, Max: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "bench", "aud": "api", "exp": time.Now().Add(time.Hour).Unix(), "sub": "u1"}).
+		SignedString([]byte("0123456789abcdef0123456789abcdef"))
+	for _, hf := range append([]abi.HostFunc{{Name: "noop"}}, abi.HostFuncs()...) {
+		arg := ""
+		switch hf.Name {
+		case abi.FnJWTVerify:
+			arg = ":" + tok
+		case abi.FnSubscriptionLookup:
+			arg = ":bench-key"
+		}
+		cfg, _ := json.Marshal(hf.Name + ":" + strconv.Itoa(perCall) + arg)
+		p, err := m.NewPlan(m.Attach("bench", cfg))
+		if err != nil {
+			b.Fatal(err)
+		}
+		phase := engine.PhaseRequest
+		if hf.Name == abi.FnSetStatus || hf.Name == abi.FnGetStatus {
+			phase = engine.PhaseResponse
+		}
+		b.Run(hf.Name, func(b *testing.B) {
+			ex := benchExchange()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ex.Phase = phase
+				if _, err := m.Call(ex, phase, p, engine.CallOptions{Deadline: 5 * time.Second}); err != nil {
+					b.Fatal(err)
+				}
+				if hf.Name == abi.FnAddHeader {
+					ex.RespHeader = http.Header{}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/perCall, "ns/hostcall")
+		})
+	}
+}
+
+func benchExchange() *engine.Exchange {
+	return &engine.Exchange{Method: "GET", Path: "/pets/1", Query: "a=1", RequestID: "r1", API: "pets",
+		ReqHeader:  http.Header{"X-Bench": {"v"}, "Accept": {"*/*"}, "User-Agent": {"bench"}},
+		RespHeader: http.Header{}, Status: 200,
+		Params:  []engine.Param{{Name: "id", Value: "1"}},
+		ReqBody: engine.Body{Src: strings.NewReader(`{"a":1}`), Limit: 1 << 20}}
+}
+
+// BenchmarkCall is the cost of one guest call that does nothing: pool
+// borrow, watchdog arm, wazero call (incl. its per-call goroutine), return.
+func BenchmarkCall(b *testing.B) {
+	e := benchEngine(b)
+	m, err := e.Load(context.Background(), "abibench", "1", hosttest.Guest(b, "host/hosttest/guests/abibench"), engine.LoadOptions{Min: 2, Max: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, _ := m.NewPlan(m.Attach("bench", []byte(`"noop:1"`)))
+	b.Run("serial", func(b *testing.B) {
+		ex := benchExchange()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			ex := benchExchange()
+			for pb.Next() {
+				if _, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// BenchmarkInstanceRSS measures resident memory per warm instance of a Go
+// guest (the design budget is 4 MiB): it warms 16 instances, runs a call on
+// each, and reports the RSS growth per instance.
+func BenchmarkInstanceRSS(b *testing.B) {
+	for _, g := range []string{"host/hosttest/guests/probe"} {
+		b.Run(g[strings.LastIndex(g, "/")+1:], func(b *testing.B) {
+			const n = 16
+			e := benchEngine(b)
+			bin := hosttest.Guest(b, g)
+			m, err := e.Load(context.Background(), "rss", "1", bin, engine.LoadOptions{Min: 1, Max: n})
+			if err != nil {
+				b.Fatal(err)
+			}
+			// each call busy-waits 30ms so all n are borrowed at once
+			p, _ := m.NewPlan(m.Attach("bench", []byte(`"sleep-ms:30"`)))
+			runtime.GC()
+			before := rssBytes()
+			for i := 0; i < b.N; i++ {
+				// hold n instances at once so the pool grows to n
+				done := make(chan struct{})
+				started := make(chan struct{}, n)
+				for j := 0; j < n; j++ {
+					go func() {
+						started <- struct{}{}
+						ex := benchExchange()
+						m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: 10 * time.Second})
+						<-done
+					}()
+				}
+				for j := 0; j < n; j++ {
+					<-started
+				}
+				close(done)
+			}
+			time.Sleep(100 * time.Millisecond)
+			runtime.GC()
+			_, total := m.PoolStats()
+			after := rssBytes()
+			if total > 1 {
+				b.ReportMetric(float64(after-before)/float64(total-1)/(1<<20), "MiB/instance")
+			}
+			b.ReportMetric(float64(total), "instances")
+		})
+	}
+}
