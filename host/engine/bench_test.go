@@ -51,8 +51,18 @@ const perCall = 200
 // perCall times, and ns/hostcall is the time per host call (the guest call's
 // own overhead, reported by BenchmarkCall, is amortized over perCall).
 func BenchmarkABI(b *testing.B) {
+	for _, trusted := range []bool{false, true} {
+		name := "guarded"
+		if trusted {
+			name = "trusted"
+		}
+		b.Run(name, func(b *testing.B) { benchABI(b, trusted) })
+	}
+}
+
+func benchABI(b *testing.B, trusted bool) {
 	e := benchEngine(b)
-	m, err := e.Load(context.Background(), "abibench", "1", hosttest.Guest(b, "host/hosttest/guests/abibench"), engine.LoadOptions{Min: 1, Max: 1})
+	m, err := e.Load(context.Background(), "abibench", "1", hosttest.Guest(b, "host/hosttest/guests/abibench"), engine.LoadOptions{Min: 1, Max: 1, Trusted: trusted})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,8 +114,18 @@ func benchExchange() *engine.Exchange {
 // BenchmarkCall is the cost of one guest call that does nothing: pool
 // borrow, watchdog arm, wazero call (incl. its per-call goroutine), return.
 func BenchmarkCall(b *testing.B) {
+	for _, trusted := range []bool{false, true} {
+		name := "guarded"
+		if trusted {
+			name = "trusted"
+		}
+		b.Run(name, func(b *testing.B) { benchCall(b, trusted) })
+	}
+}
+
+func benchCall(b *testing.B, trusted bool) {
 	e := benchEngine(b)
-	m, err := e.Load(context.Background(), "abibench", "1", hosttest.Guest(b, "host/hosttest/guests/abibench"), engine.LoadOptions{Min: 2, Max: 2})
+	m, err := e.Load(context.Background(), "abibench", "1", hosttest.Guest(b, "host/hosttest/guests/abibench"), engine.LoadOptions{Min: 2, Max: 2, Trusted: trusted})
 	if err != nil {
 		b.Fatal(err)
 	}
