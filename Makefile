@@ -7,11 +7,13 @@ EXAMPLES := $(BIN)/examples/ua-filter.wasm
 DATA     ?= ./data
 GO_SRC   := $(shell find . -name '*.go' -not -path './data/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build wasm run test test-race bench bench-go bench-load check fmt fuzz clean
+.PHONY: all build examples wasm run test test-race bench bench-go bench-load check fmt fuzz clean
 
 all: build
 
 build: $(BIN)/gatehouse $(EXAMPLES)
+
+examples: $(EXAMPLES)
 
 wasm: $(BUILTIN) $(EXAMPLES)
 

@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/host/edge"
 )
 
 // Trap is the panic value host functions use for guest misuse; wazero turns
@@ -28,14 +29,6 @@ func (t Trap) Error() string { return "gatehouse: guest misuse: " + t.Reason }
 
 func trap(format string, a ...any) { panic(Trap{fmt.Sprintf(format, a...)}) }
 
-// PathCanonicalizer re-canonicalizes a path a policy sets. The gateway
-// installs the same function it uses at the edge.
-var PathCanonicalizer = func(p string) (string, error) {
-	if !strings.HasPrefix(p, "/") {
-		return "", fmt.Errorf("path must start with /")
-	}
-	return p, nil
-}
 
 const (
 	maxVarName  = 128
@@ -241,7 +234,9 @@ func (e *Engine) hSetField(_ context.Context, mod api.Module, s []uint64) {
 		}
 		ex.Method = strings.ToUpper(string(val))
 	case abi.FieldPath:
-		p, err := PathCanonicalizer(string(val))
+		// The same canonical form the edge enforces: a policy cannot
+		// smuggle dot-segments, backslashes or NULs to the backend.
+		p, err := edge.CanonicalPath(edge.EscapePath(string(val)))
 		if err != nil {
 			ret(s, abi.ErrInvalid)
 			return

@@ -1,0 +1,26 @@
+// Command builtin is the module of Gatehouse's built-in policies, the one the
+// gateway embeds: set-header, rate-limit, subscription-key, cache-lookup and
+// cache-store in one WebAssembly module (one module costs far less memory
+// per instance than one module per policy). Build it with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o builtin.wasm ./plugins/builtin
+package main
+
+import (
+	"github.com/gatehouse/gatehouse/plugins/cachelookup"
+	"github.com/gatehouse/gatehouse/plugins/cachestore"
+	"github.com/gatehouse/gatehouse/plugins/ratelimit"
+	"github.com/gatehouse/gatehouse/plugins/setheader"
+	"github.com/gatehouse/gatehouse/plugins/subscriptionkey"
+	"github.com/gatehouse/gatehouse/sdk"
+)
+
+func init() {
+	sdk.Register(setheader.Name, setheader.New)
+	sdk.Register(ratelimit.Name, ratelimit.New)
+	sdk.Register(subscriptionkey.Name, subscriptionkey.New)
+	sdk.Register(cachelookup.Name, cachelookup.New)
+	sdk.Register(cachestore.Name, cachestore.New)
+}
+
+func main() {}

@@ -1,0 +1,140 @@
+// Package setheader is the set-header policy (Azure API Management's
+// set-header): it sets, appends, skips or deletes one header of the request
+// (sent to the backend) or of the response (sent to the client).
+//
+// Config:
+//
+//	{
+//	  "name": "X-Foo",              // required: the header name
+//	  "value": "bar",               // required unless exists_action is "delete"
+//	  "exists_action": "override",  // override (default) | skip | append | delete
+//	  "phase": "request"            // request (default) | response
+//	}
+//
+// exists_action says what happens when the header is already there:
+// override replaces its values, skip leaves it as it is (and sets it only
+// when it is absent), append adds the value to the existing ones, delete
+// removes the header. Attach the policy where the phase runs: a "request"
+// set-header in the inbound section, a "response" one in the outbound
+// section. In the other phase the policy tells the host it has nothing to
+// do.
+package setheader
+
+import (
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/plugins/internal/conf"
+	"github.com/gatehouse/gatehouse/sdk"
+)
+
+// Name is the policy's name in attachments.
+const Name = "set-header"
+
+// Config is the policy's JSON config.
+type Config struct {
+	// Name is the header name.
+	Name string `json:"name"`
+	// Value is the value to set or append. Required unless ExistsAction is
+	// "delete", where it must be absent.
+	Value *string `json:"value"`
+	// ExistsAction: "override" (default), "skip", "append" or "delete".
+	ExistsAction string `json:"exists_action"`
+	// Phase: "request" (default) or "response".
+	Phase string `json:"phase"`
+}
+
+type action int
+
+const (
+	override action = iota
+	skip
+	appendValue
+	remove
+)
+
+// Policy is a configured set-header.
+type Policy struct {
+	sdk.Base
+	name, value string
+	action      action
+	response    bool
+}
+
+// New parses and checks a config.
+func New(config []byte) (sdk.Policy, error) {
+	var c Config
+	if err := conf.Decode(config, &c); err != nil {
+		return nil, err
+	}
+	p := &Policy{name: c.Name}
+	if err := conf.HeaderName("name", c.Name); err != nil {
+		return nil, err
+	}
+	switch c.ExistsAction {
+	case "", "override":
+		p.action = override
+	case "skip":
+		p.action = skip
+	case "append":
+		p.action = appendValue
+	case "delete":
+		p.action = remove
+	default:
+		return nil, fmt.Errorf(`exists_action %q: want "override", "skip", "append" or "delete"`, c.ExistsAction)
+	}
+	switch {
+	case p.action == remove && c.Value != nil:
+		return nil, fmt.Errorf(`value must not be set when exists_action is "delete"`)
+	case p.action != remove && c.Value == nil:
+		return nil, fmt.Errorf(`value is required (unless exists_action is "delete")`)
+	case c.Value != nil:
+		if err := conf.HeaderValue("value", *c.Value); err != nil {
+			return nil, err
+		}
+		p.value = *c.Value
+	}
+	switch c.Phase {
+	case "", "request":
+	case "response":
+		p.response = true
+	default:
+		return nil, fmt.Errorf(`phase %q: want "request" or "response"`, c.Phase)
+	}
+	return p, nil
+}
+
+// OnRequest changes the request header when the phase is "request".
+func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
+	if p.response {
+		return p.Base.OnRequest(c)
+	}
+	return p.apply(c, c.Request().Header())
+}
+
+// OnResponse changes the response header when the phase is "response".
+func (p *Policy) OnResponse(c *sdk.Context) sdk.Action {
+	if !p.response {
+		return p.Base.OnResponse(c)
+	}
+	return p.apply(c, c.Response().Header())
+}
+
+func (p *Policy) apply(c *sdk.Context, h sdk.Header) sdk.Action {
+	var err error
+	switch p.action {
+	case override:
+		err = h.Set(p.name, p.value)
+	case skip:
+		if !h.Has(p.name) {
+			err = h.Set(p.name, p.value)
+		}
+	case appendValue:
+		err = h.Add(p.name, p.value)
+	case remove:
+		err = h.Del(p.name)
+	}
+	if err != nil {
+		return c.Fail(fmt.Errorf("header %s: %w", p.name, err))
+	}
+	return sdk.Continue
+}

@@ -1,0 +1,458 @@
+// Package sdktest runs Gatehouse policies written with package sdk in
+// process, against an emulated host, so that a policy's tests are plain
+// `go test` without WebAssembly or a gateway.
+//
+// The emulator implements every host function of abi/ABI.md with the host's
+// rules (phases, header validation, the buffer convention with the exact
+// capacity the SDK passes, size caps) and the host's own stores for counters
+// (host/counter), the value cache (host/vcache) and JWT verification
+// (host/jwtverify). The SDK code that runs is the real one: plan and config
+// caching, buffer growth and retry, result flags.
+//
+//	h := sdktest.New()
+//	res := h.Do(sdktest.Request{Method: "GET", Path: "/pets/1"},
+//		sdktest.Attach("set-header", `{"name":"X-A","value":"1"}`))
+//	if res.Err != nil || res.Upstream.Header.Get("X-A") != "1" { … }
+//
+// Policies are looked up by name in the sdk registry, as in a module: register
+// them (sdk.Register) in the test package's init. One Host is one gateway
+// node and one guest instance's worth of caches; Do serves one request.
+// Guest calls of all Hosts are serialized (an instance serves one call at a
+// time), so tests may run in parallel.
+package sdktest
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/textproto"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/host/counter"
+	"github.com/gatehouse/gatehouse/host/jwtverify"
+	"github.com/gatehouse/gatehouse/host/vcache"
+	"github.com/gatehouse/gatehouse/sdk"
+	"github.com/gatehouse/gatehouse/sdk/internal/imports"
+)
+
+// Default limits, as in the gateway.
+const (
+	DefaultBodyLimit   = 1 << 20
+	DefaultOutputLimit = 1 << 20
+)
+
+// Subscription is a catalog entry for subscription_lookup. The host sends it
+// to the guest as the JSON of sdk.Subscription; APIAllowed stands for "the
+// subscription's scope covers the request's API".
+type Subscription = sdk.Subscription
+
+// Host is an emulated gateway node. Change its fields before the first Do.
+type Host struct {
+	// Now is the host clock: the now host function, counter windows, cache
+	// TTLs and JWT times. New sets time.Now.
+	Now func() time.Time
+	// Subscriptions is the catalog, by subscription key. Nil means the host
+	// has no catalog (subscription_lookup fails with ErrUnavailable).
+	Subscriptions map[string]Subscription
+	// Counters, Cache and JWT are the host's stores; set one to nil to make
+	// the capability unavailable. JWT uses Now.
+	Counters *counter.Store
+	Cache    *vcache.Cache
+	JWT      *jwtverify.Verifier
+	// Rand is the source of the random host function; New sets crypto/rand.
+	Rand io.Reader
+	// BodyLimit caps the bodies get_body buffers (ErrTooLarge above it), and
+	// OutputLimit the bodies set_body accepts.
+	BodyLimit, OutputLimit int
+
+	mu    sync.Mutex
+	atts  map[attKey]uint32       // attachment ids by content
+	info  map[uint32]attKey       // content by attachment id
+	plans map[string]uint32       // plan ids by attachment list
+	steps map[uint32][]uint32     // attachment ids by plan id
+	skip  map[uint32]map[int]bool // phases a plan said it does not handle
+}
+
+type attKey struct{ policy, config string }
+
+// New returns an emulated host with empty stores, an empty subscription
+// catalog and the real clock.
+func New() *Host {
+	h := &Host{
+		Now:           time.Now,
+		Subscriptions: map[string]Subscription{},
+		Counters:      counter.New(counter.Options{}),
+		Cache:         vcache.New(0, 0),
+		Rand:          rand.Reader,
+		BodyLimit:     DefaultBodyLimit,
+		OutputLimit:   DefaultOutputLimit,
+		atts:          map[attKey]uint32{},
+		info:          map[uint32]attKey{},
+		plans:         map[string]uint32{},
+		steps:         map[uint32][]uint32{},
+		skip:          map[uint32]map[int]bool{},
+	}
+	h.JWT = jwtverify.New(jwtverify.Options{Now: func() time.Time { return h.Now() }})
+	return h
+}
+
+// Request is the client's request, as the gateway's router hands it to the
+// policy chain.
+type Request struct {
+	// Method defaults to GET.
+	Method string
+	// Path is the canonical path the client requested; it defaults to "/".
+	// A "?query" suffix is split off into Query.
+	Path string
+	// PathPrefix is the API's path prefix. Policies see the path relative
+	// to it (Request.Path, the part appended to the backend URL) and the
+	// full path as OriginalPath, as in the gateway.
+	PathPrefix string
+	// Query is the raw query string without '?'.
+	Query  string
+	Header http.Header
+	Body   []byte
+	// Params are the path parameters of the matched URL template.
+	Params map[string]string
+	// API, Operation and RouteTemplate describe the matched route.
+	API, Operation, RouteTemplate string
+	// ClientIP defaults to 192.0.2.1.
+	ClientIP string
+	// RequestID defaults to a unique "req-N".
+	RequestID string
+	// Scheme defaults to "https", Host to "api.example.com".
+	Scheme, Host string
+	// Vars are variables set before the chain runs.
+	Vars map[string]string
+}
+
+// Upstream is the request as the backend would receive it; Path is relative
+// to the API's path prefix (appended to the backend URL).
+type Upstream struct {
+	Method, Path, Query string
+	Header              http.Header
+	Body                []byte
+}
+
+// Response is a backend's response.
+type Response struct {
+	// Status defaults to 200.
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Log is a message a guest logged.
+type Log struct {
+	Level   sdk.LogLevel
+	Message string
+}
+
+// PhaseCall is one guest call: "request" or "response" and its raw abi
+// result (action | flags, or a negative failure).
+type PhaseCall struct {
+	Phase  string
+	Result int32
+}
+
+// Result is what happened to a request.
+type Result struct {
+	// Answered is true when a policy answered in the request phase, so the
+	// backend was skipped.
+	Answered bool
+	// Status, Header and Body are what the client receives.
+	Status int
+	Header http.Header
+	Body   []byte
+	// Upstream is what was forwarded to the backend; nil if it was skipped.
+	Upstream *Upstream
+	// Vars are the request's variables at the end.
+	Vars map[string]string
+	// Logs are the messages the guest logged, in order.
+	Logs []Log
+	// Err is a policy failure (*Failure) or a trap (*Trap). The client then
+	// gets the gateway's fail-closed answer (the attachment's default fail
+	// mode, no on-error section): 500, or 413 when the failure followed a
+	// body over the limit, with the gateway's generic JSON body.
+	Err error
+	// SubscriptionID and Product are the subscription bound to the request.
+	SubscriptionID, Product string
+	// Calls are the guest calls made, in order. A phase is not called for a
+	// plan once a call of it returned abi.FlagNoHandler (on this Host).
+	Calls []PhaseCall
+}
+
+// Failure is a guest call that returned a negative result.
+type Failure struct {
+	Phase  string
+	Result int32
+	// Message is the last error the guest logged, usually the reason.
+	Message string
+}
+
+// Error describes the failure with the guest's last error log.
+func (f *Failure) Error() string {
+	s := fmt.Sprintf("sdktest: %s phase failed with %d (%s)", f.Phase, f.Result, abi.StatusText(f.Result))
+	if f.Message != "" {
+		s += ": " + f.Message
+	}
+	return s
+}
+
+// Trap is a guest call that trapped: a Go panic in the policy or the SDK, or
+// a misuse of the ABI the real host traps on (a stale ctx). As the host
+// discards a trapped instance, the SDK's per-instance caches are reset.
+type Trap struct {
+	Value any
+	Stack []byte
+}
+
+// Error describes the trap with the panic value.
+func (t *Trap) Error() string { return fmt.Sprintf("sdktest: guest trapped: %v", t.Value) }
+
+// Option configures one Do.
+type Option interface{ apply(*run) }
+
+type run struct {
+	atts    []attKey
+	backend func(*Upstream) Response
+}
+
+type optionFunc func(*run)
+
+func (f optionFunc) apply(r *run) { f(r) }
+
+// Attach adds an attachment of the policy registered as name with its JSON
+// config ("" means "{}"). All attachments of a Do form one plan, run in
+// order in both phases. (In the gateway an attachment sits in one section,
+// so it is called in one phase only: a policy that must act in both phases
+// is attached in the inbound and in the outbound section.) The response
+// phase also runs after an early answer, on the answer.
+func Attach(policy, config string) Option {
+	if config == "" {
+		config = "{}"
+	}
+	return optionFunc(func(r *run) { r.atts = append(r.atts, attKey{policy, config}) })
+}
+
+// Backend sets the backend. Without it the backend answers 200 "ok".
+func Backend(f func(*Upstream) Response) Option {
+	return optionFunc(func(r *run) { r.backend = f })
+}
+
+var (
+	// guestMu serializes guest calls: the SDK's state is one instance's.
+	guestMu sync.Mutex
+	// Ids are process-wide because the SDK caches by id for the life of
+	// the (one, emulated) instance.
+	nextID, nextHandle, nextRequest atomic.Uint32
+)
+
+const (
+	phaseRequest  = 1
+	phaseResponse = 2
+)
+
+// Do runs req through the chain of attachments: the request phase, the
+// backend unless a policy answered, then the response phase.
+func (h *Host) Do(req Request, opts ...Option) *Result {
+	var r run
+	for _, o := range opts {
+		o.apply(&r)
+	}
+	plan := h.plan(r.atts)
+	x := h.newExchange(req)
+	res := &Result{}
+
+	called := func(phase int) bool { return plan != 0 && !h.skipped(plan, phase) }
+
+	if called(phaseRequest) {
+		st, err := x.call(phaseRequest, plan)
+		res.Calls = append(res.Calls, PhaseCall{"request", st})
+		if err == nil && st >= 0 {
+			h.noteFlags(plan, phaseRequest, st)
+			if st&abi.ActionMask == abi.ActionStop && !x.answered {
+				err = &Failure{Phase: "request", Result: st, Message: "the guest returned Stop without answering (send_response)"}
+			}
+		}
+		if err != nil {
+			return x.fail(res, err)
+		}
+	}
+	if x.answered {
+		res.Answered = true
+		x.resp = response{status: x.answer.status, header: x.answer.header, body: x.answer.body}
+	} else {
+		up := &Upstream{Method: x.method, Path: x.path, Query: x.query, Header: x.reqHeader.Clone(), Body: clone(x.body)}
+		res.Upstream = up
+		back := Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, Body: []byte("ok")}
+		if r.backend != nil {
+			b := r.backend(&Upstream{Method: up.Method, Path: up.Path, Query: up.Query, Header: up.Header.Clone(), Body: clone(up.Body)})
+			if b.Status == 0 {
+				b.Status = 200
+			}
+			back = b
+		}
+		x.resp = response{status: back.Status, header: canonical(back.Header), body: clone(back.Body)}
+	}
+	if called(phaseResponse) {
+		st, err := x.call(phaseResponse, plan)
+		res.Calls = append(res.Calls, PhaseCall{"response", st})
+		if err == nil && st >= 0 {
+			h.noteFlags(plan, phaseResponse, st)
+		}
+		if err != nil {
+			return x.fail(res, err)
+		}
+	}
+	x.result(res)
+	res.Status = x.resp.status
+	res.Header = x.resp.header
+	res.Body = x.resp.body
+	return res
+}
+
+// plan returns the plan id for an attachment list, assigning ids to new
+// attachments and plans (0: no attachments).
+func (h *Host) plan(atts []attKey) uint32 {
+	if len(atts) == 0 {
+		return 0
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := make([]uint32, len(atts))
+	var key strings.Builder
+	for i, a := range atts {
+		id, ok := h.atts[a]
+		if !ok {
+			id = nextID.Add(1)
+			h.atts[a] = id
+			h.info[id] = a
+		}
+		ids[i] = id
+		fmt.Fprintf(&key, "%d,", id)
+	}
+	p, ok := h.plans[key.String()]
+	if !ok {
+		p = nextID.Add(1)
+		h.plans[key.String()] = p
+		h.steps[p] = ids
+	}
+	return p
+}
+
+func (h *Host) skipped(plan uint32, phase int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.skip[plan][phase]
+}
+
+func (h *Host) noteFlags(plan uint32, phase int, st int32) {
+	if st&abi.FlagNoHandler == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.skip[plan] == nil {
+		h.skip[plan] = map[int]bool{}
+	}
+	h.skip[plan][phase] = true
+}
+
+func (h *Host) attachment(id uint32) (attKey, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, ok := h.info[id]
+	return a, ok
+}
+
+func (h *Host) planSteps(id uint32) ([]uint32, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.steps[id]
+	return s, ok
+}
+
+// call runs one guest call with a fresh ctx handle. A panic is a trap.
+func (x *exchange) call(phase int, plan uint32) (st int32, err error) {
+	guestMu.Lock()
+	defer guestMu.Unlock()
+	x.phase = phase
+	x.handle = nextHandle.Add(1)
+	imports.SetBackend(x)
+	defer func() {
+		x.handle = 0
+		imports.SetBackend(nil)
+		if v := recover(); v != nil {
+			err = &Trap{Value: v, Stack: debug.Stack()}
+			imports.Guest.Reset()
+		}
+	}()
+	entry := imports.Guest.OnRequest
+	if phase == phaseResponse {
+		entry = imports.Guest.OnResponse
+	}
+	st = entry(x.handle, plan)
+	if st < 0 {
+		f := &Failure{Phase: "request", Result: st}
+		if phase == phaseResponse {
+			f.Phase = "response"
+		}
+		for i := len(x.logs) - 1; i >= 0; i-- {
+			if x.logs[i].Level == sdk.LogError {
+				f.Message = x.logs[i].Message
+				break
+			}
+		}
+		return st, f
+	}
+	return st, nil
+}
+
+// fail fills res for a failed call: the gateway fails closed.
+func (x *exchange) fail(res *Result, err error) *Result {
+	x.result(res)
+	res.Err = err
+	res.Status = http.StatusInternalServerError
+	if x.tooLarge {
+		res.Status = http.StatusRequestEntityTooLarge
+	}
+	res.Header = http.Header{"Content-Type": {"application/json"}}
+	msg := "Internal server error"
+	if res.Status == http.StatusRequestEntityTooLarge {
+		msg = "Request entity too large"
+	}
+	res.Body = fmt.Appendf(nil, `{"statusCode":%d,"message":%q,"requestId":%q}`, res.Status, msg, x.fields[abi.FieldRequestID])
+	return res
+}
+
+func (x *exchange) result(res *Result) {
+	res.Vars = maps.Clone(x.vars)
+	res.Logs = x.logs
+	res.SubscriptionID = x.subID
+	res.Product = x.product
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
+
+// canonical copies h with canonical header names.
+func canonical(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		out[ck] = append(out[ck], vs...)
+	}
+	return out
+}

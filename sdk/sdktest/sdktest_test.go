@@ -1,0 +1,176 @@
+package sdktest
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/sdk"
+)
+
+// newX returns an exchange in the middle of a guest call of the phase.
+func newX(t *testing.T, h *Host, phase int, req Request) *exchange {
+	t.Helper()
+	x := h.newExchange(req)
+	x.phase = phase
+	x.handle = 7
+	return x
+}
+
+func TestBufferConventionIsExact(t *testing.T) {
+	val := strings.Repeat("v", 3000)
+	x := newX(t, New(), phaseRequest, Request{Header: http.Header{"X-Big": {val}}})
+	name := []byte("X-Big")
+	for _, size := range []int{0, 1, 2999} {
+		buf := make([]byte, size)
+		for i := range buf {
+			buf[i] = '#'
+		}
+		if n := x.GetHeader(7, abi.KindRequest, name, buf); n != 3000 {
+			t.Fatalf("cap %d: n = %d", size, n)
+		}
+		if strings.Trim(string(buf), "#") != "" {
+			t.Errorf("cap %d: the host wrote into a buffer that was too small", size)
+		}
+	}
+	buf := make([]byte, 3000)
+	if n := x.GetHeader(7, abi.KindRequest, name, buf); n != 3000 || string(buf) != val {
+		t.Errorf("exact cap: n = %d", n)
+	}
+}
+
+func TestStaleContextTraps(t *testing.T) {
+	x := newX(t, New(), phaseRequest, Request{})
+	defer func() {
+		if v := recover(); v == nil || !strings.Contains(v.(string), "stale ctx") {
+			t.Errorf("recover() = %v", v)
+		}
+	}()
+	x.GetField(8, abi.FieldMethod, nil)
+}
+
+func TestPhaseRules(t *testing.T) {
+	h := New()
+	req := newX(t, h, phaseRequest, Request{})
+	resp := newX(t, h, phaseResponse, Request{})
+	resp.resp = response{status: 200, header: http.Header{}}
+	for _, tc := range []struct {
+		name string
+		got  int32
+		want int32
+	}{
+		{"set_status in request", req.SetStatus(7, 200), abi.ErrPhase},
+		{"get_status before an answer", req.GetStatus(7), abi.ErrNotFound},
+		{"send_response in response", resp.SendResponse(7, 200, nil), abi.ErrPhase},
+		{"send_response bad code", req.SendResponse(7, 600, nil), abi.ErrInvalid},
+		{"set_field in response", resp.SetField(7, abi.FieldPath, []byte("/x")), abi.ErrPhase},
+		{"set_field read-only field", req.SetField(7, abi.FieldAPI, []byte("x")), abi.ErrInvalid},
+		{"get_field unknown", req.GetField(7, 99, nil), abi.ErrInvalid},
+		{"set_header request kind in response", resp.SetHeader(7, abi.KindRequest, []byte("A"), []byte("b")), abi.ErrPhase},
+		{"set_header bad kind", req.SetHeader(7, 2, []byte("A"), []byte("b")), abi.ErrInvalid},
+		{"set_body response kind in request", req.SetBody(7, abi.KindResponse, nil), abi.ErrPhase},
+		{"set_body request kind in response", resp.SetBody(7, abi.KindRequest, nil), abi.ErrPhase},
+		{"get_body response kind in request", req.GetBody(7, abi.KindResponse, nil), abi.ErrPhase},
+		{"set_status out of range", resp.SetStatus(7, 99), abi.ErrInvalid},
+		{"get_attachment unknown", req.GetAttachment(7, 1<<30, 0, nil), abi.ErrNotFound},
+		{"get_plan unknown", req.GetPlan(7, 1<<30, nil), abi.ErrNotFound},
+		{"log bad level", req.Log(7, 4, nil), abi.ErrInvalid},
+		{"random too long", req.Random(make([]byte, 1025)), abi.ErrInvalid},
+		{"cache_set bad ttl", req.CacheSet(7, []byte("k"), nil, 0), abi.ErrInvalid},
+		{"cache_set empty key", req.CacheSet(7, nil, nil, 1000), abi.ErrInvalid},
+		{"var name too long", req.SetVar(7, make([]byte, 129), nil), abi.ErrInvalid},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, tc.got, tc.want)
+		}
+	}
+	var out [16]byte
+	if st := req.CounterAdd(7, []byte("k"), 1, 0, 0, 0, &out); st != abi.ErrInvalid {
+		t.Errorf("counter zero window: %d", st)
+	}
+	if st := req.CounterAdd(7, []byte("k"), 1, 0, 1000, 0x4, &out); st != abi.ErrInvalid {
+		t.Errorf("counter bad mode: %d", st)
+	}
+}
+
+func TestResponseKindInRequestIsTheEarlyAnswer(t *testing.T) {
+	x := newX(t, New(), phaseRequest, Request{})
+	if st := x.SetHeader(7, abi.KindResponse, []byte("x-a"), []byte("1")); st != abi.OK {
+		t.Fatal(st)
+	}
+	if st := x.SendResponse(7, 401, []byte("no")); st != abi.OK {
+		t.Fatal(st)
+	}
+	if x.GetStatus(7) != 401 || x.answer.header.Get("X-A") != "1" || string(x.answer.body) != "no" {
+		t.Errorf("answer = %+v", x.answer)
+	}
+}
+
+func TestGetHeadersFormat(t *testing.T) {
+	x := newX(t, New(), phaseRequest, Request{Header: http.Header{"b": {"2", "3"}, "A": {"1"}}})
+	buf := make([]byte, 64)
+	n := x.GetHeaders(7, abi.KindRequest, buf)
+	if got := string(buf[:n]); got != "A\x001\x00B\x002\x00B\x003\x00" {
+		t.Errorf("get_headers = %q", got)
+	}
+}
+
+func TestCounterOut(t *testing.T) {
+	h := New()
+	now := time.UnixMilli(1_700_000_000_500)
+	h.Now = func() time.Time { return now }
+	x := newX(t, h, phaseRequest, Request{})
+	var out [16]byte
+	for i, want := range []int32{abi.OK, abi.ErrLimit} {
+		if st := x.CounterAdd(7, []byte("k"), 1, 1, 1000, abi.CounterFixed, &out); st != want {
+			t.Errorf("add %d: %d, want %d", i, st, want)
+		}
+		count := int64(binary.LittleEndian.Uint64(out[:8]))
+		reset := int64(binary.LittleEndian.Uint64(out[8:]))
+		if count != 1 || reset != 1_700_000_001_000 {
+			t.Errorf("add %d: count %d reset %d", i, count, reset)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	res := New().Do(Request{Path: "/a?b=1"})
+	if res.Err != nil || res.Status != 200 || string(res.Body) != "ok" || res.Upstream == nil ||
+		res.Upstream.Method != "GET" || res.Upstream.Path != "/a" || res.Upstream.Query != "b=1" || len(res.Calls) != 0 {
+		t.Errorf("res = %+v", res)
+	}
+}
+
+func TestUnavailableCapabilities(t *testing.T) {
+	h := New()
+	h.Counters, h.Cache, h.JWT, h.Subscriptions = nil, nil, nil, nil
+	x := newX(t, h, phaseRequest, Request{})
+	var out [16]byte
+	for name, st := range map[string]int32{
+		"counter_add":         x.CounterAdd(7, []byte("k"), 1, 0, 1000, 0, &out),
+		"cache_get":           x.CacheGet(7, []byte("k"), nil),
+		"cache_set":           x.CacheSet(7, []byte("k"), nil, 1000),
+		"cache_del":           x.CacheDel(7, []byte("k")),
+		"jwt_verify":          x.JWTVerify(7, nil, nil, nil),
+		"subscription_lookup": x.SubscriptionLookup(7, []byte("k"), nil),
+	} {
+		if st != abi.ErrUnavail {
+			t.Errorf("%s = %d", name, st)
+		}
+	}
+}
+
+func TestFailureAndTrapText(t *testing.T) {
+	f := &Failure{Phase: "request", Result: abi.ErrInvalid, Message: "p: bad"}
+	if f.Error() != "sdktest: request phase failed with -2 (invalid argument): p: bad" {
+		t.Errorf("%q", f.Error())
+	}
+	var err error = &Trap{Value: "x"}
+	if !strings.Contains(err.Error(), "trapped: x") || errors.Is(err, sdk.ErrInvalid) {
+		t.Errorf("%q", err.Error())
+	}
+}
