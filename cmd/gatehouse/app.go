@@ -36,7 +36,16 @@ type usageError struct{ error }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	app.OnUsageError = func(c *cli.Context, err error, _ bool) error { return usageError{err} }
+	onUsage := func(c *cli.Context, err error, _ bool) error { return usageError{err} }
+	app.OnUsageError = onUsage
+	var setUsage func([]*cli.Command)
+	setUsage = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			c.OnUsageError = onUsage
+			setUsage(c.Subcommands)
+		}
+	}
+	setUsage(app.Commands)
 	err := app.Run(args)
 	if err == nil {
 		return exitOK

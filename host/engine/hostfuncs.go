@@ -29,7 +29,6 @@ func (t Trap) Error() string { return "gatehouse: guest misuse: " + t.Reason }
 
 func trap(format string, a ...any) { panic(Trap{fmt.Sprintf(format, a...)}) }
 
-
 const (
 	maxVarName  = 128
 	maxVarValue = 64 << 10

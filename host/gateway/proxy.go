@@ -30,6 +30,9 @@ type call struct {
 	match  mux.RouteMatch
 	failed *failure
 	reqID  string
+	// ran counts, per section, the stages whose request phase ran: only
+	// those get their response phase.
+	ran [numSections]int
 }
 
 // failure is why a request goes to on-error.
@@ -54,6 +57,7 @@ func (g *Gateway) newCall() *call {
 
 func (g *Gateway) putCall(c *call) {
 	c.snap, c.rt, c.w, c.r, c.failed = nil, nil, nil, nil, nil
+	c.ran = [numSections]int{}
 	c.ex.Reset()
 	c.match = mux.RouteMatch{}
 	g.calls.Put(c)
@@ -159,11 +163,30 @@ func relPath(path, prefix string) string {
 	return rest
 }
 
+// responsePhase runs on_response for the inbound and backend stages whose
+// request phase ran (an attachment acts in both phases, like a Kong plugin),
+// then for the outbound section.
+func (c *call) responsePhase() (stopped bool, f *failure) {
+	for _, sec := range [...]int{secInbound, secBackend} {
+		if stopped, f = c.runStages(sec, c.rt.chain[sec][:c.ran[sec]], engine.PhaseResponse); stopped || f != nil {
+			return stopped, f
+		}
+	}
+	return c.runStages(secOutbound, c.rt.chain[secOutbound], engine.PhaseResponse)
+}
+
 // runSection runs a section's stages. stopped means a policy answered (or,
 // in the response phase, ended the section).
 func (c *call) runSection(sec int, phase engine.Phase) (stopped bool, f *failure) {
+	return c.runStages(sec, c.rt.chain[sec], phase)
+}
+
+func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped bool, f *failure) {
 	ex := &c.ex
-	for _, st := range c.rt.chain[sec] {
+	for _, st := range stages {
+		if phase == engine.PhaseRequest {
+			c.ran[sec]++
+		}
 		res, err := st.mod.Call(ex, phase, st.plan, st.opts)
 		if err != nil {
 			c.g.log.Warn("policy failed", "request_id", c.reqID, "api", ex.API, "section", sectionNames[sec], "policy", st.label, "fail_mode", st.failMode, "err", err)
@@ -219,7 +242,7 @@ func (c *call) answer() {
 	if ex.RespBody.Limit == 0 && ex.RespBody.Src == nil && !ex.RespBody.Buffered() {
 		ex.RespBody.Limit = c.g.opts.ResponseBodyLimit
 	}
-	if _, f := c.runSection(secOutbound, engine.PhaseResponse); f != nil {
+	if _, f := c.responsePhase(); f != nil {
 		c.fail(f)
 		return
 	}
@@ -333,14 +356,14 @@ func joinPath(base, p string) string {
 
 // modifyResponse runs the outbound section on the backend's response.
 func (c *call) modifyResponse(resp *http.Response) error {
-	if len(c.rt.chain[secOutbound]) == 0 {
+	if len(c.rt.chain[secOutbound]) == 0 && c.ran[secInbound] == 0 && c.ran[secBackend] == 0 {
 		return nil
 	}
 	ex := &c.ex
 	ex.Status = resp.StatusCode
 	ex.RespHeader = resp.Header
 	ex.RespBody = engine.Body{Src: resp.Body, Limit: c.g.opts.ResponseBodyLimit, Bytes: ex.RespBody.Bytes[:0]}
-	_, f := c.runSection(secOutbound, engine.PhaseResponse)
+	_, f := c.responsePhase()
 	if f != nil {
 		c.failed = f
 		return errPolicy

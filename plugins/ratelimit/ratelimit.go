@@ -29,8 +29,7 @@
 // With remaining_calls_header set, the policy stores the calls left in the
 // variable "rate-limit.remaining" (the smallest of all rate-limit policies of
 // the request) and, in the response phase, copies it into that response
-// header: attach the policy in the outbound section too (with the same
-// config), or let another policy copy the variable.
+// header (an inbound attachment also gets the response phase).
 package ratelimit
 
 import (

@@ -14,10 +14,10 @@
 // exists_action says what happens when the header is already there:
 // override replaces its values, skip leaves it as it is (and sets it only
 // when it is absent), append adds the value to the existing ones, delete
-// removes the header. Attach the policy where the phase runs: a "request"
-// set-header in the inbound section, a "response" one in the outbound
-// section. In the other phase the policy tells the host it has nothing to
-// do.
+// removes the header. A "response" set-header works in the inbound section
+// (inbound attachments also get the response phase) or the outbound one. In
+// the phase it does not act in, the policy tells the host it has nothing to
+// do, so the host stops calling it there.
 package setheader
 
 import (
