@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 	"runtime"
@@ -330,5 +331,57 @@ func TestResponseSkipFlag(t *testing.T) {
 		if _, err := h.m.Call(ex, engine.PhaseResponse, p, engine.CallOptions{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+type lines struct {
+	mu  sync.Mutex
+	buf []string
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, string(p))
+	return len(p), nil
+}
+
+func (l *lines) all() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.buf, "")
+}
+
+// TestGuestOutputIsLoggedAndRateLimited: stdout/stderr reach the gateway
+// log with the module's name, at most GuestLogRate lines per second.
+func TestGuestOutputIsLoggedAndRateLimited(t *testing.T) {
+	var out lines
+	log := slog.New(slog.NewTextHandler(&out, nil))
+	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir, Logger: log, GuestLogRate: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	m, err := e.Load(context.Background(), "noisy", "2.0.0", hosttest.Probe(t), engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := m.NewPlan(m.Attach("p", []byte(`"print:hello"`)))
+	for i := 0; i < 50; i++ {
+		if _, err := m.Call(newExchange(), engine.PhaseRequest, p, engine.CallOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(1100 * time.Millisecond)
+	m.Call(newExchange(), engine.PhaseRequest, p, engine.CallOptions{}) // opens a new window: reports the suppressed count
+	got := out.all()
+	if n := strings.Count(got, "probe says hello"); n < 5 || n > 7 {
+		t.Errorf("%d guest lines logged; want the rate limit of 5 per second (+1 in the new window)\n%s", n, got)
+	}
+	if !strings.Contains(got, "module=noisy@2.0.0") || !strings.Contains(got, "stream=stderr") {
+		t.Errorf("guest lines lack the module name or stream:\n%s", got)
+	}
+	if !strings.Contains(got, "guest log lines suppressed") || !strings.Contains(got, "lines=45") {
+		t.Errorf("no suppressed-lines summary:\n%s", got)
 	}
 }

@@ -163,8 +163,12 @@ type Exchange struct {
 
 	Subscription *Subscription
 	Services     *Services
-	// OutputCap caps set_body; 0 means 1 MiB.
+	// OutputCap caps set_body and send_response bodies; 0 means 1 MiB. Call
+	// sets it from CallOptions.MaxOutput for the length of a call.
 	OutputCap int
+	// BodyCap caps what get_body returns to the current attachment (0: only
+	// the API's body limit applies). Set by Call from CallOptions.MaxBody.
+	BodyCap int
 
 	vars map[string]string
 	sub  Subscription

@@ -393,7 +393,7 @@ func (e *Engine) hGetBody(_ context.Context, mod api.Module, s []uint64) {
 		return
 	}
 	data, ok := b.read()
-	if !ok {
+	if !ok || (ex.BodyCap > 0 && len(data) > ex.BodyCap) {
 		ret(s, abi.ErrTooLarge)
 		return
 	}

@@ -108,6 +108,11 @@ func (inst *instance) nextHandle() uint32 {
 type CallOptions struct {
 	Deadline time.Duration // per call (50 ms)
 	MaxPages uint32        // memory pages after the call (256)
+	// MaxBody caps the body bytes get_body hands this attachment (0: the
+	// API's body limit); a larger body answers ErrTooLarge.
+	MaxBody int
+	// MaxOutput caps bodies the attachment sets or answers with (1 MiB).
+	MaxOutput int
 }
 
 // CallError describes a failed call for logs and metrics. Its text is for
@@ -181,6 +186,7 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	h := inst.nextHandle()
 	inst.ex, inst.handle = ex, h
 	ex.Phase = phase
+	ex.BodyCap, ex.OutputCap = o.MaxBody, o.MaxOutput
 	inst.wdMu.Lock()
 	inst.armedSeq, inst.deadline = h, deadline
 	inst.wdMu.Unlock()

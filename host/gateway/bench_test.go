@@ -11,9 +11,11 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/host/counter"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
 	"github.com/gatehouse/gatehouse/host/hosttest"
+	"github.com/gatehouse/gatehouse/host/vcache"
 )
 
 // cannedTransport answers every backend request in-process, so the chain
@@ -90,5 +92,61 @@ func BenchmarkChain(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// BenchmarkBuiltinChain is the design's reference chain through the real
+// built-in module (trusted runtime): 0, 1 (set-header) and 4 policies (key
+// check, rate limit, header set, cache miss), with an in-process backend.
+func BenchmarkBuiltinChain(b *testing.B) {
+	builtin := hosttest.Guest(b, "plugins/builtin")
+	four := []gateway.Step{
+		{Policy: "subscription-key", Config: []byte(`{}`)},
+		{Policy: "rate-limit", Config: []byte(`{"calls":1000000000,"renewal_period":60}`)},
+		{Policy: "set-header", Config: []byte(`{"name":"X-Bench","value":"1"}`)},
+		{Policy: "cache-lookup", Config: []byte(`{}`)},
+	}
+	for _, tc := range []struct {
+		name    string
+		steps   []gateway.Step
+		guarded bool
+	}{{"0", nil, false}, {"1", four[2:3], false}, {"4", four, false}, {"4-guarded", four, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			svc := &engine.Services{Counters: counter.New(counter.Options{}), Cache: vcache.New(1000, 1<<20)}
+			e, err := engine.New(ctx, engine.Options{CacheDir: cacheDir, Logger: quiet, Services: svc})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close(ctx)
+			cfg := &gateway.Config{
+				APIs:          []gateway.API{{Name: "a", PathPrefix: "/a", Backend: "http://backend.invalid", Policies: gateway.Policy{Inbound: tc.steps}}},
+				Subscriptions: []gateway.StaticSubscription{{ID: "s", Key: "bench-key"}},
+			}
+			g, err := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(cfg, ""), Transport: cannedTransport{}, Logger: quiet,
+				Builtin: builtin, BuiltinVersion: "bench", GuardBuiltin: tc.guarded})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Close()
+			svc.Subscriptions = g
+			if err := g.Reload(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("GET", "/a/items/1", nil)
+					req.Header.Set("Ocp-Apim-Subscription-Key", "bench-key")
+					w := httptest.NewRecorder()
+					g.ServeHTTP(w, req)
+					if w.Code != 200 {
+						b.Errorf("status %d: %s", w.Code, w.Body)
+						return
+					}
+				}
+			})
+		})
 	}
 }

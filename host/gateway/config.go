@@ -93,6 +93,10 @@ type Step struct {
 	Timeout Duration `json:"timeout,omitempty"`
 	// MaxMemoryPages caps the instance's memory after a call (256 = 16 MiB).
 	MaxMemoryPages uint32 `json:"max_memory_pages,omitempty"`
+	// MaxBodyBytes caps the body this policy may read (the API's body_limit).
+	MaxBodyBytes int `json:"max_body_bytes,omitempty"`
+	// MaxOutputBytes caps a body this policy sets or answers with (1 MiB).
+	MaxOutputBytes int `json:"max_output_bytes,omitempty"`
 }
 
 // Fallback is a fixed answer used when a fail-mode "fallback" policy fails.
@@ -151,6 +155,8 @@ type stepYAML struct {
 	Fallback       *Fallback `yaml:"fallback"`
 	Timeout        Duration  `yaml:"timeout"`
 	MaxMemoryPages uint32    `yaml:"max_memory_pages"`
+	MaxBodyBytes   int       `yaml:"max_body_bytes"`
+	MaxOutputBytes int       `yaml:"max_output_bytes"`
 }
 
 // UnmarshalYAML accepts `- base` or a mapping.
@@ -166,7 +172,7 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&y); err != nil {
 		return err
 	}
-	*s = Step{Module: y.Module, Policy: y.Policy, FailMode: y.FailMode, Fallback: y.Fallback, Timeout: y.Timeout, MaxMemoryPages: y.MaxMemoryPages}
+	*s = Step{Module: y.Module, Policy: y.Policy, FailMode: y.FailMode, Fallback: y.Fallback, Timeout: y.Timeout, MaxMemoryPages: y.MaxMemoryPages, MaxBodyBytes: y.MaxBodyBytes, MaxOutputBytes: y.MaxOutputBytes}
 	if y.Config.Kind != 0 {
 		var v any
 		if err := y.Config.Decode(&v); err != nil {
@@ -247,6 +253,12 @@ func (c *Config) Validate() error {
 				}
 				if s.MaxMemoryPages > 1024 {
 					add(sp+".max_memory_pages", "at most 1024")
+				}
+				if s.MaxBodyBytes < 0 || s.MaxBodyBytes > 1<<30 {
+					add(sp+".max_body_bytes", "must be between 0 and 1 GiB")
+				}
+				if s.MaxOutputBytes < 0 || s.MaxOutputBytes > 64<<20 {
+					add(sp+".max_output_bytes", "must be between 0 and 64 MiB")
 				}
 				if len(s.Config) > 0 && !json.Valid(s.Config) {
 					add(sp+".config", "not valid JSON")

@@ -441,3 +441,20 @@ func TestLoadRunReturnsToBaseline(t *testing.T) {
 		t.Errorf("live instances after gateway close = %d", n)
 	}
 }
+
+func TestPerAttachmentBodyAndOutputCaps(t *testing.T) {
+	en := newEnv(t, &gateway.Config{APIs: []gateway.API{
+		api("readcap", "/readcap", gateway.Policy{Outbound: []gateway.Step{{Module: "probe", Policy: "p", Config: jsonString("resp-body-upper"), MaxBodyBytes: 5}}}),
+		api("readok", "/readok", gateway.Policy{Outbound: []gateway.Step{{Module: "probe", Policy: "p", Config: jsonString("resp-body-upper"), MaxBodyBytes: 1000}}}),
+		api("outcap", "/outcap", gateway.Policy{Inbound: []gateway.Step{{Module: "probe", Policy: "p", Config: jsonString("respond:200=longer than three"), MaxOutputBytes: 3}}}),
+	}})
+	if resp, body := en.do("GET", "/readcap/x", nil, ""); resp.StatusCode != 500 {
+		t.Errorf("body over the attachment's read cap: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := en.do("GET", "/readok/x", nil, ""); resp.StatusCode != 200 || body != "ECHO GET /X " {
+		t.Errorf("body under the cap: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := en.do("GET", "/outcap/x", nil, ""); resp.StatusCode != 500 || strings.Contains(body, "longer") {
+		t.Errorf("answer over the output cap: %d %s", resp.StatusCode, body)
+	}
+}

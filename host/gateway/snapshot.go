@@ -213,7 +213,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			if err != nil {
 				return nil, err
 			}
-			opts := engine.CallOptions{Deadline: time.Duration(st.Timeout), MaxPages: st.MaxMemoryPages}
+			opts := engine.CallOptions{Deadline: time.Duration(st.Timeout), MaxPages: st.MaxMemoryPages, MaxBody: st.MaxBodyBytes, MaxOutput: st.MaxOutputBytes}
 			fm := st.FailMode
 			if fm == "" {
 				fm = "closed"
