@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -182,4 +183,30 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("no ready_ms in log:\n%s", stderr2.String())
 	}
 	t.Logf("warm-cache start to ready: %s ms", m[1])
+}
+
+func TestJWKSClientRefusesMetadataAddresses(t *testing.T) {
+	srv := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"keys":[]}`) })}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c := jwksClient()
+	if resp, err := c.Get("http://" + ln.Addr().String() + "/jwks"); err != nil {
+		t.Errorf("loopback JWKS: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:80/", "http://0.0.0.0:80/"} {
+		start := time.Now()
+		_, err := c.Get(u)
+		if err == nil || !strings.Contains(err.Error(), "refusing") {
+			t.Errorf("%s: err = %v; want a refusal", u, err)
+		}
+		if time.Since(start) > time.Second {
+			t.Errorf("%s: refusal took %v", u, time.Since(start))
+		}
+	}
 }

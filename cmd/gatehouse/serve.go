@@ -87,7 +87,7 @@ func serve(c *cli.Context) error {
 	svc := &engine.Services{
 		Counters: counter.New(counter.Options{}),
 		Cache:    vcache.New(10000, 64<<20),
-		JWT:      jwtverify.New(jwtverify.Options{}),
+		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: jwksClient()}),
 	}
 	e, err := engine.New(ctx, engine.Options{CacheDir: engine.CacheDir(data), Logger: log, Services: svc})
 	if err != nil {
@@ -165,6 +165,24 @@ func displayAddr(a net.Addr) string {
 		return "localhost:" + strings.TrimPrefix(s, "0.0.0.0:")
 	}
 	return s
+}
+
+// jwksClient fetches JWKS documents for policies, refusing link-local,
+// unspecified and multicast addresses (cloud metadata endpoints) even when a
+// hostname resolves to them: the URL comes from a policy's config.
+func jwksClient() *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		ip := net.ParseIP(host)
+		if ip == nil || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+			return fmt.Errorf("jwks: refusing to connect to %s", host)
+		}
+		return nil
+	}}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 5 * time.Second, MaxIdleConnsPerHost: 2}}
 }
 
 // randomKey returns a fresh 256-bit key with a visible prefix.
