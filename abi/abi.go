@@ -207,6 +207,21 @@ const (
 	FnCacheDel           = "cache_del"
 	FnJWTVerify          = "jwt_verify"
 	FnSubscriptionLookup = "subscription_lookup"
+	FnSubscriptionCheck  = "subscription_check"
+)
+
+// Results of subscription_check (non-negative; negative values are statuses).
+const (
+	SubOK         int32 = 0 // active and in scope: bound to the request (and stripped unless SubKeep)
+	SubMissing    int32 = 1 // no key in the header (nor, with SubAllowQuery, the query)
+	SubInvalid    int32 = 2 // unknown key, or a subscription that is not active
+	SubOutOfScope int32 = 3 // active, but its scope does not cover this API
+)
+
+// Flags for subscription_check.
+const (
+	SubAllowQuery int32 = 1 // also accept the key from the query parameter
+	SubKeep       int32 = 2 // do not remove the key from the forwarded request
 )
 
 // ValType is a Wasm value type as it appears in a signature.
@@ -286,6 +301,7 @@ func HostFuncs() []HostFunc {
 		{FnCacheDel, Signature{i32x3, i32x1}, CapCache},                                                  // (ctx, key, key_len) -> status
 		{FnJWTVerify, Signature{i32x7, i32x1}, CapJWT},                                                   // (ctx, token, token_len, cfg, cfg_len, buf, cap) -> len|status
 		{FnSubscriptionLookup, Signature{i32x5, i32x1}, CapSubscription},                                 // (ctx, key, key_len, buf, cap) -> len|status
+		{FnSubscriptionCheck, Signature{i32x6, i32x1}, CapSubscription},                                  // (ctx, header, header_len, query, query_len, flags) -> result|status
 	}
 }
 

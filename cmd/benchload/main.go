@@ -15,6 +15,21 @@
 // process of its own whose CPU time /proc accounts separately. All traffic
 // goes to 127.0.0.1 and is bounded by -duration and -rounds. scripts/bench.sh
 // installs wrk, builds this binary and runs it.
+//
+// What it does, in order: start the backend; time the 4-policy gateway from
+// exec to its first 200 OK, with an empty data dir and again with the
+// compilation cache the first start left; start the bare proxy and the 0-,
+// 1- and 4-policy gateways and check that each proxies correctly (and that
+// the policies ran); then, per round, run wrk against every target in a
+// seeded shuffled order, each time after a warm-up, reading the CPU time of
+// the target and of the backend from /proc around the measured run. Runs
+// that other processes on the machine disturbed (their CPU share is the
+// machine's busy time minus ours) are measured again (-retries). At the end
+// it reads every process's VmRSS, prints the table and the budget verdicts
+// and writes everything as JSON to -out.
+//
+// Pinned with taskset to one CPU, each Go server (the gateways too) runs
+// with GOMAXPROCS=1, since the Go runtime sizes GOMAXPROCS by CPU affinity.
 package main
 
 import (
@@ -49,8 +64,8 @@ func main() {
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	case errors.Is(err, errUsage):
+		os.Exit(0)
+	case errors.As(err, new(usageError)):
 		fmt.Fprintln(os.Stderr, "benchload:", err)
 		os.Exit(2)
 	default:
@@ -58,6 +73,15 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// usageError marks errors that exit with status 2: bad flags, or a missing
+// tool (wrk) or binary that the user has to provide.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// usagef returns a usageError.
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:

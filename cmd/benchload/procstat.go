@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // cpuTicks is a process's consumed CPU time from /proc/PID/stat, in clock
@@ -92,4 +94,90 @@ func clockTicks() (hz int64, guessed bool) {
 		}
 	}
 	return 100, true
+}
+
+// coreTicks is one "cpu…" line of /proc/stat, in clock ticks.
+type coreTicks struct {
+	Busy  uint64 // user+nice+system+irq+softirq (guest time is part of user)
+	Idle  uint64 // idle+iowait
+	Steal uint64 // taken by the hypervisor
+}
+
+// parseSystemStat returns the "cpu" (all CPUs) and "cpuN" lines of
+// /proc/stat by name.
+func parseSystemStat(b []byte) (map[string]coreTicks, error) {
+	out := map[string]coreTicks{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 9 || !strings.HasPrefix(f[0], "cpu") {
+			continue
+		}
+		var v [8]uint64 // user nice system idle iowait irq softirq steal
+		for i := range v {
+			n, err := strconv.ParseUint(f[i+1], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("/proc/stat %s: %v", f[0], err)
+			}
+			v[i] = n
+		}
+		out[f[0]] = coreTicks{Busy: v[0] + v[1] + v[2] + v[5] + v[6], Idle: v[3] + v[4], Steal: v[7]}
+	}
+	if _, ok := out["cpu"]; !ok {
+		return nil, errors.New("/proc/stat: no cpu line")
+	}
+	return out, nil
+}
+
+// readSystemCPU reads /proc/stat.
+func readSystemCPU() (map[string]coreTicks, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, err
+	}
+	return parseSystemStat(b)
+}
+
+// coreUse is how a core (or all of them) was used between two readings of
+// /proc/stat, in percent of the elapsed ticks.
+type coreUse struct {
+	Busy  float64 `json:"busy_pct"`
+	Steal float64 `json:"steal_pct"`
+}
+
+// use computes the core's use between readings a and b.
+func use(a, b coreTicks) coreUse {
+	total := float64((b.Busy - a.Busy) + (b.Idle - a.Idle) + (b.Steal - a.Steal))
+	if total <= 0 {
+		return coreUse{}
+	}
+	return coreUse{Busy: 100 * float64(b.Busy-a.Busy) / total, Steal: 100 * float64(b.Steal-a.Steal) / total}
+}
+
+// waitQuiet waits until, over a 300 ms window, the machine is nearly idle
+// (less than foreignWarnPct of one core busy: the harness's own servers are
+// idle between runs), or until maxWait has passed. It returns how long it
+// waited and whether the machine became quiet.
+func waitQuiet(ctx context.Context, nproc int, maxWait time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	for {
+		a, err := readSystemCPU()
+		if err != nil {
+			return 0, true
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), false
+		case <-time.After(300 * time.Millisecond):
+		}
+		b, err := readSystemCPU()
+		if err != nil {
+			return 0, true
+		}
+		if use(a["cpu"], b["cpu"]).Busy*float64(nproc) < foreignWarnPct {
+			return time.Since(start), true
+		}
+		if time.Since(start) > maxWait {
+			return time.Since(start), false
+		}
+	}
 }

@@ -24,6 +24,14 @@ type runRecord struct {
 	CPUPerReq        float64   `json:"cpu_us_per_req"`    // CPUTicks / Wrk.Requests in µs
 	BackendTicks     uint64    `json:"backend_cpu_ticks"` // backend process, same window
 	BackendCPUPerReq float64   `json:"backend_cpu_us_per_req"`
+	ServerCore       coreUse   `json:"server_core"`    // CPU 1 when pinned, else all
+	GeneratorCore    coreUse   `json:"generator_core"` // CPU 0 when pinned, else all
+	// ForeignPct is CPU time that none of target, backend and wrk used, in
+	// percent of one core: other processes on the machine (or softirq work
+	// the kernel charged to no process). Above a few percent the run was
+	// disturbed.
+	ForeignPct float64 `json:"foreign_pct_of_core"`
+	Attempts   int     `json:"attempts"` // > 1: earlier attempts were disturbed and discarded
 }
 
 // summaryRow is one line of the result table.
@@ -68,10 +76,12 @@ type report struct {
 	GatehouseBuilt time.Time          `json:"gatehouse_mtime"`
 	WrkVersion     string             `json:"wrk_version"`
 	Targets        []*target          `json:"targets"`
+	ReadyPolicies  int                `json:"start_to_ready_policies"`
 	ColdReadyMs    float64            `json:"start_to_ready_cold_ms"`
 	WarmReadyMs    float64            `json:"start_to_ready_warm_ms"`
 	LoadReadyMs    map[string]float64 `json:"load_gateways_ready_ms"`
 	Runs           []runRecord        `json:"runs"`
+	Discarded      []runRecord        `json:"discarded_runs"` // disturbed attempts that were measured again
 	RSSKiB         map[string]int64   `json:"rss_kib"`
 	Summary        []summaryRow       `json:"summary"`
 	BackendPerReq  fnum               `json:"backend_cpu_us_per_req_median"`
@@ -218,13 +228,23 @@ func (rep *report) printTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nbackend (reference, not in the ratios): %.1f CPU µs/req (median over all %d runs), RSS %.1f MiB\n",
 		rep.BackendPerReq, len(rep.Runs), float64(rep.RSSKiB[nameBackend])/1024)
-	fmt.Fprintf(w, "start to ready (exec → first 200 through /bench, 4 policies): cold cache %.0f ms, warm cache %.0f ms\n",
-		rep.ColdReadyMs, rep.WarmReadyMs)
+	fmt.Fprintf(w, "start to ready (exec → first 200 through /bench, %d policies): cold cache %.0f ms, warm cache %.0f ms\n",
+		rep.ReadyPolicies, rep.ColdReadyMs, rep.WarmReadyMs)
 	var errs []string
 	for _, s := range rep.Summary {
 		if s.Non2xx > 0 || s.SocketErrors > 0 {
 			errs = append(errs, fmt.Sprintf("%s: %d non-2xx, %d socket errors", s.Target, s.Non2xx, s.SocketErrors))
 		}
+	}
+	noisy := 0
+	for _, r := range rep.Runs {
+		if r.ForeignPct > foreignWarnPct {
+			noisy++
+		}
+	}
+	if len(rep.Discarded) > 0 || noisy > 0 {
+		fmt.Fprintf(w, "NOISE: %d run(s) were disturbed by other processes and measured again; %d kept run(s) are still disturbed (see foreign_pct_of_core in the JSON)\n",
+			len(rep.Discarded), noisy)
 	}
 	if len(errs) > 0 {
 		fmt.Fprintf(w, "WARNING: errors during measured runs (req/s counts them too): %s\n", strings.Join(errs, "; "))
@@ -238,8 +258,15 @@ func (rep *report) printTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-40s %-12s %10s   %s\n", b.What, b.Limit, b.Shown, verdict)
 	}
-	fmt.Fprintf(w, "  %-40s %-12s %10s   %s\n", "RSS per warm instance", "≤ 4 MiB", "not isolated", "(gw-4 − gw-0 RSS: "+
-		fmt.Sprintf("%.1f MiB", float64(rep.RSSKiB[nameGW4]-rep.RSSKiB[nameGW0])/1024)+", instance count unknown)")
+	if len(rep.Budget) < 3 {
+		fmt.Fprintf(w, "  (no 4-policy gateway in this run: the chain's budget was not checked)\n")
+	}
+	gw4, ok4 := rep.RSSKiB[nameGW4]
+	gw0, ok0 := rep.RSSKiB[nameGW0]
+	if ok4 && ok0 {
+		fmt.Fprintf(w, "  %-40s %-12s %10s   (gw-4 − gw-0 RSS is %.1f MiB; instance count not visible from outside)\n",
+			"RSS per warm instance", "≤ 4 MiB", "not isolated", float64(gw4-gw0)/1024)
+	}
 	fmt.Fprintf(w, "\nNote: gw-0 (the gateway with no policies) is the control: expect ±10%% run to run on this\n"+
 		"machine class. Ratios are medians of per-round ratios (targets measured in the same round);\n"+
 		"+CPU is the median of per-round differences. CPU is the target process only (utime+stime from\n"+

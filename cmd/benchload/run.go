@@ -15,6 +15,10 @@ import (
 	"time"
 )
 
+// foreignWarnPct is the share of a core that other processes may use
+// during a measured run before the run is flagged as noisy.
+const foreignWarnPct = 10
+
 // runOptions are the flags of the run mode.
 type runOptions struct {
 	rounds    int
@@ -25,6 +29,7 @@ type runOptions struct {
 	out       string
 	seed      uint64
 	policies  string
+	retries   int
 	keep      bool
 }
 
@@ -39,15 +44,16 @@ func parseRunFlags(args []string) (runOptions, error) {
 	fs.StringVar(&o.out, "out", "bench-out", "directory for the JSON of raw per-round numbers")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the per-round shuffle (0: from the clock)")
 	fs.StringVar(&o.policies, "gateways", "0,1,4", "which gateways to run, by policy count (subset of 0,1,4)")
+	fs.IntVar(&o.retries, "retries", 2, "re-run a measured run up to N times when other processes used > 10% of a core during it")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, data dirs, logs)")
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		return o, flagError(err)
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+		return o, usagef("unexpected arguments %q", fs.Args())
 	}
 	if o.rounds < 1 || o.conns < 1 || o.duration < time.Second || o.warmup < 0 {
-		return o, fmt.Errorf("%w: need -rounds ≥ 1, -conns ≥ 1, -duration ≥ 1s, -warmup ≥ 0", errUsage)
+		return o, usagef("need -rounds ≥ 1, -conns ≥ 1, -duration ≥ 1s, -warmup ≥ 0")
 	}
 	return o, nil
 }
@@ -58,7 +64,7 @@ func gatewayCounts(s string) ([]int, error) {
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || (n != 0 && n != 1 && n != 4) {
-			return nil, fmt.Errorf("%w: -gateways: %q is not 0, 1 or 4", errUsage, f)
+			return nil, usagef("-gateways: %q is not 0, 1 or 4", f)
 		}
 		out = append(out, n)
 	}
@@ -76,11 +82,11 @@ func runBench(args []string) (err error) {
 		return err
 	}
 	if _, err := exec.LookPath("wrk"); err != nil {
-		return fmt.Errorf("%w: wrk not found in PATH: install it (apt-get install -y wrk) or run scripts/bench.sh, which does", errUsage)
+		return usagef("wrk not found in PATH: install it (apt-get install -y wrk) or run scripts/bench.sh, which does")
 	}
 	gh, err := os.Stat(o.gatehouse)
 	if err != nil || gh.IsDir() {
-		return fmt.Errorf("%w: gatehouse binary %q not found: run `make build` or pass -gatehouse", errUsage, o.gatehouse)
+		return usagef("gatehouse binary %q not found: run `make build` or pass -gatehouse", o.gatehouse)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -130,7 +136,7 @@ func runBench(args []string) (err error) {
 	procs := &procSet{pin: rep.Pinned, dir: tmp}
 	defer func() {
 		procs.stopAll()
-		if o.keep || err != nil {
+		if o.keep || (err != nil && ctx.Err() == nil) {
 			fmt.Fprintf(os.Stderr, "kept %s (configs, data dirs, logs)\n", tmp)
 		} else {
 			os.RemoveAll(tmp)
@@ -145,11 +151,16 @@ func runBench(args []string) (err error) {
 	}
 	rep.summarize()
 	rep.printTable(os.Stdout)
+	procs.printLogs(os.Stdout)
 	path, err := rep.writeJSON(o.out)
 	if err != nil {
 		return fmt.Errorf("writing JSON: %w", err)
 	}
-	fmt.Printf("\nraw per-round numbers: %s\n", path)
+	logs := strings.TrimSuffix(path, ".json") + "-logs"
+	if err := procs.copyLogs(logs); err != nil {
+		return fmt.Errorf("copying logs: %w", err)
+	}
+	fmt.Printf("\nraw per-round numbers: %s\nprocess logs: %s/\n", path, logs)
 	return nil
 }
 
@@ -169,32 +180,8 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 		return err
 	}
 
-	// Start to ready of the gateway with the largest chain asked for: once
-	// with an empty data dir, once again (new process, same data dir) with
-	// the compilation cache the first start left in it.
-	most := counts[0]
-	for _, n := range counts {
-		most = max(most, n)
-	}
-	for i, label := range []string{"cold", "warm"} {
-		p, url, err := procs.startGateway(o.gatehouse, tmp, "ready", most, backendURL)
-		if err != nil {
-			return err
-		}
-		d, err := waitReady(ctx, p, url, 10*time.Second)
-		if err != nil {
-			return err
-		}
-		p.stop(5 * time.Second)
-		fmt.Printf("start to ready (%d policies, %s compilation cache): %v\n", most, label, d.Round(time.Millisecond))
-		if i == 0 {
-			rep.ColdReadyMs = ms(d)
-		} else {
-			rep.WarmReadyMs = ms(d)
-		}
-	}
-	if most != 4 {
-		fmt.Printf("WARNING: start to ready measured with %d policies, not 4 (see -gateways)\n", most)
+	if err := measureStartToReady(ctx, procs, o, tmp, counts, backendURL, rep); err != nil {
+		return err
 	}
 
 	// The targets.
@@ -230,27 +217,8 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 		fmt.Printf("%-5s pid %-7d %-32s ready; checked: %s\n", t.Name, t.proc.Pid(), t.URL, strings.Join(notes, ", "))
 	}
 
-	// Interleaved rounds.
-	rng := rand.New(rand.NewPCG(rep.Seed, rep.Seed^0x9e3779b97f4a7c15))
-	header := keyHeader + ": " + benchKey
-	for round := 1; round <= o.rounds; round++ {
-		order := rng.Perm(len(rep.Targets))
-		for pos, i := range order {
-			t := rep.Targets[i]
-			rec, err := measure(ctx, rep, o, header, backend, t)
-			if err != nil {
-				return err
-			}
-			rec.Round, rec.Position = round, pos+1
-			rep.Runs = append(rep.Runs, rec)
-			var warn string
-			if n, s := rec.Wrk.Non2xx, rec.Wrk.SockErrs.Total(); n > 0 || s > 0 {
-				warn = fmt.Sprintf("  WARNING: %d non-2xx, %d socket errors", n, s)
-			}
-			fmt.Printf("round %d/%d  %-5s %8.0f req/s  p50 %-8s p99 %-8s CPU %5.1f µs/req  backend %4.1f µs/req%s\n",
-				round, o.rounds, t.Name, rec.Wrk.RPS, fmtMs(ms(rec.Wrk.P50)), fmtMs(ms(rec.Wrk.P99)),
-				rec.CPUPerReq, rec.BackendCPUPerReq, warn)
-		}
+	if err := runRounds(ctx, rep, o, backend); err != nil {
+		return err
 	}
 
 	// Memory after the load.
@@ -260,6 +228,81 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 			return fmt.Errorf("%s RSS: %w", p.name, err)
 		}
 		rep.RSSKiB[p.name] = kib
+	}
+	return nil
+}
+
+// measureStartToReady times the gateway with the largest chain asked for
+// from exec to its first 200 OK: once with an empty data dir, once again (a
+// new process, the same data dir) with the compilation cache the first
+// start left in it.
+func measureStartToReady(ctx context.Context, procs *procSet, o runOptions, tmp string, counts []int, backendURL string, rep *report) error {
+	most := counts[0]
+	for _, n := range counts {
+		most = max(most, n)
+	}
+	for i, label := range []string{"cold", "warm"} {
+		p, url, err := procs.startGateway(o.gatehouse, tmp, "ready", most, backendURL)
+		if err != nil {
+			return err
+		}
+		d, err := waitReady(ctx, p, url, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		p.stop(5 * time.Second)
+		fmt.Printf("start to ready (%d policies, %s compilation cache): %v\n", most, label, d.Round(time.Millisecond))
+		rep.ReadyPolicies = most
+		if i == 0 {
+			rep.ColdReadyMs = ms(d)
+		} else {
+			rep.WarmReadyMs = ms(d)
+		}
+	}
+	if most != 4 {
+		fmt.Printf("WARNING: start to ready measured with %d policies, not 4 (see -gateways)\n", most)
+	}
+
+	return nil
+}
+
+// runRounds measures every target once per round, in an order shuffled per
+// round, measuring a run again when other processes disturbed it.
+func runRounds(ctx context.Context, rep *report, o runOptions, backend *proc) error {
+	rng := rand.New(rand.NewPCG(rep.Seed, rep.Seed^0x9e3779b97f4a7c15))
+	header := keyHeader + ": " + benchKey
+	for round := 1; round <= o.rounds; round++ {
+		order := rng.Perm(len(rep.Targets))
+		for pos, i := range order {
+			t := rep.Targets[i]
+			var rec runRecord
+			for attempt := 0; ; attempt++ {
+				var err error
+				rec, err = measure(ctx, rep, o, header, backend, t)
+				if err != nil {
+					return err
+				}
+				rec.Round, rec.Position, rec.Attempts = round, pos+1, attempt+1
+				if rec.ForeignPct <= foreignWarnPct || attempt >= o.retries {
+					break
+				}
+				rep.Discarded = append(rep.Discarded, rec)
+				fmt.Printf("round %d/%d  %-5s disturbed (other processes used %.0f%% of a core): measuring again\n",
+					round, o.rounds, t.Name, rec.ForeignPct)
+			}
+			rep.Runs = append(rep.Runs, rec)
+			var warn string
+			if n, s := rec.Wrk.Non2xx, rec.Wrk.SockErrs.Total(); n > 0 || s > 0 {
+				warn += fmt.Sprintf("  WARNING: %d non-2xx, %d socket errors", n, s)
+			}
+			if rec.ForeignPct > foreignWarnPct {
+				warn += fmt.Sprintf("  NOISY: other processes used %.0f%% of a core", rec.ForeignPct)
+			}
+			fmt.Printf("round %d/%d  %-5s %7.0f req/s  p50 %-7s p99 %-7s CPU %5.1f µs/req  backend %4.1f  cores: srv %3.0f%% gen %3.0f%% steal %2.0f%%  foreign %3.0f%%%s\n",
+				round, o.rounds, t.Name, rec.Wrk.RPS, fmtMs(ms(rec.Wrk.P50)), fmtMs(ms(rec.Wrk.P99)),
+				rec.CPUPerReq, rec.BackendCPUPerReq, rec.ServerCore.Busy, rec.GeneratorCore.Busy,
+				rec.ServerCore.Steal, max(rec.ForeignPct, 0), warn)
+		}
 	}
 	return nil
 }
@@ -277,6 +320,12 @@ func targetProcs(ts []*target) []*proc {
 func measure(ctx context.Context, rep *report, o runOptions, header string, backend *proc, t *target) (runRecord, error) {
 	var rec runRecord
 	rec.Target = t.Name
+	switch waited, quiet := waitQuiet(ctx, rep.NProc, 20*time.Second); {
+	case !quiet:
+		fmt.Printf("(waited %v for other processes to quieten: they did not)\n", waited.Round(time.Second))
+	case waited > time.Second:
+		fmt.Printf("(waited %v for other processes to quieten)\n", waited.Round(100*time.Millisecond))
+	}
 	if o.warmup > 0 {
 		w, err := runWrk(ctx, rep.Pinned, o.conns, o.warmup, header, t.URL)
 		if err != nil {
@@ -292,6 +341,10 @@ func measure(ctx context.Context, rep *report, o runOptions, header string, back
 	if err != nil {
 		return rec, fmt.Errorf("backend: %w", err)
 	}
+	s0, err := readSystemCPU()
+	if err != nil {
+		return rec, err
+	}
 	res, err := runWrk(ctx, rep.Pinned, o.conns, o.duration, header, t.URL)
 	if err != nil {
 		return rec, fmt.Errorf("%s: %w", t.Name, err)
@@ -303,6 +356,10 @@ func measure(ctx context.Context, rep *report, o runOptions, header string, back
 	b1, err := readCPU(backend.Pid())
 	if err != nil {
 		return rec, fmt.Errorf("backend: %w", err)
+	}
+	s1, err := readSystemCPU()
+	if err != nil {
+		return rec, err
 	}
 	for _, p := range []*proc{t.proc, backend} {
 		if done, werr := p.exited(); done {
@@ -319,15 +376,18 @@ func measure(ctx context.Context, rep *report, o runOptions, header string, back
 		return float64(ticks) / float64(rep.ClockTicks) * 1e6 / float64(res.Requests)
 	}
 	rec.CPUPerReq, rec.BackendCPUPerReq = perReq(rec.CPUTicks), perReq(rec.BackendTicks)
-	return rec, nil
-}
-
-// wrkVersion returns the first line of `wrk -v` (which exits non-zero).
-func wrkVersion() string {
-	out, _ := exec.Command("wrk", "-v").CombinedOutput()
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	if f := strings.Fields(line); len(f) >= 2 {
-		return f[0] + " " + f[1]
+	server, generator := "cpu", "cpu"
+	if rep.Pinned {
+		server, generator = "cpu"+serverCPU, "cpu"+generatorCPU
 	}
-	return "wrk (version unknown)"
+	rec.ServerCore = use(s0[server], s1[server])
+	rec.GeneratorCore = use(s0[generator], s1[generator])
+	// Foreign CPU: all busy ticks of the machine minus ours, per core-second.
+	all0, all1 := s0["cpu"], s1["cpu"]
+	perCore := float64((all1.Busy-all0.Busy)+(all1.Idle-all0.Idle)+(all1.Steal-all0.Steal)) / float64(rep.NProc)
+	ours := float64(rec.CPUTicks+rec.BackendTicks) + res.CPU.Seconds()*float64(rep.ClockTicks)
+	if perCore > 0 {
+		rec.ForeignPct = 100 * (float64(all1.Busy-all0.Busy) - ours) / perCore
+	}
+	return rec, nil
 }

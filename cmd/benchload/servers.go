@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -71,7 +73,7 @@ func runBackend(args []string) error {
 	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	srv := &http.Server{
 		Handler:           backendHandler{},
@@ -90,14 +92,14 @@ func runBareProxy(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	backend := fs.String("backend", "", "backend base URL, e.g. http://127.0.0.1:9000")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	if *backend == "" {
-		return errors.New("bareproxy: -backend is required")
+		return usagef("bareproxy: -backend is required")
 	}
 	target, err := url.Parse(*backend)
 	if err != nil || target.Host == "" {
-		return fmt.Errorf("bareproxy: bad -backend %q", *backend)
+		return usagef("bareproxy: bad -backend %q", *backend)
 	}
 	srv := &http.Server{
 		Handler:           newBareProxy(target),
@@ -128,9 +130,19 @@ func newBareProxy(target *url.URL) *httputil.ReverseProxy {
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport:  tr,
-		BufferPool: &copyBuffers{},
+		Transport:    tr,
+		BufferPool:   &copyBuffers{},
+		ErrorHandler: proxyError,
 	}
+}
+
+// proxyError answers 502 and logs, except for requests the client gave up
+// on (wrk closes its connections mid-request when a run ends).
+func proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, context.Canceled) {
+		log.Printf("proxy error: %v", err)
+	}
+	w.WriteHeader(http.StatusBadGateway)
 }
 
 // copyBufSize is the size of the proxy's body-copy buffers.
@@ -153,6 +165,14 @@ func (c *copyBuffers) Put(b []byte) {
 	if cap(b) >= copyBufSize {
 		c.p.Put((*[copyBufSize]byte)(b[:copyBufSize]))
 	}
+}
+
+// flagError passes -h through and makes other flag errors usage errors.
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError{err.Error()}
 }
 
 // serveOn listens on addr, says where on stderr, and serves until killed.

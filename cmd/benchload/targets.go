@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -132,6 +131,62 @@ func (s *procSet) start(name string, argv ...string) (*proc, error) {
 	return p, nil
 }
 
+// printLogs writes, for each child whose output has more than the harness's
+// own header and the "listening on" line, the last lines of that output:
+// warnings and errors the gateways logged during the run. It reports
+// whether there were any.
+func (s *procSet) printLogs(w io.Writer) bool {
+	s.mu.Lock()
+	procs := append([]*proc(nil), s.procs...)
+	s.mu.Unlock()
+	seen, any := map[string]bool{}, false
+	for _, p := range procs {
+		if seen[p.logPath] {
+			continue // a restarted process appends to the same log
+		}
+		seen[p.logPath] = true
+		b, _ := os.ReadFile(p.logPath)
+		var lines []string
+		for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			if l != "" && !strings.HasPrefix(l, "=== ") && !strings.Contains(l, ": listening on ") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		any = true
+		fmt.Fprintf(w, "\n--- %s logged %d line(s); the last ones:\n", p.name, len(lines))
+		for _, l := range lines[max(0, len(lines)-8):] {
+			if len(l) > 300 {
+				l = l[:300] + "…"
+			}
+			fmt.Fprintln(w, l)
+		}
+	}
+	return any
+}
+
+// copyLogs copies every child's output file into dir.
+func (s *procSet) copyLogs(dir string) error {
+	s.mu.Lock()
+	procs := append([]*proc(nil), s.procs...)
+	s.mu.Unlock()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, p := range procs {
+		b, err := os.ReadFile(p.logPath)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(p.logPath)), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // stopAll stops every child still running, in parallel.
 func (s *procSet) stopAll() {
 	s.mu.Lock()
@@ -176,8 +231,7 @@ func gatewayConfig(policies int, backendURL string) (string, error) {
           config: {calls: 1000000000, renewal_period: 60}
         - policy: set-header
           config: {name: X-Bench, value: "1"}
-        - policy: cache-lookup
-          config: {duration: 60}
+        - policy: cache-lookup  # always misses: nothing stores (no cache-store)
 `
 	default:
 		return "", fmt.Errorf("no config with %d policies", policies)
@@ -317,6 +371,3 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }
-
-// errUsage marks errors that should exit with status 2.
-var errUsage = errors.New("usage")

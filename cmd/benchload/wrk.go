@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -22,6 +24,7 @@ type wrkResult struct {
 	P99       time.Duration `json:"p99_ns"`      //
 	Non2xx    int64         `json:"non_2xx_3xx"` // "Non-2xx or 3xx responses:"
 	SockErrs  socketErrors  `json:"socket_errors"`
+	CPU       time.Duration `json:"wrk_cpu_ns"` // wrk's own user+system time
 	RawOutput string        `json:"-"`
 }
 
@@ -58,6 +61,7 @@ func runWrk(ctx context.Context, pin bool, conns int, d time.Duration, header, u
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.WaitDelay = 2 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the harness
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{RawOutput: string(out)}, fmt.Errorf("wrk: %v\n%s", err, out)
@@ -66,20 +70,21 @@ func runWrk(ctx context.Context, pin bool, conns int, d time.Duration, header, u
 	if err != nil {
 		return res, fmt.Errorf("%v\n--- wrk output ---\n%s", err, out)
 	}
+	res.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return res, nil
 }
 
 // parseWrk parses the text wrk 4.x prints with --latency.
 func parseWrk(out string) (wrkResult, error) {
 	r := wrkResult{RawOutput: out}
-	var haveReq, haveRPS bool
+	var haveReq, haveRPS, haveDist bool
 	inDist := false
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		switch {
 		case line == "Latency Distribution":
-			inDist = true
+			inDist, haveDist = true, true
 			continue
 		case inDist && strings.Contains(line, "%"):
 			f := strings.Fields(line)
@@ -115,7 +120,7 @@ func parseWrk(out string) (wrkResult, error) {
 			if err != nil {
 				return r, err
 			}
-			r.Requests, r.Seconds, haveReq = n, d.Seconds(), true
+			r.Requests, r.Seconds, haveReq = n, math.Round(d.Seconds()*1e6)/1e6, true
 		case strings.HasPrefix(line, "Requests/sec:"):
 			v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, "Requests/sec:")), 64)
 			if err != nil {
@@ -140,7 +145,7 @@ func parseWrk(out string) (wrkResult, error) {
 	if !haveReq || !haveRPS {
 		return r, errors.New("wrk: no \"requests in\" or \"Requests/sec:\" line in output")
 	}
-	if r.P50 == 0 && r.P99 == 0 && r.Requests > 0 {
+	if !haveDist {
 		return r, errors.New("wrk: no latency distribution (was --latency given?)")
 	}
 	return r, nil
@@ -168,4 +173,14 @@ func parseWrkTime(s string) (time.Duration, error) {
 		return time.Duration(v * float64(u.unit)), nil
 	}
 	return 0, fmt.Errorf("wrk: time %q has no unit", s)
+}
+
+// wrkVersion returns the first line of `wrk -v` (which exits non-zero).
+func wrkVersion() string {
+	out, _ := exec.Command("wrk", "-v").CombinedOutput()
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if f := strings.Fields(line); len(f) >= 2 {
+		return f[0] + " " + f[1]
+	}
+	return "wrk (version unknown)"
 }

@@ -213,3 +213,34 @@ func BenchmarkInstanceRSS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBuiltinPolicy prices each built-in policy's guest call(s) in the
+// trusted runtime, without HTTP: the request phase on a fresh exchange.
+func BenchmarkBuiltinPolicy(b *testing.B) {
+	e := benchEngine(b)
+	m, err := e.Load(context.Background(), "builtin", "1", hosttest.Guest(b, "plugins/builtin"), engine.LoadOptions{Min: 1, Max: 1, Trusted: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ policy, cfg string }{
+		{"set-header", `{"name":"X-Bench","value":"1"}`},
+		{"subscription-key", `{}`},
+		{"rate-limit", `{"calls":1000000000,"renewal_period":60}`},
+		{"cache-lookup", `{}`},
+	} {
+		p, err := m.NewPlan(m.Attach(c.policy, []byte(c.cfg)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.policy, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				ex := benchExchange()
+				ex.ReqHeader.Set("Ocp-Apim-Subscription-Key", "bench-key")
+				if _, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: time.Second}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

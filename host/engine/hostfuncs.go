@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -152,6 +153,7 @@ func (e *Engine) instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 		abi.FnCacheDel:           e.hCacheDel,
 		abi.FnJWTVerify:          e.hJWTVerify,
 		abi.FnSubscriptionLookup: e.hSubscriptionLookup,
+		abi.FnSubscriptionCheck:  e.hSubscriptionCheck,
 	}
 	for _, hf := range abi.HostFuncs() {
 		fn, ok := fns[hf.Name]
@@ -759,4 +761,112 @@ func isTokenByte(c byte) bool {
 		return true
 	}
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+func (e *Engine) hSubscriptionCheck(_ context.Context, mod api.Module, s []uint64) {
+	_, ex := e.call(mod, u32(s[0]))
+	name := read(mod, u32(s[1]), u32(s[2]))
+	qname := read(mod, u32(s[3]), u32(s[4]))
+	flags := i32(s[5])
+	if ex.Phase == PhaseResponse {
+		ret(s, abi.ErrPhase)
+		return
+	}
+	l := e.opts.Services.Subscriptions
+	if l == nil {
+		ret(s, abi.ErrUnavail)
+		return
+	}
+	var key string
+	vs, found := ex.ReqHeader[string(name)]
+	if !found {
+		k, ok := canonicalKey(name)
+		if !ok {
+			ret(s, abi.ErrInvalid)
+			return
+		}
+		vs = ex.ReqHeader[k]
+		name = []byte(k)
+	}
+	if len(vs) > 0 {
+		key = vs[0]
+	}
+	fromQuery := false
+	if key == "" && flags&abi.SubAllowQuery != 0 && len(qname) > 0 {
+		key, fromQuery = queryValue(ex.Query, string(qname))
+	}
+	if key == "" || len(key) > 256 {
+		if key == "" {
+			ret(s, abi.SubMissing)
+		} else {
+			ret(s, abi.SubInvalid)
+		}
+		return
+	}
+	ctx := ex.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	sub, ok, err := l.LookupSubscription(ctx, key, ex.API)
+	switch {
+	case err != nil:
+		ret(s, abi.ErrUnavail)
+		return
+	case !ok || sub.State != "active":
+		ret(s, abi.SubInvalid)
+		return
+	case !sub.APIAllowed:
+		ret(s, abi.SubOutOfScope)
+		return
+	}
+	ex.sub = sub
+	ex.Subscription = &ex.sub
+	if flags&abi.SubKeep == 0 {
+		// The key leaves the request wherever it was: header and, when the
+		// query form is allowed, the query parameter too.
+		delete(ex.ReqHeader, string(name))
+		if flags&abi.SubAllowQuery != 0 && len(qname) > 0 {
+			if _, ok := queryValue(ex.Query, string(qname)); ok || fromQuery {
+				ex.Query = removeQueryParam(ex.Query, string(qname))
+			}
+		}
+	}
+	ret(s, abi.SubOK)
+}
+
+// queryValue returns the first value of a query parameter (unescaped).
+func queryValue(q, name string) (string, bool) {
+	for q != "" {
+		var part string
+		part, q, _ = strings.Cut(q, "&")
+		k, v, _ := strings.Cut(part, "=")
+		if uk, err := url.QueryUnescape(k); err != nil || uk != name {
+			continue
+		}
+		uv, err := url.QueryUnescape(v)
+		if err != nil {
+			return "", false
+		}
+		return uv, uv != ""
+	}
+	return "", false
+}
+
+// removeQueryParam drops every occurrence of a parameter, keeping the rest
+// of the query byte for byte.
+func removeQueryParam(q, name string) string {
+	var b strings.Builder
+	for q != "" {
+		var part string
+		part, q, _ = strings.Cut(q, "&")
+		k, _, _ := strings.Cut(part, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && uk == name {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(part)
+	}
+	return b.String()
 }

@@ -110,7 +110,8 @@ func BenchmarkBuiltinChain(b *testing.B) {
 		name    string
 		steps   []gateway.Step
 		guarded bool
-	}{{"0", nil, false}, {"1", four[2:3], false}, {"4", four, false}, {"4-guarded", four, true}} {
+	}{{"0", nil, false}, {"1", four[2:3], false}, {"4", four, false}, {"4-guarded", four, true},
+		{"key-only", four[0:1], false}, {"rate-only", four[1:2], false}, {"cache-only", four[3:4], false}} {
 		b.Run(tc.name, func(b *testing.B) {
 			ctx := context.Background()
 			svc := &engine.Services{Counters: counter.New(counter.Options{}), Cache: vcache.New(1000, 1<<20)}

@@ -51,9 +51,10 @@ func TestBuiltinsThroughGateway(t *testing.T) {
 				Outbound: []gateway.Step{step("cache-store", `{"duration":60}`)},
 			}},
 			{Name: "other", PathPrefix: "/other", Backend: backend.URL, Policies: gateway.Policy{Inbound: []gateway.Step{step("subscription-key", `{}`)}}},
+			{Name: "query", PathPrefix: "/query", Backend: backend.URL, Policies: gateway.Policy{Inbound: []gateway.Step{step("subscription-key", `{"allow_query":true}`)}}},
 		},
 		Subscriptions: []gateway.StaticSubscription{
-			{ID: "s1", Key: "good-key", APIs: []string{"limited"}},
+			{ID: "s1", Key: "good-key", APIs: []string{"limited", "query"}},
 			{ID: "s2", Key: "suspended-key", State: "suspended"},
 		},
 	}
@@ -107,6 +108,15 @@ func TestBuiltinsThroughGateway(t *testing.T) {
 	resp, body := do("/limited/x", "good-key")
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "Rate limit is exceeded") {
 		t.Errorf("4th call: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+
+	if resp, body := do("/query/x?a=1&subscription-key=good-key&b=2", ""); resp.StatusCode != 200 {
+		t.Errorf("key in query: %d %s", resp.StatusCode, body)
+	} else if got := lastKey.Load().(string); got != "|a=1&b=2|" {
+		t.Errorf("backend saw key|query|X-Set = %q; the query key must be removed", got)
+	}
+	if resp, _ := do("/limited/x?subscription-key=good-key", ""); resp.StatusCode != 401 {
+		t.Errorf("query key where the query form is not allowed: %d", resp.StatusCode)
 	}
 
 	n := hits.Load()

@@ -27,7 +27,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/plugins/internal/cacheentry"
 	"github.com/gatehouse/gatehouse/plugins/internal/conf"
@@ -49,6 +49,7 @@ type Config struct {
 
 // Policy is a configured cache-lookup.
 type Policy struct {
+	method []byte // reused
 	sdk.Base
 	vary          []string
 	bySub         bool
@@ -81,14 +82,16 @@ func New(config []byte) (sdk.Policy, error) {
 // OnRequest answers from the cache or marks the request for cache-store.
 func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
 	req := c.Request()
-	if req.Method() != "GET" {
+	p.method = c.AppendField(p.method[:0], sdk.FieldMethod)
+	if string(p.method) != "GET" {
 		return sdk.Continue
 	}
 	h := req.Header()
 	if !p.allowPrivate && h.Has("Authorization") {
 		return sdk.Continue
 	}
-	key := p.key(c)
+	keyb := p.key(c)
+	key := unsafe.String(&keyb[0], len(keyb)) // valid until the next key(); the host copies it
 	b, err := c.Cache().Get(key)
 	switch {
 	case err == nil:
@@ -103,40 +106,48 @@ func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
 		c.Logf(sdk.LogWarn, "cache unavailable: %v", err)
 		return sdk.Continue
 	}
-	if err := c.Vars().Set(cacheentry.KeyVar, key); err != nil {
+	if err := c.Vars().SetBytes(cacheentry.KeyVar, keyb); err != nil {
 		return c.Fail(err)
 	}
 	return sdk.Continue
 }
 
-func (p *Policy) key(c *sdk.Context) string {
-	in := p.input[:0]
-	field := func(s string) {
-		in = strconv.AppendInt(in, int64(len(s)), 10)
-		in = append(in, ':')
-		in = append(in, s...)
-	}
-	req := c.Request()
-	field(c.API())
-	field("GET")
-	field(c.OriginalPath()) // the path the client asked for, whatever rewrites did
-	field(req.Query())
+// key builds the cache key into p.keyBuf without allocating: API, method,
+// original path, query, vary-by headers and (optionally) the subscription,
+// NUL-separated (none of them can contain NUL: the edge refuses it). Short
+// inputs are the key as they are — an exact match, no hashing in the guest
+// on the hot path; long ones are hashed with SHA-256 to fit the host's key
+// limit.
+func (p *Policy) key(c *sdk.Context) []byte {
+	in := append(p.input[:0], "v1\x00"...)
+	in = append(c.AppendField(in, sdk.FieldAPI), 0)
+	in = append(in, "GET\x00"...)
+	in = append(c.AppendField(in, sdk.FieldOriginalPath), 0) // what the client asked for, whatever rewrites did
+	in = append(c.AppendField(in, sdk.FieldQuery), 0)
 	for _, name := range p.vary {
-		field(name)
-		for _, v := range req.Header().Values(name) {
-			field(v)
+		in = append(append(in, name...), 0)
+		for _, v := range c.Request().Header().Values(name) {
+			in = append(append(in, v...), 0)
 		}
 		in = append(in, ';')
 	}
 	if p.bySub {
-		field(c.SubscriptionID())
+		in = append(c.AppendField(in, sdk.FieldSubscription), 0)
 	}
 	p.input = in
-	sum := sha256.Sum256(in)
-	p.keyBuf = append(p.keyBuf[:0], KeyPrefix...)
-	p.keyBuf = hex.AppendEncode(p.keyBuf, sum[:])
-	return string(p.keyBuf)
+	k := append(p.keyBuf[:0], KeyPrefix...)
+	if len(k)+len(in) <= maxRawKey {
+		k = append(k, in...)
+	} else {
+		sum := sha256.Sum256(in)
+		k = hex.AppendEncode(append(k, "sha256:"...), sum[:])
+	}
+	p.keyBuf = k
+	return k
 }
+
+// maxRawKey bounds keys used as they are; the host takes up to 512 bytes.
+const maxRawKey = 480
 
 func (p *Policy) answer(c *sdk.Context, e cacheentry.Entry) sdk.Action {
 	h := c.Response().Header()

@@ -86,6 +86,7 @@ type Policy struct {
 	keyName   string // the header or variable name
 	prefix    string // "<calls>/<period>|"
 	remaining string // response header, or ""
+	keyBuf    []byte // reused for the counter key
 	retry     []byte // reused for Retry-After
 	body      []byte // reused for the 429 body
 }
@@ -140,33 +141,35 @@ func New(config []byte) (sdk.Policy, error) {
 
 // key returns the counter key of the request: the prefix, a letter for the
 // kind of key and its value.
-func (p *Policy) key(c *sdk.Context) string {
-	var kind, v string
+// key builds the counter key into p.keyBuf without allocating: the
+// attachment's prefix, a kind tag and the value.
+func (p *Policy) key(c *sdk.Context) []byte {
+	k := append(p.keyBuf[:0], p.prefix...)
+	mark := len(k)
 	switch p.kind {
 	case bySubscription:
-		if v = c.SubscriptionID(); v != "" {
-			kind = "s:"
-		} else {
-			kind, v = "i:", c.ClientIP()
+		k = c.AppendField(append(k, "s:"...), sdk.FieldSubscription)
+		if len(k) == mark+2 {
+			k = c.AppendField(append(k[:mark], "i:"...), sdk.FieldClientIP)
 		}
 	case byIP:
-		kind, v = "i:", c.ClientIP()
+		k = c.AppendField(append(k, "i:"...), sdk.FieldClientIP)
 	case byHeader:
-		kind, v = "h:", c.Request().Header().Get(p.keyName)
+		k, _ = c.Request().Header().AppendGet(append(k, "h:"...), p.keyName)
 	case byVar:
-		kind, v = "v:", ""
-		v, _ = c.Vars().Get(p.keyName)
+		v, _ := c.Vars().Get(p.keyName)
+		k = append(append(k, "v:"...), v...)
 	}
-	if len(v) > maxKeyValue {
-		sum := sha256.Sum256([]byte(v))
-		kind, v = kind+"#", hex.EncodeToString(sum[:])
+	if v := k[mark+2:]; len(v) > maxKeyValue {
+		sum := sha256.Sum256(v)
+		k = hex.AppendEncode(append(k[:mark+2], '#'), sum[:])
 	}
-	return p.prefix + kind + v
+	p.keyBuf = k
+	return k
 }
 
-// OnRequest counts the request and refuses it over the limit.
 func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
-	r, err := c.Counter(p.key(c)).Add(1, p.calls, p.window, p.mode)
+	r, err := c.CounterBytes(p.key(c)).Add(1, p.calls, p.window, p.mode)
 	if err != nil {
 		return c.Fail(err)
 	}

@@ -26,7 +26,6 @@
 package subscriptionkey
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/plugins/internal/conf"
@@ -80,40 +79,21 @@ func New(config []byte) (sdk.Policy, error) {
 
 // OnRequest checks the key.
 func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
-	req := c.Request()
-	h := req.Header()
-	key := h.Get(p.header)
-	var query string
-	var inQuery bool
-	if p.allowQuery {
-		query = req.Query()
-		var v string
-		v, inQuery = sdk.LookupQuery(query, p.query)
-		if key == "" {
-			key = v
-		}
-	}
-	if key == "" {
-		return p.deny(c, 401, MissingBody)
-	}
-	sub, err := c.LookupSubscription(key)
+	// One host call does the lookup, the binding and the stripping: the
+	// same check through get_header + subscription_lookup + a JSON decode
+	// cost a Go guest about 3 µs per request.
+	r, err := c.CheckSubscriptionKey(p.header, p.query, p.allowQuery, false)
 	switch {
-	case errors.Is(err, sdk.ErrNotFound):
-		return p.deny(c, 401, InvalidBody)
 	case err != nil:
-		return c.Fail(fmt.Errorf("subscription lookup: %w", err))
-	case !sub.Active():
+		return c.Fail(fmt.Errorf("subscription check: %w", err))
+	case r == sdk.KeyMissing:
+		return p.deny(c, 401, MissingBody)
+	case r == sdk.KeyInvalid:
 		return p.deny(c, 401, InvalidBody)
-	case !sub.APIAllowed:
+	case r == sdk.KeyOutOfScope:
 		return p.deny(c, 403, ScopeBody)
-	}
-	if err := h.Del(p.header); err != nil {
-		return c.Fail(err)
-	}
-	if inQuery {
-		if err := req.SetQuery(sdk.DeleteQuery(query, p.query)); err != nil {
-			return c.Fail(err)
-		}
+	case r != sdk.KeyOK:
+		return c.Fail(fmt.Errorf("subscription check: unknown result %d", r))
 	}
 	return sdk.Continue
 }

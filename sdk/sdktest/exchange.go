@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -566,6 +567,46 @@ func (x *exchange) SubscriptionLookup(ctx uint32, key, buf []byte) int32 {
 	return out(buf, b)
 }
 
+func (x *exchange) SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32 {
+	x.check(ctx)
+	if !x.inRequest() {
+		return abi.ErrPhase
+	}
+	if x.h.Subscriptions == nil {
+		return abi.ErrUnavail
+	}
+	if !isToken(string(header)) {
+		return abi.ErrInvalid
+	}
+	name := http.CanonicalHeaderKey(string(header))
+	key := x.reqHeader.Get(name)
+	fromQuery := false
+	if key == "" && flags&abi.SubAllowQuery != 0 && len(query) > 0 {
+		if vs, err := url.ParseQuery(x.query); err == nil && vs.Get(string(query)) != "" {
+			key, fromQuery = vs.Get(string(query)), true
+		}
+	}
+	if key == "" {
+		return abi.SubMissing
+	}
+	s, ok := x.h.Subscriptions[key]
+	switch {
+	case !ok || !s.Active():
+		return abi.SubInvalid
+	case !s.APIAllowed:
+		return abi.SubOutOfScope
+	}
+	x.subID, x.product = s.ID, s.Product
+	if flags&abi.SubKeep == 0 {
+		x.reqHeader.Del(name)
+		if flags&abi.SubAllowQuery != 0 && len(query) > 0 {
+			x.query = removeQueryParam(x.query, string(query))
+		}
+	}
+	_ = fromQuery
+	return abi.SubOK
+}
+
 // hopByHop are the headers a policy may not set (plus Content-Length, which
 // the host computes).
 var hopByHop = map[string]bool{
@@ -629,4 +670,23 @@ func canonicalPath(p string) (string, bool) {
 		}
 	}
 	return "/" + strings.Join(out, "/"), true
+}
+
+// removeQueryParam drops every occurrence of a parameter, keeping the rest
+// of the query byte for byte (as the host does).
+func removeQueryParam(q, name string) string {
+	var b strings.Builder
+	for q != "" {
+		var part string
+		part, q, _ = strings.Cut(q, "&")
+		k, _, _ := strings.Cut(part, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && uk == name {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(part)
+	}
+	return b.String()
 }

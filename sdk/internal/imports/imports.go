@@ -48,6 +48,7 @@ type Backend interface {
 	CacheDel(ctx uint32, key []byte) int32
 	JWTVerify(ctx uint32, token, cfg, buf []byte) int32
 	SubscriptionLookup(ctx uint32, key, buf []byte) int32
+	SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32
 }
 
 // Guest holds the SDK's entry points. Package sdk fills it in at init; the

@@ -138,3 +138,8 @@ func JWTVerify(ctx uint32, token, cfg, buf []byte) int32 {
 func SubscriptionLookup(ctx uint32, key, buf []byte) int32 {
 	return host().SubscriptionLookup(ctx, key, buf)
 }
+
+// SubscriptionCheck is subscription_check.
+func SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32 {
+	return host().SubscriptionCheck(ctx, header, query, flags)
+}

@@ -93,6 +93,9 @@ func jwtVerify(ctx uint32, token *byte, tokenLen uint32, cfg *byte, cfgLen uint3
 //go:wasmimport gatehouse_v1 subscription_lookup
 func subscriptionLookup(ctx uint32, key *byte, keyLen uint32, buf *byte, bufCap uint32) int32
 
+//go:wasmimport gatehouse_v1 subscription_check
+func subscriptionCheck(ctx uint32, header *byte, headerLen uint32, query *byte, queryLen uint32, flags int32) int32
+
 // p returns the address of b's first byte (nil for a nil slice) and its
 // length. The pointer keeps b alive for the duration of the host call.
 func p(b []byte) (*byte, uint32) { return unsafe.SliceData(b), uint32(len(b)) }
@@ -253,4 +256,11 @@ func SubscriptionLookup(ctx uint32, key, buf []byte) int32 {
 	kp, kn := p(key)
 	bp, bn := p(buf)
 	return subscriptionLookup(ctx, kp, kn, bp, bn)
+}
+
+// SubscriptionCheck is subscription_check.
+func SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32 {
+	hp, hn := p(header)
+	qp, qn := p(query)
+	return subscriptionCheck(ctx, hp, hn, qp, qn, flags)
 }

@@ -203,15 +203,103 @@ func run(ctx uint32, phase string, cmd string) int32 {
 		n, _ := strconv.Atoi(arg)
 		sink = append(sink, make([]byte, n<<20))
 	case "badptr":
-		getField(ctx, 1, unsafe.Pointer(uintptr(0xfffffff0)), 64)
+		getFieldRaw(ctx, 1, 0xfffffff0, 64)
 	case "badhandle":
 		getField(ctx^0x5a5a5, 1, unsafe.Pointer(&scratch[0]), 64)
+	case "raw": // raw:FN:a:b:c:d:e:f — a host call with raw arguments (fuzzing)
+		return raw(ctx, arg)
 	case "exit":
 		os.Exit(3)
 	case "print":
 		println("probe says", arg)
 	}
 	return 0
+}
+
+//go:wasmimport gatehouse_v1 get_headers
+func getHeadersRaw(ctx uint32, kind int32, buf uint32, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 get_header
+func getHeaderRaw(ctx uint32, kind int32, name uint32, nameLen uint32, buf uint32, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 set_header
+func setHeaderRaw(ctx uint32, kind int32, name uint32, nameLen uint32, val uint32, valLen uint32) int32
+
+//go:wasmimport gatehouse_v1 get_field
+func getFieldRaw(ctx uint32, field int32, buf uint32, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 set_field
+func setFieldRaw(ctx uint32, field int32, p uint32, n uint32) int32
+
+//go:wasmimport gatehouse_v1 set_var
+func setVarRaw(ctx uint32, name uint32, nameLen uint32, val uint32, valLen uint32) int32
+
+//go:wasmimport gatehouse_v1 get_body
+func getBodyRaw(ctx uint32, kind int32, buf uint32, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 send_response
+func sendResponseRaw(ctx uint32, code int32, body uint32, bodyLen uint32) int32
+
+//go:wasmimport gatehouse_v1 counter_add
+func counterAddRaw(ctx uint32, key uint32, keyLen uint32, delta, limit, windowMs int64, mode int32, out uint32) int32
+
+//go:wasmimport gatehouse_v1 cache_set
+func cacheSetRaw(ctx uint32, key uint32, keyLen uint32, val uint32, valLen uint32, ttl int64) int32
+
+//go:wasmimport gatehouse_v1 get_attachment
+func getAttachmentRaw(ctx uint32, att uint32, item int32, buf uint32, capacity uint32) int32
+
+//go:wasmimport gatehouse_v1 log
+func logRaw(ctx uint32, level int32, msg uint32, n uint32) int32
+
+// raw calls host function number fn with the given arguments. Argument
+// value 0xFFFFFFFF in position 0 means "use the real ctx"; small values in
+// pointer positions are offsets into the scratch buffer so some calls are
+// in range.
+func raw(ctx uint32, arg string) int32 {
+	parts := strings.Split(arg, ":")
+	var a [7]uint32
+	for i := 0; i < len(parts) && i < 7; i++ {
+		v, _ := strconv.ParseUint(parts[i], 10, 64)
+		a[i] = uint32(v)
+	}
+	base := uint32(uintptr(unsafe.Pointer(&scratch[0])))
+	ptr := func(v uint32) uint32 {
+		if v < 1<<16 {
+			return base + v
+		}
+		return v
+	}
+	c := a[1]
+	if c == 0xFFFFFFFF {
+		c = ctx
+	}
+	switch a[0] % 12 {
+	case 0:
+		return getHeadersRaw(c, int32(a[2]), ptr(a[3]), a[4])
+	case 1:
+		return getHeaderRaw(c, int32(a[2]), ptr(a[3]), a[4], ptr(a[5]), a[6])
+	case 2:
+		return setHeaderRaw(c, int32(a[2]), ptr(a[3]), a[4], ptr(a[5]), a[6])
+	case 3:
+		return getFieldRaw(c, int32(a[2]), ptr(a[3]), a[4])
+	case 4:
+		return setFieldRaw(c, int32(a[2]), ptr(a[3]), a[4])
+	case 5:
+		return setVarRaw(c, ptr(a[2]), a[3], ptr(a[4]), a[5])
+	case 6:
+		return getBodyRaw(c, int32(a[2]), ptr(a[3]), a[4])
+	case 7:
+		return sendResponseRaw(c, int32(a[2]), ptr(a[3]), a[4])
+	case 8:
+		return counterAddRaw(c, ptr(a[2]), a[3], int64(a[4]), int64(a[5]), int64(a[6]), int32(a[2]), ptr(a[6]))
+	case 9:
+		return cacheSetRaw(c, ptr(a[2]), a[3], ptr(a[4]), a[5], int64(a[6]))
+	case 10:
+		return getAttachmentRaw(c, a[2], int32(a[3]), ptr(a[4]), a[5])
+	default:
+		return logRaw(c, int32(a[2]), ptr(a[3]), a[4])
+	}
 }
 
 func phaseOf(ctx uint32) string {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Loopback load benchmark of the gateway against a bare tuned reverse proxy
+# (cmd/benchload; see DESIGN.md, "Performance budget"). Installs wrk when it
+# is missing, builds the harness into bin/ and runs it; arguments go to
+# `benchload run` (e.g. -rounds 5 -duration 10s). Expects bin/gatehouse
+# (`make build`; `make bench-load` does both). Results: a table on stdout and
+# the raw per-round numbers as JSON in bench-out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v wrk >/dev/null 2>&1; then
+	echo "bench.sh: installing wrk" >&2
+	if [ "$(id -u)" -eq 0 ]; then
+		apt-get update && apt-get install -y wrk
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo apt-get update && sudo apt-get install -y wrk
+	else
+		echo "bench.sh: wrk is missing; install it as root (apt-get install -y wrk)" >&2
+		exit 2
+	fi
+fi
+
+mkdir -p bin
+go build -o bin/benchload ./cmd/benchload
+exec bin/benchload run "$@"
