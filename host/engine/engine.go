@@ -59,11 +59,13 @@ type Engine struct {
 // Stats are engine-wide counters, read with Engine.Stats.
 type Stats struct {
 	Calls, Traps, DeadlineKills, MemoryKills, Discards, Instantiations atomic.Int64
+	// SlowTrusted counts trusted calls that returned after their deadline.
+	SlowTrusted atomic.Int64
 }
 
 // StatsSnapshot is a copy of Stats.
 type StatsSnapshot struct {
-	Calls, Traps, DeadlineKills, MemoryKills, Discards, Instantiations, LiveInstances int64
+	Calls, Traps, DeadlineKills, MemoryKills, Discards, Instantiations, LiveInstances, SlowTrusted int64
 }
 
 // New creates the runtime, the WASI module and the gatehouse_v1 host module.
@@ -125,7 +127,7 @@ func (e *Engine) Stats() StatsSnapshot {
 		Calls: e.stats.Calls.Load(), Traps: e.stats.Traps.Load(),
 		DeadlineKills: e.stats.DeadlineKills.Load(), MemoryKills: e.stats.MemoryKills.Load(),
 		Discards: e.stats.Discards.Load(), Instantiations: e.stats.Instantiations.Load(),
-		LiveInstances: e.liveInstances.Load(),
+		LiveInstances: e.liveInstances.Load(), SlowTrusted: e.stats.SlowTrusted.Load(),
 	}
 }
 

@@ -385,3 +385,28 @@ func TestGuestOutputIsLoggedAndRateLimited(t *testing.T) {
 		t.Errorf("no suppressed-lines summary:\n%s", got)
 	}
 }
+
+// TestTrustedOverrunIsLoggedNotKilled: a trusted module has no loop checks,
+// so an overrun cannot be stopped; the call completes and is counted. The
+// same call guarded is stopped at its deadline.
+func TestTrustedOverrunIsLoggedNotKilled(t *testing.T) {
+	e := newEngine(t)
+	for _, trusted := range []bool{true, false} {
+		m, err := e.Load(context.Background(), "probe", "1", hosttest.Probe(t), engine.LoadOptions{Trusted: trusted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := m.NewPlan(m.Attach("p", []byte(`"sleep-ms:80"`)))
+		_, err = m.Call(newExchange(), engine.PhaseRequest, p, engine.CallOptions{Deadline: 20 * time.Millisecond})
+		if trusted && err != nil {
+			t.Errorf("trusted overrun failed the call: %v", err)
+		}
+		if !trusted && !errors.Is(err, engine.ErrDeadline) {
+			t.Errorf("guarded overrun: err = %v; want ErrDeadline", err)
+		}
+		m.Close(context.Background())
+	}
+	if st := e.Stats(); st.SlowTrusted != 1 || st.DeadlineKills != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"log/slog"
+
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
@@ -113,6 +115,11 @@ type CallOptions struct {
 	MaxBody int
 	// MaxOutput caps bodies the attachment sets or answers with (1 MiB).
 	MaxOutput int
+	// QueueTimeout bounds the wait for an idle instance when all are busy
+	// (1s). It is separate from Deadline, which starts when the guest does:
+	// under CPU saturation, queueing is normal and must not count as the
+	// guest's own time.
+	QueueTimeout time.Duration
 }
 
 // CallError describes a failed call for logs and metrics. Its text is for
@@ -163,16 +170,19 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	if o.MaxPages == 0 {
 		o.MaxPages = 256
 	}
-	start := time.Now()
-	deadline := start.Add(o.Deadline)
+	if o.QueueTimeout <= 0 {
+		o.QueueTimeout = time.Second
+	}
 	ctx := ex.Ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	inst, err := m.pool.get(ctx, deadline)
+	inst, err := m.pool.get(ctx, time.Now().Add(o.QueueTimeout))
 	if err != nil {
 		return 0, &CallError{Module: m.Name, Kind: ErrNoInstance, Err: err}
 	}
+	start := time.Now()
+	deadline := start.Add(o.Deadline)
 	fn := inst.onReq
 	if phase == PhaseResponse {
 		fn = inst.onResp
@@ -187,19 +197,28 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	inst.ex, inst.handle = ex, h
 	ex.Phase = phase
 	ex.BodyCap, ex.OutputCap = o.MaxBody, o.MaxOutput
-	inst.wdMu.Lock()
-	inst.armedSeq, inst.deadline = h, deadline
-	inst.wdMu.Unlock()
-	inst.timer.Reset(time.Until(deadline))
+	// Trusted modules have no loop checks, so closing them mid-call cannot
+	// stop them: no watchdog; an overrun is only logged below.
+	if !m.trusted {
+		inst.wdMu.Lock()
+		inst.armedSeq, inst.deadline = h, deadline
+		inst.wdMu.Unlock()
+		inst.timer.Reset(time.Until(deadline))
+	}
 	inst.stack[0], inst.stack[1] = uint64(h), uint64(p.ID)
 	// context.Background: wazero watches a done channel per call when given
 	// one; our timer closes the instance instead, one reusable timer per
 	// instance and no context allocation per call.
 	callErr := fn.CallWithStack(context.Background(), inst.stack[:])
-	inst.timer.Stop()
-	inst.wdMu.Lock()
-	inst.armedSeq = 0
-	inst.wdMu.Unlock()
+	if !m.trusted {
+		inst.timer.Stop()
+		inst.wdMu.Lock()
+		inst.armedSeq = 0
+		inst.wdMu.Unlock()
+	} else if d := time.Since(start); d > o.Deadline && callErr == nil {
+		m.e.stats.SlowTrusted.Add(1)
+		m.log.line(slog.LevelWarn, "engine", fmt.Sprintf("trusted policy call took %v (deadline %v); not stopped: trusted modules run without termination checks", d.Round(time.Millisecond), o.Deadline), ex.RequestID)
+	}
 	inst.ex, inst.handle = nil, 0
 	res := int32(uint32(inst.stack[0]))
 
