@@ -85,6 +85,9 @@ func cacheDel(ctx uint32, key unsafe.Pointer, keyLen uint32) int32
 //go:wasmimport gatehouse_v1 jwt_verify
 func jwtVerify(ctx uint32, tok unsafe.Pointer, tokLen uint32, cfg unsafe.Pointer, cfgLen uint32, buf unsafe.Pointer, capacity uint32) int32
 
+//go:wasmimport gatehouse_v1 subscription_check
+func subscriptionCheck(ctx uint32, header unsafe.Pointer, headerLen uint32, query unsafe.Pointer, queryLen uint32, flags int32) int32
+
 //go:wasmimport gatehouse_v1 subscription_lookup
 func subscriptionLookup(ctx uint32, key unsafe.Pointer, keyLen uint32, buf unsafe.Pointer, capacity uint32) int32
 
@@ -232,10 +235,14 @@ func one(ctx, plan uint32, j job) {
 	case 26: // subscription_lookup
 		kp, kl := p(j.arg)
 		subscriptionLookup(ctx, kp, kl, b, c)
+	case 27: // subscription_check
+		hp, hl := p("X-Key")
+		qp, ql := p("key")
+		subscriptionCheck(ctx, hp, hl, qp, ql, 2)
 	}
 }
 
-var names = [...]string{"noop", "get_field", "set_field", "get_header", "get_headers", "set_header", "add_header", "del_header", "get_body", "set_body", "get_status", "set_status", "send_response", "get_param", "get_var", "set_var", "get_plan", "get_attachment", "log", "now", "random", "counter_add", "cache_get", "cache_set", "cache_del", "jwt_verify", "subscription_lookup"}
+var names = [...]string{"noop", "get_field", "set_field", "get_header", "get_headers", "set_header", "add_header", "del_header", "get_body", "set_body", "get_status", "set_status", "send_response", "get_param", "get_var", "set_var", "get_plan", "get_attachment", "log", "now", "random", "counter_add", "cache_get", "cache_set", "cache_del", "jwt_verify", "subscription_lookup", "subscription_check"}
 
 // jwtCfg must match the benchmark's signing key and claims.
 const jwtCfg = `{"algorithms":["HS256"],"issuers":["bench"],"audiences":["api"],"hmac_secret":"0123456789abcdef0123456789abcdef"}`
