@@ -40,6 +40,9 @@ func TestPluginValidate(t *testing.T) {
 		{[]string{"plugin", "validate", filepath.Join(dir, "missing.wasm")}, exitFailure, []string{"no such file"}},
 		{[]string{"plugin", "validate"}, exitUsage, []string{"want one FILE.wasm"}},
 		{[]string{"serve", "--no-such-flag"}, exitUsage, []string{"flag provided but not defined"}},
+		{[]string{"serve", "--data", dir, "--config", "/nonexistent.yaml"}, exitFailure, []string{"no config at /nonexistent.yaml"}},
+		{[]string{"serve", "--data", dir, "--demo", "--listen", "127.0.0.1:0", "--pprof-listen", "0.0.0.0:6060"}, exitUsage, []string{"--pprof-listen must be a loopback address"}},
+		{[]string{"serve", "--data", dir, "--log-format", "xml"}, exitUsage, []string{"--log-format must be auto, json or text"}},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,6 +45,7 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "demo", Usage: "serve a demo: an in-process echo backend behind the example policies"},
 			&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "auto, json or text"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+			&cli.StringFlag{Name: "pprof-listen", EnvVars: []string{"GATEHOUSE_PPROF_LISTEN"}, Usage: "serve Go pprof profiles on this loopback address (off by default)"},
 			&cli.DurationFlag{Name: "shutdown-timeout", Value: 15 * time.Second, Usage: "how long in-flight requests may take to finish on SIGTERM"},
 		},
 		Action: serve,
@@ -127,6 +129,12 @@ func serve(c *cli.Context) error {
 	g.Start()
 	defer g.Close()
 
+	if addr := c.String("pprof-listen"); addr != "" {
+		if err := servePprof(addr, log); err != nil {
+			return err
+		}
+	}
+
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
 		return err
@@ -165,6 +173,29 @@ func displayAddr(a net.Addr) string {
 		return "localhost:" + strings.TrimPrefix(s, "0.0.0.0:")
 	}
 	return s
+}
+
+// servePprof exposes net/http/pprof on a loopback address only.
+func servePprof(addr string, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageError{fmt.Errorf("--pprof-listen: %v", err)}
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return usageError{fmt.Errorf("--pprof-listen must be a loopback address, not %q", addr)}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go (&http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}).Serve(ln)
+	log.Info("pprof listening", "addr", ln.Addr().String())
+	return nil
 }
 
 // jwksClient fetches JWKS documents for policies, refusing link-local,
