@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/gatehouse/gatehouse/host/wasmcheck"
 )
 
 // LoadOptions bound a module version's instance pool and choose its runtime.
@@ -87,7 +89,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 	if po.Trusted {
 		rt = e.rtTrusted
 	}
-	cm, err := rt.CompileModule(ctx, bin)
+	cm, err := rt.CompileModule(ctx, wasmcheck.WithoutCustomSections(bin))
 	if err != nil {
 		return nil, invalid("%v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/host/wasmcheck"
 )
 
 // ErrInvalidModule wraps every load-time validation failure.
@@ -52,6 +53,9 @@ func precheck(bin []byte) error {
 		return invalid("not a WebAssembly module (no \\0asm header)")
 	case bin[4] != 1 || bin[5] != 0 || bin[6] != 0 || bin[7] != 0:
 		return invalid("unsupported WebAssembly binary version")
+	}
+	if err := wasmcheck.Check(bin); err != nil {
+		return invalid("%v", err)
 	}
 	return nil
 }

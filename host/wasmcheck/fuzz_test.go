@@ -1,0 +1,95 @@
+package wasmcheck_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/gatehouse/gatehouse/host/hosttest"
+	"github.com/gatehouse/gatehouse/host/wasmcheck"
+)
+
+const (
+	fuzzMaxInput = 64 << 10
+	// fuzzMaxAlloc bounds what compiling one accepted input may allocate.
+	fuzzMaxAlloc = 64 << 20
+)
+
+// FuzzCheck: Check never panics, every error wraps ErrMalformed, and
+// whatever Check accepts, wazero compiles (or rejects) without allocating
+// absurdly: at most 64 MiB for an input of at most 64 KiB. Seeds in
+// testdata/fuzz/FuzzCheck include the decoder bombs FuzzLoad found.
+func FuzzCheck(f *testing.F) {
+	f.Add(hosttest.Minimal().Build())
+	f.Add(kitchenSink())
+	f.Add(extensions())
+	f.Add(typedRefs())
+	f.Fuzz(func(t *testing.T, bin []byte) {
+		if len(bin) > fuzzMaxInput {
+			return
+		}
+		checkThenCompile(t, bin)
+	})
+}
+
+// FuzzModule is FuzzCheck on modules assembled from the fuzz input, so that
+// section and body sizes are (usually) right and the fuzzer spends its time
+// on what they declare: counts of entries, params, locals, branch targets,
+// table and memory sizes. Raw byte mutation rarely gets past Check.
+func FuzzModule(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"))
+	f.Add([]byte("\x03\x05\x01\x40\x01\x81\xc3\x50\x00\x00\x00\x01\x0b\x03\x02\x01\x7f\x09\x0e\x01\x02\x03"))
+	f.Add([]byte("\x01\x3f\x01\xc0\xff\x01\x01\x02\x03\x05\x07\x09\x0b\x0d\x0f\x11\x13\x15\x17\x19\x1b\x1d"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g := &gen{data: data}
+		bin := g.module()
+		if len(bin) > fuzzMaxInput {
+			return
+		}
+		checkThenCompile(t, bin)
+	})
+}
+
+var fuzzCfg = wazero.NewRuntimeConfigInterpreter()
+
+func checkThenCompile(t *testing.T, bin []byte) {
+	err := wasmcheck.Check(bin)
+	stripped := wasmcheck.WithoutCustomSections(bin)
+	if err != nil {
+		if !errors.Is(err, wasmcheck.ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+		return
+	}
+	if err := wasmcheck.Check(stripped); err != nil {
+		t.Fatalf("Check accepts the module but not without its custom sections: %v", err)
+	}
+	if len(stripped) == len(bin) && !bytes.Equal(stripped, bin) {
+		t.Fatal("WithoutCustomSections changed a module of the same length")
+	}
+
+	if n, err := compileAlloc(stripped); n > fuzzMaxAlloc {
+		t.Fatalf("compiling a %d-byte module that Check accepts allocated %d MiB (compile error: %v)", len(bin), n>>20, err)
+	}
+}
+
+// compileAlloc compiles bin in a new interpreter runtime and returns how
+// many bytes that allocated.
+func compileAlloc(bin []byte) (uint64, error) {
+	ctx := context.Background()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rt := wazero.NewRuntimeWithConfig(ctx, fuzzCfg)
+	cm, err := rt.CompileModule(ctx, bin)
+	if err == nil {
+		cm.Close(ctx)
+	}
+	rt.Close(ctx)
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc, err
+}
