@@ -205,8 +205,5 @@ var (
 	ErrGuest       = errors.New("policy reported a failure")
 )
 
-// deadlineExitCode is the exit code used when the watchdog closes an instance.
-const deadlineExitCode = 0xdead
-
 var _ = abi.Major
 var _ = time.Second

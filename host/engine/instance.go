@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"log/slog"
@@ -34,12 +32,6 @@ type instance struct {
 	handle uint32
 	seq    uint32
 
-	// watchdog: the timer fires kill() if a call outlives its deadline.
-	wdMu     sync.Mutex
-	timer    *time.Timer
-	armedSeq uint32
-	deadline time.Time
-	killed   atomic.Bool
 }
 
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
@@ -60,8 +52,6 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		onResp: mod.ExportedFunction(abi.ExportOnResponse),
 		marker: mod.ExportedFunction(abi.ExportVersion),
 	}
-	inst.timer = time.AfterFunc(time.Hour, inst.onTimer)
-	inst.timer.Stop()
 	inst.slot = m.e.allocSlot(inst)
 	m.e.liveInstances.Add(1)
 	m.e.stats.Instantiations.Add(1)
@@ -69,7 +59,6 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 }
 
 func (inst *instance) close(ctx context.Context) {
-	inst.timer.Stop()
 	inst.m.e.freeSlot(inst.slot)
 	_ = inst.mod.Close(ctx)
 	inst.m.e.liveInstances.Add(-1)
@@ -83,18 +72,6 @@ func (inst *instance) abiMinor(ctx context.Context) (int32, error) {
 	return int32(uint32(inst.stack[0])), nil
 }
 
-func (inst *instance) onTimer() {
-	inst.wdMu.Lock()
-	defer inst.wdMu.Unlock()
-	// A late firing for a finished call, or an early one after a Reset race:
-	// act only on the armed call once its deadline has really passed.
-	if inst.armedSeq == 0 || time.Now().Before(inst.deadline) {
-		return
-	}
-	inst.armedSeq = 0
-	inst.killed.Store(true)
-	_ = inst.mod.CloseWithExitCode(context.Background(), deadlineExitCode)
-}
 
 // handle packs the slot and a per-call sequence number so a stale or forged
 // ctx is detected: low 20 bits slot, high 12 bits sequence (never 0).
@@ -197,33 +174,32 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	inst.ex, inst.handle = ex, h
 	ex.Phase = phase
 	ex.BodyCap, ex.OutputCap = o.MaxBody, o.MaxOutput
-	// Trusted modules have no loop checks, so closing them mid-call cannot
-	// stop them: no watchdog; an overrun is only logged below.
-	if !m.trusted {
-		inst.wdMu.Lock()
-		inst.armedSeq, inst.deadline = h, deadline
-		inst.wdMu.Unlock()
-		inst.timer.Reset(time.Until(deadline))
-	}
 	inst.stack[0], inst.stack[1] = uint64(h), uint64(p.ID)
-	// context.Background: wazero watches a done channel per call when given
-	// one; our timer closes the instance instead, one reusable timer per
-	// instance and no context allocation per call.
-	callErr := fn.CallWithStack(context.Background(), inst.stack[:])
-	if !m.trusted {
-		inst.timer.Stop()
-		inst.wdMu.Lock()
-		inst.armedSeq = 0
-		inst.wdMu.Unlock()
-	} else if d := time.Since(start); d > o.Deadline && callErr == nil {
+	var callErr error
+	if m.trusted {
+		// No loop checks: closing the instance mid-call could not stop it,
+		// so there is no watchdog; an overrun is only logged below.
+		callErr = fn.CallWithStack(context.Background(), inst.stack[:])
+	} else {
+		// wazero's own watcher (compiled in with the loop checks) closes
+		// the instance at the deadline, deferring the release of its
+		// resources to the call's goroutine. Closing it ourselves from a
+		// timer raced with WASI functions still running (go test -race).
+		cctx, cancel := context.WithDeadline(context.Background(), deadline)
+		callErr = fn.CallWithStack(cctx, inst.stack[:])
+		cancel()
+	}
+	if d := time.Since(start); m.trusted && d > o.Deadline && callErr == nil {
 		m.e.stats.SlowTrusted.Add(1)
 		m.log.line(slog.LevelWarn, "engine", fmt.Sprintf("trusted policy call took %v (deadline %v); not stopped: trusted modules run without termination checks", d.Round(time.Millisecond), o.Deadline), ex.RequestID)
 	}
 	inst.ex, inst.handle = nil, 0
 	res := int32(uint32(inst.stack[0]))
 
+	var exit *sys.ExitError
+	killed := callErr != nil && errors.As(callErr, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded
 	switch {
-	case inst.killed.Load():
+	case killed:
 		m.e.stats.DeadlineKills.Add(1)
 		m.pool.discard(inst)
 		return 0, &CallError{Module: m.Name, Kind: ErrDeadline, Err: fmt.Errorf("after %v", time.Since(start).Round(time.Millisecond))}
