@@ -31,7 +31,6 @@ type instance struct {
 	ex     *Exchange
 	handle uint32
 	seq    uint32
-
 }
 
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
@@ -71,7 +70,6 @@ func (inst *instance) abiMinor(ctx context.Context) (int32, error) {
 	}
 	return int32(uint32(inst.stack[0])), nil
 }
-
 
 // handle packs the slot and a per-call sequence number so a stale or forged
 // ctx is detected: low 20 bits slot, high 12 bits sequence (never 0).
