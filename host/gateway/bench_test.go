@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/host/counter"
 	"github.com/gatehouse/gatehouse/host/engine"
@@ -56,7 +57,7 @@ func BenchmarkChain(b *testing.B) {
 					if mode == "separate" && i%2 == 1 {
 						mod = "probe2"
 					}
-					steps = append(steps, gateway.Step{Module: mod, Policy: "p", Config: jsonString("req-header:X-S" + strconv.Itoa(i) + "=v")})
+					steps = append(steps, gateway.Step{Module: mod, Policy: "p", Config: jsonString("req-header:X-S" + strconv.Itoa(i) + "=v"), Timeout: gateway.Duration(5 * time.Second)})
 				}
 				cfg := &gateway.Config{
 					Modules: []gateway.ModuleSpec{{Name: "probe", Wasm: probe, MinInstances: 2, MaxInstances: 2}, {Name: "probe2", Wasm: probe, MinInstances: 2, MaxInstances: 2}},
