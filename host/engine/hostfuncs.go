@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -793,7 +792,7 @@ func (e *Engine) hSubscriptionCheck(_ context.Context, mod api.Module, s []uint6
 	}
 	fromQuery := false
 	if key == "" && flags&abi.SubAllowQuery != 0 && len(qname) > 0 {
-		key, fromQuery = queryValue(ex.Query, string(qname))
+		key, fromQuery = edge.QueryValue(ex.Query, string(qname))
 	}
 	if key == "" || len(key) > 256 {
 		if key == "" {
@@ -826,47 +825,10 @@ func (e *Engine) hSubscriptionCheck(_ context.Context, mod api.Module, s []uint6
 		// query form is allowed, the query parameter too.
 		delete(ex.ReqHeader, string(name))
 		if flags&abi.SubAllowQuery != 0 && len(qname) > 0 {
-			if _, ok := queryValue(ex.Query, string(qname)); ok || fromQuery {
-				ex.Query = removeQueryParam(ex.Query, string(qname))
+			if _, ok := edge.QueryValue(ex.Query, string(qname)); ok || fromQuery {
+				ex.Query = edge.RemoveQueryParam(ex.Query, string(qname))
 			}
 		}
 	}
 	ret(s, abi.SubOK)
-}
-
-// queryValue returns the first value of a query parameter (unescaped).
-func queryValue(q, name string) (string, bool) {
-	for q != "" {
-		var part string
-		part, q, _ = strings.Cut(q, "&")
-		k, v, _ := strings.Cut(part, "=")
-		if uk, err := url.QueryUnescape(k); err != nil || uk != name {
-			continue
-		}
-		uv, err := url.QueryUnescape(v)
-		if err != nil {
-			return "", false
-		}
-		return uv, uv != ""
-	}
-	return "", false
-}
-
-// removeQueryParam drops every occurrence of a parameter, keeping the rest
-// of the query byte for byte.
-func removeQueryParam(q, name string) string {
-	var b strings.Builder
-	for q != "" {
-		var part string
-		part, q, _ = strings.Cut(q, "&")
-		k, _, _ := strings.Cut(part, "=")
-		if uk, err := url.QueryUnescape(k); err == nil && uk == name {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(part)
-	}
-	return b.String()
 }

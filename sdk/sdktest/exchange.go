@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/counter"
+	"github.com/gatehouse/gatehouse/host/edge"
 	"github.com/gatehouse/gatehouse/host/vcache"
 	"github.com/gatehouse/gatehouse/sdk"
 )
@@ -582,9 +582,7 @@ func (x *exchange) SubscriptionCheck(ctx uint32, header, query []byte, flags int
 	key := x.reqHeader.Get(name)
 	fromQuery := false
 	if key == "" && flags&abi.SubAllowQuery != 0 && len(query) > 0 {
-		if vs, err := url.ParseQuery(x.query); err == nil && vs.Get(string(query)) != "" {
-			key, fromQuery = vs.Get(string(query)), true
-		}
+		key, fromQuery = edge.QueryValue(x.query, string(query))
 	}
 	if key == "" {
 		return abi.SubMissing
@@ -600,7 +598,7 @@ func (x *exchange) SubscriptionCheck(ctx uint32, header, query []byte, flags int
 	if flags&abi.SubKeep == 0 {
 		x.reqHeader.Del(name)
 		if flags&abi.SubAllowQuery != 0 && len(query) > 0 {
-			x.query = removeQueryParam(x.query, string(query))
+			x.query = edge.RemoveQueryParam(x.query, string(query))
 		}
 	}
 	_ = fromQuery
@@ -670,23 +668,4 @@ func canonicalPath(p string) (string, bool) {
 		}
 	}
 	return "/" + strings.Join(out, "/"), true
-}
-
-// removeQueryParam drops every occurrence of a parameter, keeping the rest
-// of the query byte for byte (as the host does).
-func removeQueryParam(q, name string) string {
-	var b strings.Builder
-	for q != "" {
-		var part string
-		part, q, _ = strings.Cut(q, "&")
-		k, _, _ := strings.Cut(part, "=")
-		if uk, err := url.QueryUnescape(k); err == nil && uk == name {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(part)
-	}
-	return b.String()
 }
