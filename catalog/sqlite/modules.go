@@ -1,0 +1,321 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/catalog"
+)
+
+// CreateModule stores a module version. Versions are immutable: storing an
+// existing name@version fails with ErrConflict. An empty SHA256 is computed.
+func (s *Store) CreateModule(ctx context.Context, m catalog.Module) (catalog.Module, error) {
+	if err := m.Validate(); err != nil {
+		return catalog.Module{}, err
+	}
+	manifest, err := json.Marshal(m.Manifest)
+	if err != nil {
+		return catalog.Module{}, &catalog.FieldError{Path: "manifest", Msg: err.Error()}
+	}
+	now := s.now()
+	m.CreatedAt = time.Unix(0, now.UnixNano()).UTC()
+	err = s.write(ctx, audit{"create", "module", m.Name + "@" + m.Version, m.SHA256}, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO modules (name, version, sha256, wasm, manifest, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, m.Name, m.Version, m.SHA256, m.Wasm, string(manifest), now.UnixNano())
+		return err
+	})
+	if err != nil {
+		return catalog.Module{}, err
+	}
+	return m, nil
+}
+
+func scanModule(row scanner, extra ...any) (catalog.Module, error) {
+	var m catalog.Module
+	var manifest string
+	var created int64
+	if err := row.Scan(append([]any{&m.Name, &m.Version, &m.SHA256, &manifest, &created}, extra...)...); err != nil {
+		return catalog.Module{}, err
+	}
+	if err := json.Unmarshal([]byte(manifest), &m.Manifest); err != nil {
+		return catalog.Module{}, fmt.Errorf("module %s@%s: corrupt manifest: %w", m.Name, m.Version, err)
+	}
+	m.CreatedAt = time.Unix(0, created).UTC()
+	return m, nil
+}
+
+// GetModule returns one module version including its wasm bytes.
+func (s *Store) GetModule(ctx context.Context, name, version string) (catalog.Module, error) {
+	var wasm []byte
+	m, err := scanModule(s.r.QueryRowContext(ctx, `SELECT name, version, sha256, manifest, created_at, wasm
+		FROM modules WHERE name = ? AND version = ?`, name, version), &wasm)
+	if err != nil {
+		return catalog.Module{}, notFound(err, "module", name+"@"+version)
+	}
+	m.Wasm = wasm
+	return m, nil
+}
+
+// ListModules returns every module version without wasm bytes, ordered by
+// name and upload time.
+func (s *Store) ListModules(ctx context.Context) ([]catalog.Module, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, version, sha256, manifest, created_at FROM modules ORDER BY name, created_at, version`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []catalog.Module
+	for rows.Next() {
+		m, err := scanModule(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, m)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// DeleteModule deletes one module version. Policy documents referring to
+// it are not checked here.
+func (s *Store) DeleteModule(ctx context.Context, name, version string) error {
+	return s.write(ctx, audit{"delete", "module", name + "@" + version, ""}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM modules WHERE name = ? AND version = ?`, name, version)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "module", name+"@"+version)
+	})
+}
+
+// policyBody is the stored JSON of a policy document's sections.
+type policyBody struct {
+	Inbound  []catalog.PolicyEntry `json:"inbound,omitempty"`
+	Backend  []catalog.PolicyEntry `json:"backend,omitempty"`
+	Outbound []catalog.PolicyEntry `json:"outbound,omitempty"`
+	OnError  []catalog.PolicyEntry `json:"onError,omitempty"`
+}
+
+var scopeTable = map[catalog.Scope]string{
+	catalog.ScopeProduct:   "products",
+	catalog.ScopeAPI:       "apis",
+	catalog.ScopeOperation: "operations",
+}
+
+// SetPolicy creates or replaces the policy document of d.Scope/d.ScopeID.
+// The scope target must exist (else ErrConflict) and every module an entry
+// references must be stored (else a *FieldError naming the entry).
+func (s *Store) SetPolicy(ctx context.Context, d catalog.PolicyDoc) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	body, err := json.Marshal(policyBody{d.Inbound, d.Backend, d.Outbound, d.OnError})
+	if err != nil {
+		return &catalog.FieldError{Msg: err.Error()}
+	}
+	return s.write(ctx, audit{"set", "policy", string(d.Scope) + "/" + d.ScopeID, ""}, func(tx *sql.Tx) error {
+		if t, ok := scopeTable[d.Scope]; ok {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+t+` WHERE id = ?`, d.ScopeID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return catalog.Conflictf("%s %q does not exist", d.Scope, d.ScopeID)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := checkModuleRefs(ctx, tx, d); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO policies (scope, scope_id, doc, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (scope, scope_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
+			string(d.Scope), d.ScopeID, string(body), s.now().UnixNano())
+		return err
+	})
+}
+
+func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error {
+	for _, sec := range []struct {
+		name    string
+		entries []catalog.PolicyEntry
+	}{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}} {
+		for i, e := range sec.entries {
+			for _, r := range [...]struct{ field, ref string }{{"module", e.Module}, {"fallback", e.Fallback}} {
+				field, ref := r.field, r.ref
+				if e.Base || ref == "" {
+					continue
+				}
+				name, version, _ := catalog.ParseModuleRef(ref)
+				var one int
+				err := tx.QueryRowContext(ctx, `SELECT 1 FROM modules WHERE name = ? AND (? = '' OR version = ?) LIMIT 1`,
+					name, version, version).Scan(&one)
+				if errors.Is(err, sql.ErrNoRows) {
+					return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].%s", sec.name, i, field), Msg: fmt.Sprintf("module %q is not uploaded", ref)}
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func scanPolicy(row scanner) (catalog.PolicyDoc, error) {
+	var d catalog.PolicyDoc
+	var scope, doc string
+	if err := row.Scan(&scope, &d.ScopeID, &doc); err != nil {
+		return catalog.PolicyDoc{}, err
+	}
+	d.Scope = catalog.Scope(scope)
+	var b policyBody
+	if err := json.Unmarshal([]byte(doc), &b); err != nil {
+		return catalog.PolicyDoc{}, fmt.Errorf("policy %s/%s: corrupt document: %w", scope, d.ScopeID, err)
+	}
+	d.Inbound, d.Backend, d.Outbound, d.OnError = b.Inbound, b.Backend, b.Outbound, b.OnError
+	return d, nil
+}
+
+// GetPolicy returns the policy document of one scope.
+func (s *Store) GetPolicy(ctx context.Context, scope catalog.Scope, scopeID string) (catalog.PolicyDoc, error) {
+	d, err := scanPolicy(s.r.QueryRowContext(ctx, `SELECT scope, scope_id, doc FROM policies WHERE scope = ? AND scope_id = ?`, string(scope), scopeID))
+	if err != nil {
+		return catalog.PolicyDoc{}, notFound(err, "policy", string(scope)+"/"+scopeID)
+	}
+	return d, nil
+}
+
+// ListPolicies returns every policy document ordered by scope and ID.
+func (s *Store) ListPolicies(ctx context.Context) ([]catalog.PolicyDoc, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies ORDER BY scope, scope_id`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []catalog.PolicyDoc
+	for rows.Next() {
+		d, err := scanPolicy(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, d)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// DeletePolicy deletes the policy document of one scope.
+func (s *Store) DeletePolicy(ctx context.Context, scope catalog.Scope, scopeID string) error {
+	return s.write(ctx, audit{"delete", "policy", string(scope) + "/" + scopeID, ""}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM policies WHERE scope = ? AND scope_id = ?`, string(scope), scopeID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "policy", string(scope)+"/"+scopeID)
+	})
+}
+
+func namedValueAD(name string) []byte { return []byte("named-value\x00" + name) }
+
+// CreateNamedValue stores a new named value; secret values are sealed
+// with the master key.
+func (s *Store) CreateNamedValue(ctx context.Context, n catalog.NamedValue) (catalog.NamedValue, error) {
+	return s.putNamedValue(ctx, n, false)
+}
+
+// UpdateNamedValue replaces the value and secrecy of an existing named value.
+func (s *Store) UpdateNamedValue(ctx context.Context, n catalog.NamedValue) (catalog.NamedValue, error) {
+	return s.putNamedValue(ctx, n, true)
+}
+
+func (s *Store) putNamedValue(ctx context.Context, n catalog.NamedValue, update bool) (catalog.NamedValue, error) {
+	if err := n.Validate(); err != nil {
+		return catalog.NamedValue{}, err
+	}
+	plain, sealed := n.Value, []byte(nil)
+	if n.Secret {
+		var err error
+		if sealed, err = s.sealer.Seal([]byte(n.Value), namedValueAD(n.Name)); err != nil {
+			return catalog.NamedValue{}, err
+		}
+		plain = ""
+	}
+	action := "create"
+	if update {
+		action = "update"
+	}
+	err := s.write(ctx, audit{action, "named-value", n.Name, fmt.Sprintf("secret=%t", n.Secret)}, func(tx *sql.Tx) error {
+		if !update {
+			_, err := tx.ExecContext(ctx, `INSERT INTO named_values (name, value, value_sealed, secret) VALUES (?, ?, ?, ?)`,
+				n.Name, plain, sealed, b2i(n.Secret))
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE named_values SET value = ?, value_sealed = ?, secret = ? WHERE name = ?`,
+			plain, sealed, b2i(n.Secret), n.Name)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "named value", n.Name)
+	})
+	if err != nil {
+		return catalog.NamedValue{}, err
+	}
+	return n, nil
+}
+
+func (s *Store) scanNamedValue(row scanner) (catalog.NamedValue, error) {
+	var n catalog.NamedValue
+	var sealed []byte
+	if err := row.Scan(&n.Name, &n.Value, &sealed, &n.Secret); err != nil {
+		return catalog.NamedValue{}, err
+	}
+	if n.Secret {
+		pt, err := s.sealer.Open(sealed, namedValueAD(n.Name))
+		if err != nil {
+			return catalog.NamedValue{}, fmt.Errorf("named value %q: %w", n.Name, err)
+		}
+		n.Value = string(pt)
+	}
+	return n, nil
+}
+
+// GetNamedValue returns one named value, decrypting a secret one.
+func (s *Store) GetNamedValue(ctx context.Context, name string) (catalog.NamedValue, error) {
+	n, err := s.scanNamedValue(s.r.QueryRowContext(ctx, `SELECT name, value, value_sealed, secret FROM named_values WHERE name = ?`, name))
+	if err != nil {
+		return catalog.NamedValue{}, notFound(err, "named value", name)
+	}
+	return n, nil
+}
+
+// ListNamedValues returns every named value ordered by name, decrypting
+// secret ones (callers that display them must mask secrets).
+func (s *Store) ListNamedValues(ctx context.Context) ([]catalog.NamedValue, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, value, value_sealed, secret FROM named_values ORDER BY name`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []catalog.NamedValue
+	for rows.Next() {
+		n, err := s.scanNamedValue(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, n)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// DeleteNamedValue deletes one named value.
+func (s *Store) DeleteNamedValue(ctx context.Context, name string) error {
+	return s.write(ctx, audit{"delete", "named-value", name, ""}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM named_values WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "named value", name)
+	})
+}

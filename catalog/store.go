@@ -1,0 +1,148 @@
+package catalog
+
+import (
+	"context"
+	"time"
+)
+
+// The interfaces below are the seams consumers depend on. Each is small so
+// a consumer can ask for exactly what it uses (the gateway snapshot builder
+// needs readers and VersionReader; the key check needs KeyLookup; the admin
+// API needs Store). Implementations return errors wrapping ErrNotFound,
+// ErrConflict and ErrInvalid.
+
+// VersionReader reports the catalog version, a counter bumped by every
+// write. It is cheap enough to poll.
+type VersionReader interface {
+	Version(ctx context.Context) (int64, error)
+}
+
+// KeyLookup resolves a subscription key (either slot) to its subscription.
+// The subscription is returned whatever its state; State reflects
+// ExpiresAt.
+type KeyLookup interface {
+	LookupKey(ctx context.Context, key string) (Subscription, error)
+}
+
+// APIs manages APIs.
+type APIs interface {
+	CreateAPI(ctx context.Context, a API) (API, error)
+	GetAPI(ctx context.Context, id string) (API, error)
+	ListAPIs(ctx context.Context) ([]API, error)
+	UpdateAPI(ctx context.Context, a API) (API, error)
+	DeleteAPI(ctx context.Context, id string) error
+}
+
+// Operations manages API operations.
+type Operations interface {
+	CreateOperation(ctx context.Context, o Operation) (Operation, error)
+	GetOperation(ctx context.Context, id string) (Operation, error)
+	// ListOperations lists one API's operations, or all when apiID is "".
+	ListOperations(ctx context.Context, apiID string) ([]Operation, error)
+	UpdateOperation(ctx context.Context, o Operation) (Operation, error)
+	DeleteOperation(ctx context.Context, id string) error
+}
+
+// Products manages products and their API links.
+type Products interface {
+	CreateProduct(ctx context.Context, p Product) (Product, error)
+	GetProduct(ctx context.Context, id string) (Product, error)
+	ListProducts(ctx context.Context) ([]Product, error)
+	UpdateProduct(ctx context.Context, p Product) (Product, error)
+	DeleteProduct(ctx context.Context, id string) error
+	AddProductAPI(ctx context.Context, l ProductAPI) error
+	RemoveProductAPI(ctx context.Context, l ProductAPI) error
+	// ListProductAPIs lists one product's links, or all when productID is "".
+	ListProductAPIs(ctx context.Context, productID string) ([]ProductAPI, error)
+}
+
+// Groups manages groups and their members.
+type Groups interface {
+	CreateGroup(ctx context.Context, g Group) (Group, error)
+	GetGroup(ctx context.Context, id string) (Group, error)
+	ListGroups(ctx context.Context) ([]Group, error)
+	UpdateGroup(ctx context.Context, g Group) (Group, error)
+	DeleteGroup(ctx context.Context, id string) error
+	AddGroupUser(ctx context.Context, groupID, userID string) error
+	RemoveGroupUser(ctx context.Context, groupID, userID string) error
+	ListGroupUsers(ctx context.Context, groupID string) ([]User, error)
+}
+
+// Users manages users.
+type Users interface {
+	CreateUser(ctx context.Context, u User) (User, error)
+	GetUser(ctx context.Context, id string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	UpdateUser(ctx context.Context, u User) (User, error)
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// SubscriptionFilter narrows ListSubscriptions; zero fields match all.
+type SubscriptionFilter struct {
+	UserID  string
+	Scope   Scope
+	ScopeID string
+}
+
+// Subscriptions manages subscriptions and their keys. Plaintext keys are
+// returned only by CreateSubscription, RegenerateKey and ShowKeys.
+type Subscriptions interface {
+	KeyLookup
+	// CreateSubscription returns the stored subscription and its primary
+	// and secondary keys.
+	CreateSubscription(ctx context.Context, s Subscription) (sub Subscription, primaryKey, secondaryKey string, err error)
+	GetSubscription(ctx context.Context, id string) (Subscription, error)
+	ListSubscriptions(ctx context.Context, f SubscriptionFilter) ([]Subscription, error)
+	SetSubscriptionState(ctx context.Context, id string, state SubscriptionState) (Subscription, error)
+	SetSubscriptionExpiry(ctx context.Context, id string, expiresAt *time.Time) (Subscription, error)
+	RegenerateKey(ctx context.Context, id string, slot KeySlot) (string, error)
+	ShowKeys(ctx context.Context, id string) (Keys, error)
+	DeleteSubscription(ctx context.Context, id string) error
+}
+
+// Modules manages uploaded policy modules.
+type Modules interface {
+	CreateModule(ctx context.Context, m Module) (Module, error)
+	GetModule(ctx context.Context, name, version string) (Module, error)
+	// ListModules returns modules without their wasm bytes.
+	ListModules(ctx context.Context) ([]Module, error)
+	DeleteModule(ctx context.Context, name, version string) error
+}
+
+// Policies manages policy documents.
+type Policies interface {
+	SetPolicy(ctx context.Context, d PolicyDoc) error
+	GetPolicy(ctx context.Context, scope Scope, scopeID string) (PolicyDoc, error)
+	ListPolicies(ctx context.Context) ([]PolicyDoc, error)
+	DeletePolicy(ctx context.Context, scope Scope, scopeID string) error
+}
+
+// NamedValues manages named values.
+type NamedValues interface {
+	CreateNamedValue(ctx context.Context, n NamedValue) (NamedValue, error)
+	GetNamedValue(ctx context.Context, name string) (NamedValue, error)
+	ListNamedValues(ctx context.Context) ([]NamedValue, error)
+	UpdateNamedValue(ctx context.Context, n NamedValue) (NamedValue, error)
+	DeleteNamedValue(ctx context.Context, name string) error
+}
+
+// AuditLog reads the audit log, newest first.
+type AuditLog interface {
+	ListAudit(ctx context.Context, limit int) ([]AuditEntry, error)
+}
+
+// Store is the whole catalog.
+type Store interface {
+	VersionReader
+	APIs
+	Operations
+	Products
+	Groups
+	Users
+	Subscriptions
+	Modules
+	Policies
+	NamedValues
+	AuditLog
+	Close() error
+}
