@@ -54,6 +54,7 @@ func newBackend(t testing.TB) *backend {
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("X-Backend", "yes")
+		w.Header().Set("X-Request-Id", "backend-chosen")
 		io.WriteString(w, "echo "+r.Method+" "+r.URL.RequestURI()+" "+string(body))
 	}))
 	t.Cleanup(b.Close)
@@ -193,6 +194,9 @@ func TestChainOrderEarlyAnswerAndResponsePhase(t *testing.T) {
 	}
 	if resp.ContentLength != int64(len(body)) {
 		t.Errorf("content-length %d for %d bytes", resp.ContentLength, len(body))
+	}
+	if ids := resp.Header.Values("X-Request-Id"); len(ids) != 1 || ids[0] == "backend-chosen" || ids[0] != en.be.last.Load().Header.Get("X-Request-Id") {
+		t.Errorf("X-Request-Id = %v; want exactly the gateway's id, the one the backend received", ids)
 	}
 }
 

@@ -70,7 +70,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer g.putCall(c)
 	c.w, c.r = w, r
 	c.reqID = g.nextRequestID()
-	w.Header()["X-Request-Id"] = []string{c.reqID}
 
 	path, err := edge.CanonicalPath(r.URL.EscapedPath())
 	if err != nil {
@@ -256,6 +255,7 @@ func (c *call) write(status int, h http.Header, body []byte) {
 		dst[k] = v
 	}
 	dst["Content-Length"] = []string{strconv.Itoa(len(body))}
+	dst["X-Request-Id"] = []string{c.reqID}
 	if status < 100 || status > 599 {
 		status = http.StatusInternalServerError
 	}
@@ -356,6 +356,9 @@ func joinPath(base, p string) string {
 
 // modifyResponse runs the outbound section on the backend's response.
 func (c *call) modifyResponse(resp *http.Response) error {
+	// The gateway's request id replaces any the backend sent: one id per
+	// request, the one in the gateway's logs.
+	resp.Header["X-Request-Id"] = []string{c.reqID}
 	if len(c.rt.chain[secOutbound]) == 0 && c.ran[secInbound] == 0 && c.ran[secBackend] == 0 {
 		return nil
 	}
