@@ -1,0 +1,702 @@
+// Package catalogsource feeds the gateway from the catalog: it adapts a
+// catalog store (catalog/sqlite) to gateway.Source, building a
+// gateway.Config from the catalog's APIs, operations, policy documents and
+// modules, and to engine.SubscriptionLookup, answering the built-in
+// subscription-key policy from the catalog's subscriptions.
+//
+// # What Load maps
+//
+//   - every catalog API becomes a gateway.API (Name, PathPrefix,
+//     Backend = BackendURL) with its operations (ID = the operation's Name,
+//     or its catalog ID when the name repeats within the API; Method;
+//     Template = URLTemplate);
+//   - policy documents of scope global, api and operation become the
+//     matching gateway.Policy; a base entry becomes Step{Base: true};
+//   - a module reference "name@version" runs that exact version, "name" the
+//     newest semantic version of name: the newest release if there is one
+//     (pre-releases only run when pinned or when nothing else exists), ties
+//     of precedence going to the latest upload. The module
+//     "builtin" (any version) is the gateway's embedded built-ins:
+//     Step.Module "" and no ModuleSpec. Each other referenced version
+//     becomes one ModuleSpec named "name", or "name@version" when several
+//     versions of one name are referenced. An empty policy name means the
+//     policy named like the module. Manifest limits map to MaxInstances
+//     (Instances), Step.Timeout (TimeoutMS, at most 30s) and
+//     Step.MaxMemoryPages (MemoryPages, at most 1024);
+//   - an API with SubscriptionRequired gets the built-in subscription-key
+//     check first in its effective inbound chain: it is prepended to the
+//     API's inbound section ([subscription-key, base] when the API has none).
+//     An operation whose inbound section does not start with base would
+//     drop or reorder that check, so such a section is flattened: it becomes
+//     [subscription-key] followed by the operation's steps with base
+//     expanded to the API's and global steps.
+//
+// # What Load skips
+//
+// Each skip is reported by Skipped (and logged when a Logger is set):
+//
+//   - product-scope policy documents: the gateway has no product scope yet;
+//   - failMode "fallback": catalog fallbacks name a module to run, gateway
+//     fallbacks are fixed answers, so such an entry fails closed instead;
+//   - policy documents whose API or operation no longer exists.
+//
+// # Consistency
+//
+// Load reads the version first and then the rest with separate queries (no
+// read transaction spans them). A write in between makes the config newer
+// than its version; the gateway then sees a changed version at its next
+// poll and loads again, so the race costs one extra reload, never a stale
+// snapshot that sticks.
+//
+// # Subscriptions
+//
+// LookupSubscription reads the key from the store on every call (one
+// indexed read; a cache is future work) and decides API scope from maps of
+// API names and product contents captured by the last successful Load, so
+// it does not query the API or product tables per request. Those maps
+// change with the catalog version, as the served snapshot does (they are
+// taken from the config Load returns, even if the gateway then fails to
+// build a snapshot from it and keeps serving an older one).
+package catalogsource
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/host/engine"
+	"github.com/gatehouse/gatehouse/host/gateway"
+)
+
+// Store is what Source needs from the catalog; *sqlite.Store implements it.
+type Store interface {
+	Version(ctx context.Context) (int64, error)
+	ListAPIs(ctx context.Context) ([]catalog.API, error)
+	ListOperations(ctx context.Context, apiID string) ([]catalog.Operation, error)
+	ListPolicies(ctx context.Context) ([]catalog.PolicyDoc, error)
+	ListModules(ctx context.Context) ([]catalog.Module, error)
+	GetModule(ctx context.Context, name, version string) (catalog.Module, error)
+	ListProductAPIs(ctx context.Context, productID string) ([]catalog.ProductAPI, error)
+	LookupKey(ctx context.Context, key string) (catalog.Subscription, error)
+}
+
+// BuiltinModule is the catalog module name that stands for the gateway's
+// embedded built-in policies.
+const BuiltinModule = "builtin"
+
+// SubscriptionKeyPolicy is the built-in policy checking subscription keys.
+const SubscriptionKeyPolicy = "subscription-key"
+
+// Source adapts a catalog store to gateway.Source and
+// engine.SubscriptionLookup. It is safe for concurrent use.
+type Source struct {
+	store Store
+	// Logger, if set, receives a line per Load listing skipped entries.
+	Logger *slog.Logger
+	// Now is the clock for subscription expiry; nil means time.Now.
+	Now func() time.Time
+
+	state atomic.Pointer[state]
+
+	wasmMu sync.Mutex
+	wasm   map[string][]byte // name@version#sha256 → bytes (versions are immutable)
+}
+
+// state is what the last successful Load captured for lookups.
+type state struct {
+	version     int64
+	apiIDs      map[string]string          // API name → ID
+	productAPIs map[string]map[string]bool // product ID → API names
+	skipped     []string
+}
+
+var (
+	_ gateway.Source            = (*Source)(nil)
+	_ engine.SubscriptionLookup = (*Source)(nil)
+)
+
+// New returns a source reading store.
+func New(store Store) *Source {
+	return &Source{store: store, wasm: map[string][]byte{}}
+}
+
+// Version returns the catalog version.
+func (s *Source) Version(ctx context.Context) (int64, error) { return s.store.Version(ctx) }
+
+// Skipped returns what the last successful Load ignored (see the package
+// documentation), one human-readable line each.
+func (s *Source) Skipped() []string {
+	if st := s.state.Load(); st != nil {
+		return append([]string(nil), st.skipped...)
+	}
+	return nil
+}
+
+// Load builds the gateway config of the current catalog. The directory is
+// empty: every module carries its bytes.
+func (s *Source) Load(ctx context.Context) (*gateway.Config, string, error) {
+	cfg, st, err := s.build(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("catalog source: %w", err)
+	}
+	s.state.Store(st)
+	if s.Logger != nil && len(st.skipped) > 0 {
+		s.Logger.Warn("catalog entries the gateway does not support were skipped",
+			"version", st.version, "count", len(st.skipped), "skipped", st.skipped)
+	}
+	return cfg, "", nil
+}
+
+func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
+	ver, err := s.store.Version(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	apis, err := s.store.ListAPIs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ops, err := s.store.ListOperations(ctx, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	docs, err := s.store.ListPolicies(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	mods, err := s.store.ListModules(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	links, err := s.store.ListProductAPIs(ctx, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	m := newMapper(mods)
+	cfg, st, err := m.mapCatalog(apis, ops, docs, links)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range m.specs {
+		spec := &m.specs[i]
+		wasm, err := s.moduleBytes(ctx, m.refs[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		spec.Wasm = wasm
+	}
+	cfg.Modules = m.specs
+	cfg.Version = ver
+	st.version = ver
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
+// moduleBytes returns a module version's wasm, cached by name, version and
+// SHA-256 (a version deleted and uploaded again with other bytes misses).
+func (s *Source) moduleBytes(ctx context.Context, mod catalog.Module) ([]byte, error) {
+	key := mod.Name + "@" + mod.Version + "#" + mod.SHA256
+	s.wasmMu.Lock()
+	b, ok := s.wasm[key]
+	s.wasmMu.Unlock()
+	if ok {
+		return b, nil
+	}
+	full, err := s.store.GetModule(ctx, mod.Name, mod.Version)
+	if err != nil {
+		return nil, err
+	}
+	if full.SHA256 != mod.SHA256 {
+		return nil, fmt.Errorf("module %s@%s changed during load", mod.Name, mod.Version)
+	}
+	s.wasmMu.Lock()
+	s.wasm[key] = full.Wasm
+	s.wasmMu.Unlock()
+	return full.Wasm, nil
+}
+
+// mapper turns catalog entities into a gateway config (no I/O).
+type mapper struct {
+	versions map[string][]catalog.Module // name → versions in upload order
+	used     map[string]map[string]catalog.Module
+	specs    []gateway.ModuleSpec
+	refs     []catalog.Module  // refs[i] is the catalog module of specs[i]
+	specName map[string]string // name@version → ModuleSpec name
+	skipped  []string
+}
+
+func newMapper(mods []catalog.Module) *mapper {
+	m := &mapper{versions: map[string][]catalog.Module{}, used: map[string]map[string]catalog.Module{}, specName: map[string]string{}}
+	for _, mod := range mods {
+		m.versions[mod.Name] = append(m.versions[mod.Name], mod)
+	}
+	return m
+}
+
+func (m *mapper) skip(format string, a ...any) {
+	m.skipped = append(m.skipped, fmt.Sprintf(format, a...))
+}
+
+// resolve finds the module version a reference names.
+func (m *mapper) resolve(ref string) (catalog.Module, error) {
+	name, version, err := catalog.ParseModuleRef(ref)
+	if err != nil {
+		return catalog.Module{}, err
+	}
+	var best *catalog.Module
+	for i := range m.versions[name] {
+		mod := &m.versions[name][i]
+		if version != "" {
+			if mod.Version == version {
+				return *mod, nil
+			}
+			continue
+		}
+		if best == nil || newer(mod.Version, best.Version) {
+			best = mod
+		}
+	}
+	if best == nil {
+		return catalog.Module{}, fmt.Errorf("module %q is not uploaded", ref)
+	}
+	return *best, nil
+}
+
+// newer reports whether an unpinned reference prefers version a to b:
+// releases beat pre-releases, then SemVer precedence decides, and equal
+// precedence (differing build metadata) goes to the later upload.
+func newer(a, b string) bool {
+	if ra, rb := !strings.Contains(strings.SplitN(a, "+", 2)[0], "-"), !strings.Contains(strings.SplitN(b, "+", 2)[0], "-"); ra != rb {
+		return ra
+	}
+	return CompareSemver(a, b) >= 0
+}
+
+// section maps one catalog section; nil stays nil (an absent section).
+func (m *mapper) section(where string, entries []catalog.PolicyEntry) ([]gateway.Step, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	out := make([]gateway.Step, 0, len(entries))
+	for i, e := range entries {
+		if e.Base {
+			out = append(out, gateway.Step{Base: true})
+			continue
+		}
+		p := fmt.Sprintf("%s[%d]", where, i)
+		name, _, err := catalog.ParseModuleRef(e.Module)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		st := gateway.Step{Policy: e.Policy, Config: e.Config, FailMode: e.FailMode}
+		if st.Policy == "" {
+			st.Policy = name
+		}
+		if e.FailMode == catalog.FailFallback {
+			st.FailMode = catalog.FailClosed
+			m.skip("%s: failMode fallback (module %q) is not supported by the gateway; the entry fails closed", p, e.Fallback)
+		}
+		if name != BuiltinModule {
+			mod, err := m.resolve(e.Module)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			st.Module = m.use(mod)
+			lim := mod.Manifest.Limits
+			if lim.TimeoutMS > 0 {
+				st.Timeout = gateway.Duration(min(time.Duration(lim.TimeoutMS)*time.Millisecond, 30*time.Second))
+			}
+			if lim.MemoryPages > 0 {
+				st.MaxMemoryPages = uint32(min(lim.MemoryPages, 1024))
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// use records a module version as referenced and returns its spec name
+// placeholder (fixed up by finishModules once all references are known).
+func (m *mapper) use(mod catalog.Module) string {
+	if m.used[mod.Name] == nil {
+		m.used[mod.Name] = map[string]catalog.Module{}
+	}
+	m.used[mod.Name][mod.Version] = mod
+	return mod.Name + "@" + mod.Version
+}
+
+// finishModules creates the ModuleSpecs and the final names of references.
+func (m *mapper) finishModules() {
+	names := make([]string, 0, len(m.used))
+	for n := range m.used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		vs := m.used[n]
+		keys := make([]string, 0, len(vs))
+		for v := range vs {
+			keys = append(keys, v)
+		}
+		sort.Slice(keys, func(i, j int) bool { return CompareSemver(keys[i], keys[j]) < 0 })
+		for _, v := range keys {
+			mod := vs[v]
+			spec := gateway.ModuleSpec{Name: n, Version: v, MaxInstances: mod.Manifest.Limits.Instances}
+			if len(vs) > 1 {
+				spec.Name = n + "@" + v
+			}
+			m.specName[n+"@"+v] = spec.Name
+			m.specs = append(m.specs, spec)
+			m.refs = append(m.refs, mod)
+		}
+	}
+}
+
+func (m *mapper) policy(where string, d catalog.PolicyDoc) (gateway.Policy, error) {
+	var p gateway.Policy
+	var err error
+	if p.Inbound, err = m.section(where+".inbound", d.Inbound); err != nil {
+		return p, err
+	}
+	if p.Backend, err = m.section(where+".backend", d.Backend); err != nil {
+		return p, err
+	}
+	if p.Outbound, err = m.section(where+".outbound", d.Outbound); err != nil {
+		return p, err
+	}
+	p.OnError, err = m.section(where+".onError", d.OnError)
+	return p, err
+}
+
+func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []catalog.PolicyDoc, links []catalog.ProductAPI) (*gateway.Config, *state, error) {
+	cfg := &gateway.Config{APIs: make([]gateway.API, 0, len(apis))}
+	st := &state{apiIDs: make(map[string]string, len(apis)), productAPIs: map[string]map[string]bool{}}
+	apiIdx := make(map[string]int, len(apis))
+	for _, a := range apis {
+		apiIdx[a.ID] = len(cfg.APIs)
+		st.apiIDs[a.Name] = a.ID
+		cfg.APIs = append(cfg.APIs, gateway.API{Name: a.Name, PathPrefix: a.PathPrefix, Backend: a.BackendURL})
+	}
+	type opPos struct{ api, op int }
+	opIdx := make(map[string]opPos, len(ops))
+	opNames := make([]map[string]bool, len(apis))
+	for _, o := range ops {
+		ai, ok := apiIdx[o.APIID]
+		if !ok {
+			continue
+		}
+		if opNames[ai] == nil {
+			opNames[ai] = map[string]bool{}
+		}
+		id := o.Name
+		if id == "" || opNames[ai][id] {
+			id = o.ID
+		}
+		opNames[ai][id] = true
+		ga := &cfg.APIs[ai]
+		opIdx[o.ID] = opPos{ai, len(ga.Operations)}
+		ga.Operations = append(ga.Operations, gateway.Operation{ID: id, Method: o.Method, Template: o.URLTemplate})
+	}
+	for _, l := range links {
+		ai, ok := apiIdx[l.APIID]
+		if !ok {
+			continue
+		}
+		if st.productAPIs[l.ProductID] == nil {
+			st.productAPIs[l.ProductID] = map[string]bool{}
+		}
+		st.productAPIs[l.ProductID][cfg.APIs[ai].Name] = true
+	}
+	for _, d := range docs {
+		var target *gateway.Policy
+		where := string(d.Scope) + "/" + d.ScopeID
+		switch d.Scope {
+		case catalog.ScopeGlobal:
+			target = &cfg.Policies
+		case catalog.ScopeAPI:
+			ai, ok := apiIdx[d.ScopeID]
+			if !ok {
+				m.skip("policy %s: no such API", where)
+				continue
+			}
+			target = &cfg.APIs[ai].Policies
+		case catalog.ScopeOperation:
+			pos, ok := opIdx[d.ScopeID]
+			if !ok {
+				m.skip("policy %s: no such operation", where)
+				continue
+			}
+			target = &cfg.APIs[pos.api].Operations[pos.op].Policies
+		case catalog.ScopeProduct:
+			m.skip("policy %s: product-scope policies are not supported by the gateway yet", where)
+			continue
+		default:
+			m.skip("policy %s: unknown scope", where)
+			continue
+		}
+		p, err := m.policy("policy "+where, d)
+		if err != nil {
+			return nil, nil, err
+		}
+		*target = p
+	}
+	m.finishModules()
+	rename := func(p *gateway.Policy) {
+		for _, sec := range [][]gateway.Step{p.Inbound, p.Backend, p.Outbound, p.OnError} {
+			for i := range sec {
+				if sec[i].Module != "" {
+					sec[i].Module = m.specName[sec[i].Module]
+				}
+			}
+		}
+	}
+	rename(&cfg.Policies)
+	for ai := range cfg.APIs {
+		rename(&cfg.APIs[ai].Policies)
+		for oi := range cfg.APIs[ai].Operations {
+			rename(&cfg.APIs[ai].Operations[oi].Policies)
+		}
+	}
+	for ai, a := range apis {
+		if a.SubscriptionRequired {
+			requireSubscription(cfg.Policies.Inbound, &cfg.APIs[ai], a)
+		}
+	}
+	st.skipped = m.skipped
+	return cfg, st, nil
+}
+
+// SubscriptionStep is the built-in subscription-key check configured for a.
+func SubscriptionStep(a catalog.API) gateway.Step {
+	header, query := a.KeyHeader, a.KeyQuery
+	if header == "" {
+		header = catalog.DefaultKeyHeader
+	}
+	if query == "" {
+		query = catalog.DefaultKeyQuery
+	}
+	cfg, _ := json.Marshal(struct {
+		Header     string `json:"header"`
+		Query      string `json:"query"`
+		AllowQuery bool   `json:"allow_query"`
+	}{header, query, a.AllowQueryKey})
+	return gateway.Step{Policy: SubscriptionKeyPolicy, Config: cfg}
+}
+
+// requireSubscription makes the subscription-key check the first step of
+// every effective inbound chain of ga (see the package documentation).
+func requireSubscription(global []gateway.Step, ga *gateway.API, a catalog.API) {
+	check := SubscriptionStep(a)
+	authored := ga.Policies.Inbound
+	if authored == nil {
+		ga.Policies.Inbound = []gateway.Step{check, {Base: true}}
+	} else {
+		ga.Policies.Inbound = append([]gateway.Step{check}, authored...)
+	}
+	// The API's effective inbound without the check, for flattening.
+	apiRest := expandBase(authored, global)
+	for oi := range ga.Operations {
+		op := &ga.Operations[oi].Policies
+		if op.Inbound == nil || op.Inbound[0].Base {
+			continue
+		}
+		op.Inbound = append([]gateway.Step{check}, expandBase(op.Inbound, apiRest)...)
+	}
+}
+
+// expandBase applies base semantics: an absent section is the parent's, a
+// base step is replaced by the parent's steps.
+func expandBase(sec, parent []gateway.Step) []gateway.Step {
+	if sec == nil {
+		return append([]gateway.Step(nil), parent...)
+	}
+	out := make([]gateway.Step, 0, len(sec)+len(parent))
+	for _, s := range sec {
+		if s.Base {
+			out = append(out, parent...)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// LookupSubscription implements engine.SubscriptionLookup: api is the
+// gateway API name.
+func (s *Source) LookupSubscription(ctx context.Context, key, api string) (engine.Subscription, bool, error) {
+	sub, err := s.store.LookupKey(ctx, key)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return engine.Subscription{}, false, nil
+	}
+	if err != nil {
+		return engine.Subscription{}, false, err
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	out := engine.Subscription{
+		ID:    sub.ID,
+		State: string(sub.EffectiveState(now())),
+		Scope: string(sub.Scope),
+		User:  sub.UserID,
+	}
+	switch sub.Scope {
+	case catalog.ScopeAll:
+		out.APIAllowed = true
+	case catalog.ScopeAPI, catalog.ScopeProduct:
+		st, err := s.lookupState(ctx)
+		if err != nil {
+			return engine.Subscription{}, false, err
+		}
+		if sub.Scope == catalog.ScopeAPI {
+			id, ok := st.apiIDs[api]
+			out.APIAllowed = ok && id == sub.ScopeID
+		} else {
+			out.Product = sub.ScopeID
+			out.APIAllowed = st.productAPIs[sub.ScopeID][api]
+		}
+	}
+	return out, true, nil
+}
+
+// lookupState returns the maps of the last Load, reading them once from the
+// store if no Load has succeeded yet.
+func (s *Source) lookupState(ctx context.Context) (*state, error) {
+	if st := s.state.Load(); st != nil {
+		return st, nil
+	}
+	apis, err := s.store.ListAPIs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	links, err := s.store.ListProductAPIs(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	_, st, err := newMapper(nil).mapCatalog(apis, nil, nil, links)
+	if err != nil {
+		return nil, err
+	}
+	st.version = -1
+	s.state.CompareAndSwap(nil, st)
+	return s.state.Load(), nil
+}
+
+// CompareSemver orders semantic versions by SemVer 2.0 precedence (build
+// metadata ignored); strings that do not parse order before those that do.
+func CompareSemver(a, b string) int {
+	pa, oka := parseSemver(a)
+	pb, okb := parseSemver(b)
+	switch {
+	case !oka && !okb:
+		return strings.Compare(a, b)
+	case !oka:
+		return -1
+	case !okb:
+		return 1
+	}
+	for i := 0; i < 3; i++ {
+		if c := compareNum(pa.core[i], pb.core[i]); c != 0 {
+			return c
+		}
+	}
+	switch {
+	case pa.pre == nil && pb.pre == nil:
+		return 0
+	case pa.pre == nil:
+		return 1
+	case pb.pre == nil:
+		return -1
+	}
+	for i := 0; i < len(pa.pre) && i < len(pb.pre); i++ {
+		x, y := pa.pre[i], pb.pre[i]
+		xn, yn := isNum(x), isNum(y)
+		var c int
+		switch {
+		case xn && yn:
+			c = compareNum(x, y)
+		case xn:
+			c = -1
+		case yn:
+			c = 1
+		default:
+			c = strings.Compare(x, y)
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return compareInt(len(pa.pre), len(pb.pre))
+}
+
+type semver struct {
+	core [3]string
+	pre  []string
+}
+
+func parseSemver(v string) (semver, bool) {
+	var s semver
+	v, _, _ = strings.Cut(v, "+")
+	core, pre, hasPre := strings.Cut(v, "-")
+	parts := strings.Split(core, ".")
+	if len(parts) != 3 {
+		return s, false
+	}
+	for i, p := range parts {
+		if !isNum(p) {
+			return s, false
+		}
+		s.core[i] = p
+	}
+	if hasPre {
+		s.pre = strings.Split(pre, ".")
+		for _, id := range s.pre {
+			if id == "" {
+				return s, false
+			}
+		}
+	}
+	return s, true
+}
+
+func isNum(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// compareNum compares decimal strings of any length numerically.
+func compareNum(a, b string) int {
+	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+	if c := compareInt(len(a), len(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+func compareInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
