@@ -373,21 +373,23 @@ func TestGuestOutputIsLoggedAndRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := m.NewPlan(m.Attach("p", []byte(`"print:hello"`)))
+	start := time.Now()
 	for i := 0; i < 50; i++ {
 		if _, err := m.Call(newExchange(), engine.PhaseRequest, p, relaxed); err != nil {
 			t.Fatal(err)
 		}
 	}
+	windows := int(time.Since(start)/time.Second) + 1 // a slow machine may span more than one window
 	time.Sleep(1100 * time.Millisecond)
 	m.Call(newExchange(), engine.PhaseRequest, p, relaxed) // opens a new window: reports the suppressed count
 	got := out.all()
-	if n := strings.Count(got, "probe says hello"); n < 5 || n > 7 {
+	if n := strings.Count(got, "probe says hello"); n < 5 || n > 5*windows+1 {
 		t.Errorf("%d guest lines logged; want the rate limit of 5 per second (+1 in the new window)\n%s", n, got)
 	}
 	if !strings.Contains(got, "module=noisy@2.0.0") || !strings.Contains(got, "stream=stderr") {
 		t.Errorf("guest lines lack the module name or stream:\n%s", got)
 	}
-	if !strings.Contains(got, "guest log lines suppressed") || !strings.Contains(got, "lines=45") {
+	if !strings.Contains(got, "guest log lines suppressed") || (windows == 1 && !strings.Contains(got, "lines=45")) {
 		t.Errorf("no suppressed-lines summary:\n%s", got)
 	}
 }
