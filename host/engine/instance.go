@@ -31,6 +31,8 @@ type instance struct {
 	ex     *Exchange
 	handle uint32
 	seq    uint32
+
+	cctx *callCtx // guarded modules only
 }
 
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
@@ -51,6 +53,9 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		onResp: mod.ExportedFunction(abi.ExportOnResponse),
 		marker: mod.ExportedFunction(abi.ExportVersion),
 	}
+	if !m.trusted {
+		inst.cctx = newCallCtx()
+	}
 	inst.slot = m.e.allocSlot(inst)
 	m.e.liveInstances.Add(1)
 	m.e.stats.Instantiations.Add(1)
@@ -58,6 +63,9 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 }
 
 func (inst *instance) close(ctx context.Context) {
+	if inst.cctx != nil {
+		inst.cctx.stop()
+	}
 	inst.m.e.freeSlot(inst.slot)
 	_ = inst.mod.Close(ctx)
 	inst.m.e.liveInstances.Add(-1)
@@ -183,9 +191,9 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 		// the instance at the deadline, deferring the release of its
 		// resources to the call's goroutine. Closing it ourselves from a
 		// timer raced with WASI functions still running (go test -race).
-		cctx, cancel := context.WithDeadline(context.Background(), deadline)
-		callErr = fn.CallWithStack(cctx, inst.stack[:])
-		cancel()
+		inst.cctx.arm(h, deadline)
+		callErr = fn.CallWithStack(inst.cctx, inst.stack[:])
+		inst.cctx.disarm()
 	}
 	if d := time.Since(start); m.trusted && d > o.Deadline && callErr == nil {
 		m.e.stats.SlowTrusted.Add(1)
