@@ -531,3 +531,23 @@ func TestReloadHammer(t *testing.T) {
 		t.Errorf("last request ran generation %q", last.Header.Get("X-Gen"))
 	}
 }
+
+// TestPreflightReachesAPIPolicy: a CORS preflight to an API whose operations
+// do not declare OPTIONS runs the API-level policy (where cors lives); a
+// plain OPTIONS still gets 405.
+func TestPreflightReachesAPIPolicy(t *testing.T) {
+	en := newEnv(t, &gateway.Config{APIs: []gateway.API{
+		api("a", "/a", gateway.Policy{Inbound: []gateway.Step{probeStep("respond:200=preflight answered")}},
+			gateway.Operation{ID: "get", Method: "GET", Template: "/items/{id}", Policies: gateway.Policy{Inbound: []gateway.Step{probeStep("continue")}}}),
+	}})
+	hdr := http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"GET"}}
+	if resp, body := en.do("OPTIONS", "/a/items/1", hdr, ""); resp.StatusCode != 200 || body != "preflight answered" {
+		t.Errorf("preflight: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := en.do("OPTIONS", "/a/items/1", nil, ""); resp.StatusCode != 405 {
+		t.Errorf("plain OPTIONS: %d; want 405", resp.StatusCode)
+	}
+	if resp, _ := en.do("OPTIONS", "/other/x", hdr, ""); resp.StatusCode != 404 {
+		t.Errorf("preflight outside any API: %d; want 404", resp.StatusCode)
+	}
+}

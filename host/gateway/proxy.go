@@ -87,16 +87,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer snap.release()
 	c.snap = snap
 	r.URL.Path, r.URL.RawPath = path, ""
-	if !snap.router.Match(r, &c.match) {
+	var rt *route
+	if snap.router.Match(r, &c.match) {
+		rt, _ = c.match.Handler.(*route)
+	} else if isPreflight(r) {
+		// No operation declares OPTIONS: the API's own policy (its cors
+		// policy) answers the preflight.
+		rt = snap.preflightRoute(path)
+		c.match.Vars = nil
+	}
+	if rt == nil {
 		if errors.Is(c.match.MatchErr, mux.ErrMethodMismatch) {
 			c.writeGeneric(http.StatusMethodNotAllowed, "Method not allowed")
 			return
 		}
-		c.writeGeneric(http.StatusNotFound, "Resource not found")
-		return
-	}
-	rt, ok := c.match.Handler.(*route)
-	if !ok {
 		c.writeGeneric(http.StatusNotFound, "Resource not found")
 		return
 	}
@@ -146,6 +150,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.rp.ServeHTTP(w, r)
+}
+
+// isPreflight reports whether r is a CORS preflight request.
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
 // relPath is the path relative to the API's prefix: what is appended to the

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -90,18 +91,36 @@ type apiState struct {
 	timeout   time.Duration
 }
 
+type apiRoute struct {
+	prefix string
+	rt     *route
+}
+
+// preflightRoute finds the API-level route for a CORS preflight to path.
+func (s *snapshot) preflightRoute(path string) *route {
+	for _, a := range s.apiRoutes {
+		if path == a.prefix || strings.HasPrefix(path, a.prefix+"/") || a.prefix == "" {
+			return a.rt
+		}
+	}
+	return nil
+}
+
 // snapshot is an immutable generation of everything a request needs. It is
 // reference-counted: the gateway holds one reference while it is current and
 // each request holds one while it runs; the last release closes it.
 type snapshot struct {
 	version int64
 	router  *mux.Router
-	subs    map[string]StaticSubscription
-	refs    atomic.Int64
-	mods    []*moduleRef
-	plans   map[*moduleRef][]*engine.Plan
-	built   time.Time
-	onClose func()
+	// apiRoutes are the API-level chains of APIs with operations, longest
+	// prefix first, used for CORS preflights.
+	apiRoutes []apiRoute
+	subs      map[string]StaticSubscription
+	refs      atomic.Int64
+	mods      []*moduleRef
+	plans     map[*moduleRef][]*engine.Plan
+	built     time.Time
+	onClose   func()
 }
 
 func (s *snapshot) tryAcquire() bool {
@@ -282,6 +301,16 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 				return nil, fmt.Errorf("api %s operation %s: template %q: %v", a.Name, o.ID, o.Template, err)
 			}
 		}
+		// An API with operations also gets an API-level route for CORS
+		// preflights, which no operation declares (APIM answers them with
+		// the API's cors policy): the API's effective policy, no operation.
+		if len(a.Operations) > 0 {
+			ch, err := effective(nil)
+			if err != nil {
+				return nil, fmt.Errorf("api %s: %w", a.Name, err)
+			}
+			s.apiRoutes = append(s.apiRoutes, apiRoute{prefix: prefix, rt: &route{api: as, chain: ch, catchAll: true}})
+		}
 		// Without operations an API forwards everything under its prefix.
 		if len(a.Operations) == 0 {
 			ch, err := effective(nil)
@@ -298,6 +327,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 		}
 	}
 	s.router = r
+	sort.Slice(s.apiRoutes, func(i, j int) bool { return len(s.apiRoutes[i].prefix) > len(s.apiRoutes[j].prefix) })
 	for _, sub := range cfg.Subscriptions {
 		s.subs[sub.Key] = sub
 	}
