@@ -14,9 +14,10 @@
 //	  "allow_private_response_caching": false  // also cache requests with an Authorization header
 //	}
 //
-// Only GET requests are cached. The key is a SHA-256 over the API, method,
+// Only GET requests are cached. The key is built from the API, method,
 // original path (as the client sent it, before rewrites), query, the
-// vary_by_headers values and, if asked, the subscription. Put cache-lookup
+// vary_by_headers values and, if asked, the subscription — used as it is
+// when short (an exact match) and hashed with SHA-256 when long. Put cache-lookup
 // after subscription-key so the key parameter is no longer in the query.
 // Requests with an Authorization header are not cached unless
 // allow_private_response_caching is true: their responses may be personal.
