@@ -1,6 +1,6 @@
 // Command builtin is the module of Gatehouse's built-in policies, the one the
-// gateway embeds: set-header, rate-limit, subscription-key, cache-lookup and
-// cache-store in one WebAssembly module (one module costs far less memory
+// gateway embeds: every built-in policy (see plugins/README.md) in one
+// WebAssembly module (one module costs far less memory
 // per instance than one module per policy). Build it with
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o builtin.wasm ./plugins/builtin
@@ -10,7 +10,14 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/cachelookup"
 	"github.com/gatehouse/gatehouse/plugins/cachestore"
 	"github.com/gatehouse/gatehouse/plugins/ratelimit"
+	"github.com/gatehouse/gatehouse/plugins/returnresponse"
+	"github.com/gatehouse/gatehouse/plugins/rewriteuri"
+	"github.com/gatehouse/gatehouse/plugins/setbody"
 	"github.com/gatehouse/gatehouse/plugins/setheader"
+	"github.com/gatehouse/gatehouse/plugins/setmethod"
+	"github.com/gatehouse/gatehouse/plugins/setqueryparameter"
+	"github.com/gatehouse/gatehouse/plugins/setstatus"
+	"github.com/gatehouse/gatehouse/plugins/setvariable"
 	"github.com/gatehouse/gatehouse/plugins/subscriptionkey"
 	"github.com/gatehouse/gatehouse/sdk"
 )
@@ -21,6 +28,13 @@ func init() {
 	sdk.Register(subscriptionkey.Name, subscriptionkey.New)
 	sdk.Register(cachelookup.Name, cachelookup.New)
 	sdk.Register(cachestore.Name, cachestore.New)
+	sdk.Register(setqueryparameter.Name, setqueryparameter.New)
+	sdk.Register(rewriteuri.Name, rewriteuri.New)
+	sdk.Register(setstatus.Name, setstatus.New)
+	sdk.Register(setmethod.Name, setmethod.New)
+	sdk.Register(setvariable.Name, setvariable.New)
+	sdk.Register(returnresponse.Name, returnresponse.New)
+	sdk.Register(setbody.Name, setbody.New)
 }
 
 func main() {}
