@@ -9,6 +9,9 @@ package main
 import (
 	"github.com/gatehouse/gatehouse/plugins/cachelookup"
 	"github.com/gatehouse/gatehouse/plugins/cachestore"
+	"github.com/gatehouse/gatehouse/plugins/checkheader"
+	"github.com/gatehouse/gatehouse/plugins/cors"
+	"github.com/gatehouse/gatehouse/plugins/ipfilter"
 	"github.com/gatehouse/gatehouse/plugins/ratelimit"
 	"github.com/gatehouse/gatehouse/plugins/returnresponse"
 	"github.com/gatehouse/gatehouse/plugins/rewriteuri"
@@ -19,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/setstatus"
 	"github.com/gatehouse/gatehouse/plugins/setvariable"
 	"github.com/gatehouse/gatehouse/plugins/subscriptionkey"
+	"github.com/gatehouse/gatehouse/plugins/validatejwt"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -35,6 +39,10 @@ func init() {
 	sdk.Register(setvariable.Name, setvariable.New)
 	sdk.Register(returnresponse.Name, returnresponse.New)
 	sdk.Register(setbody.Name, setbody.New)
+	sdk.Register(validatejwt.Name, validatejwt.New)
+	sdk.Register(checkheader.Name, checkheader.New)
+	sdk.Register(ipfilter.Name, ipfilter.New)
+	sdk.Register(cors.Name, cors.New)
 }
 
 func main() {}

@@ -10,7 +10,7 @@ import (
 )
 
 func TestRegistered(t *testing.T) {
-	want := []string{"cache-lookup", "cache-store", "rate-limit", "return-response", "rewrite-uri", "set-body", "set-header", "set-method", "set-query-parameter", "set-status", "set-variable", "subscription-key"}
+	want := []string{"cache-lookup", "cache-store", "check-header", "cors", "ip-filter", "rate-limit", "return-response", "rewrite-uri", "set-body", "set-header", "set-method", "set-query-parameter", "set-status", "set-variable", "subscription-key", "validate-jwt"}
 	if got := sdk.Registered(); !slices.Equal(got, want) {
 		t.Errorf("Registered() = %v, want %v", got, want)
 	}
