@@ -65,12 +65,8 @@ func New(config []byte) (sdk.Policy, error) {
 		return nil, err
 	}
 	p := &Policy{body: t, contentType: c.ContentType}
-	switch c.Phase {
-	case "", "request":
-	case "response":
-		p.response = true
-	default:
-		return nil, fmt.Errorf(`phase %q: want "request" or "response"`, c.Phase)
+	if p.response, err = conf.ResponsePhase(c.Phase); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -93,12 +93,9 @@ func New(config []byte) (sdk.Policy, error) {
 		}
 		p.value = *c.Value
 	}
-	switch c.Phase {
-	case "", "request":
-	case "response":
-		p.response = true
-	default:
-		return nil, fmt.Errorf(`phase %q: want "request" or "response"`, c.Phase)
+	var err error
+	if p.response, err = conf.ResponsePhase(c.Phase); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -68,12 +68,8 @@ func New(config []byte) (sdk.Policy, error) {
 		return nil, err
 	}
 	p := &Policy{name: c.Name, value: t}
-	switch c.Phase {
-	case "", "request":
-	case "response":
-		p.response = true
-	default:
-		return nil, fmt.Errorf(`phase %q: want "request" or "response"`, c.Phase)
+	if p.response, err = conf.ResponsePhase(c.Phase); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

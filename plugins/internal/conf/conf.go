@@ -133,3 +133,15 @@ func CanonicalHeader(name string) string {
 	}
 	return string(b)
 }
+
+// ResponsePhase parses a policy's "phase" field: "" and "request" → false,
+// "response" → true, anything else an error naming the field.
+func ResponsePhase(phase string) (bool, error) {
+	switch phase {
+	case "", "request":
+		return false, nil
+	case "response":
+		return true, nil
+	}
+	return false, fmt.Errorf(`phase %q: want "request" or "response"`, phase)
+}
