@@ -9,12 +9,9 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-
-	"github.com/gatehouse/gatehouse/abi"
 )
 
 // Options configure an Engine. Zero values take the defaults in comments.
@@ -204,6 +201,3 @@ var (
 	ErrClosed      = errors.New("module closed")
 	ErrGuest       = errors.New("policy reported a failure")
 )
-
-var _ = abi.Major
-var _ = time.Second

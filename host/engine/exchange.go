@@ -122,10 +122,9 @@ func (b *Body) read() ([]byte, bool) {
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(b.Src, b.Limit+1))
 	if err != nil || n > b.Limit {
-		b.TooLarge = n > b.Limit
-		if !b.TooLarge {
-			b.TooLarge = true // unreadable body: treat as unusable
-		}
+		// Over the limit (MaxBytesReader also errors there), or unreadable:
+		// either way the body is not usable.
+		b.TooLarge = true
 		return nil, false
 	}
 	b.Bytes = buf.Bytes()
@@ -137,6 +136,9 @@ func (b *Body) set(p []byte) {
 	b.Bytes = append(b.Bytes[:0], p...)
 	b.state = bodyReplaced
 }
+
+// Set replaces the body (it then counts as replaced by a policy).
+func (b *Body) Set(p []byte) { b.set(p) }
 
 // Reset clears the body for reuse.
 func (b *Body) Reset() { *b = Body{Bytes: b.Bytes[:0]} }
@@ -162,7 +164,6 @@ type Exchange struct {
 	Answered bool
 
 	Subscription *Subscription
-	Services     *Services
 	// OutputCap caps set_body and send_response bodies; 0 means 1 MiB. Call
 	// sets it from CallOptions.MaxOutput for the length of a call.
 	OutputCap int

@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"net/textproto"
-	"strconv"
 	"strings"
 	"time"
 
@@ -174,7 +173,7 @@ func (e *Engine) instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 }
 
 func (e *Engine) hGetField(_ context.Context, mod api.Module, s []uint64) {
-	inst, ex := e.call(mod, u32(s[0]))
+	_, ex := e.call(mod, u32(s[0]))
 	buf, capacity := u32(s[2]), u32(s[3])
 	var v string
 	switch i32(s[1]) {
@@ -215,7 +214,6 @@ func (e *Engine) hGetField(_ context.Context, mod api.Module, s []uint64) {
 		ret(s, abi.ErrInvalid)
 		return
 	}
-	_ = inst
 	ret(s, outString(mod, buf, capacity, v))
 }
 
@@ -751,8 +749,6 @@ func (e *Engine) hSubscriptionLookup(_ context.Context, mod api.Module, s []uint
 	enc, _ := json.Marshal(sub)
 	ret(s, out(mod, buf, capacity, enc))
 }
-
-var _ = strconv.Itoa
 
 // isTokenByte reports whether c may appear in an HTTP token (RFC 9110 §5.6.2).
 func isTokenByte(c byte) bool {

@@ -144,7 +144,8 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	if phase == PhaseResponse {
 		pi = 1
 	}
-	if p.skip[pi].Load() {
+	// A module without this entry point (known since load) is never called.
+	if p.skip[pi].Load() || (phase == PhaseResponse && !m.info.OnResponse) || (phase != PhaseResponse && !m.info.OnRequest) {
 		return abi.ActionContinue, nil
 	}
 	if o.Deadline <= 0 {
@@ -160,7 +161,7 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	inst, err := m.pool.get(ctx, time.Now().Add(o.QueueTimeout))
+	inst, err := m.pool.get(ctx, o.QueueTimeout)
 	if err != nil {
 		return 0, &CallError{Module: m.Name, Kind: ErrNoInstance, Err: err}
 	}
@@ -169,11 +170,6 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	fn := inst.onReq
 	if phase == PhaseResponse {
 		fn = inst.onResp
-	}
-	if fn == nil { // module does not implement this phase
-		p.skip[pi].Store(true)
-		m.pool.put(inst)
-		return abi.ActionContinue, nil
 	}
 	m.e.stats.Calls.Add(1)
 	h := inst.nextHandle()
@@ -195,26 +191,27 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 		callErr = fn.CallWithStack(inst.cctx, inst.stack[:])
 		inst.cctx.disarm()
 	}
-	if d := time.Since(start); m.trusted && d > o.Deadline && callErr == nil {
-		m.e.stats.SlowTrusted.Add(1)
-		m.log.line(slog.LevelWarn, "engine", fmt.Sprintf("trusted policy call took %v (deadline %v); not stopped: trusted modules run without termination checks", d.Round(time.Millisecond), o.Deadline), ex.RequestID)
+	if m.trusted && callErr == nil {
+		if d := time.Since(start); d > o.Deadline {
+			m.e.stats.SlowTrusted.Add(1)
+			m.log.line(slog.LevelWarn, "engine", fmt.Sprintf("trusted policy call took %v (deadline %v); not stopped: trusted modules run without termination checks", d.Round(time.Millisecond), o.Deadline), ex.RequestID)
+		}
 	}
 	inst.ex, inst.handle = nil, 0
 	res := int32(uint32(inst.stack[0]))
 
 	var exit *sys.ExitError
-	killed := callErr != nil && errors.As(callErr, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded
+	exited := callErr != nil && errors.As(callErr, &exit)
 	switch {
-	case killed:
+	case exited && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
 		m.e.stats.DeadlineKills.Add(1)
 		m.pool.discard(inst)
 		return 0, &CallError{Module: m.Name, Kind: ErrDeadline, Err: fmt.Errorf("after %v", time.Since(start).Round(time.Millisecond))}
 	case callErr != nil:
 		m.e.stats.Traps.Add(1)
 		m.pool.discard(inst)
-		var ee *sys.ExitError
-		if errors.As(callErr, &ee) {
-			callErr = fmt.Errorf("guest exited with code %d", ee.ExitCode())
+		if exited {
+			callErr = fmt.Errorf("guest exited with code %d", exit.ExitCode())
 		}
 		return 0, &CallError{Module: m.Name, Err: callErr}
 	}

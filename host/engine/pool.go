@@ -67,8 +67,8 @@ func (p *pool) refill() {
 }
 
 // get borrows an instance, growing the pool up to Max, or waiting for one
-// until deadline.
-func (p *pool) get(ctx context.Context, deadline time.Time) (*instance, error) {
+// at most wait.
+func (p *pool) get(ctx context.Context, wait time.Duration) (*instance, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -97,7 +97,7 @@ func (p *pool) get(ctx context.Context, deadline time.Time) (*instance, error) {
 	p.waiters = append(p.waiters, ch)
 	p.mu.Unlock()
 
-	t := time.NewTimer(time.Until(deadline))
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	var err error
 	select {

@@ -211,6 +211,7 @@ func TestFailModesAndOnError(t *testing.T) {
 				OnError: []gateway.Step{probeStep("respond:418=teapot")},
 			}),
 			api("outfail", "/outfail", gateway.Policy{Outbound: []gateway.Step{probeStep("fail")}}),
+			api("outfallback", "/outfallback", gateway.Policy{Outbound: []gateway.Step{{Module: "probe", Policy: "p", Config: jsonString("fail"), FailMode: "fallback", Fallback: &gateway.Fallback{Status: 503, Body: `{"down":"out"}`}}}}),
 			{Name: "deadbackend", PathPrefix: "/dead", Backend: "http://127.0.0.1:1"},
 		},
 	})
@@ -233,6 +234,12 @@ func TestFailModesAndOnError(t *testing.T) {
 	resp, body = en.do("GET", "/outfail/x", nil, "")
 	if resp.StatusCode != 500 || !strings.Contains(body, "Internal server error") {
 		t.Errorf("outbound failure: %d %s", resp.StatusCode, body)
+	}
+	// a fallback in the response phase replaces the backend's response whole
+	resp, body = en.do("GET", "/outfallback/x", nil, "")
+	if resp.StatusCode != 503 || body != `{"down":"out"}` || resp.Header.Get("Content-Type") != "application/json" ||
+		resp.Header.Get("X-Backend") != "" || len(resp.Header.Values("X-Request-Id")) != 1 {
+		t.Errorf("response-phase fallback: %d %s %v", resp.StatusCode, body, resp.Header)
 	}
 	resp, body = en.do("GET", "/dead/x", nil, "")
 	if resp.StatusCode != 502 || !strings.Contains(body, "Bad gateway") || strings.Contains(body, "127.0.0.1") {

@@ -21,7 +21,6 @@ import (
 // matched route, and a reverse proxy whose hooks are bound to this call once.
 type call struct {
 	g      *Gateway
-	snap   *snapshot
 	rt     *route
 	w      http.ResponseWriter
 	r      *http.Request
@@ -56,7 +55,7 @@ func (g *Gateway) newCall() *call {
 }
 
 func (g *Gateway) putCall(c *call) {
-	c.snap, c.rt, c.w, c.r, c.failed = nil, nil, nil, nil, nil
+	c.rt, c.w, c.r, c.failed = nil, nil, nil, nil
 	c.ran = [numSections]int{}
 	c.ex.Reset()
 	c.match = mux.RouteMatch{}
@@ -85,7 +84,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer snap.release()
-	c.snap = snap
 	r.URL.Path, r.URL.RawPath = path, ""
 	var rt *route
 	if snap.router.Match(r, &c.match) {
@@ -114,7 +112,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.Ctx = r.Context()
 	ex.Method = r.Method
 	ex.OrigPath = path
-	ex.Path = relPath(path, api.cfg.PathPrefix)
+	ex.Path = relPath(path, api.prefix)
 	ex.Query = r.URL.RawQuery
 	ex.ClientIP = edge.ClientIP(r.RemoteAddr)
 	ex.RequestID = c.reqID
@@ -130,7 +128,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ex.Params = append(ex.Params, engine.Param{Name: k, Value: v})
 	}
 	ex.ReqHeader = r.Header
-	ex.Services = nil
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, api.bodyLimit)
 		ex.ReqBody = engine.Body{Src: r.Body, Limit: api.bodyLimit, Bytes: ex.ReqBody.Bytes[:0]}
@@ -158,9 +155,9 @@ func isPreflight(r *http.Request) bool {
 }
 
 // relPath is the path relative to the API's prefix: what is appended to the
-// backend URL (the API's URL suffix is not forwarded, as in APIM).
+// backend URL (the API's URL suffix is not forwarded, as in APIM). prefix
+// has no trailing slash.
 func relPath(path, prefix string) string {
-	prefix = strings.TrimSuffix(prefix, "/")
 	if prefix == "" {
 		return path
 	}
@@ -202,14 +199,7 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 			case "open":
 				continue
 			case "fallback":
-				if phase == engine.PhaseResponse {
-					ex.Status = st.fallback.Status
-					ex.RespBody.Src = nil
-					c.setFallback(st.fallback)
-					return true, nil
-				}
-				ex.Answered, ex.Status = true, st.fallback.Status
-				c.setFallback(st.fallback)
+				c.setFallback(st.fallback, phase != engine.PhaseResponse)
 				return true, nil
 			}
 			status := http.StatusInternalServerError
@@ -228,17 +218,24 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 	return false, nil
 }
 
-func (c *call) setFallback(fb *Fallback) {
+// setFallback makes the fallback the answer: an early answer in the request
+// phase, or a replacement of the backend's response in the response phase
+// (its headers are cleared in place: they are the response's own map).
+func (c *call) setFallback(fb *Fallback, early bool) {
 	ex := &c.ex
-	ex.RespHeader = make(http.Header)
+	if ex.RespHeader == nil {
+		ex.RespHeader = make(http.Header)
+	} else {
+		clear(ex.RespHeader)
+	}
 	ct := fb.ContentType
 	if ct == "" {
 		ct = "application/json"
 	}
 	ex.RespHeader.Set("Content-Type", ct)
-	ex.RespBody = engine.Body{}
-	ex.RespBody.Src = strings.NewReader(fb.Body)
-	ex.RespBody.Limit = int64(len(fb.Body))
+	ex.Status = fb.Status
+	ex.Answered = early
+	ex.RespBody.Set([]byte(fb.Body))
 }
 
 // answer sends an early answer through the outbound section.
@@ -246,9 +243,6 @@ func (c *call) answer() {
 	ex := &c.ex
 	if ex.RespHeader == nil {
 		ex.RespHeader = make(http.Header)
-	}
-	if ex.RespBody.Limit == 0 && ex.RespBody.Src == nil && !ex.RespBody.Buffered() {
-		ex.RespBody.Limit = c.g.opts.ResponseBodyLimit
 	}
 	if _, f := c.responsePhase(); f != nil {
 		c.fail(f)
@@ -366,8 +360,9 @@ func joinPath(base, p string) string {
 // modifyResponse runs the outbound section on the backend's response.
 func (c *call) modifyResponse(resp *http.Response) error {
 	// The gateway's request id replaces any the backend sent: one id per
-	// request, the one in the gateway's logs.
-	resp.Header["X-Request-Id"] = []string{c.reqID}
+	// request, the one in the gateway's logs. (Set after the policies: a
+	// fallback may have replaced the headers.)
+	defer func() { resp.Header["X-Request-Id"] = []string{c.reqID} }()
 	if len(c.rt.chain[secOutbound]) == 0 && c.ran[secInbound] == 0 && c.ran[secBackend] == 0 {
 		return nil
 	}
