@@ -116,7 +116,7 @@ func ValidatePathPrefix(path, p string) error {
 }
 
 // ValidateBackendURL checks a backend URL: absolute http or https, with a
-// host, no user info, no fragment, and, when the host is an IP literal, not
+// host, no user info, no query, no fragment, and, when the host is an IP literal, not
 // an unspecified, link-local or multicast address (cloud metadata
 // endpoints such as 169.254.169.254 are link-local). Host names are not
 // resolved here.
@@ -142,6 +142,11 @@ func ValidateBackendURL(path, raw string) error {
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return fieldErr(path, "must not contain a fragment")
+	}
+	// The gateway appends the request's own query; a backend URL with one
+	// would be refused when the catalog is loaded (gateway.CheckBackendURL).
+	if u.RawQuery != "" || u.ForceQuery {
+		return fieldErr(path, "must not contain a query")
 	}
 	host := u.Hostname()
 	if host == "" {

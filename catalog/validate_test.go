@@ -57,6 +57,7 @@ func TestAPIDefaultsAndValidate(t *testing.T) {
 		{func(a *catalog.API) { a.BackendURL = "http://169.254.169.254/latest" }, "backendUrl"},
 		{func(a *catalog.API) { a.BackendURL = "http://[fe80::1]/" }, "backendUrl"},
 		{func(a *catalog.API) { a.BackendURL = "http://[::ffff:169.254.1.1]/" }, "backendUrl"},
+		{func(a *catalog.API) { a.BackendURL = "http://example.com/api?x=1" }, "backendUrl"},
 		{func(a *catalog.API) { a.BackendURL = "http://0.0.0.0/" }, "backendUrl"},
 		{func(a *catalog.API) { a.BackendURL = "http://[::]/" }, "backendUrl"},
 		{func(a *catalog.API) { a.BackendURL = "http://2852039166/" }, "backendUrl"},
@@ -73,11 +74,10 @@ func TestAPIDefaultsAndValidate(t *testing.T) {
 		{func(a *catalog.API) { a.KeyQuery = "a=b" }, "keyQuery"},
 		{func(a *catalog.API) { a.Revision = -1 }, "revision"},
 	}
-	for i, c := range bad {
+	for _, c := range bad {
 		a := goodAPI()
 		c.mut(&a)
 		wantInvalid(t, a.Validate(), c.path)
-		_ = i
 	}
 	for _, u := range []string{"https://example.com", "http://10.0.0.1:8080/x", "http://[::1]:9000", "http://localhost/", "http://cafe.be/", "http://123.example.com/", "http://api.v2.internal:8443/x"} {
 		a := goodAPI()

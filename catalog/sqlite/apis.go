@@ -79,17 +79,11 @@ func (s *Store) UpdateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 	if err := a.Validate(); err != nil {
 		return catalog.API{}, err
 	}
-	err := s.write(ctx, audit{"update", "api", a.ID, a.Name}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE apis SET name = ?, path_prefix = ?, backend_url = ?, version = ?,
-			revision = ?, subscription_required = ?, key_header = ?, key_query = ?, allow_query_key = ?,
-			openapi_doc = ?, updated_at = ? WHERE id = ?`,
-			a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
-			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "api", a.ID)
-	})
+	err := s.writeOne(ctx, audit{"update", "api", a.ID, a.Name}, "api", a.ID, `UPDATE apis SET name = ?, path_prefix = ?, backend_url = ?, version = ?,
+		revision = ?, subscription_required = ?, key_header = ?, key_query = ?, allow_query_key = ?,
+		openapi_doc = ?, updated_at = ? WHERE id = ?`,
+		a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
+		a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
 	if err != nil {
 		return catalog.API{}, err
 	}
@@ -100,13 +94,7 @@ func (s *Store) UpdateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 // documents. It fails with ErrConflict while subscriptions scoped to the
 // API exist.
 func (s *Store) DeleteAPI(ctx context.Context, id string) error {
-	return s.write(ctx, audit{"delete", "api", id, ""}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM apis WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "api", id)
-	})
+	return s.writeOne(ctx, audit{"delete", "api", id, ""}, "api", id, `DELETE FROM apis WHERE id = ?`, id)
 }
 
 const opCols = `id, api_id, name, method, url_template`
@@ -172,14 +160,8 @@ func (s *Store) UpdateOperation(ctx context.Context, o catalog.Operation) (catal
 	if err := o.Validate(); err != nil {
 		return catalog.Operation{}, err
 	}
-	err := s.write(ctx, audit{"update", "operation", o.ID, o.Method + " " + o.URLTemplate}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE operations SET name = ?, method = ?, url_template = ?
-			WHERE id = ? AND api_id = ?`, o.Name, o.Method, o.URLTemplate, o.ID, o.APIID)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "operation", o.ID)
-	})
+	err := s.writeOne(ctx, audit{"update", "operation", o.ID, o.Method + " " + o.URLTemplate}, "operation", o.ID, `UPDATE operations SET name = ?, method = ?, url_template = ?
+		WHERE id = ? AND api_id = ?`, o.Name, o.Method, o.URLTemplate, o.ID, o.APIID)
 	if err != nil {
 		return catalog.Operation{}, err
 	}
@@ -188,11 +170,5 @@ func (s *Store) UpdateOperation(ctx context.Context, o catalog.Operation) (catal
 
 // DeleteOperation deletes an operation and its policy document.
 func (s *Store) DeleteOperation(ctx context.Context, id string) error {
-	return s.write(ctx, audit{"delete", "operation", id, ""}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM operations WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "operation", id)
-	})
+	return s.writeOne(ctx, audit{"delete", "operation", id, ""}, "operation", id, `DELETE FROM operations WHERE id = ?`, id)
 }

@@ -82,13 +82,7 @@ func (s *Store) ListModules(ctx context.Context) ([]catalog.Module, error) {
 // DeleteModule deletes one module version. Policy documents referring to
 // it are not checked here.
 func (s *Store) DeleteModule(ctx context.Context, name, version string) error {
-	return s.write(ctx, audit{"delete", "module", name + "@" + version, ""}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM modules WHERE name = ? AND version = ?`, name, version)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "module", name+"@"+version)
-	})
+	return s.writeOne(ctx, audit{"delete", "module", name + "@" + version, ""}, "module", name+"@"+version, `DELETE FROM modules WHERE name = ? AND version = ?`, name, version)
 }
 
 // policyBody is the stored JSON of a policy document's sections.
@@ -208,13 +202,7 @@ func (s *Store) ListPolicies(ctx context.Context) ([]catalog.PolicyDoc, error) {
 
 // DeletePolicy deletes the policy document of one scope.
 func (s *Store) DeletePolicy(ctx context.Context, scope catalog.Scope, scopeID string) error {
-	return s.write(ctx, audit{"delete", "policy", string(scope) + "/" + scopeID, ""}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM policies WHERE scope = ? AND scope_id = ?`, string(scope), scopeID)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "policy", string(scope)+"/"+scopeID)
-	})
+	return s.writeOne(ctx, audit{"delete", "policy", string(scope) + "/" + scopeID, ""}, "policy", string(scope)+"/"+scopeID, `DELETE FROM policies WHERE scope = ? AND scope_id = ?`, string(scope), scopeID)
 }
 
 func namedValueAD(name string) []byte { return []byte("named-value\x00" + name) }
@@ -311,11 +299,5 @@ func (s *Store) ListNamedValues(ctx context.Context) ([]catalog.NamedValue, erro
 
 // DeleteNamedValue deletes one named value.
 func (s *Store) DeleteNamedValue(ctx context.Context, name string) error {
-	return s.write(ctx, audit{"delete", "named-value", name, ""}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM named_values WHERE name = ?`, name)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "named value", name)
-	})
+	return s.writeOne(ctx, audit{"delete", "named-value", name, ""}, "named value", name, `DELETE FROM named_values WHERE name = ?`, name)
 }

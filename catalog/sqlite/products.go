@@ -66,15 +66,9 @@ func (s *Store) UpdateProduct(ctx context.Context, p catalog.Product) (catalog.P
 	if err := p.Validate(); err != nil {
 		return catalog.Product{}, err
 	}
-	err := s.write(ctx, audit{"update", "product", p.ID, p.Name}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE products SET name = ?, description = ?, published = ?,
-			approval_required = ?, subscriptions_limit = ? WHERE id = ?`,
-			p.Name, p.Description, b2i(p.Published), b2i(p.ApprovalRequired), p.SubscriptionsLimit, p.ID)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "product", p.ID)
-	})
+	err := s.writeOne(ctx, audit{"update", "product", p.ID, p.Name}, "product", p.ID, `UPDATE products SET name = ?, description = ?, published = ?,
+		approval_required = ?, subscriptions_limit = ? WHERE id = ?`,
+		p.Name, p.Description, b2i(p.Published), b2i(p.ApprovalRequired), p.SubscriptionsLimit, p.ID)
 	if err != nil {
 		return catalog.Product{}, err
 	}
@@ -84,13 +78,7 @@ func (s *Store) UpdateProduct(ctx context.Context, p catalog.Product) (catalog.P
 // DeleteProduct deletes a product with its API links and policy document.
 // It fails with ErrConflict while subscriptions to the product exist.
 func (s *Store) DeleteProduct(ctx context.Context, id string) error {
-	return s.write(ctx, audit{"delete", "product", id, ""}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM products WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "product", id)
-	})
+	return s.writeOne(ctx, audit{"delete", "product", id, ""}, "product", id, `DELETE FROM products WHERE id = ?`, id)
 }
 
 // AddProductAPI links an API to a product (ErrConflict if either is
@@ -107,13 +95,7 @@ func (s *Store) AddProductAPI(ctx context.Context, l catalog.ProductAPI) error {
 
 // RemoveProductAPI removes a product↔API link.
 func (s *Store) RemoveProductAPI(ctx context.Context, l catalog.ProductAPI) error {
-	return s.write(ctx, audit{"unlink", "product", l.ProductID, "api " + l.APIID}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM product_apis WHERE product_id = ? AND api_id = ?`, l.ProductID, l.APIID)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "product api link", l.ProductID+"/"+l.APIID)
-	})
+	return s.writeOne(ctx, audit{"unlink", "product", l.ProductID, "api " + l.APIID}, "product api link", l.ProductID+"/"+l.APIID, `DELETE FROM product_apis WHERE product_id = ? AND api_id = ?`, l.ProductID, l.APIID)
 }
 
 // ListProductAPIs returns the links of one product, or every link when
@@ -187,13 +169,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g catalog.Group) (catalog.Group
 	if err := g.Validate(); err != nil {
 		return catalog.Group{}, err
 	}
-	err := s.write(ctx, audit{"update", "group", g.ID, g.Name}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE groups SET name = ?, description = ? WHERE id = ?`, g.Name, g.Description, g.ID)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "group", g.ID)
-	})
+	err := s.writeOne(ctx, audit{"update", "group", g.ID, g.Name}, "group", g.ID, `UPDATE groups SET name = ?, description = ? WHERE id = ?`, g.Name, g.Description, g.ID)
 	if err != nil {
 		return catalog.Group{}, err
 	}
@@ -202,13 +178,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g catalog.Group) (catalog.Group
 
 // DeleteGroup deletes a group and its memberships.
 func (s *Store) DeleteGroup(ctx context.Context, id string) error {
-	return s.write(ctx, audit{"delete", "group", id, ""}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "group", id)
-	})
+	return s.writeOne(ctx, audit{"delete", "group", id, ""}, "group", id, `DELETE FROM groups WHERE id = ?`, id)
 }
 
 // AddGroupUser makes a user a member of a group.
@@ -227,13 +197,7 @@ func (s *Store) AddGroupUser(ctx context.Context, groupID, userID string) error 
 
 // RemoveGroupUser removes a user from a group.
 func (s *Store) RemoveGroupUser(ctx context.Context, groupID, userID string) error {
-	return s.write(ctx, audit{"unlink", "group", groupID, "user " + userID}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM group_users WHERE group_id = ? AND user_id = ?`, groupID, userID)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "group membership", groupID+"/"+userID)
-	})
+	return s.writeOne(ctx, audit{"unlink", "group", groupID, "user " + userID}, "group membership", groupID+"/"+userID, `DELETE FROM group_users WHERE group_id = ? AND user_id = ?`, groupID, userID)
 }
 
 // ListGroupUsers returns the members of a group ordered by e-mail.
@@ -300,13 +264,7 @@ func (s *Store) UpdateUser(ctx context.Context, u catalog.User) (catalog.User, e
 	if err := u.Validate(); err != nil {
 		return catalog.User{}, err
 	}
-	err := s.write(ctx, audit{"update", "user", u.ID, u.Email}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, name = ?, state = ? WHERE id = ?`, u.Email, u.Name, u.State, u.ID)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "user", u.ID)
-	})
+	err := s.writeOne(ctx, audit{"update", "user", u.ID, u.Email}, "user", u.ID, `UPDATE users SET email = ?, name = ?, state = ? WHERE id = ?`, u.Email, u.Name, u.State, u.ID)
 	if err != nil {
 		return catalog.User{}, err
 	}
@@ -316,11 +274,5 @@ func (s *Store) UpdateUser(ctx context.Context, u catalog.User) (catalog.User, e
 // DeleteUser deletes a user and their group memberships. It fails with
 // ErrConflict while the user has subscriptions.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	return s.write(ctx, audit{"delete", "user", id, ""}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "user", id)
-	})
+	return s.writeOne(ctx, audit{"delete", "user", id, ""}, "user", id, `DELETE FROM users WHERE id = ?`, id)
 }

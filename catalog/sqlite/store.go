@@ -175,6 +175,18 @@ func (s *Store) write(ctx context.Context, a audit, fn func(tx *sql.Tx) error) e
 	return mapErr(tx.Commit())
 }
 
+// writeOne is write with a single statement that must change a row: it
+// fails with ErrNotFound (what, id) when query affects none.
+func (s *Store) writeOne(ctx context.Context, a audit, what, id, query string, args ...any) error {
+	return s.write(ctx, a, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, what, id)
+	})
+}
+
 // retryBusy runs fn until it does not fail with SQLITE_BUSY or
 // SQLITE_LOCKED, for at most about five seconds (the busy timeout).
 func retryBusy(fn func() error) error {

@@ -169,13 +169,7 @@ func (s *Store) SetSubscriptionState(ctx context.Context, id string, state catal
 	if !state.Valid() {
 		return catalog.Subscription{}, &catalog.FieldError{Path: "state", Msg: "must be one of submitted, active, suspended, cancelled, expired"}
 	}
-	err := s.write(ctx, audit{"set-state", "subscription", id, string(state)}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = ?, updated_at = ? WHERE id = ?`, string(state), s.now().UnixNano(), id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "subscription", id)
-	})
+	err := s.writeOne(ctx, audit{"set-state", "subscription", id, string(state)}, "subscription", id, `UPDATE subscriptions SET state = ?, updated_at = ? WHERE id = ?`, string(state), s.now().UnixNano(), id)
 	if err != nil {
 		return catalog.Subscription{}, err
 	}
@@ -190,13 +184,7 @@ func (s *Store) SetSubscriptionExpiry(ctx context.Context, id string, expiresAt 
 		exp = expiresAt.UnixNano()
 		detail = expiresAt.UTC().Format(time.RFC3339)
 	}
-	err := s.write(ctx, audit{"set-expiry", "subscription", id, detail}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET expires_at = ?, updated_at = ? WHERE id = ?`, exp, s.now().UnixNano(), id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "subscription", id)
-	})
+	err := s.writeOne(ctx, audit{"set-expiry", "subscription", id, detail}, "subscription", id, `UPDATE subscriptions SET expires_at = ?, updated_at = ? WHERE id = ?`, exp, s.now().UnixNano(), id)
 	if err != nil {
 		return catalog.Subscription{}, err
 	}
@@ -290,11 +278,5 @@ func (s *Store) LookupKey(ctx context.Context, key string) (catalog.Subscription
 
 // DeleteSubscription deletes a subscription and its keys.
 func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
-	return s.write(ctx, audit{"delete", "subscription", id, ""}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, "subscription", id)
-	})
+	return s.writeOne(ctx, audit{"delete", "subscription", id, ""}, "subscription", id, `DELETE FROM subscriptions WHERE id = ?`, id)
 }

@@ -276,10 +276,16 @@ func (m *mapper) resolve(ref string) (catalog.Module, error) {
 // releases beat pre-releases, then SemVer precedence decides, and equal
 // precedence (differing build metadata) goes to the later upload.
 func newer(a, b string) bool {
-	if ra, rb := !strings.Contains(strings.SplitN(a, "+", 2)[0], "-"), !strings.Contains(strings.SplitN(b, "+", 2)[0], "-"); ra != rb {
+	if ra, rb := isRelease(a), isRelease(b); ra != rb {
 		return ra
 	}
 	return CompareSemver(a, b) >= 0
+}
+
+// isRelease reports whether v has no pre-release part.
+func isRelease(v string) bool {
+	v, _, _ = strings.Cut(v, "+")
+	return !strings.Contains(v, "-")
 }
 
 // section maps one catalog section; nil stays nil (an absent section).
@@ -504,31 +510,14 @@ func requireSubscription(global []gateway.Step, ga *gateway.API, a catalog.API) 
 		ga.Policies.Inbound = append([]gateway.Step{check}, authored...)
 	}
 	// The API's effective inbound without the check, for flattening.
-	apiRest := expandBase(authored, global)
+	apiRest := gateway.MergeSection(global, authored)
 	for oi := range ga.Operations {
 		op := &ga.Operations[oi].Policies
-		if op.Inbound == nil || op.Inbound[0].Base {
+		if op.Inbound == nil || (len(op.Inbound) > 0 && op.Inbound[0].Base) {
 			continue
 		}
-		op.Inbound = append([]gateway.Step{check}, expandBase(op.Inbound, apiRest)...)
+		op.Inbound = append([]gateway.Step{check}, gateway.MergeSection(apiRest, op.Inbound)...)
 	}
-}
-
-// expandBase applies base semantics: an absent section is the parent's, a
-// base step is replaced by the parent's steps.
-func expandBase(sec, parent []gateway.Step) []gateway.Step {
-	if sec == nil {
-		return append([]gateway.Step(nil), parent...)
-	}
-	out := make([]gateway.Step, 0, len(sec)+len(parent))
-	for _, s := range sec {
-		if s.Base {
-			out = append(out, parent...)
-			continue
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 // LookupSubscription implements engine.SubscriptionLookup: api is the

@@ -28,7 +28,7 @@ const (
 
 var sectionNames = [numSections]string{"inbound", "backend", "outbound", "on-error"}
 
-func (p *Policy) section(i int) ([]Step, bool) {
+func (p *Policy) section(i int) []Step {
 	var s []Step
 	switch i {
 	case secInbound:
@@ -40,13 +40,15 @@ func (p *Policy) section(i int) ([]Step, bool) {
 	default:
 		s = p.OnError
 	}
-	return s, s != nil
+	return s
 }
 
-// merge applies APIM `base` semantics: the child's section with its base step
-// replaced by the parent's effective section. An absent section inherits.
-func merge(parent, child []Step, childHas bool) []Step {
-	if !childHas {
+// MergeSection applies APIM `base` semantics to one section: the child's
+// steps with its base step replaced by the parent's effective steps. A nil
+// child means the scope does not mention the section, which inherits the
+// parent's as it is; an empty, non-nil child replaces it with nothing.
+func MergeSection(parent, child []Step) []Step {
+	if child == nil {
 		return parent
 	}
 	out := make([]Step, 0, len(parent)+len(child))
@@ -86,6 +88,7 @@ func (r *route) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 type apiState struct {
 	cfg       API
+	prefix    string // PathPrefix without a trailing slash
 	backend   *url.URL
 	bodyLimit int64
 	timeout   time.Duration
@@ -260,23 +263,23 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 	r := mux.NewRouter()
 	for _, a := range cfg.APIs {
 		u, _ := url.Parse(a.Backend)
-		as := &apiState{cfg: a, backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout)}
+		as := &apiState{cfg: a, prefix: strings.TrimSuffix(a.PathPrefix, "/"), backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout)}
 		if as.bodyLimit == 0 {
 			as.bodyLimit = 1 << 20
 		}
 		if as.timeout == 0 {
 			as.timeout = 30 * time.Second
 		}
-		prefix := strings.TrimSuffix(a.PathPrefix, "/")
+		prefix := as.prefix
 		effective := func(op *Policy) (chain, error) {
 			var c chain
 			for i := 0; i < numSections; i++ {
-				gs, _ := cfg.Policies.section(i)
-				as_, has := a.Policies.section(i)
-				steps := merge(gs, as_, has)
+				gs := cfg.Policies.section(i)
+				as_ := a.Policies.section(i)
+				steps := MergeSection(gs, as_)
 				if op != nil {
-					os_, has := op.section(i)
-					steps = merge(steps, os_, has)
+					os_ := op.section(i)
+					steps = MergeSection(steps, os_)
 				}
 				st, err := compile(steps)
 				if err != nil {
