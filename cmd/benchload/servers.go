@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/host/gateway"
 )
 
 // backendBody is the fixed response of the benchmark backend: exactly 100
@@ -112,19 +114,9 @@ func runBareProxy(args []string) error {
 
 // newBareProxy returns the tuned reverse proxy to target.
 func newBareProxy(target *url.URL) *httputil.ReverseProxy {
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		ExpectContinueTimeout: 1 * time.Second,
-		DisableCompression:    true,
-		WriteBufferSize:       16 << 10,
-		ReadBufferSize:        16 << 10,
-	}
+	// The same tuned transport the gateway uses, so the ratio measures the
+	// gateway's own work and not a transport difference.
+	tr := gateway.NewTransport()
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)

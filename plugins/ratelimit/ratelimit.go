@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/plugins/internal/conf"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -87,7 +88,7 @@ type Policy struct {
 	prefix    string // "<calls>/<period>|"
 	remaining string // response header, or ""
 	keyBuf    []byte // reused for the counter key
-	retry     []byte // reused for Retry-After
+	num       []byte // reused to format Retry-After and the calls left
 	body      []byte // reused for the 429 body
 }
 
@@ -139,8 +140,6 @@ func New(config []byte) (sdk.Policy, error) {
 	return p, nil
 }
 
-// key returns the counter key of the request: the prefix, a letter for the
-// kind of key and its value.
 // key builds the counter key into p.keyBuf without allocating: the
 // attachment's prefix, a kind tag and the value.
 func (p *Policy) key(c *sdk.Context) []byte {
@@ -185,9 +184,10 @@ func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
 	if secs < 1 {
 		secs = 1
 	}
-	p.retry = strconv.AppendInt(p.retry[:0], secs, 10)
+	p.num = strconv.AppendInt(p.num[:0], secs, 10)
 	h := c.Response().Header()
-	if err := h.Set("Retry-After", string(p.retry)); err != nil {
+	// The host only reads the value; p.num does not change until it returns.
+	if err := h.Set("Retry-After", unsafe.String(&p.num[0], len(p.num))); err != nil {
 		return c.Fail(err)
 	}
 	if err := h.Set("Content-Type", "application/json"); err != nil {
@@ -207,7 +207,8 @@ func (p *Policy) setRemaining(c *sdk.Context, left int64) error {
 			return nil
 		}
 	}
-	return c.Vars().Set(RemainingVar, strconv.FormatInt(left, 10))
+	p.num = strconv.AppendInt(p.num[:0], left, 10)
+	return c.Vars().SetBytes(RemainingVar, p.num)
 }
 
 // OnResponse reports the calls left in the configured header.

@@ -43,20 +43,11 @@ type Config struct {
 	Phase string `json:"phase"`
 }
 
-type action int
-
-const (
-	override action = iota
-	skip
-	appendValue
-	remove
-)
-
 // Policy is a configured set-header.
 type Policy struct {
 	sdk.Base
 	name, value string
-	action      action
+	action      conf.Action
 	response    bool
 }
 
@@ -70,22 +61,14 @@ func New(config []byte) (sdk.Policy, error) {
 	if err := conf.HeaderName("name", c.Name); err != nil {
 		return nil, err
 	}
-	switch c.ExistsAction {
-	case "", "override":
-		p.action = override
-	case "skip":
-		p.action = skip
-	case "append":
-		p.action = appendValue
-	case "delete":
-		p.action = remove
-	default:
-		return nil, fmt.Errorf(`exists_action %q: want "override", "skip", "append" or "delete"`, c.ExistsAction)
+	var err error
+	if p.action, err = conf.ExistsAction(c.ExistsAction); err != nil {
+		return nil, err
 	}
 	switch {
-	case p.action == remove && c.Value != nil:
+	case p.action == conf.Delete && c.Value != nil:
 		return nil, fmt.Errorf(`value must not be set when exists_action is "delete"`)
-	case p.action != remove && c.Value == nil:
+	case p.action != conf.Delete && c.Value == nil:
 		return nil, fmt.Errorf(`value is required (unless exists_action is "delete")`)
 	case c.Value != nil:
 		if err := conf.HeaderValue("value", *c.Value); err != nil {
@@ -93,7 +76,6 @@ func New(config []byte) (sdk.Policy, error) {
 		}
 		p.value = *c.Value
 	}
-	var err error
 	if p.response, err = conf.ResponsePhase(c.Phase); err != nil {
 		return nil, err
 	}
@@ -119,15 +101,15 @@ func (p *Policy) OnResponse(c *sdk.Context) sdk.Action {
 func (p *Policy) apply(c *sdk.Context, h sdk.Header) sdk.Action {
 	var err error
 	switch p.action {
-	case override:
+	case conf.Override:
 		err = h.Set(p.name, p.value)
-	case skip:
+	case conf.Skip:
 		if !h.Has(p.name) {
 			err = h.Set(p.name, p.value)
 		}
-	case appendValue:
+	case conf.Append:
 		err = h.Add(p.name, p.value)
-	case remove:
+	case conf.Delete:
 		err = h.Del(p.name)
 	}
 	if err != nil {

@@ -46,21 +46,12 @@ type Config struct {
 	ExistsAction string `json:"exists_action"`
 }
 
-type action int
-
-const (
-	override action = iota
-	skip
-	appendValue
-	remove
-)
-
 // Policy is a configured set-query-parameter.
 type Policy struct {
 	sdk.Base
 	name   string // unescaped
 	pairs  string // "name=v1&name=v2", escaped
-	action action
+	action conf.Action
 	q, out []byte
 }
 
@@ -74,17 +65,9 @@ func New(config []byte) (sdk.Policy, error) {
 		return nil, fmt.Errorf("name is required")
 	}
 	p := &Policy{name: c.Name}
-	switch c.ExistsAction {
-	case "", "override":
-		p.action = override
-	case "skip":
-		p.action = skip
-	case "append":
-		p.action = appendValue
-	case "delete":
-		p.action = remove
-	default:
-		return nil, fmt.Errorf(`exists_action %q: want "override", "skip", "append" or "delete"`, c.ExistsAction)
+	var err error
+	if p.action, err = conf.ExistsAction(c.ExistsAction); err != nil {
+		return nil, err
 	}
 	values := c.Values
 	switch {
@@ -94,9 +77,9 @@ func New(config []byte) (sdk.Policy, error) {
 		values = []string{*c.Value}
 	}
 	switch {
-	case p.action == remove && (c.Value != nil || c.Values != nil):
+	case p.action == conf.Delete && (c.Value != nil || c.Values != nil):
 		return nil, fmt.Errorf(`value and values must not be set when exists_action is "delete"`)
-	case p.action != remove && len(values) == 0:
+	case p.action != conf.Delete && len(values) == 0:
 		return nil, fmt.Errorf(`value or values is required (unless exists_action is "delete")`)
 	}
 	var b strings.Builder
@@ -122,16 +105,16 @@ func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
 	present := has(q, p.name)
 	out := p.out[:0]
 	switch p.action {
-	case skip:
+	case conf.Skip:
 		if present {
 			return sdk.Continue
 		}
 		out = appendPart(append(out, q...), p.pairs)
-	case appendValue:
+	case conf.Append:
 		out = appendPart(append(out, q...), p.pairs)
-	case override:
+	case conf.Override:
 		out = appendPart(without(out, q, p.name), p.pairs)
-	case remove:
+	case conf.Delete:
 		if !present {
 			return sdk.Continue
 		}

@@ -580,9 +580,8 @@ func (x *exchange) SubscriptionCheck(ctx uint32, header, query []byte, flags int
 	}
 	name := http.CanonicalHeaderKey(string(header))
 	key := x.reqHeader.Get(name)
-	fromQuery := false
 	if key == "" && flags&abi.SubAllowQuery != 0 && len(query) > 0 {
-		key, fromQuery = edge.QueryValue(x.query, string(query))
+		key, _ = edge.QueryValue(x.query, string(query))
 	}
 	if key == "" {
 		return abi.SubMissing
@@ -601,7 +600,6 @@ func (x *exchange) SubscriptionCheck(ctx uint32, header, query []byte, flags int
 			x.query = edge.RemoveQueryParam(x.query, string(query))
 		}
 	}
-	_ = fromQuery
 	return abi.SubOK
 }
 

@@ -145,3 +145,32 @@ func ResponsePhase(phase string) (bool, error) {
 	}
 	return false, fmt.Errorf(`phase %q: want "request" or "response"`, phase)
 }
+
+// Action is a parsed "exists_action" field (set-header,
+// set-query-parameter).
+type Action int
+
+// The exists_action values.
+const (
+	Override Action = iota // "override" (the default)
+	Skip                   // "skip"
+	Append                 // "append"
+	Delete                 // "delete"
+)
+
+// ExistsAction parses a policy's "exists_action" field: "" and "override" →
+// Override, "skip", "append", "delete", anything else an error naming the
+// field.
+func ExistsAction(s string) (Action, error) {
+	switch s {
+	case "", "override":
+		return Override, nil
+	case "skip":
+		return Skip, nil
+	case "append":
+		return Append, nil
+	case "delete":
+		return Delete, nil
+	}
+	return 0, fmt.Errorf(`exists_action %q: want "override", "skip", "append" or "delete"`, s)
+}
