@@ -168,6 +168,37 @@ type ModuleManifest struct {
 	Capabilities []string        `json:"capabilities,omitempty"`
 	ConfigSchema json.RawMessage `json:"configSchema,omitempty"`
 	Limits       ModuleLimits    `json:"limits"`
+	// Policies lists the policies a module provides when it provides
+	// several (the built-in module does); each has its own config schema.
+	// Empty for a module that provides one policy, named like the module,
+	// whose schema is ConfigSchema.
+	Policies []PolicyManifest `json:"policies,omitempty"`
+}
+
+// PolicyManifest describes one policy of a multi-policy module.
+type PolicyManifest struct {
+	Name         string          `json:"name"`
+	Version      string          `json:"version,omitempty"`
+	Description  string          `json:"description,omitempty"`
+	ConfigSchema json.RawMessage `json:"configSchema,omitempty"`
+}
+
+// PolicySchema returns the config JSON Schema of the named policy (the
+// module's default policy when name is "" or the module's name), and
+// whether the module provides that policy at all.
+func (m *ModuleManifest) PolicySchema(module, name string) (schema json.RawMessage, ok bool) {
+	if len(m.Policies) == 0 {
+		return m.ConfigSchema, name == "" || name == module
+	}
+	if name == "" {
+		name = module
+	}
+	for _, p := range m.Policies {
+		if p.Name == name {
+			return p.ConfigSchema, true
+		}
+	}
+	return nil, false
 }
 
 // ModuleLimits bounds a module instance. Zero means the host default.

@@ -509,6 +509,31 @@ func (m *Module) Validate() error {
 			return fieldErr("manifest.configSchema", "must be a JSON object")
 		}
 	}
+	pseen := map[string]bool{}
+	for i, p := range mf.Policies {
+		path := fmt.Sprintf("manifest.policies[%d]", i)
+		if !moduleRe.MatchString(p.Name) || len(p.Name) > 128 {
+			return fieldErr(path+".name", "must be 1..128 characters of lowercase letters, digits, '.', '_' and '-'")
+		}
+		if pseen[p.Name] {
+			return fieldErr(path+".name", "policy %q repeats", p.Name)
+		}
+		pseen[p.Name] = true
+		if p.Version != "" {
+			if err := ValidateSemver(path+".version", p.Version); err != nil {
+				return err
+			}
+		}
+		if err := validateText(path+".description", p.Description, MaxDescriptionLen, false); err != nil {
+			return err
+		}
+		if len(p.ConfigSchema) > 0 {
+			var v map[string]any
+			if err := json.Unmarshal(p.ConfigSchema, &v); err != nil {
+				return fieldErr(path+".configSchema", "must be a JSON object")
+			}
+		}
+	}
 	if mf.Limits.MemoryPages < 0 || mf.Limits.MemoryPages > 65536 {
 		return fieldErr("manifest.limits.memoryPages", "must be between 0 and 65536")
 	}

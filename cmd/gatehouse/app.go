@@ -24,10 +24,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Version:   version,
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			serveCommand(),
 			pluginCommand(),
-		},
+		}, adminCommands()...),
 		ExitErrHandler: func(*cli.Context, error) {}, // run() maps errors to codes
 	}
 }
