@@ -12,6 +12,9 @@
 //     Template = URLTemplate);
 //   - policy documents of scope global, api and operation become the
 //     matching gateway.Policy; a base entry becomes Step{Base: true};
+//   - product-scope documents are merged into the sections of the APIs of
+//     their product as steps conditioned on the call's product (see
+//     applyProductPolicies);
 //   - a module reference "name@version" runs that exact version, "name" the
 //     newest semantic version of name: the newest release if there is one
 //     (pre-releases only run when pinned or when nothing else exists), ties
@@ -35,7 +38,6 @@
 //
 // Each skip is reported by Skipped (and logged when a Logger is set):
 //
-//   - product-scope policy documents: the gateway has no product scope yet;
 //   - failMode "fallback": catalog fallbacks name a module to run, gateway
 //     fallbacks are fixed answers, so such an entry fails closed instead;
 //   - policy documents whose API or operation no longer exists.
@@ -50,8 +52,9 @@
 //
 // # Subscriptions
 //
-// LookupSubscription reads the key from the store on every call (one
-// indexed read; a cache is future work) and decides API scope from maps of
+// LookupSubscription reads a key from the store once per catalog version
+// (a bounded LRU cache, negative answers included, keyed by the last Load's
+// version, so a revocation is seen at the next poll), and decides API scope from maps of
 // API names and product contents captured by the last successful Load, so
 // it does not query the API or product tables per request. Those maps
 // change with the catalog version, as the served snapshot does (they are
@@ -65,11 +68,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/gatehouse/gatehouse/catalog"
 	"github.com/gatehouse/gatehouse/host/engine"
@@ -108,7 +114,22 @@ type Source struct {
 
 	wasmMu sync.Mutex
 	wasm   map[string][]byte // name@version#sha256 → bytes (versions are immutable)
+
+	// keys caches LookupKey answers (found or not) tagged with the catalog
+	// version of the last Load when the read started; an entry of another
+	// version is a miss, so a write (a revocation included) invalidates the
+	// whole cache as soon as the gateway polls the new version.
+	keys *lru.Cache[string, keyEntry]
 }
+
+type keyEntry struct {
+	version int64
+	sub     catalog.Subscription
+	found   bool
+}
+
+// KeyCacheSize bounds the subscription key cache.
+const KeyCacheSize = 65536
 
 // state is what the last successful Load captured for lookups.
 type state struct {
@@ -125,7 +146,8 @@ var (
 
 // New returns a source reading store.
 func New(store Store) *Source {
-	return &Source{store: store, wasm: map[string][]byte{}}
+	keys, _ := lru.New[string, keyEntry](KeyCacheSize)
+	return &Source{store: store, wasm: map[string][]byte{}, keys: keys}
 }
 
 // Version returns the catalog version.
@@ -423,6 +445,7 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 		}
 		st.productAPIs[l.ProductID][cfg.APIs[ai].Name] = true
 	}
+	productDocs := map[string]gateway.Policy{}
 	for _, d := range docs {
 		var target *gateway.Policy
 		where := string(d.Scope) + "/" + d.ScopeID
@@ -444,7 +467,11 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 			}
 			target = &cfg.APIs[pos.api].Operations[pos.op].Policies
 		case catalog.ScopeProduct:
-			m.skip("policy %s: product-scope policies are not supported by the gateway yet", where)
+			p, err := m.policy("policy "+where, d)
+			if err != nil {
+				return nil, nil, err
+			}
+			productDocs[d.ScopeID] = p
 			continue
 		default:
 			m.skip("policy %s: unknown scope", where)
@@ -467,6 +494,12 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 		}
 	}
 	rename(&cfg.Policies)
+	for id := range productDocs {
+		p := productDocs[id]
+		rename(&p)
+		productDocs[id] = p
+	}
+	applyProductPolicies(cfg, apis, links, productDocs)
 	for ai := range cfg.APIs {
 		rename(&cfg.APIs[ai].Policies)
 		for oi := range cfg.APIs[ai].Operations {
@@ -480,6 +513,94 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 	}
 	st.skipped = m.skipped
 	return cfg, st, nil
+}
+
+// sections returns pointers to a policy's four sections.
+func sections(p *gateway.Policy) [4]*[]gateway.Step {
+	return [4]*[]gateway.Step{&p.Inbound, &p.Backend, &p.Outbound, &p.OnError}
+}
+
+// applyProductPolicies inserts the product scope between global and API
+// (APIM order: global → product → API → operation). The gateway has no
+// product scope of its own; it has steps that run only for calls whose
+// subscription belongs to given products. For each API in at least one
+// product with a policy document, each section of the API is flattened onto
+// a product level built as:
+//
+//	[P1's steps before base (only P1)] … [Pn's before base (only Pn)]
+//	[global steps (except products whose section has no base)]
+//	[P1's steps after base (only P1)] … [Pn's after base (only Pn)]
+//
+// One call has at most one subscription, so it sees exactly its product's
+// section with base expanded to the global one; calls without a product
+// subscription see the global section alone.
+func applyProductPolicies(cfg *gateway.Config, apis []catalog.API, links []catalog.ProductAPI, docs map[string]gateway.Policy) {
+	if len(docs) == 0 {
+		return
+	}
+	byAPI := map[string][]string{}
+	for _, l := range links {
+		if _, ok := docs[l.ProductID]; ok {
+			byAPI[l.APIID] = append(byAPI[l.APIID], l.ProductID)
+		}
+	}
+	global := sections(&cfg.Policies)
+	for ai, a := range apis {
+		prods := byAPI[a.ID]
+		if len(prods) == 0 {
+			continue
+		}
+		sort.Strings(prods)
+		apiSecs := sections(&cfg.APIs[ai].Policies)
+		for i := range apiSecs {
+			var pre, post []gateway.Step
+			var noBase []string
+			mentioned := false
+			for _, pid := range prods {
+				doc := docs[pid]
+				sec := *sections(&doc)[i]
+				if sec == nil {
+					continue // inherits global unchanged
+				}
+				mentioned = true
+				only := []string{pid}
+				base := slices.IndexFunc(sec, func(s gateway.Step) bool { return s.Base })
+				if base < 0 {
+					noBase = append(noBase, pid)
+					pre = append(pre, withProducts(sec, only, nil)...)
+					continue
+				}
+				pre = append(pre, withProducts(sec[:base], only, nil)...)
+				post = append(post, withProducts(sec[base+1:], only, nil)...)
+			}
+			if !mentioned {
+				continue
+			}
+			level := make([]gateway.Step, 0, len(pre)+len(*global[i])+len(post))
+			level = append(level, pre...)
+			level = append(level, withProducts(*global[i], nil, noBase)...)
+			level = append(level, post...)
+			flat := gateway.MergeSection(level, *apiSecs[i])
+			if flat == nil {
+				flat = []gateway.Step{}
+			}
+			*apiSecs[i] = flat
+		}
+	}
+}
+
+// withProducts copies steps adding a product condition.
+func withProducts(steps []gateway.Step, only, except []string) []gateway.Step {
+	out := make([]gateway.Step, len(steps))
+	for i, s := range steps {
+		if len(only) > 0 {
+			s.Products = only
+		} else if len(except) > 0 && len(s.Products) == 0 {
+			s.ExceptProducts = except
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // SubscriptionStep is the built-in subscription-key check configured for a.
@@ -523,11 +644,8 @@ func requireSubscription(global []gateway.Step, ga *gateway.API, a catalog.API) 
 // LookupSubscription implements engine.SubscriptionLookup: api is the
 // gateway API name.
 func (s *Source) LookupSubscription(ctx context.Context, key, api string) (engine.Subscription, bool, error) {
-	sub, err := s.store.LookupKey(ctx, key)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return engine.Subscription{}, false, nil
-	}
-	if err != nil {
+	sub, found, err := s.lookupKey(ctx, key)
+	if err != nil || !found {
 		return engine.Subscription{}, false, err
 	}
 	now := time.Now
@@ -557,6 +675,29 @@ func (s *Source) LookupSubscription(ctx context.Context, key, api string) (engin
 		}
 	}
 	return out, true, nil
+}
+
+// lookupKey answers from the key cache when its entry is of the current
+// version, and from the store otherwise.
+func (s *Source) lookupKey(ctx context.Context, key string) (catalog.Subscription, bool, error) {
+	st := s.state.Load()
+	if st != nil {
+		if e, ok := s.keys.Get(key); ok && e.version == st.version {
+			return e.sub, e.found, nil
+		}
+	}
+	sub, err := s.store.LookupKey(ctx, key)
+	found := err == nil
+	if errors.Is(err, catalog.ErrNotFound) {
+		err = nil
+	}
+	if err != nil {
+		return catalog.Subscription{}, false, err
+	}
+	if st != nil && st.version >= 0 {
+		s.keys.Add(key, keyEntry{version: st.version, sub: sub, found: found})
+	}
+	return sub, found, nil
 }
 
 // lookupState returns the maps of the last Load, reading them once from the

@@ -97,6 +97,13 @@ type Step struct {
 	MaxBodyBytes int `json:"max_body_bytes,omitempty"`
 	// MaxOutputBytes caps a body this policy sets or answers with (1 MiB).
 	MaxOutputBytes int `json:"max_output_bytes,omitempty"`
+	// Products, when set, runs the step only for calls whose subscription
+	// (identified by an earlier subscription check) belongs to one of these
+	// products: how product-scope policies apply. ExceptProducts skips the
+	// step for calls of those products (a product policy without base).
+	// Set by the catalog source; not part of the YAML format.
+	Products       []string `json:"products,omitempty" yaml:"-"`
+	ExceptProducts []string `json:"except_products,omitempty" yaml:"-"`
 }
 
 // Fallback is a fixed answer used when a fail-mode "fallback" policy fails.

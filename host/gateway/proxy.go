@@ -192,6 +192,9 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 		if phase == engine.PhaseRequest {
 			c.ran[sec]++
 		}
+		if st.skip(ex) {
+			continue
+		}
 		res, err := st.mod.Call(ex, phase, st.plan, st.opts)
 		if err != nil {
 			c.g.log.Warn("policy failed", "request_id", c.reqID, "api", ex.API, "section", sectionNames[sec], "policy", st.label, "fail_mode", st.failMode, "err", err)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -70,6 +71,33 @@ type stage struct {
 	fallback *Fallback
 	opts     engine.CallOptions
 	label    string // for logs: module/policy[,policy]
+	// only and except are the step's product conditions (Step.Products,
+	// Step.ExceptProducts); cond is their canonical form, so that only
+	// steps with equal conditions share a stage.
+	only, except []string
+	cond         string
+}
+
+// skip reports whether the stage's product condition excludes this call.
+func (st *stage) skip(ex *engine.Exchange) bool {
+	if st.cond == "" {
+		return false
+	}
+	p := ""
+	if ex.Subscription != nil {
+		p = ex.Subscription.Product
+	}
+	if st.only != nil {
+		return !slices.Contains(st.only, p)
+	}
+	return slices.Contains(st.except, p)
+}
+
+func condKey(st Step) string {
+	if len(st.Products) == 0 && len(st.ExceptProducts) == 0 {
+		return ""
+	}
+	return strings.Join(st.Products, ",") + "|" + strings.Join(st.ExceptProducts, ",")
 }
 
 // chain is the effective policy of one operation, as stages per section.
@@ -242,7 +270,8 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			}
 			// Consecutive closed-mode steps of one module with the same
 			// limits run as one plan: one guest call instead of several.
-			if cur != nil && curRef == ref && fm == "closed" && cur.failMode == "closed" && cur.opts == opts {
+			cond := condKey(st)
+			if cur != nil && curRef == ref && fm == "closed" && cur.failMode == "closed" && cur.opts == opts && cur.cond == cond {
 				curAtts = append(curAtts, ref.mod.Attach(st.Policy, st.Config))
 				cur.label += "," + st.Policy
 				continue
@@ -251,7 +280,12 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 				return nil, err
 			}
 			curRef = ref
-			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy}
+			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy, cond: cond}
+			if len(st.Products) > 0 {
+				cur.only = slices.Clone(st.Products)
+			} else if len(st.ExceptProducts) > 0 {
+				cur.except = slices.Clone(st.ExceptProducts)
+			}
 			curAtts = []*engine.Attachment{ref.mod.Attach(st.Policy, st.Config)}
 		}
 		if err := flush(); err != nil {
