@@ -22,6 +22,9 @@ func Builtin() []byte {
 	return b
 }
 
+// version is the built-in module's semantic version, without build metadata.
+const version = "0.1.0"
+
 // BuiltinVersion identifies the embedded module build.
 func BuiltinVersion() string {
 	b := Builtin()
@@ -29,5 +32,5 @@ func BuiltinVersion() string {
 		return ""
 	}
 	s := sha256.Sum256(b)
-	return "0.1.0+" + hex.EncodeToString(s[:4])
+	return version + "+" + hex.EncodeToString(s[:4])
 }

@@ -1,0 +1,521 @@
+package embedded_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/plugins/embedded"
+)
+
+// bad is a config that both the schema and the factory refuse; field is
+// what the schema's error must name (a property or an instance location).
+type bad struct{ field, config string }
+
+// cases are, per policy, configs both the schema and the real factory (the
+// function plugins/builtin registers) accept, and configs both refuse.
+var cases = map[string]struct {
+	good []string
+	bad  []bad
+}{
+	"subscription-key": {
+		good: []string{``, `{}`, `{"header":"X-Api-Key"}`, `{"header":"X-Api-Key","query":"api-key","allow_query":true}`},
+		bad: []bad{
+			{"header", `{"header":""}`}, {"header", `{"header":"a b"}`}, {"header", `{"header":"connection"}`},
+			{"header", `{"header":"Content-Length"}`}, {"query", `{"query":""}`}, {"allow_query", `{"allow_query":"yes"}`},
+			{"key", `{"key":"x"}`}, {"header", `{"header":5}`},
+		},
+	},
+	"rate-limit": {
+		good: []string{
+			`{"calls":1,"renewal_period":1}`, `{"calls":100,"renewal_period":31622400}`,
+			`{"calls":5,"renewal_period":60,"counter_key":""}`, `{"calls":5,"renewal_period":60,"counter_key":"subscription"}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"ip","sliding":true}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"header:X-Tenant"}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"var:user"}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"var:` + strings.Repeat("v", 128) + `"}`,
+			`{"calls":5,"renewal_period":60,"remaining_calls_header":""}`,
+			`{"calls":5,"renewal_period":60,"remaining_calls_header":"X-RateLimit-Remaining"}`,
+		},
+		bad: []bad{
+			{"calls", `{}`}, {"renewal_period", `{"calls":1}`}, {"calls", `{"calls":0,"renewal_period":1}`},
+			{"renewal_period", `{"calls":1,"renewal_period":0}`}, {"renewal_period", `{"calls":1,"renewal_period":31622401}`},
+			{"calls", `{"calls":"1","renewal_period":1}`}, {"calls", `{"calls":1.5,"renewal_period":1}`},
+			{"counter_key", `{"calls":1,"renewal_period":1,"counter_key":"user"}`},
+			{"counter_key", `{"calls":1,"renewal_period":1,"counter_key":"header:"}`},
+			{"counter_key", `{"calls":1,"renewal_period":1,"counter_key":"header:a b"}`},
+			{"counter_key", `{"calls":1,"renewal_period":1,"counter_key":"var:"}`},
+			{"counter_key", `{"calls":1,"renewal_period":1,"counter_key":"var:` + strings.Repeat("v", 129) + `"}`},
+			{"counter_key", `{"calls":1,"renewal_period":1,"counter_key":"Subscription"}`},
+			{"remaining_calls_header", `{"calls":1,"renewal_period":1,"remaining_calls_header":"Transfer-Encoding"}`},
+			{"remaining_calls_header", `{"calls":1,"renewal_period":1,"remaining_calls_header":"X:Y"}`},
+			{"period", `{"calls":1,"renewal_period":1,"period":1}`},
+		},
+	},
+	"set-header": {
+		good: []string{
+			`{"name":"X-Foo","value":"bar"}`, `{"name":"X-Foo","value":""}`,
+			`{"name":"X-Foo","value":"bar","exists_action":"append","phase":"response"}`,
+			`{"name":"X-Foo","value":"bar","exists_action":"","phase":""}`,
+			`{"name":"X-Foo","value":"bar","exists_action":"skip","phase":"request"}`,
+			`{"name":"Server","exists_action":"delete","phase":"response"}`,
+		},
+		bad: []bad{
+			{"name", `{"value":"x"}`}, {"name", `{"name":"","value":"x"}`}, {"name", `{"name":"X Foo","value":"x"}`},
+			{"name", `{"name":"upgrade","value":"x"}`}, {"value", `{"name":"X-Foo"}`},
+			{"value", `{"name":"X-Foo","exists_action":"delete","value":"x"}`},
+			{"value", `{"name":"X-Foo","value":"a\r\nb"}`}, {"value", `{"name":"X-Foo","value":1}`},
+			{"exists_action", `{"name":"X-Foo","value":"x","exists_action":"replace"}`},
+			{"phase", `{"name":"X-Foo","value":"x","phase":"outbound"}`},
+			{"values", `{"name":"X-Foo","values":["x"]}`},
+		},
+	},
+	"cache-lookup": {
+		good: []string{`{}`, `{"vary_by_headers":[]}`, `{"vary_by_headers":["Accept","Accept-Language"],"vary_by_subscription":true,"allow_private_response_caching":true}`},
+		bad: []bad{
+			{"vary_by_headers", `{"vary_by_headers":"Accept"}`}, {"vary_by_headers", `{"vary_by_headers":["a b"]}`},
+			{"vary_by_headers", `{"vary_by_headers":[""]}`}, {"vary_by_headers", `{"vary_by_headers":["Accept","Accept"]}`},
+			{"vary_by_subscription", `{"vary_by_subscription":1}`}, {"duration", `{"duration":10}`},
+		},
+	},
+	"cache-store": {
+		good: []string{`{"duration":1}`, `{"duration":86400,"max_body_bytes":0}`, `{"duration":300,"max_body_bytes":4194304}`},
+		bad: []bad{
+			{"duration", `{}`}, {"duration", `{"duration":0}`}, {"duration", `{"duration":86401}`},
+			{"duration", `{"duration":"300"}`}, {"max_body_bytes", `{"duration":1,"max_body_bytes":-1}`},
+			{"max_body_bytes", `{"duration":1,"max_body_bytes":4194305}`}, {"ttl", `{"duration":1,"ttl":1}`},
+		},
+	},
+	"check-header": {
+		good: []string{
+			`{"name":"X-Api-Version"}`, `{"name":"Connection"}`,
+			`{"name":"X-V","values":["1","2",""],"ignore_case":true,"failed_check_httpcode":400,"failed_check_error_message":""}`,
+			`{"name":"X-V","failed_check_httpcode":599}`,
+		},
+		bad: []bad{
+			{"name", `{}`}, {"name", `{"name":""}`}, {"name", `{"name":"X V"}`},
+			{"values", `{"name":"X","values":"1"}`}, {"values", `{"name":"X","values":["a\nb"]}`},
+			{"failed_check_httpcode", `{"name":"X","failed_check_httpcode":399}`},
+			{"failed_check_httpcode", `{"name":"X","failed_check_httpcode":600}`},
+			{"failed_check_httpcode", `{"name":"X","failed_check_httpcode":200}`},
+			{"failed_check_error_message", `{"name":"X","failed_check_error_message":5}`},
+			{"value", `{"name":"X","value":"1"}`},
+		},
+	},
+	"ip-filter": {
+		good: []string{
+			`{"action":"allow","addresses":["203.0.113.7"]}`, `{"action":"forbid","addresses":["2001:db8::1","::ffff:1.2.3.4"]}`,
+			`{"action":"allow","address_ranges":[{"from":"10.0.0.1","to":"10.0.0.99"}]}`,
+			`{"action":"allow","cidrs":["192.168.0.0/16","2001:db8::/32"]}`,
+			`{"action":"allow","addresses":[],"cidrs":["10.0.0.0/8"]}`,
+		},
+		bad: []bad{
+			{"action", `{"addresses":["1.2.3.4"]}`}, {"action", `{"action":"deny","addresses":["1.2.3.4"]}`},
+			{"addresses", `{"action":"allow"}`}, {"addresses", `{"action":"allow","addresses":[]}`},
+			{"addresses", `{"action":"allow","addresses":["example.com"]}`},
+			{"addresses", `{"action":"allow","addresses":["fe80::1%eth0"]}`},
+			{"addresses", `{"action":"allow","addresses":"1.2.3.4"}`},
+			{"address_ranges", `{"action":"allow","address_ranges":[{"from":"10.0.0.1"}]}`},
+			{"address_ranges", `{"action":"allow","address_ranges":[{"from":"10.0.0.1","to":"10.0.0.9","step":1}]}`},
+			{"cidrs", `{"action":"allow","cidrs":["10.0.0.0"]}`}, {"cidrs", `{"action":"allow","cidrs":["10.0.0.0/x"]}`},
+		},
+	},
+	"cors": {
+		good: []string{
+			`{"allowed_origins":"*"}`, `{"allowed_origins":["*"]}`, `{"allowed_origins":["*","*"]}`,
+			`{"allowed_origins":["https://app.example.com","http://localhost:3000"],"allow_credentials":true}`,
+			`{"allowed_origins":"*","allow_credentials":false,"allowed_methods":["*"],"allowed_headers":["*"]}`,
+			`{"allowed_origins":["https://a.example"],"allowed_methods":[],"allowed_headers":["Content-Type"],"expose_headers":["X-Id"],"preflight_result_max_age":86400}`,
+			`{"allowed_origins":"*","expose_headers":["*"]}`,
+		},
+		bad: []bad{
+			{"allowed_origins", `{}`}, {"allowed_origins", `{"allowed_origins":[]}`},
+			{"allowed_origins", `{"allowed_origins":"https://a.example"}`},
+			{"allowed_origins", `{"allowed_origins":["https://a.example/"]}`},
+			{"allowed_origins", `{"allowed_origins":["https://a.example/path"]}`},
+			{"allowed_origins", `{"allowed_origins":["a.example"]}`}, {"allowed_origins", `{"allowed_origins":["null"]}`},
+			{"allowed_origins", `{"allowed_origins":["https://u@a.example"]}`},
+			{"allowed_origins", `{"allowed_origins":["*","https://a.example"]}`},
+			{"allow_credentials", `{"allowed_origins":"*","allow_credentials":true}`},
+			{"allow_credentials", `{"allowed_origins":["*"],"allow_credentials":true}`},
+			{"allowed_methods", `{"allowed_origins":"*","allowed_methods":["GET","*"]}`},
+			{"allowed_methods", `{"allowed_origins":"*","allowed_methods":["GE T"]}`},
+			{"allowed_headers", `{"allowed_origins":"*","allowed_headers":["*","X-A"]}`},
+			{"expose_headers", `{"allowed_origins":"*","expose_headers":["X A"]}`},
+			{"preflight_result_max_age", `{"allowed_origins":"*","preflight_result_max_age":86401}`},
+			{"preflight_result_max_age", `{"allowed_origins":"*","preflight_result_max_age":-1}`},
+			{"max_age", `{"allowed_origins":"*","max_age":1}`},
+		},
+	},
+	"set-query-parameter": {
+		good: []string{
+			`{"name":"api-version","value":"2024-01-01"}`, `{"name":"a","value":""}`, `{"name":"a","values":["1","2"]}`,
+			`{"name":"a","values":[""]}`, `{"name":"a b&c","value":"x","exists_action":"append"}`,
+			`{"name":"debug","exists_action":"delete"}`, `{"name":"a","value":"x","exists_action":""}`,
+		},
+		bad: []bad{
+			{"name", `{"value":"x"}`}, {"name", `{"name":"","value":"x"}`}, {"value", `{"name":"a"}`},
+			{"values", `{"name":"a","values":[]}`}, {"value", `{"name":"a","value":"x","values":["y"]}`},
+			{"value", `{"name":"a","exists_action":"delete","value":"x"}`},
+			{"values", `{"name":"a","exists_action":"delete","values":[]}`},
+			{"exists_action", `{"name":"a","value":"x","exists_action":"set"}`},
+			{"values", `{"name":"a","values":"x"}`}, {"phase", `{"name":"a","value":"x","phase":"request"}`},
+		},
+	},
+	"rewrite-uri": {
+		good: []string{
+			`{"template":"/"}`, `{"template":"/v2/users/{id}/profile?source=gateway"}`,
+			`{"template":"/search","copy_unmatched_params":false}`, `{"template":"/a/{{literal}}/b"}`,
+			`{"template":"/files/.../a..b/.x"}`, `{"template":"/a?"}`, `{"template":"/a?x={id}&y=%20&&z"}`,
+			`{"template":"/a?x=1?2=3"}`, `{"template":"/a?k%41=v"}`,
+		},
+		bad: []bad{
+			{"template", `{}`}, {"template", `{"template":""}`}, {"template", `{"template":"users"}`},
+			{"template", `{"template":"/a%2Fb"}`}, {"template", `{"template":"/a\\b"}`}, {"template", `{"template":"/a#b"}`},
+			{"template", `{"template":"/a/../b"}`}, {"template", `{"template":"/a/."}`}, {"template", `{"template":"/a/..;x/b"}`},
+			{"template", `{"template":"/a/./?x=1"}`},
+			{"template", `{"template":"/a/{id"}`}, {"template", `{"template":"/a/id}"}`}, {"template", `{"template":"/a/{}"}`},
+			{"template", `{"template":"/a?x=a b"}`}, {"template", `{"template":"/a?{k}=1"}`}, {"template", `{"template":"/a?k%zz=1"}`},
+			{"template", `{"template":"/a\u0001"}`}, {"copy_unmatched_params", `{"template":"/","copy_unmatched_params":"no"}`},
+		},
+	},
+	"set-status": {
+		good: []string{`{"code":100}`, `{"code":599,"reason":"Whatever"}`, `{"code":503,"reason":"` + strings.Repeat("r", 256) + `"}`},
+		bad: []bad{
+			{"code", `{}`}, {"code", `{"code":99}`}, {"code", `{"code":600}`}, {"code", `{"code":"200"}`},
+			{"reason", `{"code":200,"reason":"a\nb"}`}, {"reason", `{"code":200,"reason":"` + strings.Repeat("r", 257) + `"}`},
+			{"status", `{"status":200}`},
+		},
+	},
+	"set-method": {
+		good: []string{`{"method":"POST"}`, `{"method":"patch"}`, `{"method":"` + strings.Repeat("M", 32) + `"}`},
+		bad: []bad{
+			{"method", `{}`}, {"method", `{"method":""}`}, {"method", `{"method":"GE T"}`},
+			{"method", `{"method":"` + strings.Repeat("M", 33) + `"}`}, {"method", `{"method":["GET"]}`},
+		},
+	},
+	"set-variable": {
+		good: []string{
+			`{"name":"user","value":"{header.X-User}@{path.tenant}"}`, `{"name":"v","value":""}`,
+			`{"name":"v","value":"{{literal}} {request.method} {request.path} {query.a.b} {var.x}","phase":"response"}`,
+			`{"name":"` + strings.Repeat("n", 128) + `","value":"x","phase":""}`,
+		},
+		bad: []bad{
+			{"name", `{"value":"x"}`}, {"name", `{"name":"","value":"x"}`}, {"value", `{"name":"v"}`},
+			{"name", `{"name":"` + strings.Repeat("n", 129) + `","value":"x"}`},
+			{"value", `{"name":"v","value":"{user}"}`}, {"value", `{"name":"v","value":"{header.}"}`},
+			{"value", `{"name":"v","value":"{header.a b}"}`}, {"value", `{"name":"v","value":"{var.x"}`},
+			{"value", `{"name":"v","value":"x}"}`}, {"value", `{"name":"v","value":"{request.host}"}`},
+			{"value", `{"name":"v","value":"{var.` + strings.Repeat("n", 129) + `}"}`},
+			{"phase", `{"name":"v","value":"x","phase":"both"}`},
+		},
+	},
+	"return-response": {
+		good: []string{
+			`{}`, `{"status":100}`, `{"status":503,"headers":{"Retry-After":"120"},"body":"{{\"path\":\"{request.path}\"}}","content_type":"application/json"}`,
+			`{"headers":{}}`, `{"body":"","content_type":""}`,
+		},
+		bad: []bad{
+			{"status", `{"status":99}`}, {"status", `{"status":600}`}, {"headers", `{"headers":{"Connection":"close"}}`},
+			{"headers", `{"headers":{"":"x"}}`}, {"headers", `{"headers":{"X A":"x"}}`}, {"headers", `{"headers":{"X-A":"a\nb"}}`},
+			{"headers", `{"headers":{"X-A":1}}`}, {"headers", `{"headers":["X-A"]}`},
+			{"body", `{"body":"{nope}"}`}, {"content_type", `{"content_type":"a\r\nb"}`}, {"code", `{"code":200}`},
+		},
+	},
+	"set-body": {
+		good: []string{`{"template":""}`, `{"template":"redacted","phase":"response","content_type":"text/plain"}`,
+			`{"template":"{{\"user\":\"{header.X-User}\"}}"}`},
+		bad: []bad{
+			{"template", `{}`}, {"template", `{"template":"{"}`}, {"template", `{"template":"{path.}"}`},
+			{"template", `{"template":1}`}, {"phase", `{"template":"x","phase":"inbound"}`},
+			{"content_type", `{"template":"x","content_type":"a\nb"}`}, {"body", `{"body":"x"}`},
+		},
+	},
+	"validate-jwt": {
+		good: []string{
+			jwt(`"jwks_url":"https://login.example.com/keys"`),
+			jwt(`"jwks_url":"http://idp/keys","algorithms":["RS256","ES512","PS384"]`),
+			jwt(`"hmac_secret":"` + strings.Repeat("s", 32) + `","algorithms":["HS256","HS512"]`),
+			jwt(`"hmac_secret_base64":"cmVwbGFjZS1tZS13aXRoLTMyLXJhbmRvbS1ieXRlcyEh","algorithms":["HS384"]`),
+			jwt(`"public_key_pem":"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"`),
+			jwt(`"public_key_pem":"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n","hmac_secret":""`),
+			jwt(`"jwks_url":"https://x/k","header_name":"X-Token","failed_validation_httpcode":403,"failed_validation_error_message":"no"`),
+			jwt(`"jwks_url":"https://x/k","query_parameter_name":"token","header_name":""`),
+			jwt(`"jwks_url":"https://x/k","cookie_name":"session","leeway_seconds":300,"output_token_variable_name":"jwt"`),
+			jwt(`"jwks_url":"https://x/k","required_claims":{"scp":["read"],"sub":[]}`),
+		},
+		bad: []bad{
+			{"algorithms", `{"issuers":["i"],"audiences":["a"],"jwks_url":"https://x/k"}`},
+			{"issuers", `{"algorithms":["RS256"],"audiences":["a"],"jwks_url":"https://x/k"}`},
+			{"audiences", `{"algorithms":["RS256"],"issuers":["i"],"jwks_url":"https://x/k"}`},
+			{"issuers", jwt(`"jwks_url":"https://x/k","issuers":[]`)},
+			{"audiences", jwt(`"jwks_url":"https://x/k","audiences":[""]`)},
+			{"algorithms", jwt(`"jwks_url":"https://x/k","algorithms":["none"]`)},
+			{"algorithms", jwt(`"jwks_url":"https://x/k","algorithms":["rs256"]`)},
+			{"algorithms", jwt(`"jwks_url":"https://x/k","algorithms":["HS256"]`)},
+			{"algorithms", jwt(`"hmac_secret":"` + strings.Repeat("s", 32) + `","algorithms":["RS256"]`)},
+			{"jwks_url", jwt(``)},
+			{"jwks_url", jwt(`"jwks_url":"https://x/k","hmac_secret":"` + strings.Repeat("s", 32) + `"`)},
+			{"hmac_secret", jwt(`"hmac_secret":"short","algorithms":["HS256"]`)},
+			{"hmac_secret_base64", jwt(`"hmac_secret_base64":"c2hvcnQ=","algorithms":["HS256"]`)},
+			{"public_key_pem", jwt(`"public_key_pem":"not a key"`)},
+			{"jwks_url", jwt(`"jwks_url":"ftp://x/k"`)}, {"jwks_url", jwt(`"jwks_url":"keys.json"`)},
+			{"cookie_name", jwt(`"jwks_url":"https://x/k","header_name":"X-A","cookie_name":"c"`)},
+			{"cookie_name", jwt(`"jwks_url":"https://x/k","query_parameter_name":"t","cookie_name":"c"`)},
+			{"query_parameter_name", jwt(`"jwks_url":"https://x/k","query_parameter_name":"t","header_name":"Authorization"`)},
+			{"header_name", jwt(`"jwks_url":"https://x/k","header_name":"X A"`)},
+			{"cookie_name", jwt(`"jwks_url":"https://x/k","cookie_name":"a;b"`)},
+			{"failed_validation_httpcode", jwt(`"jwks_url":"https://x/k","failed_validation_httpcode":302`)},
+			{"leeway_seconds", jwt(`"jwks_url":"https://x/k","leeway_seconds":301`)},
+			{"leeway_seconds", jwt(`"jwks_url":"https://x/k","leeway_seconds":-1`)},
+			{"output_token_variable_name", jwt(`"jwks_url":"https://x/k","output_token_variable_name":"` + strings.Repeat("v", 129) + `"`)},
+			{"required_claims", jwt(`"jwks_url":"https://x/k","required_claims":{"":["x"]}`)},
+			{"required_claims", jwt(`"jwks_url":"https://x/k","required_claims":{"scp":"read"}`)},
+			{"issuer", jwt(`"jwks_url":"https://x/k","issuer":"i"`)},
+		},
+	},
+}
+
+// jwt is a validate-jwt config with algorithms RS256, issuers and
+// audiences, and the given fields (which may override algorithms).
+func jwt(fields string) string {
+	base := map[string]json.RawMessage{
+		"algorithms": json.RawMessage(`["RS256"]`), "issuers": json.RawMessage(`["https://issuer/"]`),
+		"audiences": json.RawMessage(`["api://pets"]`),
+	}
+	if fields != "" {
+		var extra map[string]json.RawMessage
+		if err := json.Unmarshal([]byte("{"+fields+"}"), &extra); err != nil {
+			panic(err)
+		}
+		for k, v := range extra {
+			base[k] = v
+		}
+	}
+	b, _ := json.Marshal(base)
+	return string(b)
+}
+
+// TestCrossCheck checks the schemas against the real config parsers.
+func TestCrossCheck(t *testing.T) {
+	for _, p := range embedded.Policies() {
+		tc, ok := cases[p.Name]
+		if !ok {
+			t.Errorf("%s: no cross-check cases", p.Name)
+			continue
+		}
+		if len(tc.good) == 0 || len(tc.bad) == 0 {
+			t.Errorf("%s: needs good and bad cases", p.Name)
+		}
+		newPolicy := factory(t, p.Name)
+		for _, c := range tc.good {
+			js := c
+			if js == "" {
+				js = "{}" // the gateway sends "{}" for an attachment without config
+			}
+			if err := validate(t, p.Name, js); err != nil {
+				t.Errorf("%s: schema refuses good config %s: %v", p.Name, c, err)
+			}
+			if _, err := newPolicy([]byte(c)); err != nil {
+				t.Errorf("%s: factory refuses good config %s: %v", p.Name, c, err)
+			}
+		}
+		for _, c := range tc.bad {
+			err := validate(t, p.Name, c.config)
+			if err == nil {
+				t.Errorf("%s: schema accepts bad config %s", p.Name, c.config)
+			} else if !strings.Contains(err.Error(), c.field) {
+				t.Errorf("%s: schema error for %s does not name %s: %v", p.Name, c.config, c.field, err)
+			}
+			if _, err := newPolicy([]byte(c.config)); err == nil {
+				t.Errorf("%s: factory accepts bad config %s", p.Name, c.config)
+			}
+		}
+	}
+}
+
+// divergences are the known places where the schema and the parser
+// disagree. The schema may be looser (the guest refuses the config when it
+// builds the policy); where it is stricter, the report explains why.
+var divergences = []struct {
+	policy, config      string
+	schemaOK, factoryOK bool
+	why                 string
+}{
+	// Looser schemas: checks a JSON Schema cannot express.
+	{"ip-filter", `{"action":"allow","address_ranges":[{"from":"10.0.0.9","to":"10.0.0.1"}]}`, true, false, "range order"},
+	{"ip-filter", `{"action":"allow","address_ranges":[{"from":"10.0.0.1","to":"::1"}]}`, true, false, "range family"},
+	{"ip-filter", `{"action":"allow","addresses":["1.2.3"]}`, true, false, "address syntax (pattern is a superset)"},
+	{"ip-filter", `{"action":"allow","cidrs":["::ffff:10.0.0.0/104"]}`, true, false, "IPv4-mapped prefix"},
+	{"cache-lookup", `{"vary_by_headers":["accept","Accept"]}`, true, false, "duplicates compared case-insensitively"},
+	{"cors", `{"allowed_origins":["https://a b"]}`, true, false, "url.Parse host syntax"},
+	{"set-query-parameter", `{"name":"a","value":"` + strings.Repeat("x", 9000) + `"}`, true, false, "8 KiB query"},
+	{"validate-jwt", jwt(`"hmac_secret_base64":"` + strings.Repeat("!", 44) + `","algorithms":["HS256"]`), true, false, "base64 syntax"},
+	{"validate-jwt", jwt(`"public_key_pem":"-----BEGIN PUBLIC KEY-----"`), true, false, "PEM structure"},
+	{"validate-jwt", jwt(`"hmac_secret":"ééééééééé","algorithms":["HS256"]`), true, false, "secret length in bytes (9 runes, 18 bytes)"},
+	{"set-variable", `{"name":"` + strings.Repeat("é", 100) + `","value":"x"}`, true, false, "name length in bytes"},
+	{"set-status", `{"code":200,"reason":"` + strings.Repeat("é", 200) + `"}`, true, false, "reason length in bytes"},
+	{"rate-limit", `{"calls":1.0,"renewal_period":60}`, true, false, "1.0 is an integer to JSON Schema, not to encoding/json"},
+	// Stricter schemas: encoding/json leniencies the schema does not copy.
+	{"rate-limit", `{"calls":1,"renewal_period":60,"counter_key":null}`, false, true, "null is an absent field to encoding/json"},
+	{"set-header", `{"name":"X-A","value":"b","phase":null}`, false, true, "null is an absent field to encoding/json"},
+	{"rate-limit", `{"Calls":1,"Renewal_Period":60}`, false, true, "encoding/json matches field names case-insensitively"},
+	{"check-header", `{"name":"X","values":[null]}`, false, true, "a null item is an empty string to encoding/json"},
+}
+
+func TestDivergences(t *testing.T) {
+	for _, d := range divergences {
+		err := validate(t, d.policy, d.config)
+		_, ferr := factory(t, d.policy)([]byte(d.config))
+		if (err == nil) != d.schemaOK || (ferr == nil) != d.factoryOK {
+			t.Errorf("%s %.80s (%s): schema accepts %v, factory accepts %v; documented %v, %v (schema: %v, factory: %v)",
+				d.policy, d.config, d.why, err == nil, ferr == nil, d.schemaOK, d.factoryOK, err, ferr)
+		}
+	}
+}
+
+// TestPatternsNoStricter compares the grammar patterns with the parsers on
+// random strings: the rewrite-uri template and the template language
+// (set-variable) must agree exactly, the counter_key exactly, and a cors
+// origin the parser accepts must match the pattern.
+func TestPatternsNoStricter(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	gen := func(alphabet []string, prefix string) string {
+		var b strings.Builder
+		b.WriteString(prefix)
+		for n := r.IntN(10); n > 0; n-- {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	str := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	type check struct {
+		policy   string
+		alphabet []string
+		prefix   string
+		config   func(string) string
+		exact    bool
+	}
+	checks := []check{
+		{"rewrite-uri", []string{"/", "{", "}", "?", "&", "=", ".", ";", "a", "id", "%", "%2F", "%4", " ", "#", "\\", "\x01", "{id}", "é"}, "",
+			func(s string) string { return `{"template":` + str(s) + `}` }, true},
+		{"rewrite-uri", []string{"/", "{", "}", "?", "&", "=", ".", ";", "a", "%41", "%", " ", "{id}", ".."}, "/",
+			func(s string) string { return `{"template":` + str(s) + `}` }, true},
+		{"set-variable", []string{"{", "}", "header.", "query.", "path.", "var.", "request.", "method", "path", "a", ".", " ", "\t", "\f", "\x00", "é", "X-A", "(", ":"}, "",
+			func(s string) string { return `{"name":"v","value":` + str(s) + `}` }, true},
+		{"rate-limit", []string{"subscription", "ip", "header:", "var:", "a", " ", ":", "X-A", "é"}, "",
+			func(s string) string { return `{"calls":1,"renewal_period":1,"counter_key":` + str(s) + `}` }, true},
+		{"cors", []string{"https", "http", "://", ":", "/", "?", "#", "@", "a", ".", "8080", " ", "%", "[::1]", "*", "null", "+"}, "",
+			func(s string) string { return `{"allowed_origins":[` + str(s) + `]}` }, false},
+	}
+	for _, c := range checks {
+		newPolicy := factory(t, c.policy)
+		accepted := 0
+		for i := 0; i < 20000; i++ {
+			cfg := c.config(gen(c.alphabet, c.prefix))
+			serr := validate(t, c.policy, cfg)
+			_, ferr := newPolicy([]byte(cfg))
+			if ferr == nil && serr != nil {
+				t.Errorf("%s: schema refuses %s, the parser accepts it: %v", c.policy, cfg, serr)
+			}
+			if c.exact && ferr != nil && serr == nil {
+				t.Errorf("%s: schema accepts %s, the parser refuses it: %v", c.policy, cfg, ferr)
+			}
+			if ferr == nil {
+				accepted++
+			}
+		}
+		t.Logf("%s (prefix %q): %d of 20000 accepted by the parser", c.policy, c.prefix, accepted)
+		if accepted < 100 {
+			t.Errorf("%s: too few accepted samples to mean anything", c.policy)
+		}
+	}
+}
+
+// TestCombinations builds every combination of a few values per field
+// (absent included) for the policies whose rules tie fields together, and
+// checks that the schema and the factory agree on each.
+func TestCombinations(t *testing.T) {
+	type field struct {
+		name   string
+		values []string // raw JSON; "" means absent
+	}
+	secret := `"` + strings.Repeat("s", 32) + `"`
+	combos := []struct {
+		policy string
+		fields []field
+	}{
+		{"set-header", []field{
+			{"name", []string{"", `"X-A"`, `"Te"`}},
+			{"value", []string{"", `""`, `"x"`}},
+			{"exists_action", []string{"", `""`, `"override"`, `"skip"`, `"append"`, `"delete"`, `"Delete"`}},
+			{"phase", []string{"", `""`, `"request"`, `"response"`, `"x"`}},
+		}},
+		{"set-query-parameter", []field{
+			{"name", []string{"", `""`, `"a"`}},
+			{"value", []string{"", `""`, `"x"`}},
+			{"values", []string{"", `[]`, `[""]`, `["a","b"]`}},
+			{"exists_action", []string{"", `""`, `"override"`, `"skip"`, `"append"`, `"delete"`}},
+		}},
+		{"cors", []field{
+			{"allowed_origins", []string{"", `"*"`, `"x"`, `[]`, `["*"]`, `["*","*"]`, `["https://a.b"]`, `["https://a.b","*"]`}},
+			{"allow_credentials", []string{"", `false`, `true`}},
+			{"allowed_methods", []string{"", `[]`, `["*"]`, `["get"]`, `["*","GET"]`}},
+			{"allowed_headers", []string{"", `["*"]`, `["X-A","*"]`}},
+		}},
+		{"ip-filter", []field{
+			{"action", []string{"", `"allow"`, `"forbid"`, `""`}},
+			{"addresses", []string{"", `[]`, `["1.2.3.4"]`}},
+			{"address_ranges", []string{"", `[]`, `[{"from":"::1","to":"::2"}]`}},
+			{"cidrs", []string{"", `[]`, `["10.0.0.0/8"]`}},
+		}},
+		{"validate-jwt", []field{
+			{"algorithms", []string{`["HS256"]`, `["RS256"]`, `["HS256","RS256"]`}},
+			{"issuers", []string{`["i"]`}},
+			{"audiences", []string{`["a"]`}},
+			{"header_name", []string{"", `""`, `"X-T"`}},
+			{"query_parameter_name", []string{"", `""`, `"t"`}},
+			{"cookie_name", []string{"", `""`, `"c"`}},
+			{"hmac_secret", []string{"", `""`, secret}},
+			{"hmac_secret_base64", []string{"", `""`, `"cmVwbGFjZS1tZS13aXRoLTMyLXJhbmRvbS1ieXRlcyEh"`}},
+			{"public_key_pem", []string{"", `""`, `"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"`}},
+			{"jwks_url", []string{"", `""`, `"https://x/k"`}},
+		}},
+	}
+	for _, c := range combos {
+		newPolicy := factory(t, c.policy)
+		n, ok := 0, 0
+		idx := make([]int, len(c.fields))
+		for {
+			var parts []string
+			for i, f := range c.fields {
+				if v := f.values[idx[i]]; v != "" {
+					parts = append(parts, `"`+f.name+`":`+v)
+				}
+			}
+			cfg := "{" + strings.Join(parts, ",") + "}"
+			serr := validate(t, c.policy, cfg)
+			_, ferr := newPolicy([]byte(cfg))
+			n++
+			if ferr == nil {
+				ok++
+			}
+			if (serr == nil) != (ferr == nil) {
+				t.Errorf("%s %s: schema accepts %v, factory accepts %v (schema: %v, factory: %v)",
+					c.policy, cfg, serr == nil, ferr == nil, serr, ferr)
+			}
+			i := len(idx) - 1
+			for ; i >= 0; i-- {
+				if idx[i]++; idx[i] < len(c.fields[i].values) {
+					break
+				}
+				idx[i] = 0
+			}
+			if i < 0 {
+				break
+			}
+		}
+		t.Logf("%s: %d combinations, %d accepted", c.policy, n, ok)
+	}
+}
