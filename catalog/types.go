@@ -220,11 +220,13 @@ type PolicyDoc struct {
 	// Scope is ScopeGlobal, ScopeProduct, ScopeAPI or ScopeOperation.
 	Scope Scope `json:"scope"`
 	// ScopeID is empty for ScopeGlobal and the entity ID otherwise.
+	// A nil section (JSON null or absent) inherits the parent scope's
+	// section unchanged; an empty one ([]) replaces it with nothing.
 	ScopeID  string        `json:"scopeId,omitempty"`
-	Inbound  []PolicyEntry `json:"inbound,omitempty"`
-	Backend  []PolicyEntry `json:"backend,omitempty"`
-	Outbound []PolicyEntry `json:"outbound,omitempty"`
-	OnError  []PolicyEntry `json:"onError,omitempty"`
+	Inbound  []PolicyEntry `json:"inbound"`
+	Backend  []PolicyEntry `json:"backend"`
+	Outbound []PolicyEntry `json:"outbound"`
+	OnError  []PolicyEntry `json:"onError"`
 }
 
 // PolicyEntry is one step of a policy section: either Base, marking where

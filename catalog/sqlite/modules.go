@@ -87,10 +87,10 @@ func (s *Store) DeleteModule(ctx context.Context, name, version string) error {
 
 // policyBody is the stored JSON of a policy document's sections.
 type policyBody struct {
-	Inbound  []catalog.PolicyEntry `json:"inbound,omitempty"`
-	Backend  []catalog.PolicyEntry `json:"backend,omitempty"`
-	Outbound []catalog.PolicyEntry `json:"outbound,omitempty"`
-	OnError  []catalog.PolicyEntry `json:"onError,omitempty"`
+	Inbound  []catalog.PolicyEntry `json:"inbound"`
+	Backend  []catalog.PolicyEntry `json:"backend"`
+	Outbound []catalog.PolicyEntry `json:"outbound"`
+	OnError  []catalog.PolicyEntry `json:"onError"`
 }
 
 var scopeTable = map[catalog.Scope]string{

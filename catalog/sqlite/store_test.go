@@ -703,3 +703,27 @@ func TestNoPlaintextKeysOnDisk(t *testing.T) {
 		t.Fatalf("keys rows %d", cnt)
 	}
 }
+
+// An empty section ("drop the parent's") survives a round trip as empty,
+// distinct from an absent one ("inherit").
+func TestPolicyEmptySectionRoundTrip(t *testing.T) {
+	st, _ := open(t)
+	ctx := context.Background()
+	a, err := st.CreateAPI(ctx, catalog.API{Name: "e", PathPrefix: "/e", BackendURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPolicy(ctx, catalog.PolicyDoc{Scope: catalog.ScopeAPI, ScopeID: a.ID, Inbound: []catalog.PolicyEntry{}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := st.GetPolicy(ctx, catalog.ScopeAPI, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Inbound == nil || len(d.Inbound) != 0 {
+		t.Errorf("inbound = %#v, want empty and non-nil", d.Inbound)
+	}
+	if d.Outbound != nil {
+		t.Errorf("outbound = %#v, want nil (absent)", d.Outbound)
+	}
+}

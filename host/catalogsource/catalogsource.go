@@ -310,9 +310,10 @@ func isRelease(v string) bool {
 	return !strings.Contains(v, "-")
 }
 
-// section maps one catalog section; nil stays nil (an absent section).
+// section maps one catalog section; nil stays nil (an absent section, which
+// inherits) and empty stays empty (a section that drops the parent's).
 func (m *mapper) section(where string, entries []catalog.PolicyEntry) ([]gateway.Step, error) {
-	if len(entries) == 0 {
+	if entries == nil {
 		return nil, nil
 	}
 	out := make([]gateway.Step, 0, len(entries))

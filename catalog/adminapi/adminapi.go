@@ -1,0 +1,173 @@
+// Package adminapi serves the admin REST API (/admin/v1) over a
+// catalog.Store. docs/admin-api.md is its contract; openapi.json (served
+// at /admin/v1/openapi.json) describes every route.
+package adminapi
+
+import (
+	"context"
+	"crypto/subtle"
+	_ "embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse/gatehouse/catalog"
+)
+
+// Prefix is the path prefix of every admin route.
+const Prefix = "/admin/v1"
+
+// Body limits (docs/admin-api.md).
+const (
+	maxJSONBody     = 1 << 20  // ordinary JSON bodies
+	maxDocumentBody = 8 << 20  // OpenAPI imports and declarative documents
+	maxModuleBody   = 32 << 20 // module uploads
+)
+
+// Actor is the audit actor of every write made through the admin API.
+const Actor = "admin"
+
+// Built-in subscription-key check placed first in effective inbound
+// chains of APIs that require a subscription (always; there is no option
+// to turn it off, matching the gateway's catalogsource).
+const (
+	BuiltinModule         = "builtin"
+	SubscriptionKeyPolicy = "subscription-key"
+)
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// Options configures New.
+type Options struct {
+	Store catalog.Store
+	// Token is the bearer token every request must carry; required.
+	Token string
+	// ValidateModule checks a wasm module with the host and returns its
+	// ABI major version and the capabilities it imports, or an error
+	// naming the problem (answered 400, nothing stored). When nil, module
+	// uploads answer 500.
+	ValidateModule func(ctx context.Context, wasm []byte) (abiVersion int, capabilities []string, err error)
+	// Logger receives internal errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Route is one method and path template of the admin API.
+type Route struct {
+	Method, Path string
+}
+
+type server struct {
+	st       catalog.Store
+	token    []byte
+	validate func(ctx context.Context, wasm []byte) (int, []string, error)
+	log      *slog.Logger
+	schemas  schemaCache
+}
+
+// New returns the handler serving Prefix. It routes on the full request
+// path (/admin/v1/...), so mount it at "/" (or at Prefix+"/") without
+// http.StripPrefix. Every request, including answers for unknown routes
+// and methods, is authenticated first.
+func New(o Options) (http.Handler, error) {
+	if o.Store == nil {
+		return nil, errors.New("adminapi: Store is required")
+	}
+	if o.Token == "" {
+		return nil, errors.New("adminapi: Token is required")
+	}
+	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s.auth(s.router()), nil
+}
+
+// Routes lists every route of the admin API (full paths, with Prefix).
+func Routes() []Route {
+	s := &server{log: slog.Default()}
+	var out []Route
+	_ = s.router().Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := rt.GetPathTemplate()
+		if err != nil {
+			return nil
+		}
+		methods, err := rt.GetMethods()
+		if err != nil {
+			return nil
+		}
+		for _, m := range methods {
+			out = append(out, Route{Method: m, Path: tpl})
+		}
+		return nil
+	})
+	return out
+}
+
+// auth refuses requests without the right bearer token. It wraps the
+// whole router so that no route (nor the 404/405 answers) can skip it.
+func (s *server) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") ||
+			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), s.token) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin"`)
+			writeError(w, &httpError{status: http.StatusUnauthorized, code: "unauthorized", msg: "missing or wrong bearer token"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handlerFunc is a handler that may fail; errors are answered by fail.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *server) h(f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := f(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// writeCtx is the context of a write: audited as Actor.
+func writeCtx(r *http.Request) context.Context {
+	return catalog.WithActor(r.Context(), Actor)
+}
+
+// routes registers handlers under Prefix.
+type routes struct{ r *mux.Router }
+
+func (x routes) Handle(path string, h http.Handler) *mux.Route { return x.r.Handle(Prefix+path, h) }
+
+func (s *server) router() *mux.Router {
+	root := mux.NewRouter()
+	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &httpError{status: http.StatusNotFound, code: "not_found", msg: "no such route"})
+	})
+	root.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: "method " + r.Method + " not allowed here"})
+	})
+	// Full paths on the root router rather than a PathPrefix subrouter:
+	// mux answers 404 instead of 405 for method mismatches in subrouters.
+	r := routes{root}
+
+	r.Handle("/version", s.h(s.getVersion)).Methods(http.MethodGet)
+	r.Handle("/openapi.json", s.h(s.getOpenAPI)).Methods(http.MethodGet)
+	r.Handle("/audit", s.h(s.listAudit)).Methods(http.MethodGet)
+	r.Handle("/apply", s.h(s.apply)).Methods(http.MethodPost)
+	r.Handle("/export", s.h(s.export)).Methods(http.MethodGet)
+	s.apiRoutes(r)
+	s.productRoutes(r)
+	s.groupRoutes(r)
+	s.userRoutes(r)
+	s.subscriptionRoutes(r)
+	s.moduleRoutes(r)
+	s.policyRoutes(r)
+	s.namedValueRoutes(r)
+	return root
+}

@@ -1,0 +1,137 @@
+package adminapi
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse/gatehouse/catalog"
+)
+
+func (s *server) getVersion(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.st.Version(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Version int64 `json:"version"`
+	}{v})
+	return nil
+}
+
+func (s *server) getOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(openAPIDoc)
+	return nil
+}
+
+const (
+	defaultAuditLimit = 100
+	maxAuditLimit     = 1000
+)
+
+func (s *server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	limit := defaultAuditLimit
+	if q := r.URL.Query().Get("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 {
+			return invalid("limit", "must be a positive integer")
+		}
+		limit = min(n, maxAuditLimit)
+	}
+	es, err := s.st.ListAudit(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list(es))
+	return nil
+}
+
+func (s *server) namedValueRoutes(r routes) {
+	r.Handle("/named-values", s.h(s.listNamedValues)).Methods(http.MethodGet)
+	r.Handle("/named-values", s.h(s.createNamedValue)).Methods(http.MethodPost)
+	r.Handle("/named-values/{name}", s.h(s.getNamedValue)).Methods(http.MethodGet)
+	r.Handle("/named-values/{name}", s.h(s.updateNamedValue)).Methods(http.MethodPut)
+	r.Handle("/named-values/{name}", s.h(s.deleteNamedValue)).Methods(http.MethodDelete)
+}
+
+// masked hides a secret value.
+func masked(n catalog.NamedValue) catalog.NamedValue {
+	if n.Secret {
+		n.Value = "***"
+	}
+	return n
+}
+
+func (s *server) listNamedValues(w http.ResponseWriter, r *http.Request) error {
+	ns, err := s.st.ListNamedValues(r.Context())
+	if err != nil {
+		return err
+	}
+	for i := range ns {
+		ns[i] = masked(ns[i])
+	}
+	writeJSON(w, http.StatusOK, list(ns))
+	return nil
+}
+
+func (s *server) createNamedValue(w http.ResponseWriter, r *http.Request) error {
+	var n catalog.NamedValue
+	if err := decode(w, r, maxJSONBody, &n); err != nil {
+		return err
+	}
+	n, err := s.st.CreateNamedValue(writeCtx(r), n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, masked(n))
+	return nil
+}
+
+func (s *server) getNamedValue(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.st.GetNamedValue(r.Context(), mux.Vars(r)["name"])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, masked(n))
+	return nil
+}
+
+func (s *server) updateNamedValue(w http.ResponseWriter, r *http.Request) error {
+	var n catalog.NamedValue
+	if err := decode(w, r, maxJSONBody, &n); err != nil {
+		return err
+	}
+	if err := pathID("name", &n.Name, mux.Vars(r)["name"]); err != nil {
+		return err
+	}
+	n, err := s.st.UpdateNamedValue(writeCtx(r), n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, masked(n))
+	return nil
+}
+
+func (s *server) deleteNamedValue(w http.ResponseWriter, r *http.Request) error {
+	if err := s.st.DeleteNamedValue(writeCtx(r), mux.Vars(r)["name"]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// readBody reads the whole body, at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return nil, bodyErr(err, "reading the body")
+	}
+	if len(b) == 0 {
+		return nil, invalid("", "empty body; a document is required")
+	}
+	return b, nil
+}
