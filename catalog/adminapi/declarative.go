@@ -1,10 +1,14 @@
 package adminapi
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/catalog"
 	"github.com/gatehouse/gatehouse/catalog/declarative"
 )
 
@@ -39,13 +43,24 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	opts := declarative.Options{Prune: prune, CheckPolicy: s.checkPolicyField}
 	var changes []declarative.Change
 	if dryRun {
-		changes, err = declarative.Plan(r.Context(), s.st, doc, prune)
+		changes, err = declarative.PlanWith(r.Context(), s.st, doc, opts)
 	} else {
-		changes, err = declarative.Apply(writeCtx(r), s.st, doc, prune)
+		changes, err = declarative.ApplyWith(writeCtx(r), s.st, doc, opts)
 	}
 	if err != nil {
+		if len(changes) > 0 {
+			// A store write failed part-way: say what was already applied.
+			s.log.Warn("apply failed part-way", "applied", len(changes), "err", err)
+			var he *httpError
+			if errors.As(err, &he) {
+				he.msg += fmt.Sprintf(" (%d changes were applied before the failure; run the apply again)", len(changes))
+				return he
+			}
+			return fmt.Errorf("%w (%d changes were applied before the failure; run the apply again)", err, len(changes))
+		}
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
@@ -53,6 +68,18 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request) error {
 		Applied bool                 `json:"applied"`
 	}{nonNil(changes), !dryRun})
 	return nil
+}
+
+// checkPolicyField is checkPolicy for declarative documents: the first
+// failure as a *catalog.FieldError, whose path the planner prefixes with
+// the policy's place in the document.
+func (s *server) checkPolicyField(ctx context.Context, d catalog.PolicyDoc) error {
+	err := s.checkPolicy(ctx, &d)
+	var he *httpError
+	if errors.As(err, &he) && len(he.fields) > 0 {
+		return &catalog.FieldError{Path: he.fields[0].Path, Msg: he.fields[0].Message}
+	}
+	return err
 }
 
 // export answers the catalog as a declarative document: YAML when the

@@ -88,3 +88,30 @@ products:
 		t.Fatalf("yaml export: %d %s", req.status, req.body)
 	}
 }
+
+// A declarative apply checks policy configs against module schemas, as
+// PUT /policies does, and names the place in the document.
+func TestApplyChecksPolicySchemas(t *testing.T) {
+	e := newEnv(t)
+	if r := e.upload("ratelimit", "1.0.0", rateLimitManifest, wasmBytes); r.status != 201 {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	doc := `version: 1
+products:
+  - id: gold
+    name: Gold
+    policy:
+      inbound:
+        - module: ratelimit
+          config: {limit: "lots"}
+`
+	v := e.version()
+	for _, q := range []string{"?dryRun=true", ""} {
+		r := e.do("POST", "/apply"+q, doc)
+		if r.status != 400 || !strings.Contains(string(r.body), "products[0].policy.inbound[0].config.limit") || e.version() != v {
+			t.Fatalf("apply%s of a config failing its schema: %d %s", q, r.status, r.body)
+		}
+	}
+	good := strings.Replace(doc, `"lots"`, "10", 1)
+	e.must(200, "POST", "/apply", good, nil)
+}

@@ -1,0 +1,130 @@
+package declarative
+
+import (
+	"context"
+	"sort"
+
+	"github.com/gatehouse/gatehouse/catalog"
+)
+
+// Export describes the whole catalog (every kind present, entities sorted
+// by ID). Subscription keys and modules are not included, nor the values of
+// secret named values.
+func Export(ctx context.Context, st catalog.Store) (*Document, error) {
+	d := &Document{Version: FormatVersion, APIs: []API{}, Products: []Product{}, Groups: []Group{},
+		Users: []User{}, Subscriptions: []Subscription{}, NamedValues: []NamedValue{}, GlobalPolicy: &Policy{}}
+	pols, err := st.ListPolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	policy := map[string]*Policy{}
+	for _, p := range pols {
+		policy[string(p.Scope)+"/"+p.ScopeID] = policyFromCatalog(p)
+	}
+	if p := policy["global/"]; p != nil {
+		d.GlobalPolicy = p
+	}
+
+	apis, err := st.ListAPIs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(apis, func(i, j int) bool { return apis[i].ID < apis[j].ID })
+	ops, err := st.ListOperations(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range apis {
+		req := a.SubscriptionRequired
+		x := API{ID: a.ID, Name: a.Name, PathPrefix: a.PathPrefix, BackendURL: a.BackendURL, Version: a.Version,
+			SubscriptionRequired: &req, AllowQueryKey: a.AllowQueryKey, Operations: []Operation{},
+			Policy: policy["api/"+a.ID]}
+		if a.KeyHeader != catalog.DefaultKeyHeader {
+			x.KeyHeader = a.KeyHeader
+		}
+		if a.KeyQuery != catalog.DefaultKeyQuery {
+			x.KeyQuery = a.KeyQuery
+		}
+		for _, o := range ops {
+			if o.APIID == a.ID {
+				x.Operations = append(x.Operations, Operation{ID: o.ID, Name: o.Name, Method: o.Method,
+					URLTemplate: o.URLTemplate, Policy: policy["operation/"+o.ID]})
+			}
+		}
+		d.APIs = append(d.APIs, x)
+	}
+
+	prods, err := st.ListProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(prods, func(i, j int) bool { return prods[i].ID < prods[j].ID })
+	links, err := st.ListProductAPIs(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range prods {
+		x := Product{ID: p.ID, Name: p.Name, Description: p.Description, Published: p.Published,
+			ApprovalRequired: p.ApprovalRequired, SubscriptionsLimit: p.SubscriptionsLimit, APIs: []string{},
+			Policy: policy["product/"+p.ID]}
+		for _, l := range links {
+			if l.ProductID == p.ID {
+				x.APIs = append(x.APIs, l.APIID)
+			}
+		}
+		sort.Strings(x.APIs)
+		d.Products = append(d.Products, x)
+	}
+
+	groups, err := st.ListGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(groups, func(i, j int) bool { return groups[i].ID < groups[j].ID })
+	for _, g := range groups {
+		x := Group{ID: g.ID, Name: g.Name, Description: g.Description, Users: []string{}}
+		members, err := st.ListGroupUsers(ctx, g.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range members {
+			x.Users = append(x.Users, u.ID)
+		}
+		sort.Strings(x.Users)
+		d.Groups = append(d.Groups, x)
+	}
+
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i].ID < users[j].ID })
+	for _, u := range users {
+		d.Users = append(d.Users, User{ID: u.ID, Email: u.Email, Name: u.Name, State: u.State})
+	}
+
+	subs, err := st.ListSubscriptions(ctx, catalog.SubscriptionFilter{})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].ID < subs[j].ID })
+	for _, s := range subs {
+		d.Subscriptions = append(d.Subscriptions, Subscription{ID: s.ID, UserID: s.UserID, Name: s.Name,
+			Scope: string(s.Scope), ScopeID: s.ScopeID, State: string(s.State), ExpiresAt: s.ExpiresAt})
+	}
+
+	nvs, err := st.ListNamedValues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(nvs, func(i, j int) bool { return nvs[i].Name < nvs[j].Name })
+	for _, n := range nvs {
+		x := NamedValue{Name: n.Name, Secret: n.Secret}
+		if !n.Secret {
+			v := n.Value
+			x.Value = &v
+		}
+		d.NamedValues = append(d.NamedValues, x)
+	}
+	return d, nil
+}
