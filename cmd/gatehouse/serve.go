@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +19,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/gatehouse/gatehouse/catalog/sqlite"
+	"github.com/gatehouse/gatehouse/host/catalogsource"
 	"github.com/gatehouse/gatehouse/host/counter"
 	"github.com/gatehouse/gatehouse/host/edge"
 	"github.com/gatehouse/gatehouse/host/engine"
@@ -30,9 +30,6 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/embedded"
 )
 
-//go:embed demo.yaml
-var demoConfig []byte
-
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
@@ -40,9 +37,10 @@ func serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "./data", EnvVars: []string{"GATEHOUSE_DATA"}, Usage: "data directory (compilation cache, demo state)"},
 			&cli.StringFlag{Name: "listen", Value: ":8080", EnvVars: []string{"GATEHOUSE_LISTEN"}, Usage: "gateway listen address"},
-			&cli.StringFlag{Name: "config", EnvVars: []string{"GATEHOUSE_CONFIG"}, Usage: "gateway config file (YAML; default DATA/gateway.yaml); reloaded on change"},
+			&cli.StringFlag{Name: "admin-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_ADMIN_LISTEN"}, Usage: "admin API listen address (catalog mode)"},
+			&cli.StringFlag{Name: "config", EnvVars: []string{"GATEHOUSE_CONFIG"}, Usage: "serve a YAML gateway config file instead of the catalog (no admin API); reloaded on change"},
 			&cli.BoolFlag{Name: "guard-builtins", EnvVars: []string{"GATEHOUSE_GUARD_BUILTINS"}, Usage: "run the built-in policies with loop termination checks, like uploaded modules (slower)"},
-			&cli.BoolFlag{Name: "demo", Usage: "serve a demo: an in-process echo backend behind the example policies"},
+			&cli.BoolFlag{Name: "demo", Usage: "serve a demo: an in-process echo backend, published through the catalog on the first start"},
 			&cli.StringFlag{Name: "log-format", Value: "auto", Usage: "auto, json or text"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "pprof-listen", EnvVars: []string{"GATEHOUSE_PPROF_LISTEN"}, Usage: "serve Go pprof profiles on this loopback address (off by default)"},
@@ -99,30 +97,49 @@ func serve(c *cli.Context) error {
 
 	var src gateway.Source
 	var demo *demoState
-	switch {
-	case c.Bool("demo"):
-		demo, err = startDemo(data, log)
+	var store *sqlite.Store
+	var catSrc *catalogsource.Source
+	if path := c.String("config"); path != "" {
+		if c.Bool("demo") {
+			return usageError{errors.New("--demo serves the catalog; it cannot be combined with --config")}
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("no config at %s: write one (see examples/gateway.yaml) or serve the catalog (leave out --config)", path)
+		}
+		src = &gateway.FileSource{Path: path}
+	} else {
+		store, err = openCatalog(data)
 		if err != nil {
 			return err
 		}
-		defer demo.close()
-		src = demo.source()
-	default:
-		path := c.String("config")
-		if path == "" {
-			path = filepath.Join(data, "gateway.yaml")
+		defer store.Close()
+		if err := registerBuiltin(ctx, store, e, log); err != nil {
+			return err
 		}
-		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("no config at %s: write one (see examples/gateway.yaml) or run with --demo", path)
+		if c.Bool("demo") {
+			demo, err = startEcho()
+			if err != nil {
+				return err
+			}
+			defer demo.close()
+			if err := demo.seed(ctx, store, log); err != nil {
+				return err
+			}
 		}
-		src = &gateway.FileSource{Path: path}
+		catSrc = catalogsource.New(store)
+		catSrc.Logger = log
+		src = catSrc
 	}
 
 	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), GuardBuiltin: c.Bool("guard-builtins"), Logger: log})
 	if err != nil {
 		return err
 	}
-	svc.Subscriptions = g
+	if catSrc != nil {
+		svc.Subscriptions = catSrc
+	} else {
+		svc.Subscriptions = g
+	}
 	if err := g.Reload(ctx); err != nil {
 		return fmt.Errorf("loading config: %w", err)
 	}
@@ -143,9 +160,22 @@ func serve(c *cli.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	url := "http://" + displayAddr(ln.Addr())
-	log.Info("gateway ready", "url", url, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
+	var adminURL string
+	if store != nil {
+		token, err := adminToken(data)
+		if err != nil {
+			return err
+		}
+		var admin *http.Server
+		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, log)
+		if err != nil {
+			return err
+		}
+		defer admin.Close()
+	}
+	log.Info("gateway ready", "url", url, "admin_url", adminURL, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
 	if demo != nil {
-		demo.printWelcome(c.App.Writer, url)
+		demo.printWelcome(c.App.Writer, url, adminURL)
 	}
 
 	select {

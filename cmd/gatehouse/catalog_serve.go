@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/catalog/adminapi"
+	"github.com/gatehouse/gatehouse/catalog/sqlite"
+	"github.com/gatehouse/gatehouse/host/engine"
+	"github.com/gatehouse/gatehouse/plugins/embedded"
+)
+
+// Files the server keeps in the data directory for local clients.
+const (
+	catalogFile    = "catalog.db"
+	adminTokenFile = "admin.token"
+	adminURLFile   = "admin.url"
+	adminTokenEnv  = "GATEHOUSE_ADMIN_TOKEN"
+)
+
+// openCatalog opens DATA/catalog.db (creating it and the master key on the
+// first start).
+func openCatalog(data string) (*sqlite.Store, error) {
+	st, err := sqlite.Open(filepath.Join(data, catalogFile))
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return st, nil
+}
+
+// registerBuiltin makes the embedded built-in module a catalog module named
+// "builtin", so policies can reference it and `gatehouse plugin list` shows
+// its policies. A binary with another build of the built-ins registers its
+// version and removes older, unreferenced ones.
+func registerBuiltin(ctx context.Context, st *sqlite.Store, e *engine.Engine, log *slog.Logger) error {
+	wasm := embedded.Builtin()
+	if wasm == nil {
+		log.Warn("this binary has no built-in policies (build it with make build)")
+		return nil
+	}
+	version := embedded.BuiltinVersion()
+	mods, err := st.ListModules(ctx)
+	if err != nil {
+		return err
+	}
+	have := false
+	for _, m := range mods {
+		if m.Name != "builtin" {
+			continue
+		}
+		if m.Version == version {
+			have = true
+			continue
+		}
+		if err := st.DeleteModule(ctx, m.Name, m.Version); err != nil && !errors.Is(err, catalog.ErrConflict) {
+			return err
+		}
+	}
+	if have {
+		return nil
+	}
+	// Loaded like the gateway loads it (trusted runtime), so the compiled
+	// code is reused from the compilation cache when the gateway loads it.
+	m, err := e.Load(ctx, "builtin", version, wasm, engine.LoadOptions{Trusted: true, Min: 1, Max: 1})
+	if err != nil {
+		return fmt.Errorf("built-in module: %w", err)
+	}
+	info := m.Info()
+	m.Close(ctx)
+	mf := embedded.Manifest()
+	mf.ABIVersion = info.ABIMajor
+	mf.Capabilities = info.Capabilities
+	_, err = st.CreateModule(catalog.WithActor(ctx, "gatehouse"), catalog.Module{Name: "builtin", Version: version, Wasm: wasm, Manifest: mf})
+	if errors.Is(err, catalog.ErrConflict) {
+		return nil // another process registered it first
+	}
+	return err
+}
+
+// adminToken returns the admin API token: GATEHOUSE_ADMIN_TOKEN, or
+// DATA/admin.token, created (mode 0600) on the first start.
+func adminToken(data string) (string, error) {
+	if t := strings.TrimSpace(os.Getenv(adminTokenEnv)); t != "" {
+		if len(t) < 16 {
+			return "", fmt.Errorf("%s must be at least 16 characters", adminTokenEnv)
+		}
+		return t, nil
+	}
+	path := filepath.Join(data, adminTokenFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			return "", fmt.Errorf("admin token file %s has mode %04o and is accessible to group or others; refusing to use it (run: chmod 600 %s)", path, fi.Mode().Perm(), path)
+		}
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	t := randomKey("gha_")
+	if err := writeFileAtomic(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the admin token: %w", err)
+	}
+	return t, nil
+}
+
+// writeFileAtomic writes a file through a synced temporary file and a
+// rename, so a reader never sees it half written.
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// startAdmin serves the admin API on addr and writes its base URL to
+// DATA/admin.url for local clients. A non-loopback address is allowed (the
+// token protects every route) but logged.
+func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, log *slog.Logger) (*http.Server, string, error) {
+	h, err := adminapi.New(adminapi.Options{
+		Store: st,
+		Token: token,
+		ValidateModule: func(ctx context.Context, wasm []byte) (int, []string, error) {
+			info, err := e.Validate(ctx, wasm)
+			if err != nil {
+				return 0, nil, err
+			}
+			return info.ABIMajor, info.Capabilities, nil
+		},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("--admin-listen: %w", err)
+	}
+	if host, _, _ := net.SplitHostPort(addr); host != "localhost" {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			log.Warn("the admin API listens beyond loopback; anyone who can reach it and has the token administers the catalog", "addr", ln.Addr().String())
+		}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
+	go srv.Serve(ln)
+	url := "http://" + displayAddr(ln.Addr())
+	if err := writeFileAtomic(filepath.Join(data, adminURLFile), []byte(url+"\n"), 0o600); err != nil {
+		srv.Close()
+		return nil, "", err
+	}
+	return srv, url, nil
+}
