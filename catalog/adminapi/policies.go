@@ -137,6 +137,11 @@ func (s *server) attachEntry(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sec := sectionOf(&d, mux.Vars(r)["section"])
+	if *sec == nil && d.Scope != catalog.ScopeGlobal {
+		// A section the scope does not have yet starts as APIM's default,
+		// <base/>, so attaching one policy does not drop the parent's.
+		*sec = []catalog.PolicyEntry{{Base: true}}
+	}
 	pos := len(*sec)
 	if body.Position != nil {
 		if *body.Position < 0 || *body.Position > len(*sec) {

@@ -73,12 +73,14 @@ func TestPolicies(t *testing.T) {
 	e.must(400, "PUT", "/policies/api/echo", map[string]any{"scope": "product", "inbound": []any{rl(1)}}, nil)
 
 	// Attach, move, detach.
+	// Attaching to a section the scope lacks starts it as [base], as
+	// APIM's default document does: the parent's policies keep running.
 	e.must(200, "POST", "/policies/api/echo/inbound", map[string]any{"entry": rl(10)}, nil)
-	e.must(200, "POST", "/policies/api/echo/inbound", map[string]any{"entry": map[string]any{"base": true}, "position": 0}, nil)
+	e.must(400, "POST", "/policies/api/echo/inbound", map[string]any{"entry": map[string]any{"base": true}, "position": 0}, nil)
 	e.must(200, "POST", "/policies/api/echo/outbound", map[string]any{"entry": map[string]any{"module": "builtin", "policy": "cors", "config": map[string]any{"origins": []string{"*"}}}}, nil)
 	e.must(400, "POST", "/policies/api/echo/inbound", map[string]any{"entry": rl(1), "position": 7}, nil)
 	e.must(200, "GET", "/policies/api/echo", nil, &d)
-	if len(d.Inbound) != 2 || !d.Inbound[0].Base || len(d.Outbound) != 1 {
+	if len(d.Inbound) != 2 || !d.Inbound[0].Base || len(d.Outbound) != 2 || !d.Outbound[0].Base {
 		t.Fatalf("api doc %+v", d)
 	}
 	e.must(200, "POST", "/policies/api/echo/inbound/0/move", map[string]any{"to": 1}, &d)

@@ -130,11 +130,14 @@ type NamedValue struct {
 }
 
 // Policy is a policy document without its scope (given by where it is).
+//
+// A section that is absent inherits the parent scope's section unchanged;
+// an empty one (`outbound: []`) replaces it with nothing, as in the catalog.
 type Policy struct {
-	Inbound  []Entry `yaml:"inbound,omitempty" json:"inbound,omitempty"`
-	Backend  []Entry `yaml:"backend,omitempty" json:"backend,omitempty"`
-	Outbound []Entry `yaml:"outbound,omitempty" json:"outbound,omitempty"`
-	OnError  []Entry `yaml:"onError,omitempty" json:"onError,omitempty"`
+	Inbound  *[]Entry `yaml:"inbound,omitempty" json:"inbound,omitempty"`
+	Backend  *[]Entry `yaml:"backend,omitempty" json:"backend,omitempty"`
+	Outbound *[]Entry `yaml:"outbound,omitempty" json:"outbound,omitempty"`
+	OnError  *[]Entry `yaml:"onError,omitempty" json:"onError,omitempty"`
 }
 
 // Entry is a catalog.PolicyEntry whose config is any YAML/JSON value.
@@ -497,9 +500,12 @@ func (s *Subscription) toCatalog() catalog.Subscription {
 // converted from YAML values to JSON.
 func (p *Policy) toCatalog(scope catalog.Scope, id string) (catalog.PolicyDoc, error) {
 	d := catalog.PolicyDoc{Scope: scope, ScopeID: id}
-	conv := func(sec string, in []Entry) ([]catalog.PolicyEntry, error) {
-		var out []catalog.PolicyEntry
-		for i, e := range in {
+	conv := func(sec string, pin *[]Entry) ([]catalog.PolicyEntry, error) {
+		if pin == nil {
+			return nil, nil // absent: inherits
+		}
+		out := []catalog.PolicyEntry{}
+		for i, e := range *pin {
 			ce := catalog.PolicyEntry{Base: e.Base, Module: e.Module, Policy: e.Policy, FailMode: e.FailMode, Fallback: e.Fallback}
 			if e.Config != nil {
 				b, err := json.Marshal(jsonable(e.Config))
@@ -547,13 +553,16 @@ func (p *Policy) validate(path string, scope catalog.Scope) error {
 
 // policyFromCatalog converts a stored policy document.
 func policyFromCatalog(d catalog.PolicyDoc) *Policy {
-	conv := func(in []catalog.PolicyEntry) []Entry {
-		var out []Entry
+	conv := func(in []catalog.PolicyEntry) *[]Entry {
+		if in == nil {
+			return nil
+		}
+		out := []Entry{}
 		for _, e := range in {
 			out = append(out, Entry{Base: e.Base, Module: e.Module, Policy: e.Policy, FailMode: e.FailMode,
 				Fallback: e.Fallback, Config: fromJSON(e.Config)})
 		}
-		return out
+		return &out
 	}
 	return &Policy{Inbound: conv(d.Inbound), Backend: conv(d.Backend), Outbound: conv(d.Outbound), OnError: conv(d.OnError)}
 }

@@ -400,3 +400,47 @@ func TestCheckPolicy(t *testing.T) {
 		t.Errorf("checked %v", seen)
 	}
 }
+
+// An empty section (drop the parent's) is not an absent one (inherit): it
+// survives apply, export and a second plan.
+func TestEmptySectionRoundTrip(t *testing.T) {
+	st := open(t)
+	ctx := context.Background()
+	doc := parse(t, `version: 1
+apis:
+  - id: a
+    name: A
+    pathPrefix: /a
+    backendUrl: http://127.0.0.1:9
+    policy:
+      outbound: []
+`)
+	if _, err := declarative.Apply(ctx, st, doc, false); err != nil {
+		t.Fatal(err)
+	}
+	pd, err := st.GetPolicy(ctx, catalog.ScopeAPI, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pd.Outbound == nil || len(pd.Outbound) != 0 || pd.Inbound != nil {
+		t.Fatalf("stored %#v", pd)
+	}
+	exp, err := declarative.Export(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := declarative.Marshal(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "outbound: []") {
+		t.Errorf("export lost the empty section:\n%s", b)
+	}
+	again, err := declarative.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := declarative.Plan(ctx, st, again, false); err != nil || len(ch) != 0 {
+		t.Errorf("export → plan: %v %+v", err, ch)
+	}
+}

@@ -751,7 +751,7 @@ func (p *planner) policy(path string, scope catalog.Scope, id string, pol *Polic
 	if err != nil {
 		return invalid(path+"."+err.(*catalog.FieldError).Path, "%s", err.(*catalog.FieldError).Msg)
 	}
-	if len(doc.Inbound)+len(doc.Backend)+len(doc.Outbound)+len(doc.OnError) == 0 {
+	if doc.Inbound == nil && doc.Backend == nil && doc.Outbound == nil && doc.OnError == nil {
 		if has {
 			del()
 		}
@@ -826,8 +826,11 @@ func (p *planner) checkModules(path string, d catalog.PolicyDoc) error {
 
 // canon renders policy entries with configs in canonical JSON.
 func canon(es []catalog.PolicyEntry) string {
+	if es == nil {
+		return "" // absent
+	}
 	if len(es) == 0 {
-		return ""
+		return "[]"
 	}
 	cp := make([]catalog.PolicyEntry, len(es))
 	for i, e := range es {

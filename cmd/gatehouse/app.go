@@ -19,9 +19,17 @@ var version = "0.1.0-dev"
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
-		Name:      "gatehouse",
-		Usage:     "API gateway whose policies are sandboxed WebAssembly modules",
-		Version:   version,
+		Name:        "gatehouse",
+		Usage:       "API gateway whose policies are sandboxed WebAssembly modules",
+		Description: adminDescription,
+		Version:     version,
+		// An unknown command is a usage error (exit 2), not a help topic.
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError{fmt.Errorf("unknown command %q (see gatehouse --help)", c.Args().First())}
+			}
+			return cli.ShowAppHelp(c)
+		},
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Commands: append([]*cli.Command{

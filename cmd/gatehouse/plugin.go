@@ -14,10 +14,10 @@ import (
 )
 
 func pluginCommand() *cli.Command {
-	return &cli.Command{
+	c := &cli.Command{
 		Name:  "plugin",
 		Usage: "work with policy modules",
-		Subcommands: []*cli.Command{{
+		Subcommands: []*cli.Command{pluginUploadCommand(), pluginListCommand(), {
 			Name:      "validate",
 			Usage:     "check a .wasm policy module against the host ABI",
 			ArgsUsage: "FILE.wasm",
@@ -68,6 +68,8 @@ func pluginCommand() *cli.Command {
 			},
 		}},
 	}
+	groupAction(c)
+	return c
 }
 
 func orNone(s []string) string {
