@@ -263,6 +263,17 @@ func TestServeDemo(t *testing.T) {
 	t.Logf("suspended key refused after %v", time.Since(t0))
 	s.adminDo(t, "POST", "/subscriptions/demo-subscription/activate", nil, &map[string]any{})
 
+	// Neither the catalog database nor its WAL holds the key in plaintext.
+	for _, f := range []string{catalogFile, catalogFile + "-wal"} {
+		b, err := os.ReadFile(filepath.Join(work, "data", f))
+		if err != nil && f == catalogFile {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(key)) || bytes.Contains(b, []byte(strings.TrimPrefix(key, "gh_"))) {
+			t.Errorf("data/%s contains the plaintext key", f)
+		}
+	}
+
 	s.stop(t)
 	// A warm restart keeps the catalog (no second seeding) and is fast.
 	s2 := startServe(t, work, "--demo")
