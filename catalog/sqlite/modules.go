@@ -81,8 +81,46 @@ func (s *Store) ListModules(ctx context.Context) ([]catalog.Module, error) {
 
 // DeleteModule deletes one module version. Policy documents referring to
 // it are not checked here.
+//
+// A module version a policy document still uses is not deleted
+// (ErrConflict): one named exactly (name@version), or the last version of a
+// name that a document references without a version.
 func (s *Store) DeleteModule(ctx context.Context, name, version string) error {
-	return s.writeOne(ctx, audit{"delete", "module", name + "@" + version, ""}, "module", name+"@"+version, `DELETE FROM modules WHERE name = ? AND version = ?`, name, version)
+	ref := name + "@" + version
+	return s.write(ctx, audit{"delete", "module", ref, ""}, func(tx *sql.Tx) error {
+		var others int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM modules WHERE name = ? AND version <> ?`, name, version).Scan(&others); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanPolicy(rows)
+			if err != nil {
+				return err
+			}
+			for _, sec := range [][]catalog.PolicyEntry{d.Inbound, d.Backend, d.Outbound, d.OnError} {
+				for _, e := range sec {
+					for _, r := range []string{e.Module, e.Fallback} {
+						if r == ref || (r == name && others == 0) {
+							return catalog.Conflictf("module %s is used by the policy of %s %s", ref, d.Scope, d.ScopeID)
+						}
+					}
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM modules WHERE name = ? AND version = ?`, name, version)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "module", ref)
+	})
 }
 
 // policyBody is the stored JSON of a policy document's sections.

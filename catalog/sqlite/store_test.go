@@ -482,6 +482,11 @@ func TestModulesAndPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantErr(t, s.DeletePolicy(ctx, catalog.ScopeGlobal, ""), catalog.ErrNotFound)
+	// A module a policy still uses is not deleted; once unused it is.
+	wantErr(t, s.DeleteModule(ctx, "headers", "0.1.0"), catalog.ErrConflict)
+	if err := s.DeletePolicy(ctx, catalog.ScopeAPI, a.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteModule(ctx, "headers", "0.1.0"); err != nil {
 		t.Fatal(err)
 	}

@@ -85,8 +85,9 @@ func (s *Store) CreateSubscription(ctx context.Context, sub catalog.Subscription
 			}
 			if limit > 0 {
 				var n int
+				// Expired subscriptions (by date) do not count.
 				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions WHERE user_id = ? AND product_id = ?
-					AND state IN `+liveStates, sub.UserID, sub.ScopeID).Scan(&n); err != nil {
+					AND state IN `+liveStates+` AND (expires_at IS NULL OR expires_at > ?)`, sub.UserID, sub.ScopeID, now.UnixNano()).Scan(&n); err != nil {
 					return err
 				}
 				if n >= limit {

@@ -3,6 +3,7 @@ package catalogsource_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -178,11 +179,10 @@ func TestLoadFailsOnMissingModule(t *testing.T) {
 	if err := st.SetPolicy(ctx, catalog.PolicyDoc{Scope: catalog.ScopeGlobal, Inbound: []catalog.PolicyEntry{{Module: "gone"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.DeleteModule(ctx, "gone", "1.0.0"); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := catalogsource.New(st).Load(ctx); err == nil || !strings.Contains(err.Error(), "gone") {
-		t.Errorf("Load with a deleted module: %v", err)
+	// The store refuses to delete a module a policy uses, so a load never
+	// meets a dangling reference made through the store.
+	if err := st.DeleteModule(ctx, "gone", "1.0.0"); !errors.Is(err, catalog.ErrConflict) {
+		t.Errorf("deleting a module in use: %v", err)
 	}
 }
 
