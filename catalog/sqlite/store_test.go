@@ -394,8 +394,15 @@ func TestProductApprovalAndLimit(t *testing.T) {
 		t.Fatal(got.State)
 	}
 	must[catalog.Subscription](t)(s.SetSubscriptionState(ctx, sub.ID, catalog.StateCancelled))
-	if _, _, _, err := s.CreateSubscription(ctx, catalog.Subscription{UserID: u.ID, Scope: catalog.ScopeProduct, ScopeID: p.ID}); err != nil {
+	sub2, _, _, err := s.CreateSubscription(ctx, catalog.Subscription{UserID: u.ID, Scope: catalog.ScopeProduct, ScopeID: p.ID})
+	if err != nil {
 		t.Fatalf("cancelled subscription still counts against the limit: %v", err)
+	}
+	// One expired by date does not count either.
+	past := time.Now().Add(-time.Minute)
+	must[catalog.Subscription](t)(s.SetSubscriptionExpiry(ctx, sub2.ID, &past))
+	if _, _, _, err := s.CreateSubscription(ctx, catalog.Subscription{UserID: u.ID, Scope: catalog.ScopeProduct, ScopeID: p.ID}); err != nil {
+		t.Fatalf("expired subscription still counts against the limit: %v", err)
 	}
 }
 
