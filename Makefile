@@ -61,15 +61,8 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 # Short fuzz runs of every fuzz target (seed corpora run in `make test`).
-fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzCanonicalPath -fuzztime 30s ./host/edge
-	$(GO) test -run '^$$' -fuzz FuzzStripIdentityHeaders -fuzztime 30s ./host/edge
-	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./host/jwtverify
-	$(GO) test -run '^$$' -fuzz FuzzCheck -fuzztime 30s ./host/wasmcheck
-	$(GO) test -run '^$$' -fuzz FuzzModule -fuzztime 30s ./host/wasmcheck
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./host/engine
-	$(GO) test -run '^$$' -fuzz FuzzHostCalls -fuzztime 30s ./host/engine
-	$(GO) test -run '^$$' -fuzz FuzzParseYAML -fuzztime 30s ./host/gateway
+fuzz: wasm
+	./scripts/fuzz.sh
 
 clean:
 	rm -rf $(BIN) $(BUILTIN)
