@@ -17,17 +17,21 @@
 //     and elapsed the time since that window started. The weighted part is
 //     rounded down. The limit is checked against this estimate.
 //
-// abi.CounterPersist may be OR-ed into the mode and is accepted, but this
-// Store keeps everything in memory: counters are lost when the process
-// exits and are not shared between nodes. The persist bit is part of the
-// counter's identity, so a persisted quota and an in-memory rate limit with
-// the same key and window do not mix.
+// abi.CounterPersist may be OR-ed into the mode. Counters live in memory and
+// are not shared between nodes; a Store opened with Options.PersistPath also
+// keeps the counters that carry the persist bit and have a window of at least
+// Options.PersistMinWindow in a SQLite file, so that a restart does not reset
+// them (see persist.go: flushed every Options.FlushInterval, loaded by Open).
+// Without PersistPath they are lost when the process exits. The persist bit
+// is part of the counter's identity, so a persisted quota and an in-memory
+// rate limit with the same key and window do not mix.
 //
 // The Store is sharded (64 shards chosen by an FNV-1a hash of the key, a
 // mutex each) and holds at most about Options.MaxKeys counters: when a shard
 // is over its share it evicts counters whose windows have expired first and
-// then the least recently used ones. Expired counters are also swept lazily,
-// at most once per second (of the caller-supplied clock) per shard.
+// then the least recently used ones, persisted counters last. Expired
+// counters are also swept lazily, at most once per second (of the
+// caller-supplied clock) per shard.
 package counter
 
 import (
@@ -37,6 +41,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/abi"
@@ -71,6 +76,25 @@ type Options struct {
 	// shards holds at most ceil(MaxKeys/64), and at least 1). Zero or
 	// negative means DefaultMaxKeys.
 	MaxKeys int
+
+	// PersistPath, when not empty, is a SQLite file (created if missing,
+	// WAL journal) that keeps the persisted counters across restarts: those
+	// whose mode has abi.CounterPersist and whose window is at least
+	// PersistMinWindow. Open loads it (dropping expired windows); changed
+	// counters are written every FlushInterval, in one transaction, and by
+	// Close. Add never does I/O. After a crash (kill -9) a counter has lost
+	// at most the increments of the last FlushInterval.
+	PersistPath string
+	// FlushInterval is how often changed counters are written; zero or
+	// negative means DefaultFlushInterval.
+	FlushInterval time.Duration
+	// PersistMinWindow is the shortest window that is persisted: shorter
+	// (rate-limit) windows stay in memory only. Zero or negative means
+	// DefaultPersistMinWindow.
+	PersistMinWindow time.Duration
+	// OnFlushError, if not nil, is told about failed background flushes
+	// (the counters are retried at the next flush).
+	OnFlushError func(error)
 }
 
 // Store holds the counters. It is safe for concurrent use. The zero value is
@@ -78,6 +102,11 @@ type Options struct {
 type Store struct {
 	shards   []shard
 	perShard int
+
+	// minPersist is the shortest persisted window in ns; math.MaxInt64 when
+	// the Store does not persist, so that the check in Add is one compare.
+	minPersist atomic.Int64
+	db         *persister
 }
 
 type ckey struct {
@@ -91,19 +120,36 @@ type entry struct {
 	cur      int64 // count in the current window
 	prev     int64 // count in the window before (sliding only)
 	lastUsed int64 // Unix ns of the latest Add (the caller's clock)
+	dirty    bool  // queued in the shard's dirty list (persisted counters)
+}
+
+// dirtyRef is a persisted counter changed since the last flush.
+type dirtyRef struct {
+	k ckey
+	e *entry
 }
 
 type shard struct {
 	mu        sync.Mutex
 	m         map[ckey]*entry
 	nextSweep int64
-	scratch   []int64 // reused by evict
+	scratch   []int64    // reused by evict
+	dirty     []dirtyRef // persisted counters changed since the last flush
 	_         [64]byte
 }
 
-// New returns an empty Store.
+// New returns a Store. Without Options.PersistPath it is empty and New
+// cannot fail. With PersistPath it is Open, and New panics if the file
+// cannot be opened or read: use Open to handle that error.
 func New(opts Options) *Store {
-	return newStore(opts, numShards)
+	if opts.PersistPath == "" {
+		return newStore(opts, numShards)
+	}
+	s, err := Open(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 func newStore(opts Options, n int) *Store {
@@ -116,6 +162,7 @@ func newStore(opts Options, n int) *Store {
 		per = 1
 	}
 	s := &Store{shards: make([]shard, n), perShard: per}
+	s.minPersist.Store(math.MaxInt64)
 	for i := range s.shards {
 		s.shards[i].m = make(map[ckey]*entry)
 	}
@@ -190,6 +237,7 @@ func (s *Store) Add(key string, delta, limit int64, window time.Duration, mode i
 	t := now.UnixNano()
 	start := floorDiv(t, w) * w
 	sliding := mode&abi.CounterSliding != 0
+	persist := mode&abi.CounterPersist != 0 && w >= s.minPersist.Load()
 
 	sh := &s.shards[fnv1a(key)%uint64(len(s.shards))]
 	sh.mu.Lock()
@@ -201,7 +249,7 @@ func (s *Store) Add(key string, delta, limit int64, window time.Duration, mode i
 	e := sh.m[k]
 	if e == nil {
 		if len(sh.m) >= s.perShard {
-			sh.evict(t, s.perShard)
+			sh.evict(t, s.perShard, s.minPersist.Load())
 		}
 		e = &entry{start: start}
 		sh.m[k] = e
@@ -225,6 +273,10 @@ func (s *Store) Add(key string, delta, limit int64, window time.Duration, mode i
 		ok = limit <= 0 || delta <= limit-e.cur
 		if ok {
 			e.cur = satAdd(e.cur, delta)
+			if persist && delta > 0 && !e.dirty {
+				e.dirty = true
+				sh.dirty = append(sh.dirty, dirtyRef{k, e})
+			}
 		}
 		count = e.cur
 		sh.mu.Unlock()
@@ -243,6 +295,10 @@ func (s *Store) Add(key string, delta, limit int64, window time.Duration, mode i
 	if ok {
 		e.cur = satAdd(e.cur, delta)
 		est = satAdd(e.cur, weighted)
+		if persist && delta > 0 && !e.dirty {
+			e.dirty = true
+			sh.dirty = append(sh.dirty, dirtyRef{k, e})
+		}
 	}
 	reset := end
 	if weighted > 0 {
@@ -303,8 +359,12 @@ func (sh *shard) sweep(t int64) {
 // evict makes room for new counters when the shard is full: it removes the
 // expired counters and, if that frees less than an eighth of the shard's
 // share, the least recently used ones down to seven eighths of it, so that
-// the scan is amortised over many inserts. Called with the lock held.
-func (sh *shard) evict(t int64, per int) {
+// the scan is amortised over many inserts. Persisted counters (persist bit,
+// window of at least minPersist) go last: they are only evicted when the
+// others do not free enough, so that a flood of new rate-limit keys does not
+// push a quota out of memory (a new counter would start from zero, and the
+// next flush would write that). Called with the lock held.
+func (sh *shard) evict(t int64, per int, minPersist int64) {
 	sh.sweep(t)
 	target := per - per/8
 	if target >= per {
@@ -313,29 +373,38 @@ func (sh *shard) evict(t int64, per int) {
 	if len(sh.m) <= target {
 		return
 	}
-	// Find the lastUsed time at or below which enough entries fall.
-	sh.scratch = sh.scratch[:0]
-	for _, e := range sh.m {
-		sh.scratch = append(sh.scratch, e.lastUsed)
-	}
-	slices.Sort(sh.scratch)
 	need := len(sh.m) - target
-	cut := sh.scratch[need-1]
-	// Everything older than cut goes; then entries used exactly at cut until
-	// enough are gone.
-	for k, e := range sh.m {
-		if e.lastUsed < cut {
-			delete(sh.m, k)
-			need--
+	persisted := func(k ckey) bool { return k.mode&abi.CounterPersist != 0 && k.window >= minPersist }
+	// Pass 0: the counters that are not persisted; pass 1: all that remain.
+	for pass := 0; pass < 2 && need > 0; pass++ {
+		// Find the lastUsed time at or below which enough entries fall.
+		sh.scratch = sh.scratch[:0]
+		for k, e := range sh.m {
+			if pass == 1 || !persisted(k) {
+				sh.scratch = append(sh.scratch, e.lastUsed)
+			}
 		}
-	}
-	for k, e := range sh.m {
-		if need == 0 {
-			break
+		if len(sh.scratch) == 0 {
+			continue
 		}
-		if e.lastUsed == cut {
-			delete(sh.m, k)
-			need--
+		slices.Sort(sh.scratch)
+		cut := sh.scratch[min(need, len(sh.scratch))-1]
+		// Everything older than cut goes; then entries used exactly at cut
+		// until enough are gone.
+		for k, e := range sh.m {
+			if e.lastUsed < cut && (pass == 1 || !persisted(k)) {
+				delete(sh.m, k)
+				need--
+			}
+		}
+		for k, e := range sh.m {
+			if need == 0 {
+				break
+			}
+			if e.lastUsed == cut && (pass == 1 || !persisted(k)) {
+				delete(sh.m, k)
+				need--
+			}
 		}
 	}
 	if cap(sh.scratch) > 4*per {

@@ -8,11 +8,19 @@ package main
 
 import (
 	"github.com/gatehouse/gatehouse/plugins/cachelookup"
+	"github.com/gatehouse/gatehouse/plugins/cachelookupvalue"
 	"github.com/gatehouse/gatehouse/plugins/cachestore"
+	"github.com/gatehouse/gatehouse/plugins/cachestorevalue"
 	"github.com/gatehouse/gatehouse/plugins/checkheader"
 	"github.com/gatehouse/gatehouse/plugins/cors"
+	"github.com/gatehouse/gatehouse/plugins/findandreplace"
 	"github.com/gatehouse/gatehouse/plugins/ipfilter"
+	"github.com/gatehouse/gatehouse/plugins/jsontoxml"
+	"github.com/gatehouse/gatehouse/plugins/mockresponse"
+	"github.com/gatehouse/gatehouse/plugins/quota"
+	"github.com/gatehouse/gatehouse/plugins/quotabykey"
 	"github.com/gatehouse/gatehouse/plugins/ratelimit"
+	"github.com/gatehouse/gatehouse/plugins/ratelimitbykey"
 	"github.com/gatehouse/gatehouse/plugins/returnresponse"
 	"github.com/gatehouse/gatehouse/plugins/rewriteuri"
 	"github.com/gatehouse/gatehouse/plugins/setbody"
@@ -23,12 +31,15 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/setvariable"
 	"github.com/gatehouse/gatehouse/plugins/subscriptionkey"
 	"github.com/gatehouse/gatehouse/plugins/validatejwt"
+	"github.com/gatehouse/gatehouse/plugins/xmltojson"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
 func init() {
 	sdk.Register(setheader.Name, setheader.New)
 	sdk.Register(ratelimit.Name, ratelimit.New)
+	sdk.Register(quota.Name, quota.New)
+	sdk.Register(quotabykey.Name, quotabykey.New)
 	sdk.Register(subscriptionkey.Name, subscriptionkey.New)
 	sdk.Register(cachelookup.Name, cachelookup.New)
 	sdk.Register(cachestore.Name, cachestore.New)
@@ -43,6 +54,13 @@ func init() {
 	sdk.Register(checkheader.Name, checkheader.New)
 	sdk.Register(ipfilter.Name, ipfilter.New)
 	sdk.Register(cors.Name, cors.New)
+	sdk.Register(findandreplace.Name, findandreplace.New)
+	sdk.Register(jsontoxml.Name, jsontoxml.New)
+	sdk.Register(xmltojson.Name, xmltojson.New)
+	sdk.Register(mockresponse.Name, mockresponse.New)
+	sdk.Register(cachelookupvalue.Name, cachelookupvalue.New)
+	sdk.Register(cachestorevalue.Name, cachestorevalue.New)
+	sdk.Register(ratelimitbykey.Name, ratelimitbykey.New)
 }
 
 func main() {}

@@ -53,6 +53,41 @@ var cases = map[string]struct {
 			{"period", `{"calls":1,"renewal_period":1,"period":1}`},
 		},
 	},
+	"quota": {
+		good: []string{
+			`{"calls":1,"renewal_period":1}`, `{"bandwidth":1,"renewal_period":31622400}`,
+			`{"calls":10000,"bandwidth":40000,"renewal_period":3600}`,
+		},
+		bad: []bad{
+			{"renewal_period", `{"calls":1}`}, {"calls", `{"renewal_period":60}`},
+			{"calls", `{"calls":0,"renewal_period":60}`}, {"bandwidth", `{"bandwidth":0,"renewal_period":60}`},
+			{"calls", `{"calls":0,"bandwidth":1,"renewal_period":60}`}, {"calls", `{"calls":"1","renewal_period":60}`},
+			{"renewal_period", `{"calls":1,"renewal_period":0}`}, {"renewal_period", `{"calls":1,"renewal_period":31622401}`},
+			{"counter_key", `{"calls":1,"renewal_period":60,"counter_key":"ip"}`},
+		},
+	},
+	"quota-by-key": {
+		good: []string{
+			`{"calls":1,"renewal_period":1,"counter_key":""}`, `{"bandwidth":5,"renewal_period":60,"counter_key":"ip"}`,
+			`{"calls":5,"bandwidth":5,"renewal_period":60,"counter_key":"subscription","increment_count":3}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"header:X-Tenant","increment_condition":["2xx","304"]}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"var:` + strings.Repeat("v", 128) + `","increment_condition":[]}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"claim:sub","claims_variable":"claims"}`,
+		},
+		bad: []bad{
+			{"counter_key", `{"calls":1,"renewal_period":60}`}, {"calls", `{"renewal_period":60,"counter_key":"ip"}`},
+			{"counter_key", `{"calls":1,"renewal_period":60,"counter_key":"user"}`},
+			{"counter_key", `{"calls":1,"renewal_period":60,"counter_key":"header:a b"}`},
+			{"counter_key", `{"calls":1,"renewal_period":60,"counter_key":"claim:"}`},
+			{"increment_count", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_count":0}`},
+			{"increment_condition", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_condition":["2XX"]}`},
+			{"increment_condition", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_condition":["600"]}`},
+			{"increment_condition", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_condition":["200","200"]}`},
+			{"increment_condition", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_condition":"2xx"}`},
+			{"claims_variable", `{"calls":1,"renewal_period":60,"counter_key":"ip","claims_variable":""}`},
+			{"renewal_period", `{"calls":1,"counter_key":"ip"}`},
+		},
+	},
 	"set-header": {
 		good: []string{
 			`{"name":"X-Foo","value":"bar"}`, `{"name":"X-Foo","value":""}`,
@@ -85,6 +120,92 @@ var cases = map[string]struct {
 			{"duration", `{}`}, {"duration", `{"duration":0}`}, {"duration", `{"duration":86401}`},
 			{"duration", `{"duration":"300"}`}, {"max_body_bytes", `{"duration":1,"max_body_bytes":-1}`},
 			{"max_body_bytes", `{"duration":1,"max_body_bytes":4194305}`}, {"ttl", `{"duration":1,"ttl":1}`},
+		},
+	},
+	"find-and-replace": {
+		good: []string{`{"from":"a","to":""}`, `{"from":"http://in","to":"https://out","phase":"response","max_body_bytes":16777216}`,
+			`{"from":"x","to":"y","phase":"","max_body_bytes":1}`},
+		bad: []bad{
+			{"from", `{"to":"x"}`}, {"from", `{"from":"","to":"x"}`}, {"to", `{"from":"x"}`}, {"to", `{"from":"x","to":1}`},
+			{"phase", `{"from":"x","to":"y","phase":"outbound"}`}, {"max_body_bytes", `{"from":"x","to":"y","max_body_bytes":0}`},
+			{"max_body_bytes", `{"from":"x","to":"y","max_body_bytes":16777217}`}, {"replace", `{"from":"x","to":"y","replace":"z"}`},
+		},
+	},
+	"json-to-xml": {
+		good: []string{`{"apply":"always"}`, `{"apply":"content-type-json","consider_accept_header":false,"parse_date":false,"phase":"response","max_body_bytes":1024}`},
+		bad: []bad{
+			{"apply", `{}`}, {"apply", `{"apply":""}`}, {"apply", `{"apply":"content-type-xml"}`},
+			{"consider_accept_header", `{"apply":"always","consider_accept_header":"true"}`},
+			{"parse_date", `{"apply":"always","parse_date":1}`}, {"phase", `{"apply":"always","phase":"both"}`},
+			{"max_body_bytes", `{"apply":"always","max_body_bytes":-1}`}, {"namespace_separator", `{"apply":"always","namespace_separator":":"}`},
+		},
+	},
+	"xml-to-json": {
+		good: []string{`{"kind":"direct","apply":"always"}`,
+			`{"kind":"javascript-friendly","apply":"content-type-xml","consider_accept_header":false,"always_array_child_elements":true,"phase":"response","max_body_bytes":4096}`},
+		bad: []bad{
+			{"kind", `{"apply":"always"}`}, {"apply", `{"kind":"direct"}`}, {"kind", `{"kind":"friendly","apply":"always"}`},
+			{"apply", `{"kind":"direct","apply":"content-type-json"}`},
+			{"always_array_child_elements", `{"kind":"direct","apply":"always","always_array_child_elements":"yes"}`},
+			{"phase", `{"kind":"direct","apply":"always","phase":"inbound"}`},
+			{"max_body_bytes", `{"kind":"direct","apply":"always","max_body_bytes":0}`}, {"always_array", `{"kind":"direct","apply":"always","always_array":true}`},
+		},
+	},
+	"mock-response": {
+		good: []string{``, `{}`, `{"status_code":100}`, `{"status_code":404,"content_type":"","example":""}`,
+			`{"status_code":200,"content_type":"application/xml","example":"<pet id=\"1\"/>"}`},
+		bad: []bad{
+			{"status_code", `{"status_code":99}`}, {"status_code", `{"status_code":600}`}, {"status_code", `{"status_code":"200"}`},
+			{"content_type", `{"content_type":"a\r\nX: 1"}`}, {"example", `{"example":{"id":1}}`}, {"status", `{"status":200}`},
+		},
+	},
+	"cache-lookup-value": {
+		good: []string{`{"key":"k","variable_name":"v"}`, `{"key":"p-{var.user}-{header.X-T}","variable_name":"` + strings.Repeat("v", 128) + `","default_value":""}`,
+			`{"key":"k","variable_name":"v","default_value":null}`, `{"key":"{{x}}","variable_name":"v","default_value":"{}"}`},
+		bad: []bad{
+			{"key", `{"variable_name":"v"}`}, {"key", `{"key":"","variable_name":"v"}`}, {"key", `{"key":"{nope}","variable_name":"v"}`},
+			{"variable_name", `{"key":"k"}`}, {"variable_name", `{"key":"k","variable_name":""}`},
+			{"variable_name", `{"key":"k","variable_name":"` + strings.Repeat("v", 129) + `"}`},
+			{"default_value", `{"key":"k","variable_name":"v","default_value":1}`},
+			{"default_value", `{"key":"k","variable_name":"v","default_value":"` + strings.Repeat("d", 65537) + `"}`},
+			{"caching_type", `{"key":"k","variable_name":"v","caching_type":"internal"}`},
+		},
+	},
+	"cache-store-value": {
+		good: []string{`{"key":"k","value":"","duration":1}`, `{"key":"p-{var.user}","value":"{var.profile}","duration":86400,"phase":"response"}`},
+		bad: []bad{
+			{"key", `{"value":"v","duration":1}`}, {"key", `{"key":"","value":"v","duration":1}`}, {"key", `{"key":"{","value":"v","duration":1}`},
+			{"value", `{"key":"k","duration":1}`}, {"value", `{"key":"k","value":"{var.}","duration":1}`},
+			{"duration", `{"key":"k","value":"v"}`}, {"duration", `{"key":"k","value":"v","duration":0}`},
+			{"duration", `{"key":"k","value":"v","duration":86401}`}, {"phase", `{"key":"k","value":"v","duration":1,"phase":"x"}`},
+		},
+	},
+	"rate-limit-by-key": {
+		good: []string{
+			`{"calls":1,"renewal_period":1,"counter_key":""}`, `{"calls":5,"renewal_period":60,"counter_key":"ip","sliding":true}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"header:X-Tenant","increment_condition":["2xx","304"]}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"var:` + strings.Repeat("v", 128) + `","increment_condition":[]}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"claim:sub","claims_variable":"claims"}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"ip","increment_count":5}`,
+			`{"calls":5,"renewal_period":60,"counter_key":"subscription","retry_after_header":"","retry_after_variable":"wait","remaining_calls_header":"X-Left","remaining_calls_variable":"left","total_calls_header":"X-Total"}`,
+		},
+		bad: []bad{
+			{"counter_key", `{"calls":1,"renewal_period":60}`}, {"calls", `{"renewal_period":60,"counter_key":"ip"}`},
+			{"renewal_period", `{"calls":1,"counter_key":"ip"}`}, {"calls", `{"calls":0,"renewal_period":60,"counter_key":"ip"}`},
+			{"counter_key", `{"calls":1,"renewal_period":60,"counter_key":"user"}`},
+			{"counter_key", `{"calls":1,"renewal_period":60,"counter_key":"header:a b"}`},
+			{"counter_key", `{"calls":1,"renewal_period":60,"counter_key":"claim:"}`},
+			{"increment_condition", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_condition":["2XX"]}`},
+			{"increment_condition", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_condition":["600"]}`},
+			{"increment_condition", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_condition":["200","200"]}`},
+			{"claims_variable", `{"calls":1,"renewal_period":60,"counter_key":"ip","claims_variable":""}`},
+			{"retry_after_header", `{"calls":1,"renewal_period":60,"counter_key":"ip","retry_after_header":"Connection"}`},
+			{"remaining_calls_header", `{"calls":1,"renewal_period":60,"counter_key":"ip","remaining_calls_header":"a b"}`},
+			{"total_calls_header", `{"calls":1,"renewal_period":60,"counter_key":"ip","total_calls_header":"Content-Length"}`},
+			{"remaining_calls_variable", `{"calls":1,"renewal_period":60,"counter_key":"ip","remaining_calls_variable":"` + strings.Repeat("v", 129) + `"}`},
+			{"increment_count", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_count":0}`},
+			{"increment_count", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_count":"1"}`},
+			{"count", `{"calls":1,"renewal_period":60,"counter_key":"ip","count":1}`},
 		},
 	},
 	"check-header": {
@@ -357,6 +478,10 @@ var divergences = []struct {
 	{"set-variable", `{"name":"` + strings.Repeat("é", 100) + `","value":"x"}`, true, false, "name length in bytes"},
 	{"set-status", `{"code":200,"reason":"` + strings.Repeat("é", 200) + `"}`, true, false, "reason length in bytes"},
 	{"rate-limit", `{"calls":1.0,"renewal_period":60}`, true, false, "1.0 is an integer to JSON Schema, not to encoding/json"},
+	{"cache-lookup-value", `{"key":"k","variable_name":"` + strings.Repeat("é", 100) + `"}`, true, false, "name length in bytes"},
+	{"rate-limit-by-key", `{"calls":1,"renewal_period":60,"counter_key":"ip","retry_after_variable":"` + strings.Repeat("é", 100) + `"}`, true, false, "name length in bytes"},
+	{"rate-limit-by-key", `{"calls":1,"renewal_period":60,"counter_key":"ip","increment_count":2}`, true, false, "increment_count at most calls"},
+	{"mock-response", `{"example":"` + strings.Repeat("é", 600000) + `"}`, true, false, "example length in bytes"},
 	// Stricter schemas: encoding/json leniencies the schema does not copy.
 	{"rate-limit", `{"calls":1,"renewal_period":60,"counter_key":null}`, false, true, "null is an absent field to encoding/json"},
 	{"set-header", `{"name":"X-A","value":"b","phase":null}`, false, true, "null is an absent field to encoding/json"},
@@ -406,6 +531,12 @@ func TestPatternsNoStricter(t *testing.T) {
 			func(s string) string { return `{"name":"v","value":` + str(s) + `}` }, true},
 		{"rate-limit", []string{"subscription", "ip", "header:", "var:", "a", " ", ":", "X-A", "é"}, "",
 			func(s string) string { return `{"calls":1,"renewal_period":1,"counter_key":` + str(s) + `}` }, true},
+		{"quota-by-key", []string{"subscription", "ip", "header:", "var:", "claim:", "a", " ", ":", "X-A", "é"}, "",
+			func(s string) string { return `{"calls":1,"renewal_period":1,"counter_key":` + str(s) + `}` }, true},
+		{"rate-limit-by-key", []string{"subscription", "ip", "header:", "var:", "claim:", "a", " ", ":", "X-A", "é"}, "",
+			func(s string) string { return `{"calls":1,"renewal_period":1,"counter_key":` + str(s) + `}` }, true},
+		{"cache-store-value", []string{"{", "}", "header.", "query.", "path.", "var.", "request.", "method", "path", "a", ".", " ", "\x00", "é", "X-A"}, "",
+			func(s string) string { return `{"key":"k","duration":1,"value":` + str(s) + `}` }, true},
 		{"cors", []string{"https", "http", "://", ":", "/", "?", "#", "@", "a", ".", "8080", " ", "%", "[::1]", "*", "null", "+"}, "",
 			func(s string) string { return `{"allowed_origins":[` + str(s) + `]}` }, false},
 	}
@@ -446,6 +577,11 @@ func TestCombinations(t *testing.T) {
 		policy string
 		fields []field
 	}{
+		{"quota", []field{
+			{"calls", []string{"", `0`, `1`}},
+			{"bandwidth", []string{"", `0`, `1`}},
+			{"renewal_period", []string{"", `60`}},
+		}},
 		{"set-header", []field{
 			{"name", []string{"", `"X-A"`, `"Te"`}},
 			{"value", []string{"", `""`, `"x"`}},

@@ -19,12 +19,20 @@ import (
 
 	"github.com/gatehouse/gatehouse/catalog"
 	"github.com/gatehouse/gatehouse/plugins/cachelookup"
+	"github.com/gatehouse/gatehouse/plugins/cachelookupvalue"
 	"github.com/gatehouse/gatehouse/plugins/cachestore"
+	"github.com/gatehouse/gatehouse/plugins/cachestorevalue"
 	"github.com/gatehouse/gatehouse/plugins/checkheader"
 	"github.com/gatehouse/gatehouse/plugins/cors"
 	"github.com/gatehouse/gatehouse/plugins/embedded"
+	"github.com/gatehouse/gatehouse/plugins/findandreplace"
 	"github.com/gatehouse/gatehouse/plugins/ipfilter"
+	"github.com/gatehouse/gatehouse/plugins/jsontoxml"
+	"github.com/gatehouse/gatehouse/plugins/mockresponse"
+	"github.com/gatehouse/gatehouse/plugins/quota"
+	"github.com/gatehouse/gatehouse/plugins/quotabykey"
 	"github.com/gatehouse/gatehouse/plugins/ratelimit"
+	"github.com/gatehouse/gatehouse/plugins/ratelimitbykey"
 	"github.com/gatehouse/gatehouse/plugins/returnresponse"
 	"github.com/gatehouse/gatehouse/plugins/rewriteuri"
 	"github.com/gatehouse/gatehouse/plugins/setbody"
@@ -35,6 +43,7 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/setvariable"
 	"github.com/gatehouse/gatehouse/plugins/subscriptionkey"
 	"github.com/gatehouse/gatehouse/plugins/validatejwt"
+	"github.com/gatehouse/gatehouse/plugins/xmltojson"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
@@ -50,6 +59,8 @@ var builtin = map[string]struct {
 	"checkheader":       {checkheader.Name, checkheader.New},
 	"cors":              {cors.Name, cors.New},
 	"ipfilter":          {ipfilter.Name, ipfilter.New},
+	"quota":             {quota.Name, quota.New},
+	"quotabykey":        {quotabykey.Name, quotabykey.New},
 	"ratelimit":         {ratelimit.Name, ratelimit.New},
 	"returnresponse":    {returnresponse.Name, returnresponse.New},
 	"rewriteuri":        {rewriteuri.Name, rewriteuri.New},
@@ -61,6 +72,13 @@ var builtin = map[string]struct {
 	"setvariable":       {setvariable.Name, setvariable.New},
 	"subscriptionkey":   {subscriptionkey.Name, subscriptionkey.New},
 	"validatejwt":       {validatejwt.Name, validatejwt.New},
+	"findandreplace":    {findandreplace.Name, findandreplace.New},
+	"jsontoxml":         {jsontoxml.Name, jsontoxml.New},
+	"xmltojson":         {xmltojson.Name, xmltojson.New},
+	"mockresponse":      {mockresponse.Name, mockresponse.New},
+	"cachelookupvalue":  {cachelookupvalue.Name, cachelookupvalue.New},
+	"cachestorevalue":   {cachestorevalue.Name, cachestorevalue.New},
+	"ratelimitbykey":    {ratelimitbykey.Name, ratelimitbykey.New},
 }
 
 // factory returns the factory of the policy called name.
@@ -161,8 +179,8 @@ func TestRegistrations(t *testing.T) {
 	if !slices.Equal(manifests, names) {
 		t.Errorf("Policies() = %v, want %v", manifests, names)
 	}
-	if len(manifests) != 16 {
-		t.Errorf("%d policies, want 16", len(manifests))
+	if len(manifests) != len(builtin) {
+		t.Errorf("%d policies, want %d", len(manifests), len(builtin))
 	}
 }
 
@@ -211,7 +229,8 @@ func TestManifest(t *testing.T) {
 			// Required properties have no default; nor have those that are
 			// required under conditions (a "value" without a default).
 			conditional := map[string]bool{"set-header.value": true,
-				"set-query-parameter.value": true, "set-query-parameter.values": true}[p.Name+"."+prop]
+				"set-query-parameter.value": true, "set-query-parameter.values": true,
+				"quota.calls": true, "quota.bandwidth": true, "quota-by-key.calls": true, "quota-by-key.bandwidth": true}[p.Name+"."+prop]
 			if slices.Contains(s.Required, prop) || conditional {
 				if hasDefault {
 					t.Errorf("%s: %s is required but has a default", p.Name, prop)
@@ -226,7 +245,7 @@ func TestManifest(t *testing.T) {
 	if err := m.Validate(); err != nil {
 		t.Errorf("catalog refuses the manifest: %v", err)
 	}
-	if m.Manifest.ABIVersion != 1 || len(m.Manifest.Policies) != 16 {
+	if m.Manifest.ABIVersion != 1 || len(m.Manifest.Policies) != len(builtin) {
 		t.Errorf("Manifest() = %+v", m.Manifest)
 	}
 	for _, p := range ps {

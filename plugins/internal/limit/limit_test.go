@@ -1,0 +1,54 @@
+package limit
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseKey(t *testing.T) {
+	for k, want := range map[string]Key{
+		"": {Kind: BySubscription}, "subscription": {Kind: BySubscription}, "ip": {Kind: ByIP},
+		"header:X-A": {Kind: ByHeader, Name: "X-A"}, "var:a:b": {Kind: ByVar, Name: "a:b"}, "claim:http://x/role": {Kind: ByClaim, Name: "http://x/role"},
+	} {
+		got, err := ParseKey("counter_key", k, true)
+		if err != nil || got != want {
+			t.Errorf("ParseKey(%q) = %+v, %v", k, got, err)
+		}
+	}
+	if _, err := ParseKey("counter_key", "claim:sub", false); err == nil || strings.Contains(err.Error(), `"claim:name"`) {
+		t.Errorf("claim without claims: %v", err)
+	}
+	for _, k := range []string{"Subscription", "header:", "header:a b", "var:", "var:" + strings.Repeat("v", 129), "claim:", "claim:" + strings.Repeat("c", 257), "user"} {
+		if _, err := ParseKey("counter_key", k, true); err == nil || !strings.Contains(err.Error(), "counter_key") {
+			t.Errorf("ParseKey(%.20q) = %v", k, err)
+		}
+	}
+}
+
+func TestAppendClaim(t *testing.T) {
+	for _, tc := range []struct{ claims, name, want string }{
+		{`{"sub":"a\u0062"}`, "sub", "ab"}, {`{"n":42}`, "n", "42"}, {`{"r":["a","b"]}`, "r", `["a","b"]`},
+		{`{"x":null}`, "x", ""}, {`{}`, "sub", ""}, {`not json`, "sub", ""}, {`{"Sub":"a"}`, "sub", ""},
+	} {
+		if got := string(AppendClaim([]byte("c:"), tc.claims, tc.name)); got != "c:"+tc.want {
+			t.Errorf("AppendClaim(%s, %s) = %q", tc.claims, tc.name, got)
+		}
+	}
+}
+
+func TestParseStatuses(t *testing.T) {
+	s, err := ParseStatuses("increment_condition", []string{"2xx", "304", "599"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, want := range map[int]bool{199: false, 200: true, 299: true, 300: false, 304: true, 599: true, 500: false} {
+		if s.Match(code) != want {
+			t.Errorf("Match(%d) = %v", code, !want)
+		}
+	}
+	for _, bad := range [][]string{{"2XX"}, {"600"}, {"099"}, {"20"}, {"2x5"}, {"+20"}, {"200", "200"}, {""}} {
+		if _, err := ParseStatuses("f", bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
