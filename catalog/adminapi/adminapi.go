@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/catalog/analytics"
 )
 
 // Prefix is the path prefix of every admin route.
@@ -53,6 +54,10 @@ type Options struct {
 	ValidateModule func(ctx context.Context, wasm []byte) (abiVersion int, capabilities []string, err error)
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Analytics is the request log behind /analytics and
+	// /subscriptions/{subId}/usage (an *analytics.Writer); when nil (or a
+	// nil *analytics.Writer) those routes answer 503.
+	Analytics Analytics
 }
 
 // Route is one method and path template of the admin API.
@@ -66,6 +71,8 @@ type server struct {
 	validate func(ctx context.Context, wasm []byte) (int, []string, error)
 	log      *slog.Logger
 	schemas  schemaCache
+	// analytics is Options.Analytics (nil: the analytics routes answer 503).
+	analytics Analytics
 }
 
 // New returns the handler serving Prefix. It routes on the full request
@@ -79,9 +86,12 @@ func New(o Options) (http.Handler, error) {
 	if o.Token == "" {
 		return nil, errors.New("adminapi: Token is required")
 	}
-	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger}
+	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if w, ok := o.Analytics.(*analytics.Writer); ok && w == nil {
+		s.analytics = nil // a nil *Writer means no request log, like nil
 	}
 	return s.auth(s.router()), nil
 }
@@ -169,5 +179,6 @@ func (s *server) router() *mux.Router {
 	s.moduleRoutes(r)
 	s.policyRoutes(r)
 	s.namedValueRoutes(r)
+	s.analyticsRoutes(r)
 	return root
 }

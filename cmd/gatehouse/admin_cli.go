@@ -10,7 +10,7 @@ import (
 // find the server and what their exit codes mean.
 const adminDescription = `The admin commands (api, product, user, group, subscription,
 policy, named-value, plugin upload|list, apply, export, audit,
-catalog-version) are clients of the admin API of a running
+catalog-version, analytics) are clients of the admin API of a running
 ` + "`gatehouse serve`" + ` (docs/admin-api.md, docs/cli.md).
 
 They find it through, in order: --admin-url and --token, the environment
@@ -43,6 +43,7 @@ func adminCommands() []*cli.Command {
 		exportCommand(),
 		auditCommand(),
 		catalogVersionCommand(),
+		analyticsCommand(),
 	}
 	for _, c := range cmds {
 		if c.Description == "" {
