@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -182,6 +183,9 @@ func compile(data []byte, now func() time.Time) (*compiled, error) {
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, configErr("jwks_url: %q is not an http or https URL", cfg.JWKSURL)
 		}
+		if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+			return nil, configErr("jwks_url: %q must use https (plain http only to a loopback address)", cfg.JWKSURL)
+		}
 		c.jwksURL = cfg.JWKSURL
 	}
 	if c.hmac != nil && len(c.hmac) < MinHMACSecretLen {
@@ -340,4 +344,13 @@ func checkPublicKey(key any) error {
 		return fmt.Errorf("ECDSA curve %s is not accepted", k.Curve.Params().Name)
 	}
 	return fmt.Errorf("unsupported public key type %T", key)
+}
+
+// loopbackHost reports whether h is localhost or a loopback address.
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }

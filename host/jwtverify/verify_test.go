@@ -106,6 +106,9 @@ func TestConfigErrors(t *testing.T) {
 		"JWKS ftp URL": func(c *Config) {
 			c.HMACSecret, c.JWKSURL, c.Algorithms = "", "ftp://keys.example/jwks", []string{"RS256"}
 		},
+		"JWKS plain http URL": func(c *Config) {
+			c.HMACSecret, c.JWKSURL, c.Algorithms = "", "http://keys.example/jwks", []string{"RS256"}
+		},
 		"JWKS file URL":           func(c *Config) { c.HMACSecret, c.JWKSURL, c.Algorithms = "", "file:///etc/passwd", []string{"RS256"} },
 		"JWKS relative URL":       func(c *Config) { c.HMACSecret, c.JWKSURL, c.Algorithms = "", "/jwks.json", []string{"RS256"} },
 		"JWKS URL without a host": func(c *Config) { c.HMACSecret, c.JWKSURL, c.Algorithms = "", "https:///jwks.json", []string{"RS256"} },

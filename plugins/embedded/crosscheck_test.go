@@ -356,7 +356,7 @@ var cases = map[string]struct {
 	"validate-jwt": {
 		good: []string{
 			jwt(`"jwks_url":"https://login.example.com/keys"`),
-			jwt(`"jwks_url":"http://idp/keys","algorithms":["RS256","ES512","PS384"]`),
+			jwt(`"jwks_url":"http://127.0.0.1:8000/keys","algorithms":["RS256","ES512","PS384"]`),
 			jwt(`"hmac_secret":"` + strings.Repeat("s", 32) + `","algorithms":["HS256","HS512"]`),
 			jwt(`"hmac_secret_base64":"cmVwbGFjZS1tZS13aXRoLTMyLXJhbmRvbS1ieXRlcyEh","algorithms":["HS384"]`),
 			jwt(`"public_key_pem":"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"`),
@@ -382,6 +382,8 @@ var cases = map[string]struct {
 			{"hmac_secret_base64", jwt(`"hmac_secret_base64":"c2hvcnQ=","algorithms":["HS256"]`)},
 			{"public_key_pem", jwt(`"public_key_pem":"not a key"`)},
 			{"jwks_url", jwt(`"jwks_url":"ftp://x/k"`)}, {"jwks_url", jwt(`"jwks_url":"keys.json"`)},
+			// Keys fetched in clear text could be replaced in transit.
+			{"jwks_url", jwt(`"jwks_url":"http://idp/keys"`)}, {"jwks_url", jwt(`"jwks_url":"http://127.example.com/keys"`)},
 			{"cookie_name", jwt(`"jwks_url":"https://x/k","header_name":"X-A","cookie_name":"c"`)},
 			{"cookie_name", jwt(`"jwks_url":"https://x/k","query_parameter_name":"t","cookie_name":"c"`)},
 			{"query_parameter_name", jwt(`"jwks_url":"https://x/k","query_parameter_name":"t","header_name":"Authorization"`)},

@@ -49,6 +49,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"unsafe"
@@ -246,6 +247,9 @@ func checkVerify(v *Verify) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("jwks_url %q is not an http or https URL", v.JWKSURL)
 		}
+		if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+			return fmt.Errorf("jwks_url %q must use https (plain http only to a loopback address): keys fetched in clear text can be replaced in transit", v.JWKSURL)
+		}
 	}
 	if len(v.Algorithms) == 0 {
 		return errors.New("algorithms is required")
@@ -439,4 +443,13 @@ func cookie(h []byte, name string) []byte {
 		}
 	}
 	return nil
+}
+
+// loopbackHost reports whether h is localhost or a loopback address.
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
