@@ -4,7 +4,10 @@
 # is missing, builds the harness into bin/ and runs it; arguments go to
 # `benchload run` (e.g. -rounds 5 -duration 10s). Expects bin/gatehouse
 # (`make build`; `make bench-load` does both). Results: a table on stdout and
-# the raw per-round numbers as JSON in bench-out/.
+# the raw per-round numbers as JSON in bench-out/. With 4 in -gateways (the
+# default) it also runs gw-4-log, the 4-policy gateway with the request log
+# on (a real writer to its DATA/logs.db), and reports its req/s ratio to
+# gw-4 in the same rounds (target ≥ 0.97×); -log=false leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

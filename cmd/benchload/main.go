@@ -19,7 +19,8 @@
 // What it does, in order: start the backend; time the 4-policy gateway from
 // exec to its first 200 OK, with an empty data dir and again with the
 // compilation cache the first start left; start the bare proxy and the 0-,
-// 1- and 4-policy gateways and check that each proxies correctly (and that
+// 1- and 4-policy gateways (and gw-4-log, the 4-policy gateway with the
+// request log on; the others run with --log-requests=false) and check that each proxies correctly (and that
 // the policies ran); then, per round, run wrk against every target in a
 // seeded shuffled order, each time after a warm-up, reading the CPU time of
 // the target and of the backend from /proc around the measured run. Runs

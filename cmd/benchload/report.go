@@ -36,20 +36,24 @@ type runRecord struct {
 
 // summaryRow is one line of the result table.
 type summaryRow struct {
-	Target        string `json:"target"`
-	RPS           fnum   `json:"req_per_s_median"`
-	P50           fnum   `json:"p50_ms_median"`
-	P99           fnum   `json:"p99_ms_median"`
-	CPUPerReq     fnum   `json:"cpu_us_per_req_median"`
-	CPUVsBare     fnum   `json:"cpu_us_vs_bare_median"` // median of per-round differences
-	RSSMiB        fnum   `json:"rss_mib"`
-	RatioVsBare   fnum   `json:"ratio_vs_bare_median"` // median of per-round ratios
-	RatioVsGW0    fnum   `json:"ratio_vs_gw0_median"`
-	Non2xx        int64  `json:"non_2xx_total"`
-	SocketErrors  int64  `json:"socket_errors_total"`
-	RPSMin        fnum   `json:"req_per_s_min"`
-	RPSMax        fnum   `json:"req_per_s_max"`
-	BackendPerReq fnum   `json:"backend_cpu_us_per_req_median"`
+	Target      string `json:"target"`
+	RPS         fnum   `json:"req_per_s_median"`
+	P50         fnum   `json:"p50_ms_median"`
+	P99         fnum   `json:"p99_ms_median"`
+	CPUPerReq   fnum   `json:"cpu_us_per_req_median"`
+	CPUVsBare   fnum   `json:"cpu_us_vs_bare_median"` // median of per-round differences
+	RSSMiB      fnum   `json:"rss_mib"`
+	RatioVsBare fnum   `json:"ratio_vs_bare_median"` // median of per-round ratios
+	RatioVsGW0  fnum   `json:"ratio_vs_gw0_median"`
+	// RatioVsGW4 and CPUVsGW4 compare gw-4-log with gw-4 (request log on
+	// vs off), per round.
+	RatioVsGW4    fnum  `json:"ratio_vs_gw4_median,omitempty"`
+	CPUVsGW4      fnum  `json:"cpu_us_vs_gw4_median,omitempty"`
+	Non2xx        int64 `json:"non_2xx_total"`
+	SocketErrors  int64 `json:"socket_errors_total"`
+	RPSMin        fnum  `json:"req_per_s_min"`
+	RPSMax        fnum  `json:"req_per_s_max"`
+	BackendPerReq fnum  `json:"backend_cpu_us_per_req_median"`
 }
 
 // budgetLine is one target of DESIGN.md's performance budget.
@@ -120,7 +124,7 @@ func (rep *report) summarize() {
 	rep.BackendPerReq = median(backend)
 	rep.Summary = nil
 	for _, t := range rep.Targets {
-		var rps, p50, p99, cpu, dcpu, rb, rg, be []float64
+		var rps, p50, p99, cpu, dcpu, rb, rg, be, r4, d4 []float64
 		row := summaryRow{Target: t.Name, RSSMiB: fnum(float64(rep.RSSKiB[t.Name]) / 1024)}
 		for round := 1; round <= rep.Rounds; round++ {
 			r, ok := byRound[round][t.Name]
@@ -141,11 +145,18 @@ func (rep *report) summarize() {
 			if g, ok := byRound[round][nameGW0]; ok && g.Wrk.RPS > 0 {
 				rg = append(rg, r.Wrk.RPS/g.Wrk.RPS)
 			}
+			if g, ok := byRound[round][nameGW4]; ok && g.Wrk.RPS > 0 && t.Name == nameGW4Log {
+				r4 = append(r4, r.Wrk.RPS/g.Wrk.RPS)
+				d4 = append(d4, r.CPUPerReq-g.CPUPerReq)
+			}
 		}
 		row.RPS, row.P50, row.P99 = median(rps), median(p50), median(p99)
 		row.CPUPerReq, row.CPUVsBare = median(cpu), median(dcpu)
 		row.RatioVsBare, row.RatioVsGW0 = median(rb), median(rg)
 		row.BackendPerReq = median(be)
+		if len(r4) > 0 {
+			row.RatioVsGW4, row.CPUVsGW4 = median(r4), median(d4)
+		}
 		if len(rps) > 0 {
 			row.RPSMin, row.RPSMax = fnum(slices.Min(rps)), fnum(slices.Max(rps))
 		}
@@ -156,10 +167,13 @@ func (rep *report) summarize() {
 
 // budget checks the numbers against DESIGN.md's "Performance budget".
 func (rep *report) budget() []budgetLine {
-	var gw4 *summaryRow
+	var gw4, gw4log *summaryRow
 	for i := range rep.Summary {
-		if rep.Summary[i].Target == nameGW4 {
+		switch rep.Summary[i].Target {
+		case nameGW4:
 			gw4 = &rep.Summary[i]
+		case nameGW4Log:
+			gw4log = &rep.Summary[i]
 		}
 	}
 	var out []budgetLine
@@ -169,6 +183,13 @@ func (rep *report) budget() []budgetLine {
 				Shown: fmt.Sprintf("%.2f×", gw4.RatioVsBare), Passed: gw4.RatioVsBare >= 0.85},
 			budgetLine{What: "4-policy chain CPU vs bare", Limit: "≤ +8 µs/req", Value: gw4.CPUVsBare,
 				Shown: fmt.Sprintf("%+.1f µs", gw4.CPUVsBare), Passed: gw4.CPUVsBare <= 8})
+	}
+	if gw4 != nil && gw4log != nil {
+		out = append(out,
+			budgetLine{What: "request log on: gw-4-log req/s vs gw-4", Limit: "≥ 0.97×", Value: gw4log.RatioVsGW4,
+				Shown: fmt.Sprintf("%.3f×", gw4log.RatioVsGW4), Passed: gw4log.RatioVsGW4 >= 0.97},
+			budgetLine{What: "request log on: CPU vs gw-4 (info)", Limit: "—", Value: gw4log.CPUVsGW4,
+				Shown: fmt.Sprintf("%+.1f µs", gw4log.CPUVsGW4), Passed: true})
 	}
 	out = append(out, budgetLine{What: "start to ready, warm compilation cache", Limit: "≤ 1 s",
 		Value: fnum(rep.WarmReadyMs), Shown: fmt.Sprintf("%.0f ms", rep.WarmReadyMs), Passed: rep.WarmReadyMs <= 1000})
@@ -214,9 +235,9 @@ func fmtRatio(v float64) string {
 func (rep *report) printTable(w io.Writer) {
 	fmt.Fprintf(w, "\nResults: %d round(s) × %s per target, %d connections, medians over rounds (seed %d)\n\n",
 		rep.Rounds, rep.Duration, rep.Conns, rep.Seed)
-	const row = "%-7s %9s %9s %9s %11s %16s %8s %14s %14s\n"
+	const row = "%-9s %9s %9s %9s %11s %16s %8s %14s %14s\n"
 	fmt.Fprintf(w, row, "target", "req/s", "p50", "p99", "CPU µs/req", "+CPU µs vs bare", "RSS MiB", "ratio vs bare", "ratio vs gw-0")
-	fmt.Fprintf(w, row, "-------", "---------", "---------", "---------", "-----------", "----------------", "--------", "--------------", "--------------")
+	fmt.Fprintf(w, row, "---------", "---------", "---------", "---------", "-----------", "----------------", "--------", "--------------", "--------------")
 	for _, s := range rep.Summary {
 		plus := fmt.Sprintf("%+.1f", s.CPUVsBare)
 		if s.Target == nameBare {

@@ -31,6 +31,7 @@ type runOptions struct {
 	policies  string
 	retries   int
 	keep      bool
+	log       bool
 }
 
 func parseRunFlags(args []string) (runOptions, error) {
@@ -46,6 +47,7 @@ func parseRunFlags(args []string) (runOptions, error) {
 	fs.StringVar(&o.policies, "gateways", "0,1,4", "which gateways to run, by policy count (subset of 0,1,4)")
 	fs.IntVar(&o.retries, "retries", 2, "re-run a measured run up to N times when other processes used > 10% of a core during it")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, data dirs, logs)")
+	fs.BoolVar(&o.log, "log", true, "with 4 in -gateways, also run gw-4-log: the 4-policy gateway with the request log on")
 	if err := fs.Parse(args); err != nil {
 		return o, flagError(err)
 	}
@@ -196,11 +198,18 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 	rep.Targets = []*target{{Name: nameBare, Policies: -1, URL: "http://" + addr + "/", proc: bare}}
 	for _, n := range counts {
 		name := fmt.Sprintf("gw-%d", n)
-		p, url, err := procs.startGateway(o.gatehouse, tmp, name, n, backendURL)
+		p, url, err := procs.startGateway(o.gatehouse, tmp, name, n, backendURL, false)
 		if err != nil {
 			return err
 		}
 		rep.Targets = append(rep.Targets, &target{Name: name, Policies: n, URL: url, proc: p})
+		if n == 4 && o.log {
+			p, url, err := procs.startGateway(o.gatehouse, tmp, nameGW4Log, n, backendURL, true)
+			if err != nil {
+				return err
+			}
+			rep.Targets = append(rep.Targets, &target{Name: nameGW4Log, Policies: n, URL: url, Log: true, proc: p})
+		}
 	}
 	for _, t := range rep.Targets {
 		d, err := waitReady(ctx, t.proc, t.URL, 10*time.Second)
@@ -214,7 +223,7 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-5s pid %-7d %-32s ready; checked: %s\n", t.Name, t.proc.Pid(), t.URL, strings.Join(notes, ", "))
+		fmt.Printf("%-8s pid %-7d %-32s ready; checked: %s\n", t.Name, t.proc.Pid(), t.URL, strings.Join(notes, ", "))
 	}
 
 	if err := runRounds(ctx, rep, o, backend); err != nil {
@@ -242,7 +251,7 @@ func measureStartToReady(ctx context.Context, procs *procSet, o runOptions, tmp 
 		most = max(most, n)
 	}
 	for i, label := range []string{"cold", "warm"} {
-		p, url, err := procs.startGateway(o.gatehouse, tmp, "ready", most, backendURL)
+		p, url, err := procs.startGateway(o.gatehouse, tmp, "ready", most, backendURL, false)
 		if err != nil {
 			return err
 		}
@@ -298,7 +307,7 @@ func runRounds(ctx context.Context, rep *report, o runOptions, backend *proc) er
 			if rec.ForeignPct > foreignWarnPct {
 				warn += fmt.Sprintf("  NOISY: other processes used %.0f%% of a core", rec.ForeignPct)
 			}
-			fmt.Printf("round %d/%d  %-5s %7.0f req/s  p50 %-7s p99 %-7s CPU %5.1f µs/req  backend %4.1f  cores: srv %3.0f%% gen %3.0f%% steal %2.0f%%  foreign %3.0f%%%s\n",
+			fmt.Printf("round %d/%d  %-8s %7.0f req/s  p50 %-7s p99 %-7s CPU %5.1f µs/req  backend %4.1f  cores: srv %3.0f%% gen %3.0f%% steal %2.0f%%  foreign %3.0f%%%s\n",
 				round, o.rounds, t.Name, rec.Wrk.RPS, fmtMs(ms(rec.Wrk.P50)), fmtMs(ms(rec.Wrk.P99)),
 				rec.CPUPerReq, rec.BackendCPUPerReq, rec.ServerCore.Busy, rec.GeneratorCore.Busy,
 				rec.ServerCore.Steal, max(rec.ForeignPct, 0), warn)

@@ -29,6 +29,9 @@ const (
 	nameGW0     = "gw-0"
 	nameGW1     = "gw-1"
 	nameGW4     = "gw-4"
+	// nameGW4Log is the 4-policy gateway with the request log on (a real
+	// analytics writer to DATA/logs.db); the other gateways run without it.
+	nameGW4Log = "gw-4-log"
 )
 
 // benchKey is the subscription key of the gateways' configs.
@@ -42,6 +45,7 @@ type target struct {
 	Name     string `json:"name"`
 	Policies int    `json:"policies"` // -1 for the bare proxy
 	URL      string `json:"url"`      // what wrk requests
+	Log      bool   `json:"request_log"`
 	proc     *proc
 }
 
@@ -248,7 +252,7 @@ apis:
 
 // startGateway writes the config of a gateway with the given number of
 // policies and starts it on a free port with its data dir under dir.
-func (s *procSet) startGateway(gatehouse, dir, name string, policies int, backendURL string) (*proc, string, error) {
+func (s *procSet) startGateway(gatehouse, dir, name string, policies int, backendURL string, logRequests bool) (*proc, string, error) {
 	cfg, err := gatewayConfig(policies, backendURL)
 	if err != nil {
 		return nil, "", err
@@ -263,7 +267,8 @@ func (s *procSet) startGateway(gatehouse, dir, name string, policies int, backen
 	}
 	p, err := s.start(name, gatehouse, "serve",
 		"--data", filepath.Join(dir, name+"-data"),
-		"--listen", addr, "--config", cfgPath, "--log-level", "warn")
+		"--listen", addr, "--config", cfgPath, "--log-level", "warn",
+		"--log-requests="+strconv.FormatBool(logRequests), "--ops-listen=")
 	if err != nil {
 		return nil, "", err
 	}

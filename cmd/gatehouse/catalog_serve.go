@@ -15,14 +15,17 @@ import (
 
 	"github.com/gatehouse/gatehouse/catalog"
 	"github.com/gatehouse/gatehouse/catalog/adminapi"
+	"github.com/gatehouse/gatehouse/catalog/analytics"
 	"github.com/gatehouse/gatehouse/catalog/sqlite"
 	"github.com/gatehouse/gatehouse/host/engine"
+	"github.com/gatehouse/gatehouse/host/metrics"
 	"github.com/gatehouse/gatehouse/plugins/embedded"
 )
 
 // Files the server keeps in the data directory for local clients.
 const (
 	catalogFile    = "catalog.db"
+	countersFile   = "counters.db"
 	adminTokenFile = "admin.token"
 	adminURLFile   = "admin.url"
 	adminTokenEnv  = "GATEHOUSE_ADMIN_TOKEN"
@@ -54,21 +57,33 @@ func registerBuiltin(ctx context.Context, st *sqlite.Store, e *engine.Engine, lo
 		return err
 	}
 	have := false
+	var old []string
 	for _, m := range mods {
 		if m.Name != "builtin" {
 			continue
 		}
 		if m.Version == version {
 			have = true
-			continue
+		} else {
+			old = append(old, m.Version)
 		}
-		if err := st.DeleteModule(ctx, m.Name, m.Version); err != nil && !errors.Is(err, catalog.ErrConflict) {
+	}
+	if !have {
+		if err := createBuiltin(ctx, st, e, wasm, version); err != nil {
 			return err
 		}
 	}
-	if have {
-		return nil
+	// Older builds go once the new one is there; one a policy pins by
+	// version stays (the store refuses to delete a module in use).
+	for _, v := range old {
+		if err := st.DeleteModule(catalog.WithActor(ctx, "gatehouse"), "builtin", v); err != nil && !errors.Is(err, catalog.ErrConflict) {
+			return err
+		}
 	}
+	return nil
+}
+
+func createBuiltin(ctx context.Context, st *sqlite.Store, e *engine.Engine, wasm []byte, version string) error {
 	// Loaded like the gateway loads it (trusted runtime), so the compiled
 	// code is reused from the compilation cache when the gateway loads it.
 	m, err := e.Load(ctx, "builtin", version, wasm, engine.LoadOptions{Trusted: true, Min: 1, Max: 1})
@@ -148,7 +163,16 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 // startAdmin serves the admin API on addr and writes its base URL to
 // DATA/admin.url for local clients. A non-loopback address is allowed (the
 // token protects every route) but logged.
-func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, log *slog.Logger) (*http.Server, string, error) {
+//
+// The same listener serves /metrics, /healthz and /readyz without the token
+// (ops); the admin handler routes on the full /admin/v1/ path.
+func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, reqLog *analytics.Writer, ops *metrics.Ops, log *slog.Logger) (*http.Server, string, error) {
+	// The request log behind the analytics routes (503 without it:
+	// --log-requests=false).
+	var an adminapi.Analytics
+	if reqLog != nil {
+		an = reqLog
+	}
 	h, err := adminapi.New(adminapi.Options{
 		Store: st,
 		Token: token,
@@ -159,11 +183,17 @@ func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, lo
 			}
 			return info.ABIMajor, info.Capabilities, nil
 		},
-		Logger: log,
+		Logger:    log,
+		Analytics: an,
 	})
 	if err != nil {
 		return nil, "", err
 	}
+	mux := http.NewServeMux()
+	if ops != nil {
+		ops.Register(mux)
+	}
+	mux.Handle("/", h)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("--admin-listen: %w", err)
@@ -173,7 +203,7 @@ func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, lo
 			log.Warn("the admin API listens beyond loopback; anyone who can reach it and has the token administers the catalog", "addr", ln.Addr().String())
 		}
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
 	go srv.Serve(ln)
 	url := "http://" + displayAddr(ln.Addr())
 	if err := writeFileAtomic(filepath.Join(data, adminURLFile), []byte(url+"\n"), 0o600); err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/gatehouse/gatehouse/catalog/analytics"
 	"github.com/gatehouse/gatehouse/catalog/sqlite"
 	"github.com/gatehouse/gatehouse/host/catalogsource"
 	"github.com/gatehouse/gatehouse/host/counter"
@@ -26,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
 	"github.com/gatehouse/gatehouse/host/jwtverify"
+	"github.com/gatehouse/gatehouse/host/metrics"
 	"github.com/gatehouse/gatehouse/host/vcache"
 	"github.com/gatehouse/gatehouse/plugins/embedded"
 )
@@ -45,6 +48,9 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "pprof-listen", EnvVars: []string{"GATEHOUSE_PPROF_LISTEN"}, Usage: "serve Go pprof profiles on this loopback address (off by default)"},
 			&cli.DurationFlag{Name: "shutdown-timeout", Value: 15 * time.Second, Usage: "how long in-flight requests may take to finish on SIGTERM"},
+			&cli.StringFlag{Name: "ops-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_OPS_LISTEN"}, Usage: "serve /metrics, /healthz and /readyz here with --config (catalog mode serves them on --admin-listen); empty: off"},
+			&cli.BoolFlag{Name: "log-requests", Value: true, EnvVars: []string{"GATEHOUSE_LOG_REQUESTS"}, Usage: "write one record per call to DATA/logs.db (the request log and analytics)"},
+			&cli.IntFlag{Name: "log-retention-days", Value: 30, EnvVars: []string{"GATEHOUSE_LOG_RETENTION_DAYS"}, Usage: "days the request log keeps records"},
 		},
 		Action: serve,
 	}
@@ -84,8 +90,16 @@ func serve(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Counters asking for persistence (quotas) survive restarts: a kill -9
+	// loses at most the last flush interval (docs/policies/quota.md).
+	counters, err := counter.Open(counter.Options{PersistPath: filepath.Join(data, countersFile),
+		OnFlushError: func(err error) { log.Warn("counters: flush failed (retried at the next one)", "err", err) }})
+	if err != nil {
+		return fmt.Errorf("counters: %w", err)
+	}
+	defer counters.Close()
 	svc := &engine.Services{
-		Counters: counter.New(counter.Options{}),
+		Counters: counters,
 		Cache:    vcache.New(10000, 64<<20),
 		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: jwksClient()}),
 	}
@@ -131,10 +145,48 @@ func serve(c *cli.Context) error {
 		src = catSrc
 	}
 
-	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), GuardBuiltin: c.Bool("guard-builtins"), Logger: log})
+	// Observability: Prometheus metrics, the request log, OpenTelemetry.
+	met := metrics.New()
+	var obs observers
+	var reqLog *analytics.Writer
+	if c.Bool("log-requests") {
+		reqLog, err = analytics.OpenWriter(analytics.WriterOptions{Path: filepath.Join(data, requestLogFile), RetentionDays: c.Int("log-retention-days"), Logger: log})
+		if err != nil {
+			return fmt.Errorf("request log: %w", err)
+		}
+		// Closed (flushed) after the gateway drained: see shutdown below;
+		// this deferred Close covers early returns.
+		defer reqLog.Close(context.Background())
+		obs = append(obs, requestLog{reqLog})
+	}
+	tracer, err := startTracing(ctx, log)
 	if err != nil {
 		return err
 	}
+	if tracer != nil {
+		defer tracer.shutdown()
+		obs = append(obs, tracer)
+	}
+	var observer gateway.Observer
+	switch len(obs) {
+	case 0:
+	case 1:
+		observer = obs[0]
+	default:
+		observer = obs
+	}
+
+	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), GuardBuiltin: c.Bool("guard-builtins"), Logger: log,
+		Observer: observer, Metrics: met, TraceContext: true})
+	if err != nil {
+		return err
+	}
+	msrc := metrics.Sources{Gateway: g, Engine: e}
+	if reqLog != nil {
+		msrc.Log = logStats(reqLog)
+	}
+	met.Watch(msrc)
+	ops := &metrics.Ops{Metrics: met, Ready: g.Ready}
 	if catSrc != nil {
 		svc.Subscriptions = catSrc
 	} else {
@@ -160,20 +212,28 @@ func serve(c *cli.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	url := "http://" + displayAddr(ln.Addr())
-	var adminURL string
+	var adminURL, opsURL string
 	if store != nil {
 		token, err := adminToken(data)
 		if err != nil {
 			return err
 		}
 		var admin *http.Server
-		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, log)
+		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log)
 		if err != nil {
 			return err
 		}
 		defer admin.Close()
+		opsURL = adminURL
+	} else if addr := c.String("ops-listen"); addr != "" {
+		var opsSrv *http.Server
+		opsSrv, opsURL, err = startOps(addr, ops, log)
+		if err != nil {
+			return err
+		}
+		defer opsSrv.Close()
 	}
-	log.Info("gateway ready", "url", url, "admin_url", adminURL, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
+	log.Info("gateway ready", "url", url, "admin_url", adminURL, "ops_url", opsURL, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
 	if demo != nil {
 		demo.printWelcome(c.App.Writer, url, adminURL)
 	}
@@ -184,14 +244,65 @@ func serve(c *cli.Context) error {
 			return err
 		}
 	case <-ctx.Done():
+		// Not ready from now on (load balancers stop sending), then drain:
+		// the listener closes, in-flight calls finish within the timeout.
+		ops.StartShutdown()
 		log.Info("shutting down: draining in-flight requests", "timeout", c.Duration("shutdown-timeout"))
 		sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
-			log.Warn("shutdown incomplete", "err", err)
+			log.Warn("shutdown incomplete: in-flight requests did not finish in time", "err", err)
+			srv.Close()
 		}
 	}
+	// Every call has been observed: flush the request log (and the spans),
+	// stop polling the catalog.
+	g.Close()
+	if reqLog != nil {
+		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := reqLog.Close(fctx)
+		cancel()
+		if err != nil {
+			log.Warn("request log: flush on shutdown", "err", err)
+		} else {
+			st := reqLog.Stats()
+			log.Info("request log flushed", "written", st.Written, "dropped", st.Dropped)
+		}
+	}
+	if err := counters.Close(); err != nil {
+		log.Warn("counters: flush on shutdown", "err", err)
+	}
+	if tracer != nil {
+		tracer.shutdown()
+	}
+	log.Info("stopped")
 	return nil
+}
+
+// requestLogFile is the request log database in the data directory.
+const requestLogFile = "logs.db"
+
+// startOps serves /metrics, /healthz and /readyz on addr (YAML mode; the
+// catalog mode serves them on the admin listener).
+func startOps(addr string, ops *metrics.Ops, log *slog.Logger) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("--ops-listen: %w", err)
+	}
+	warnBeyondLoopback(addr, ln, "the ops endpoints (/metrics, /healthz, /readyz) listen beyond loopback without authentication", log)
+	mux := http.NewServeMux()
+	ops.Register(mux)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
+	go srv.Serve(ln)
+	return srv, "http://" + displayAddr(ln.Addr()), nil
+}
+
+func warnBeyondLoopback(addr string, ln net.Listener, msg string, log *slog.Logger) {
+	if host, _, _ := net.SplitHostPort(addr); host != "localhost" {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			log.Warn(msg, "addr", ln.Addr().String())
+		}
+	}
 }
 
 func displayAddr(a net.Addr) string {

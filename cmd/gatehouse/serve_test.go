@@ -59,6 +59,7 @@ type served struct {
 	cmd      *exec.Cmd
 	gateway  string
 	admin    string
+	ops      string // /metrics, /healthz, /readyz (the admin URL in catalog mode)
 	token    string
 	stdout   *syncBuffer
 	stderr   *syncBuffer
@@ -87,7 +88,7 @@ func (s *syncBuffer) String() string {
 func startServe(t *testing.T, dir string, args ...string) *served {
 	t.Helper()
 	bin := gatehouseBinary(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--data", "data", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--data", "data", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_TOKEN=", "GATEHOUSE_MASTER_KEY=")
 	s := &served{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
@@ -114,9 +115,13 @@ func startServe(t *testing.T, dir string, args ...string) *served {
 		s.readyLog = m
 		s.gateway, _ = m["url"].(string)
 		s.admin, _ = m["admin_url"].(string)
+		s.ops, _ = m["ops_url"].(string)
 	case <-time.After(90 * time.Second):
 		cmd.Process.Kill()
 		t.Fatalf("serve did not become ready:\n%s", s.stderr.String())
+	}
+	if s.admin == "" {
+		return s // --config: no admin API, no token
 	}
 	tok, err := os.ReadFile(filepath.Join(dir, "data", adminTokenFile))
 	if err != nil {
@@ -204,6 +209,11 @@ func TestServeDemo(t *testing.T) {
 	key := m[1]
 	if m[2] != s.gateway || !strings.Contains(s.stdout.String(), s.admin+"/admin/v1") {
 		t.Errorf("welcome text does not name the gateway %s and admin %s:\n%s", s.gateway, s.admin, s.stdout.String())
+	}
+	for _, f := range []string{adminTokenFile, adminURLFile, "master.key", countersFile, requestLogFile} {
+		if _, err := os.Stat(filepath.Join(work, "data", f)); err != nil {
+			t.Errorf("data/%s: %v", f, err)
+		}
 	}
 	for _, f := range []string{adminTokenFile, adminURLFile, "master.key"} {
 		if st, err := os.Stat(filepath.Join(work, "data", f)); err != nil || st.Mode().Perm() != 0o600 {

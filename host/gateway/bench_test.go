@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
 	"github.com/gatehouse/gatehouse/host/hosttest"
+	"github.com/gatehouse/gatehouse/host/metrics"
 	"github.com/gatehouse/gatehouse/host/vcache"
 )
 
@@ -111,8 +112,11 @@ func BenchmarkBuiltinChain(b *testing.B) {
 		name    string
 		steps   []gateway.Step
 		guarded bool
-	}{{"0", nil, false}, {"1", four[2:3], false}, {"4", four, false}, {"4-guarded", four, true},
-		{"key-only", four[0:1], false}, {"rate-only", four[1:2], false}, {"cache-only", four[3:4], false}} {
+		// observed: with Prometheus metrics, trace context and a
+		// (no-op) Observer, as `gatehouse serve` runs.
+		observed bool
+	}{{"0", nil, false, false}, {"1", four[2:3], false, false}, {"4", four, false, false}, {"4-observed", four, false, true}, {"4-guarded", four, true, false},
+		{"key-only", four[0:1], false, false}, {"rate-only", four[1:2], false, false}, {"cache-only", four[3:4], false, false}} {
 		b.Run(tc.name, func(b *testing.B) {
 			ctx := context.Background()
 			svc := &engine.Services{Counters: counter.New(counter.Options{}), Cache: vcache.New(1000, 1<<20)}
@@ -125,8 +129,12 @@ func BenchmarkBuiltinChain(b *testing.B) {
 				APIs:          []gateway.API{{Name: "a", PathPrefix: "/a", Backend: "http://backend.invalid", Policies: gateway.Policy{Inbound: tc.steps}}},
 				Subscriptions: []gateway.StaticSubscription{{ID: "s", Key: "bench-key"}},
 			}
-			g, err := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(cfg, ""), Transport: cannedTransport{}, Logger: quiet,
-				Builtin: builtin, BuiltinVersion: "bench", GuardBuiltin: tc.guarded})
+			o := gateway.Options{Engine: e, Source: gateway.NewStaticSource(cfg, ""), Transport: cannedTransport{}, Logger: quiet,
+				Builtin: builtin, BuiltinVersion: "bench", GuardBuiltin: tc.guarded}
+			if tc.observed {
+				o.Metrics, o.Observer, o.TraceContext = metrics.New(), nopObserver{}, true
+			}
+			g, err := gateway.New(o)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -56,6 +56,9 @@ type API struct {
 	Policies       Policy      `yaml:"policies" json:"policies"`
 	// AllowPrivateBackend permits link-local / metadata addresses (off).
 	AllowPrivateBackend bool `yaml:"allow_private_backend" json:"allow_private_backend"`
+	// SensitiveQuery names query parameters whose values the request log
+	// redacts, in addition to DefaultSensitiveQueryParams.
+	SensitiveQuery []string `yaml:"sensitive_query" json:"sensitive_query,omitempty"`
 }
 
 // Operation is a method and URL template (relative to the API's prefix).

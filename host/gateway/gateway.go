@@ -49,6 +49,19 @@ type Options struct {
 	PollInterval time.Duration
 	// ResponseBodyLimit caps response bodies a policy buffers (8 MiB).
 	ResponseBodyLimit int64
+	// Observer, if set, gets a record of every call after its response
+	// (the request log). Nil costs the request path nothing.
+	Observer Observer
+	// Metrics, if set, pre-resolves per-route and per-stage instruments at
+	// each snapshot build; the request path observes into them.
+	Metrics Metrics
+	// SensitiveQueryParams are redacted from recorded queries, in addition
+	// to DefaultSensitiveQueryParams and each API's SensitiveQuery.
+	SensitiveQueryParams []string
+	// TraceContext propagates a valid incoming W3C traceparent to the
+	// backend and starts a trace (a new sampled traceparent) when there is
+	// none, so that backend logs correlate with the gateway's.
+	TraceContext bool
 }
 
 // Gateway is the data plane's http.Handler.
@@ -71,6 +84,12 @@ type Gateway struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+
+	// observing: an Observer or Metrics is set (the request path times and
+	// wraps the writer only then).
+	observing bool
+	noRoute   RouteMetrics // metrics of calls that match no route
+	sensitive []string     // redacted query names for calls without a route
 }
 
 // New creates a gateway. Call Reload (or Start) before serving.
@@ -98,6 +117,11 @@ func New(o Options) (*Gateway, error) {
 	_, _ = rand.Read(b[:])
 	g.reqPrefix = hex.EncodeToString(b[:]) + "-"
 	g.calls.New = func() any { return g.newCall() }
+	g.observing = o.Observer != nil || o.Metrics != nil
+	if o.Metrics != nil {
+		g.noRoute = o.Metrics.Route("", "")
+	}
+	g.sensitive = g.sensitiveParams(&API{})
 	return g, nil
 }
 
@@ -192,6 +216,14 @@ func (g *Gateway) Version() int64 {
 		return s.version
 	}
 	return 0
+}
+
+// SnapshotBuilt returns when the serving snapshot was built (zero without one).
+func (g *Gateway) SnapshotBuilt() time.Time {
+	if s := g.cur.Load(); s != nil {
+		return s.built
+	}
+	return time.Time{}
 }
 
 // LastError returns the last reload error (nil after a good reload).

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -32,6 +33,21 @@ type call struct {
 	// ran counts, per section, the stages whose request phase ran: only
 	// those get their response phase.
 	ran [numSections]int
+
+	// Observation state, used only when the gateway observes (an Observer
+	// or Metrics is set); reset per call, never reallocated.
+	rw            recWriter
+	path          string
+	start         time.Time
+	backendStart  time.Time
+	backendDur    time.Duration
+	policyDur     time.Duration
+	backendStatus int
+	policyErr     string
+	traceID       string
+	traceParent   string
+	traceStarted  bool
+	rec           CallRecord
 }
 
 // failure is why a request goes to on-error.
@@ -57,6 +73,10 @@ func (g *Gateway) newCall() *call {
 func (g *Gateway) putCall(c *call) {
 	c.rt, c.w, c.r, c.failed = nil, nil, nil, nil
 	c.ran = [numSections]int{}
+	c.rw = recWriter{}
+	c.path, c.policyErr, c.traceID, c.traceParent, c.traceStarted = "", "", "", "", false
+	c.backendStart, c.backendDur, c.policyDur, c.backendStatus = time.Time{}, 0, 0, 0
+	c.rec = CallRecord{}
 	c.ex.Reset()
 	c.match = mux.RouteMatch{}
 	g.calls.Put(c)
@@ -68,15 +88,38 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := g.calls.Get().(*call)
 	defer g.putCall(c)
 	c.w, c.r = w, r
+	if g.observing {
+		c.start = time.Now()
+		c.rw.ResponseWriter = w
+		w = &c.rw
+		c.w = w
+		defer c.finish()
+	}
 	c.reqID = g.nextRequestID()
 
 	path, err := edge.CanonicalPath(r.URL.EscapedPath())
+	c.path = path
 	if err != nil {
 		c.writeGeneric(http.StatusBadRequest, "Bad request: "+strings.TrimPrefix(err.Error(), edge.ErrBadPath.Error()+": "))
 		return
 	}
 	removeConnectionHeaders(r.Header)
 	edge.StripIdentityHeaders(r.Header, nil)
+	if g.opts.TraceContext {
+		// W3C Trace Context: a valid incoming traceparent passes to the
+		// backend as it is; otherwise the gateway starts a trace.
+		if v := r.Header["Traceparent"]; len(v) == 1 {
+			if c.traceID, _ = parseTraceparent(v[0]); c.traceID != "" {
+				c.traceParent = v[0]
+			}
+		}
+		if c.traceID == "" {
+			c.traceParent, c.traceID = newTraceparent()
+			c.traceStarted = true
+			r.Header["Traceparent"] = []string{c.traceParent}
+			delete(r.Header, "Tracestate")
+		}
+	}
 
 	snap := g.acquire()
 	if snap == nil {
@@ -149,6 +192,66 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.rp.ServeHTTP(w, r)
 }
 
+// finish records the call for the Observer and the route's metrics.
+func (c *call) finish() {
+	g := c.g
+	total := time.Since(c.start)
+	status := c.rw.status
+	if status == 0 {
+		status = 499 // the client went away before an answer
+	}
+	if g.opts.Metrics != nil {
+		if c.rt != nil && c.rt.met != nil {
+			c.rt.met.ObserveCall(status, total)
+		} else if g.noRoute != nil {
+			g.noRoute.ObserveCall(status, total)
+		}
+	}
+	if g.opts.Observer == nil {
+		return
+	}
+	ex := &c.ex
+	rec := &c.rec
+	r := c.r
+	sensitive := g.sensitive
+	api, op := "", ""
+	if c.rt != nil {
+		sensitive = c.rt.api.sensitive
+		api, op = c.rt.api.cfg.Name, c.rt.opID
+	}
+	var in int64
+	if ex.ReqBody.Buffered() {
+		in = int64(len(ex.ReqBody.Bytes))
+	} else if r.ContentLength > 0 {
+		in = r.ContentLength
+	}
+	cacheHit := false
+	if v := c.rw.Header()["X-Cache"]; len(v) > 0 && strings.EqualFold(v[0], "HIT") {
+		cacheHit = true
+	}
+	path := c.path
+	if path == "" {
+		path = r.URL.Path
+	}
+	ip := ex.ClientIP
+	if ip == "" {
+		ip = edge.ClientIP(r.RemoteAddr)
+	}
+	*rec = CallRecord{
+		Time: c.start, RequestID: c.reqID, API: api, Operation: op,
+		ClientIP: ip, Method: r.Method, Path: path,
+		Query:  RedactQuery(r.URL.RawQuery, sensitive),
+		Status: status, BackendStatus: c.backendStatus,
+		Total: total, Backend: c.backendDur, Policies: c.policyDur,
+		BytesIn: in, BytesOut: c.rw.bytes, CacheHit: cacheHit,
+		PolicyError: c.policyErr, TraceID: c.traceID, TraceParent: c.traceParent, TraceStarted: c.traceStarted,
+	}
+	if s := ex.Subscription; s != nil {
+		rec.Product, rec.Subscription, rec.User = s.Product, s.ID, s.User
+	}
+	g.opts.Observer.Observe(rec)
+}
+
 // isPreflight reports whether r is a CORS preflight request.
 func isPreflight(r *http.Request) bool {
 	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != ""
@@ -195,7 +298,18 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 		if st.skip(ex) {
 			continue
 		}
+		var t0 time.Time
+		if c.g.observing {
+			t0 = time.Now()
+		}
 		res, err := st.mod.Call(ex, phase, st.plan, st.opts)
+		if c.g.observing {
+			d := time.Since(t0)
+			c.policyDur += d
+			if st.met != nil {
+				st.met.ObserveStage(d, err != nil)
+			}
+		}
 		if err != nil {
 			c.g.log.Warn("policy failed", "request_id", c.reqID, "api", ex.API, "section", sectionNames[sec], "policy", st.label, "fail_mode", st.failMode, "err", err)
 			switch st.failMode {
@@ -302,6 +416,9 @@ func (c *call) writeGeneric(status int, msg string) {
 // gets the generic body for the failure's status.
 func (c *call) fail(f *failure) {
 	ex := &c.ex
+	if c.g.opts.Observer != nil && c.policyErr == "" {
+		c.policyErr = f.source + ": " + f.reason
+	}
 	if c.rt != nil && len(c.rt.chain[secOnError]) > 0 {
 		ex.SetVar("gatehouse.error.source", f.source)
 		ex.SetVar("gatehouse.error.reason", f.reason)
@@ -337,6 +454,9 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = ""
 	pr.SetXForwarded()
 	out.Header["X-Request-Id"] = []string{ex.RequestID}
+	if c.g.observing {
+		c.backendStart = time.Now()
+	}
 	if ex.ReqBody.Buffered() {
 		body := ex.ReqBody.Bytes
 		out.Body = io.NopCloser(bytes.NewReader(body))
@@ -366,6 +486,10 @@ func (c *call) modifyResponse(resp *http.Response) error {
 	// request, the one in the gateway's logs. (Set after the policies: a
 	// fallback may have replaced the headers.)
 	defer func() { resp.Header["X-Request-Id"] = []string{c.reqID} }()
+	if c.g.observing {
+		c.backendDur = time.Since(c.backendStart)
+		c.backendStatus = resp.StatusCode
+	}
 	if len(c.rt.chain[secOutbound]) == 0 && c.ran[secInbound] == 0 && c.ran[secBackend] == 0 {
 		return nil
 	}
@@ -397,6 +521,9 @@ var errPolicy = errors.New("outbound policy failed")
 
 // proxyError handles backend and outbound-policy failures.
 func (c *call) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if c.g.observing && c.backendDur == 0 && !c.backendStart.IsZero() {
+		c.backendDur = time.Since(c.backendStart)
+	}
 	if c.failed != nil {
 		c.fail(c.failed)
 		return

@@ -71,6 +71,7 @@ type stage struct {
 	fallback *Fallback
 	opts     engine.CallOptions
 	label    string // for logs: module/policy[,policy]
+	met      StageMetrics
 	// only and except are the step's product conditions (Step.Products,
 	// Step.ExceptProducts); cond is their canonical form, so that only
 	// steps with equal conditions share a stage.
@@ -110,6 +111,7 @@ type route struct {
 	tmpl     string
 	chain    chain
 	catchAll bool
+	met      RouteMetrics
 }
 
 func (r *route) ServeHTTP(http.ResponseWriter, *http.Request) {}
@@ -120,6 +122,7 @@ type apiState struct {
 	backend   *url.URL
 	bodyLimit int64
 	timeout   time.Duration
+	sensitive []string // lower-case query names redacted in call records
 }
 
 type apiRoute struct {
@@ -253,6 +256,9 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 				return err
 			}
 			cur.plan = p
+			if g.opts.Metrics != nil {
+				cur.met = g.opts.Metrics.Stage(cur.label)
+			}
 			s.plans[curRef] = append(s.plans[curRef], p)
 			out = append(out, cur)
 			cur, curAtts = nil, nil
@@ -304,6 +310,20 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 		if as.timeout == 0 {
 			as.timeout = 30 * time.Second
 		}
+		as.sensitive = g.sensitiveParams(&a)
+		for i := 0; i < numSections; i++ {
+			as.sensitive = addKeyStepParams(as.sensitive, cfg.Policies.section(i))
+			as.sensitive = addKeyStepParams(as.sensitive, a.Policies.section(i))
+			for _, o := range a.Operations {
+				as.sensitive = addKeyStepParams(as.sensitive, o.Policies.section(i))
+			}
+		}
+		routeMet := func(op string) RouteMetrics {
+			if g.opts.Metrics == nil {
+				return nil
+			}
+			return g.opts.Metrics.Route(a.Name, op)
+		}
 		prefix := as.prefix
 		effective := func(op *Policy) (chain, error) {
 			var c chain
@@ -329,7 +349,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			if err != nil {
 				return nil, fmt.Errorf("api %s operation %s: %w", a.Name, o.ID, err)
 			}
-			rt := &route{api: as, opID: o.ID, tmpl: o.Template, chain: ch}
+			rt := &route{api: as, opID: o.ID, tmpl: o.Template, chain: ch, met: routeMet(o.ID)}
 			mr := r.NewRoute().Path(prefix + o.Template).Handler(rt)
 			if m := strings.ToUpper(o.Method); m != "*" {
 				mr.Methods(m)
@@ -346,7 +366,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			if err != nil {
 				return nil, fmt.Errorf("api %s: %w", a.Name, err)
 			}
-			s.apiRoutes = append(s.apiRoutes, apiRoute{prefix: prefix, rt: &route{api: as, chain: ch, catchAll: true}})
+			s.apiRoutes = append(s.apiRoutes, apiRoute{prefix: prefix, rt: &route{api: as, chain: ch, catchAll: true, met: routeMet("")}})
 		}
 		// Without operations an API forwards everything under its prefix.
 		if len(a.Operations) == 0 {
@@ -354,7 +374,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			if err != nil {
 				return nil, fmt.Errorf("api %s: %w", a.Name, err)
 			}
-			rt := &route{api: as, chain: ch, catchAll: true}
+			rt := &route{api: as, chain: ch, catchAll: true, met: routeMet("")}
 			if prefix == "" {
 				r.NewRoute().PathPrefix("/").Handler(rt)
 			} else {
