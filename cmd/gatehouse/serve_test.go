@@ -274,14 +274,22 @@ func TestServeDemo(t *testing.T) {
 	s.adminDo(t, "POST", "/subscriptions/demo-subscription/activate", nil, &map[string]any{})
 
 	// Neither the catalog database nor its WAL holds the key in plaintext.
-	for _, f := range []string{catalogFile, catalogFile + "-wal"} {
+	// Nor does the request log (the key is redacted, headers not kept).
+	logged := false
+	for _, f := range []string{catalogFile, catalogFile + "-wal", requestLogFile, requestLogFile + "-wal"} {
 		b, err := os.ReadFile(filepath.Join(work, "data", f))
-		if err != nil && f == catalogFile {
+		if err != nil && (f == catalogFile || f == requestLogFile) {
 			t.Fatal(err)
 		}
 		if bytes.Contains(b, []byte(key)) || bytes.Contains(b, []byte(strings.TrimPrefix(key, "gh_"))) {
 			t.Errorf("data/%s contains the plaintext key", f)
 		}
+		if strings.HasPrefix(f, requestLogFile) && bytes.Contains(b, []byte("/echo/items/42")) {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Error("the request log holds none of the calls (nothing to check the redaction on)")
 	}
 
 	s.stop(t)
