@@ -8,8 +8,8 @@ import (
 	"github.com/gatehouse/gatehouse/catalog/oasimport"
 )
 
-// FuzzParse checks that Parse never panics and that every error is a
-// document field error. Seeds are in testdata/fuzz/FuzzParse.
+// FuzzParse checks that Parse never panics, that every error is a
+// document field error, and that an accepted document loads for examples. Seeds are in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		if len(doc) > 64<<10 {
@@ -36,6 +36,15 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("name %q repeats", o.Name)
 			}
 			seen[o.Name] = true
+		}
+		// A document that imports loads for mock-response examples, and
+		// looking them up does not panic.
+		x, err := oasimport.LoadExamples(doc)
+		if err != nil {
+			t.Fatalf("Parse accepts the document, LoadExamples refuses it: %v", err)
+		}
+		for _, o := range r.Operations {
+			x.Example(o.Method, o.URLTemplate, 200, "")
 		}
 	})
 }

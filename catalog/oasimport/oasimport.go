@@ -93,72 +93,9 @@ func Parse(doc []byte) (res *Result, err error) {
 			res, err = nil, docErr("", "cannot be parsed: %v", r)
 		}
 	}()
-	if len(bytes.TrimSpace(doc)) == 0 {
-		return nil, docErr("", "is empty")
-	}
-	if len(doc) > MaxDocumentSize {
-		return nil, docErr("", "larger than %d MiB", MaxDocumentSize>>20)
-	}
-	// YAML is a superset of JSON: decode once to learn the version and to
-	// hand kin-openapi (whose Swagger 2.0 types decode only JSON) JSON.
-	var raw any
-	if trimmed := bytes.TrimSpace(doc); trimmed[0] == '{' {
-		// JSON: read it as such (YAML refuses some characters JSON allows).
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.UseNumber()
-		if err := dec.Decode(&raw); err != nil {
-			return nil, docErr("", "is not valid JSON: %v", err)
-		}
-		if dec.More() {
-			return nil, docErr("", "has data after the JSON object")
-		}
-	} else {
-		var n yaml.Node
-		if err := yaml.Unmarshal(doc, &n); err != nil {
-			return nil, docErr("", "is neither JSON nor YAML: %v", err)
-		}
-		budget := 4 * len(doc) // nodes; bounds YAML alias expansion
-		if raw, err = toJSONValue(&n, "", &budget); err != nil {
-			return nil, err
-		}
-	}
-	top, ok := raw.(map[string]any)
-	if !ok {
-		return nil, docErr("", "must be a JSON or YAML object")
-	}
-	js, err := json.Marshal(top)
+	d3, format, loader, err := load(doc)
 	if err != nil {
-		return nil, docErr("", "cannot be converted to JSON: %v", err)
-	}
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = false
-	var d3 *openapi3.T
-	var format string
-	swagger, _ := top["swagger"].(string)
-	oas, _ := top["openapi"].(string)
-	switch {
-	case swagger == "2.0":
-		format = FormatSwagger20
-		var d2 openapi2.T
-		if err := json.Unmarshal(js, &d2); err != nil {
-			return nil, docErr("", "not a valid Swagger 2.0 document: %v", err)
-		}
-		if d3, err = openapi2conv.ToV3WithLoader(&d2, loader, nil); err != nil {
-			return nil, docErr("", "cannot convert Swagger 2.0 to OpenAPI 3: %v", err)
-		}
-	case strings.HasPrefix(oas, "3.0"):
-		format = FormatOpenAPI30
-	case strings.HasPrefix(oas, "3.1"):
-		format = FormatOpenAPI31
-	case swagger != "" || oas != "":
-		return nil, docErr("", "unsupported version %q; Swagger 2.0, OpenAPI 3.0 and 3.1 are supported", swagger+oas)
-	default:
-		return nil, docErr("", "has neither a \"swagger\" nor an \"openapi\" version field")
-	}
-	if d3 == nil {
-		if d3, err = loader.LoadFromData(js); err != nil {
-			return nil, docErr("", "not a valid OpenAPI document: %v", err)
-		}
+		return nil, err
 	}
 	if d3.Paths == nil || d3.Paths.Len() == 0 {
 		return nil, docErr("paths", "the document has no paths to import")
@@ -179,6 +116,77 @@ func Parse(doc []byte) (res *Result, err error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// load reads a document into OpenAPI 3 (converting Swagger 2.0) without
+// validating it. It may panic on hostile input; callers recover.
+func load(doc []byte) (d3 *openapi3.T, format string, loader *openapi3.Loader, err error) {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return nil, "", nil, docErr("", "is empty")
+	}
+	if len(doc) > MaxDocumentSize {
+		return nil, "", nil, docErr("", "larger than %d MiB", MaxDocumentSize>>20)
+	}
+	// YAML is a superset of JSON: decode once to learn the version and to
+	// hand kin-openapi (whose Swagger 2.0 types decode only JSON) JSON.
+	var raw any
+	if trimmed := bytes.TrimSpace(doc); trimmed[0] == '{' {
+		// JSON: read it as such (YAML refuses some characters JSON allows).
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		dec.UseNumber()
+		if err := dec.Decode(&raw); err != nil {
+			return nil, "", nil, docErr("", "is not valid JSON: %v", err)
+		}
+		if dec.More() {
+			return nil, "", nil, docErr("", "has data after the JSON object")
+		}
+	} else {
+		var n yaml.Node
+		if err := yaml.Unmarshal(doc, &n); err != nil {
+			return nil, "", nil, docErr("", "is neither JSON nor YAML: %v", err)
+		}
+		budget := 4 * len(doc) // nodes; bounds YAML alias expansion
+		if raw, err = toJSONValue(&n, "", &budget); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	top, ok := raw.(map[string]any)
+	if !ok {
+		return nil, "", nil, docErr("", "must be a JSON or YAML object")
+	}
+	js, err := json.Marshal(top)
+	if err != nil {
+		return nil, "", nil, docErr("", "cannot be converted to JSON: %v", err)
+	}
+	loader = openapi3.NewLoader()
+	loader.IsExternalRefsAllowed = false
+	swagger, _ := top["swagger"].(string)
+	oas, _ := top["openapi"].(string)
+	switch {
+	case swagger == "2.0":
+		format = FormatSwagger20
+		var d2 openapi2.T
+		if err := json.Unmarshal(js, &d2); err != nil {
+			return nil, "", nil, docErr("", "not a valid Swagger 2.0 document: %v", err)
+		}
+		if d3, err = openapi2conv.ToV3WithLoader(&d2, loader, nil); err != nil {
+			return nil, "", nil, docErr("", "cannot convert Swagger 2.0 to OpenAPI 3: %v", err)
+		}
+	case strings.HasPrefix(oas, "3.0"):
+		format = FormatOpenAPI30
+	case strings.HasPrefix(oas, "3.1"):
+		format = FormatOpenAPI31
+	case swagger != "" || oas != "":
+		return nil, "", nil, docErr("", "unsupported version %q; Swagger 2.0, OpenAPI 3.0 and 3.1 are supported", swagger+oas)
+	default:
+		return nil, "", nil, docErr("", "has neither a \"swagger\" nor an \"openapi\" version field")
+	}
+	if d3 == nil {
+		if d3, err = loader.LoadFromData(js); err != nil {
+			return nil, "", nil, docErr("", "not a valid OpenAPI document: %v", err)
+		}
+	}
+	return d3, format, loader, nil
 }
 
 // operations lists one operation per path + method, in a stable order,

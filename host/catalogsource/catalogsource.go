@@ -32,7 +32,13 @@
 //     An operation whose inbound section does not start with base would
 //     drop or reorder that check, so such a section is flattened: it becomes
 //     [subscription-key] followed by the operation's steps with base
-//     expanded to the API's and global steps.
+//     expanded to the API's and global steps;
+//   - a built-in mock-response entry of an operation-scope document whose
+//     config has no "example" gets the example of the operation's response
+//     (status_code, default 200) from the API's OpenAPI document, as APIM
+//     answers mocks (see fillMockExample); without a content_type it also
+//     gets the media type the example was found under. Documents are parsed
+//     once per SHA-256 of their bytes, and only for APIs that need them.
 //
 // # What Load skips
 //
@@ -78,6 +84,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/catalog/oasimport"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
 )
@@ -115,6 +122,9 @@ type Source struct {
 	wasmMu sync.Mutex
 	wasm   map[string][]byte // name@version#sha256 → bytes (versions are immutable)
 
+	exMu     sync.Mutex
+	examples map[string]*oasimport.Examples // OpenAPI document SHA-256 → loaded (nil: does not load)
+
 	// keys caches LookupKey answers (found or not) tagged with the catalog
 	// version of the last Load when the read started; an entry of another
 	// version is a miss, so a write (a revocation included) invalidates the
@@ -147,7 +157,7 @@ var (
 // New returns a source reading store.
 func New(store Store) *Source {
 	keys, _ := lru.New[string, keyEntry](KeyCacheSize)
-	return &Source{store: store, wasm: map[string][]byte{}, keys: keys}
+	return &Source{store: store, wasm: map[string][]byte{}, keys: keys, examples: map[string]*oasimport.Examples{}}
 }
 
 // Version returns the catalog version.
@@ -202,7 +212,12 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	exs, err := s.loadExamples(ctx, mockAPIs(ops, docs))
+	if err != nil {
+		return nil, nil, err
+	}
 	m := newMapper(mods)
+	m.examples = exs
 	cfg, st, err := m.mapCatalog(apis, ops, docs, links)
 	if err != nil {
 		return nil, nil, err
@@ -255,6 +270,7 @@ type mapper struct {
 	refs     []catalog.Module  // refs[i] is the catalog module of specs[i]
 	specName map[string]string // name@version → ModuleSpec name
 	skipped  []string
+	examples map[string]*oasimport.Examples // API ID → its document, for mock-response
 }
 
 func newMapper(mods []catalog.Module) *mapper {
@@ -481,6 +497,11 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 		p, err := m.policy("policy "+where, d)
 		if err != nil {
 			return nil, nil, err
+		}
+		if d.Scope == catalog.ScopeOperation {
+			pos := opIdx[d.ScopeID]
+			op := cfg.APIs[pos.api].Operations[pos.op]
+			m.fillMockExamples(&p, apis[pos.api].ID, op.Method, op.Template)
 		}
 		*target = p
 	}

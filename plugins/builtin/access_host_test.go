@@ -104,3 +104,76 @@ func TestAccessThroughGateway(t *testing.T) {
 		t.Errorf("forbid")
 	}
 }
+
+// TestIPFilterBehindProxiesThroughGateway checks ip-filter's trusted
+// proxies through the real gateway, with the peer address set per request:
+// the gateway strips X-Forwarded-For before policies run (so with the
+// default header a trusted proxy's requests are refused: fail closed),
+// a header the gateway keeps works, and an untrusted peer cannot spoof
+// either.
+func TestIPFilterBehindProxiesThroughGateway(t *testing.T) {
+	wasm := hosttest.Guest(t, "plugins/builtin")
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "backend xff="+strings.Join(r.Header.Values("X-Forwarded-For"), "|"))
+	}))
+	defer backend.Close()
+	ctx := context.Background()
+	e, err := engine.New(ctx, engine.Options{CacheDir: t.TempDir(), Services: &engine.Services{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	step := func(p, cfg string) gateway.Step { return gateway.Step{Policy: p, Config: []byte(cfg)} }
+	api := func(name, cfg string) gateway.API {
+		return gateway.API{Name: name, PathPrefix: "/" + name, Backend: backend.URL, Policies: gateway.Policy{Inbound: []gateway.Step{step("ip-filter", cfg)}}}
+	}
+	cfg := &gateway.Config{APIs: []gateway.API{
+		api("xff", `{"action":"allow","addresses":["203.0.113.7"],"trusted_proxies":["10.0.0.0/8"]}`),
+		api("azure", `{"action":"allow","addresses":["203.0.113.7"],"trusted_proxies":["10.0.0.0/8"],"forwarded_header":"X-Azure-ClientIP"}`),
+		api("chain", `{"action":"forbid","addresses":["198.51.100.9"],"trusted_proxies":["10.0.0.0/8","2001:db8:ff::/48"],"forwarded_header":"X-Original-For"}`),
+	}}
+	g, err := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(cfg, ""), Builtin: wasm, BuiltinVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if err := g.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path, peer string
+		header           http.Header
+		status           int
+		body             string // prefix, when status is 200
+	}{
+		// The default header never reaches the policy: the edge strips it.
+		{"xff: trusted proxy, listed client", "/xff/x", "10.0.0.2:4000", http.Header{"X-Forwarded-For": {"203.0.113.7"}}, 403, ""},
+		{"xff: underscore variant is stripped too", "/xff/x", "10.0.0.2:4000", http.Header{"X_forwarded_for": {"203.0.113.7"}}, 403, ""},
+		{"xff: listed client directly, spoofed header", "/xff/x", "203.0.113.7:4000", http.Header{"X-Forwarded-For": {"198.51.100.9"}}, 200, "backend xff=203.0.113.7"},
+		{"xff: untrusted peer claims a listed client", "/xff/x", "198.51.100.9:4000", http.Header{"X-Forwarded-For": {"203.0.113.7"}}, 403, ""},
+		// A header the gateway keeps.
+		{"azure: trusted proxy, listed client", "/azure/x", "10.0.0.2:4000", http.Header{"X-Azure-Clientip": {"203.0.113.7"}}, 200, "backend xff=10.0.0.2"},
+		{"azure: trusted proxy, other client", "/azure/x", "10.0.0.2:4000", http.Header{"X-Azure-Clientip": {"198.51.100.9"}}, 403, ""},
+		{"azure: trusted proxy, no header", "/azure/x", "10.0.0.2:4000", nil, 403, ""},
+		{"azure: trusted proxy, malformed", "/azure/x", "10.0.0.2:4000", http.Header{"X-Azure-Clientip": {"unknown"}}, 403, ""},
+		{"azure: spoof from an untrusted peer", "/azure/x", "198.51.100.9:4000", http.Header{"X-Azure-Clientip": {"203.0.113.7"}}, 403, ""},
+		{"chain: forbidden client behind two proxies", "/chain/x", "10.0.0.2:4000", http.Header{"X-Original-For": {"198.51.100.9, 10.0.0.3"}}, 403, ""},
+		{"chain: forbidden client prepends an address", "/chain/x", "10.0.0.2:4000", http.Header{"X-Original-For": {"203.0.113.7, 198.51.100.9"}}, 403, ""},
+		{"chain: other client over two lines", "/chain/x", "10.0.0.2:4000", http.Header{"X-Original-For": {"198.51.100.9", "203.0.113.7:5100, 10.0.0.3"}}, 200, "backend"},
+		{"chain: IPv6 proxy", "/chain/x", "[2001:db8:ff::1]:4000", http.Header{"X-Original-For": {"[2001:db8::7]:443"}}, 200, "backend"},
+		{"chain: forbidden client directly", "/chain/x", "198.51.100.9:4000", http.Header{"X-Original-For": {"203.0.113.7"}}, 403, ""},
+	} {
+		req := httptest.NewRequest("GET", "http://gw.example"+tc.path, nil)
+		req.RemoteAddr = tc.peer
+		for k, v := range tc.header {
+			req.Header[k] = v
+		}
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if rec.Code != tc.status || tc.status == 200 && !strings.HasPrefix(body, tc.body) ||
+			tc.status == 403 && body != `{"statusCode":403,"message":"Forbidden"}` {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, rec.Code, body, tc.status, tc.body)
+		}
+	}
+}

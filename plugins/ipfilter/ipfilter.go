@@ -1,6 +1,7 @@
 // Package ipfilter is the ip-filter policy (Azure API Management's
-// ip-filter): it allows or forbids requests by the client's IP address, the
-// TCP peer of the gateway.
+// ip-filter): it allows or forbids requests by the client's IP address: the
+// TCP peer of the gateway or, when that peer is a trusted proxy, the address
+// the proxies recorded in a forwarding header.
 //
 // Config:
 //
@@ -8,7 +9,9 @@
 //	  "action": "allow",                    // required: allow | forbid
 //	  "addresses": ["203.0.113.7", "2001:db8::1"],
 //	  "address_ranges": [{"from": "10.0.0.1", "to": "10.0.0.99"}],
-//	  "cidrs": ["192.168.0.0/16", "2001:db8:1::/48"]
+//	  "cidrs": ["192.168.0.0/16", "2001:db8:1::/48"],
+//	  "trusted_proxies": ["10.0.0.0/8", "192.0.2.10"], // addresses or CIDRs
+//	  "forwarded_header": "X-Forwarded-For"            // the default
 //	}
 //
 // At least one address, range or CIDR is required; IPv4 and IPv6 may be
@@ -19,14 +22,35 @@
 //
 //	{"statusCode":403,"message":"Forbidden"}
 //
-// The peer address is used as it is: behind a proxy or load balancer it is
-// the proxy's (trusted-proxy support is a follow-up).
+// # Trusted proxies
+//
+// Without trusted_proxies the peer address is the client's, and forwarding
+// headers are ignored. With them, a request whose peer is not a trusted
+// proxy is still judged by its peer address (the header is ignored, so a
+// client cannot spoof it); a request from a trusted proxy is judged by the
+// right-most address of forwarded_header (all its lines, comma-separated,
+// in order) that is not itself a trusted proxy: the walk goes from the right
+// and stops at the first untrusted entry. Entries may carry a port
+// ("203.0.113.7:5100", "[2001:db8::7]:443"). When every entry is a trusted
+// proxy the left-most is the client.
+//
+// Fail closed: a request from a trusted proxy is refused with 403 whatever
+// the action when the header is absent or empty, or when the walk reaches an
+// entry that is not an IP address (empty entries included) before finding
+// the client. The walk never skips such an entry to read further left,
+// where the addresses were written by the client.
+//
+// The gateway removes X-Forwarded-*, Forwarded, X-Real-IP and X-Client-IP
+// from every incoming request before policies run (host/edge), so with the
+// default forwarded_header every request from a trusted proxy is refused;
+// see docs/policies/ip-filter.md.
 package ipfilter
 
 import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"unsafe"
 
 	"github.com/gatehouse/gatehouse/plugins/internal/conf"
@@ -45,7 +69,16 @@ type Config struct {
 	Addresses     []string `json:"addresses"`
 	AddressRanges []Range  `json:"address_ranges"`
 	CIDRs         []string `json:"cidrs"`
+	// TrustedProxies are addresses or CIDR prefixes of proxies whose
+	// forwarded_header is believed.
+	TrustedProxies []string `json:"trusted_proxies"`
+	// ForwardedHeader defaults to DefaultForwardedHeader.
+	ForwardedHeader *string `json:"forwarded_header"`
 }
+
+// DefaultForwardedHeader is the header read from trusted proxies unless
+// forwarded_header says otherwise.
+const DefaultForwardedHeader = "X-Forwarded-For"
 
 // Range is an inclusive address range.
 type Range struct {
@@ -58,9 +91,11 @@ type span struct{ from, to netip.Addr }
 // Policy is a configured ip-filter.
 type Policy struct {
 	sdk.Base
-	allow bool
-	spans []span
-	buf   []byte // reused for the client IP
+	allow   bool
+	spans   []span
+	trusted []span // trusted proxies; none: the peer is the client
+	header  string // the forwarding header read from trusted proxies
+	buf     []byte // reused for the client IP
 }
 
 // New parses and checks a config.
@@ -116,7 +151,40 @@ func New(config []byte) (sdk.Policy, error) {
 	if len(p.spans) == 0 {
 		return nil, errors.New("at least one of addresses, address_ranges and cidrs is required")
 	}
+	for i, s := range c.TrustedProxies {
+		sp, err := parseAddrOrPrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies[%d]: %v", i, err)
+		}
+		p.trusted = append(p.trusted, sp)
+	}
+	p.header = DefaultForwardedHeader
+	if c.ForwardedHeader != nil {
+		if !conf.IsToken(*c.ForwardedHeader) {
+			return nil, fmt.Errorf("forwarded_header %q is not a valid header name", *c.ForwardedHeader)
+		}
+		p.header = *c.ForwardedHeader
+	}
 	return p, nil
+}
+
+// parseAddrOrPrefix parses a trusted proxy: an address or a CIDR prefix.
+func parseAddrOrPrefix(s string) (span, error) {
+	if strings.Contains(s, "/") {
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			return span{}, fmt.Errorf("%q is not a CIDR prefix", s)
+		}
+		if pfx.Addr().Is4In6() {
+			return span{}, fmt.Errorf("%q: write IPv4-mapped prefixes in IPv4 form", s)
+		}
+		return span{pfx.Masked().Addr(), lastAddr(pfx)}, nil
+	}
+	a, err := parseAddr(s)
+	if err != nil {
+		return span{}, err
+	}
+	return span{a, a}, nil
 }
 
 func parseAddr(s string) (netip.Addr, error) {
@@ -157,21 +225,92 @@ func (p *Policy) Allowed(ip []byte) bool {
 	if err != nil {
 		return false
 	}
-	a = a.WithZone("").Unmap()
-	listed := false
-	for _, s := range p.spans {
+	return p.allowedAddr(a.WithZone("").Unmap())
+}
+
+func (p *Policy) allowedAddr(a netip.Addr) bool {
+	return in(p.spans, a) == p.allow
+}
+
+// in reports whether a (unmapped, without zone) is in one of spans.
+func in(spans []span, a netip.Addr) bool {
+	for _, s := range spans {
 		if s.from.Is4() == a.Is4() && s.from.Compare(a) <= 0 && a.Compare(s.to) <= 0 {
-			listed = true
-			break
+			return true
 		}
 	}
-	return listed == p.allow
+	return false
+}
+
+// Client returns the address the policy judges for a request from peer
+// whose forwarded_header has the lines forwarded (in order); ok is false
+// when there is none and the request is refused: a peer that does not
+// parse, or a trusted proxy whose header is absent, empty or malformed
+// before the client's entry (see the package documentation).
+func (p *Policy) Client(peer string, forwarded []string) (client netip.Addr, ok bool) {
+	a, err := netip.ParseAddr(peer)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	a = a.WithZone("").Unmap()
+	if len(p.trusted) == 0 || !in(p.trusted, a) {
+		return a, true
+	}
+	found := false
+	for i := len(forwarded) - 1; i >= 0; i-- {
+		rest := forwarded[i]
+		for {
+			j := strings.LastIndexByte(rest, ',')
+			e, ok := parseEntry(strings.Trim(rest[j+1:], " \t"))
+			if !ok {
+				return netip.Addr{}, false
+			}
+			if !in(p.trusted, e) {
+				return e, true
+			}
+			client, found = e, true
+			if j < 0 {
+				break
+			}
+			rest = rest[:j]
+		}
+	}
+	return client, found // every entry is a trusted proxy: the left-most
+}
+
+// fromTrustedProxy reports whether the peer address (in text form) is a
+// trusted proxy. It does not allocate.
+func (p *Policy) fromTrustedProxy(ip []byte) bool {
+	if len(p.trusted) == 0 || len(ip) == 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(unsafe.String(&ip[0], len(ip)))
+	return err == nil && in(p.trusted, a.WithZone("").Unmap())
+}
+
+// parseEntry parses one forwarded entry: an address, "v4:port" or
+// "[v6]:port". Zones are dropped and IPv4-mapped addresses unmapped.
+func parseEntry(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, err2 := netip.ParseAddrPort(s)
+		if err2 != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.WithZone("").Unmap(), true
 }
 
 // OnRequest checks the client's address.
 func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
 	p.buf = c.AppendField(p.buf[:0], sdk.FieldClientIP)
-	if p.Allowed(p.buf) {
+	if !p.fromTrustedProxy(p.buf) {
+		// The peer is the client: no header is read, nothing allocated.
+		if p.Allowed(p.buf) {
+			return sdk.Continue
+		}
+	} else if a, ok := p.Client(string(p.buf), c.Request().Header().Values(p.header)); ok && p.allowedAddr(a) {
 		return sdk.Continue
 	}
 	if err := c.Response().Header().Set("Content-Type", "application/json"); err != nil {

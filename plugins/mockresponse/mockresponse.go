@@ -12,10 +12,12 @@
 //	}
 //
 // APIM answers with the example of the operation's OpenAPI response for the
-// status code and content type. Gatehouse's catalog does not pass the
-// operation's examples to policies yet, so the example is given in the
-// config (static text: no template references). Without one the body is
-// empty, as in APIM when the operation has no example.
+// status code and content type. The policy itself only sends its config's
+// example (static text: no template references); when the gateway is fed
+// from the catalog, host/catalogsource fills "example" (and "content_type"
+// when absent) of an operation-scope entry without one from the API's
+// OpenAPI document (see docs/policies/mock-response.md). Without an example
+// the body is empty, as in APIM when the operation has no example.
 package mockresponse
 
 import (
