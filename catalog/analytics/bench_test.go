@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -287,4 +288,46 @@ func BenchmarkWriterThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "records/s")
+}
+
+// BenchmarkWriterCPU measures the process CPU time (user + system, from
+// getrusage) spent per record logged and committed: Log, the writer
+// goroutine (raw rows and the three rollups), the GC. Run it with a fixed
+// count, e.g. -benchtime 200000x.
+func BenchmarkWriterCPU(b *testing.B) {
+	w, err := OpenWriter(WriterOptions{Path: filepath.Join(b.TempDir(), "logs.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	now := time.Now()
+	recs := make([]Record, 4096)
+	for i := range recs {
+		recs[i] = genRecord(rng, now.Add(time.Duration(i)*time.Millisecond), i)
+	}
+	cpu := func() (total, sys time.Duration) {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), time.Duration(ru.Stime.Nano())
+	}
+	b.ResetTimer()
+	c0, s0 := cpu()
+	for i := 0; i < b.N; i++ {
+		// The default queue; wait for room rather than drop (one producer).
+		for len(w.q) == cap(w.q) {
+			time.Sleep(100 * time.Microsecond)
+		}
+		w.Log(&recs[i%len(recs)])
+	}
+	if err := w.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	c1, s1 := cpu()
+	if s := w.Stats(); s.Written != int64(b.N) {
+		b.Fatalf("stats %+v, want %d written", s, b.N)
+	}
+	b.ReportMetric(float64((c1-c0).Microseconds())/float64(b.N), "µs-cpu/record")
+	b.ReportMetric(float64((s1-s0).Microseconds())/float64(b.N), "µs-sys/record")
 }

@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -23,10 +24,23 @@ const driverName = "sqlite3_gatehouse_analytics"
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			return c.RegisterFunc("gh_agg_merge", aggMergeSQL, true)
+			if err := c.RegisterFunc("gh_agg_merge", aggMergeSQL, true); err != nil {
+				return err
+			}
+			// Checkpoint the WAL every walAutocheckpoint pages rather than
+			// SQLite's 1000: pages rewritten by successive batches (the
+			// tails of the table and index, the current rollup rows) are
+			// copied back once per checkpoint, and checkpoints (with their
+			// fsyncs) are rarer. Only the writer connection checkpoints.
+			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint=%d", walAutocheckpoint), nil)
+			return err
 		},
 	})
 }
+
+// walAutocheckpoint is the WAL size, in pages (4 KiB), that triggers a
+// checkpoint: the WAL file grows to about 40 MB.
+const walAutocheckpoint = 10000
 
 // DSN parameters: the writer (WAL, synchronous=NORMAL: a committed batch
 // survives a process crash; an OS crash or power loss may lose the last
@@ -88,6 +102,7 @@ type Writer struct {
 	pruneEvery time.Duration
 	now        func() time.Time
 	closeErr   error
+	wb         writeBuf // the writer goroutine's
 }
 
 // OpenWriter opens (creating if needed) the log database and starts the
@@ -195,8 +210,12 @@ CREATE TABLE IF NOT EXISTS requests (
 	policy_error TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS requests_ts ON requests(ts);
-CREATE INDEX IF NOT EXISTS requests_subscription ON requests(subscription, ts);
-CREATE INDEX IF NOT EXISTS requests_api ON requests(api, ts);
+-- Earlier versions also indexed (subscription, ts) and (api, ts): inserts
+-- in the middle of those indexes cost more CPU per row than the rest of
+-- the row; Requests filtered by API or subscription now walk requests_ts,
+-- like the other filters.
+DROP INDEX IF EXISTS requests_subscription;
+DROP INDEX IF EXISTS requests_api;
 CREATE TABLE IF NOT EXISTS rollup_minute (
 	bucket INTEGER NOT NULL,
 	api TEXT NOT NULL, operation TEXT NOT NULL, product TEXT NOT NULL, subscription TEXT NOT NULL, user TEXT NOT NULL,
@@ -217,10 +236,9 @@ CREATE TABLE IF NOT EXISTS rollup_day (
 ) WITHOUT ROWID;
 `
 
-const insertRequest = `INSERT INTO requests (ts, request_id, api, operation, product, subscription, user, client_ip,
-	method, path, query, status, backend_status, total_us, backend_us, policies_us, bytes_in, bytes_out, cache_hit, policy_error)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-
+// upsertRollup adds one row's figures to a rollup row in SQL
+// (gh_agg_merge); the writer computes full figures instead (see
+// writeBuf.known), the benchmark fixture builder uses this.
 func upsertRollup(table string) string {
 	return `INSERT INTO ` + table + ` (bucket, api, operation, product, subscription, user, data) VALUES (?,?,?,?,?,?,?)
 	ON CONFLICT (bucket, api, operation, product, subscription, user) DO UPDATE SET data = gh_agg_merge(data, excluded.data)`
@@ -295,6 +313,17 @@ func (w *Writer) run() {
 		select {
 		case it := <-w.q:
 			batch = append(batch, it)
+			// Take whatever else is queued without going through the
+			// select for each record.
+		drain:
+			for len(batch) < w.o.BatchSize {
+				select {
+				case it := <-w.q:
+					batch = append(batch, it)
+				default:
+					break drain
+				}
+			}
 			if len(batch) >= w.o.BatchSize {
 				flush()
 			}
@@ -331,7 +360,7 @@ func (w *Writer) run() {
 				break
 			}
 			flush()
-			w.closeErr = errors.Join(w.r.Close(), w.w.Close())
+			w.closeErr = errors.Join(w.closeStmts(), w.r.Close(), w.w.Close())
 			return
 		}
 	}
@@ -380,26 +409,42 @@ func keyOf(r *Record, bucket int64) rollupKey {
 }
 
 // flush writes one batch in one transaction: the raw rows and the upserts
-// of the minute and hour rollups they touch.
+// of the minute, hour and day rollups they touch, aggregated in memory
+// first (one upsert per distinct key and level per batch).
 func (w *Writer) flush(batch []queued) {
-	var rollups [len(levels)]map[rollupKey]*agg
-	for i := range rollups {
-		rollups[i] = map[rollupKey]*agg{}
-	}
-	for i := range batch {
-		r := &batch[i].r
-		sec := r.Time.Unix()
-		for l, lv := range levels {
-			k := keyOf(r, floorDiv(sec, lv.size)*lv.size)
-			a := rollups[l][k]
-			if a == nil {
-				a = &agg{}
-				rollups[l][k] = a
-			}
-			a.add(r)
+	wb := &w.wb
+	for l := range wb.rollups {
+		if wb.rollups[l] == nil {
+			wb.rollups[l] = map[rollupKey]*agg{}
 		}
 	}
-	err := w.writeBatch(batch, rollups)
+	// Records into the minute rollups, then minutes into the coarser
+	// levels (one map access per record instead of one per level).
+	minutes := wb.rollups[0]
+	for i := range batch {
+		r := &batch[i].r
+		k := keyOf(r, floorDiv(r.Time.Unix(), levels[0].size)*levels[0].size)
+		a := minutes[k]
+		if a == nil {
+			a = wb.newAgg()
+			minutes[k] = a
+		}
+		a.add(r)
+	}
+	for k, m := range minutes {
+		for l := 1; l < len(levels); l++ {
+			ck := k
+			ck.bucket = floorDiv(k.bucket, levels[l].size) * levels[l].size
+			a := wb.rollups[l][ck]
+			if a == nil {
+				a = wb.newAgg()
+				wb.rollups[l][ck] = a
+			}
+			a.merge(m)
+		}
+	}
+	err := w.writeBatch(batch)
+	wb.reset()
 	if err != nil {
 		w.dropped.Add(int64(len(batch)))
 		w.log.Error("analytics: writing a batch of the request log failed; records dropped", "records", len(batch), "err", err)
@@ -430,53 +475,380 @@ var levels = [...]struct {
 	size  int64 // bucket size, seconds
 }{{"rollup_minute", 60}, {"rollup_hour", 3600}, {"rollup_day", 86400}}
 
-func (w *Writer) writeBatch(batch []queued, rollups [len(levels)]map[rollupKey]*agg) error {
-	ctx := context.Background()
-	tx, err := w.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, insertRequest)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	for i := range batch {
-		r := &batch[i].r
-		ch := 0
-		if r.CacheHit {
-			ch = 1
-		}
-		if _, err := ins.ExecContext(ctx, r.Time.UnixMicro(), r.RequestID, r.API, r.Operation, r.Product, r.Subscription,
-			r.User, r.ClientIP, r.Method, r.Path, r.Query, r.Status, r.BackendStatus,
-			r.Total.Microseconds(), r.Backend.Microseconds(), r.Policies.Microseconds(),
-			r.BytesIn, r.BytesOut, ch, r.PolicyError); err != nil {
-			return err
+// Rows per multi-row statement: a batch is written in statements of
+// chunkSizes[0] rows and its remainder in statements of the smaller
+// powers of two, so at most len(chunkSizes) statements per table are ever
+// prepared (once per connection, kept across batches).
+var chunkSizes = [...]int{64, 32, 16, 8, 4, 2, 1}
+
+const (
+	requestCols = 20 // parameters per raw row
+	rollupCols  = 7  // parameters per rollup row
+)
+
+// chunkOf returns the index in chunkSizes of the largest size ≤ n (n ≥ 1).
+func chunkOf(n int) int {
+	for i, c := range chunkSizes {
+		if c <= n {
+			return i
 		}
 	}
-	for l, lv := range levels {
-		if err := upsertAggs(ctx, tx, lv.table, rollups[l]); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	return len(chunkSizes) - 1
 }
 
-func upsertAggs(ctx context.Context, tx *sql.Tx, table string, m map[rollupKey]*agg) error {
-	st, err := tx.PrepareContext(ctx, upsertRollup(table))
+func multiRow(prefix string, rows, cols int, suffix string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	b.WriteString(" VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := range cols {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(suffix)
+	return b.String()
+}
+
+const insertRequestsPrefix = `INSERT INTO requests (ts, request_id, api, operation, product, subscription, user, client_ip,
+	method, path, query, status, backend_status, total_us, backend_us, policies_us, bytes_in, bytes_out, cache_hit, policy_error)`
+
+func upsertRollupsPrefix(table string) string {
+	return `INSERT INTO ` + table + ` (bucket, api, operation, product, subscription, user, data)`
+}
+
+// upsertRollupsSuffix: the writer computes each row's full figures (see
+// writeBuf.known), so a conflicting row is simply overwritten.
+const upsertRollupsSuffix = ` ON CONFLICT (bucket, api, operation, product, subscription, user) DO UPDATE SET data = excluded.data`
+
+func selectRollup(table string) string {
+	return `SELECT data FROM ` + table + ` WHERE bucket = ? AND api = ? AND operation = ? AND product = ? AND subscription = ? AND user = ?`
+}
+
+// writeBuf is the writer goroutine's reusable state: the rollups of the
+// batch being written, an arena of aggs, the statement arguments, and the
+// statements prepared on the writer connection.
+type writeBuf struct {
+	rollups [len(levels)]map[rollupKey]*agg
+	aggs    []agg
+	nagg    int
+	args    []driver.NamedValue
+	blobs   []byte
+
+	// known holds, per level, the committed figures of the rollup rows
+	// the last batch wrote (the writer is the only one to write them), so
+	// that the next batch can write their sums without reading them back
+	// or merging in SQL; next is filled during a batch and swapped in on
+	// commit. Dropped on any failure and whenever pruning deletes rows.
+	known, next [len(levels)]map[rollupKey]agg
+
+	conn *sqlite3.SQLiteConn // the connection the statements belong to
+	ins  [len(chunkSizes)]driver.Stmt
+	ups  [len(levels)][len(chunkSizes)]driver.Stmt
+	sel  [len(levels)]driver.Stmt
+	dest []driver.Value
+}
+
+// forget drops the cached rollup figures.
+func (wb *writeBuf) forget() {
+	for l := range wb.known {
+		clear(wb.known[l])
+		clear(wb.next[l])
+	}
+}
+
+func (wb *writeBuf) newAgg() *agg {
+	if wb.nagg == len(wb.aggs) {
+		// Grow without moving the aggs already handed out.
+		wb.aggs = make([]agg, max(256, 2*len(wb.aggs)))
+		wb.nagg = 0
+	}
+	a := &wb.aggs[wb.nagg]
+	wb.nagg++
+	*a = agg{}
+	return a
+}
+
+func (wb *writeBuf) reset() {
+	for l := range wb.rollups {
+		clear(wb.rollups[l])
+	}
+	wb.nagg = 0
+	for i := range wb.args {
+		wb.args[i].Value = nil // keep the ordinals, drop the references
+	}
+}
+
+// closeStmts finalizes the prepared statements.
+func (wb *writeBuf) closeStmts() error {
+	var errs []error
+	for i := range wb.ins {
+		if wb.ins[i] != nil {
+			errs = append(errs, wb.ins[i].Close())
+			wb.ins[i] = nil
+		}
+	}
+	for l := range wb.sel {
+		if wb.sel[l] != nil {
+			errs = append(errs, wb.sel[l].Close())
+			wb.sel[l] = nil
+		}
+	}
+	for l := range wb.ups {
+		for i := range wb.ups[l] {
+			if wb.ups[l][i] != nil {
+				errs = append(errs, wb.ups[l][i].Close())
+				wb.ups[l][i] = nil
+			}
+		}
+	}
+	wb.conn = nil
+	wb.forget()
+	return errors.Join(errs...)
+}
+
+func (wb *writeBuf) stmt(ctx context.Context, p *driver.Stmt, query func() string) (driver.Stmt, error) {
+	if *p == nil {
+		st, err := wb.conn.PrepareContext(ctx, query())
+		if err != nil {
+			return nil, err
+		}
+		*p = st
+	}
+	return *p, nil
+}
+
+// argsFor returns n reusable positional arguments.
+func (wb *writeBuf) argsFor(n int) []driver.NamedValue {
+	if len(wb.args) < n {
+		wb.args = make([]driver.NamedValue, n)
+		for i := range wb.args {
+			wb.args[i].Ordinal = i + 1
+		}
+	}
+	return wb.args[:n]
+}
+
+// execStmt runs a data-modifying statement through the driver's query
+// path, which binds every argument and steps in one cgo call (its exec
+// path crosses cgo once per argument), and drains it.
+func execStmt(ctx context.Context, st driver.Stmt, args []driver.NamedValue) error {
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	buf := make([]byte, 0, 128)
-	for k, a := range m {
-		buf = a.encode(buf[:0])
-		if _, err := st.ExecContext(ctx, k.bucket, k.api, k.operation, k.product, k.subscription, k.user, buf); err != nil {
+	for {
+		if err := rows.Next(nil); err == io.EOF {
+			break
+		} else if err != nil {
+			rows.Close()
 			return err
 		}
 	}
+	return rows.Close()
+}
+
+// readRollup adds the committed figures of the rollup row k of level l,
+// if any, to a.
+func (wb *writeBuf) readRollup(ctx context.Context, l int, k rollupKey, a *agg) error {
+	st, err := wb.stmt(ctx, &wb.sel[l], func() string { return selectRollup(levels[l].table) })
+	if err != nil {
+		return err
+	}
+	args := wb.argsFor(6)
+	args[0].Value, args[1].Value, args[2].Value, args[3].Value, args[4].Value, args[5].Value =
+		k.bucket, k.api, k.operation, k.product, k.subscription, k.user
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if wb.dest == nil {
+		wb.dest = make([]driver.Value, 1)
+	}
+	switch err := rows.Next(wb.dest); err {
+	case io.EOF:
+		return nil
+	case nil:
+	default:
+		return err
+	}
+	var data []byte
+	switch x := wb.dest[0].(type) {
+	case []byte:
+		data = x
+	case string:
+		data = []byte(x)
+	}
+	wb.dest[0] = nil
+	return a.decodeAdd(data)
+}
+
+// writeBatch writes the raw rows of batch and the rollups in w.wb in one
+// transaction, on the driver connection (multi-row statements, reused
+// argument slices, no database/sql conversions per value).
+func (w *Writer) writeBatch(batch []queued) error {
+	ctx := context.Background()
+	conn, err := w.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*sqlite3.SQLiteConn)
+		if !ok {
+			return fmt.Errorf("analytics: unexpected driver connection %T", dc)
+		}
+		wb := &w.wb
+		if wb.conn != c {
+			wb.closeStmts()
+			wb.conn = c
+		}
+		tx, err := c.BeginTx(ctx, driver.TxOptions{})
+		if err != nil {
+			wb.forget()
+			return err
+		}
+		if err := w.writeRows(ctx, batch); err != nil {
+			tx.Rollback()
+			wb.forget()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			wb.forget()
+			return err
+		}
+		for l := range wb.known {
+			wb.known[l], wb.next[l] = wb.next[l], wb.known[l]
+			clear(wb.next[l])
+		}
+		return nil
+	})
+}
+
+func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
+	wb := &w.wb
+	for off := 0; off < len(batch); {
+		ci := chunkOf(len(batch) - off)
+		n := chunkSizes[ci]
+		st, err := wb.stmt(ctx, &wb.ins[ci], func() string { return multiRow(insertRequestsPrefix, n, requestCols, "") })
+		if err != nil {
+			return err
+		}
+		args := wb.argsFor(n * requestCols)
+		for i := range n {
+			r := &batch[off+i].r
+			a := args[i*requestCols : (i+1)*requestCols]
+			a[0].Value = r.Time.UnixMicro()
+			a[1].Value = r.RequestID
+			a[2].Value = r.API
+			a[3].Value = r.Operation
+			a[4].Value = r.Product
+			a[5].Value = r.Subscription
+			a[6].Value = r.User
+			a[7].Value = r.ClientIP
+			a[8].Value = r.Method
+			a[9].Value = r.Path
+			a[10].Value = r.Query
+			a[11].Value = int64(r.Status)
+			a[12].Value = int64(r.BackendStatus)
+			a[13].Value = r.Total.Microseconds()
+			a[14].Value = r.Backend.Microseconds()
+			a[15].Value = r.Policies.Microseconds()
+			a[16].Value = r.BytesIn
+			a[17].Value = r.BytesOut
+			a[18].Value = r.CacheHit
+			a[19].Value = r.PolicyError
+		}
+		if err := execStmt(ctx, st, args); err != nil {
+			return err
+		}
+		off += n
+	}
+	for l, lv := range levels {
+		m := wb.rollups[l]
+		if wb.known[l] == nil {
+			wb.known[l], wb.next[l] = map[rollupKey]agg{}, map[rollupKey]agg{}
+		}
+		// Complete each row's figures: the batch's plus those committed
+		// (cached from the last batch, or read).
+		for k, a := range m {
+			if full, ok := wb.known[l][k]; ok {
+				a.merge(&full)
+			} else if err := wb.readRollup(ctx, l, k, a); err != nil {
+				return err
+			}
+			wb.next[l][k] = *a
+		}
+		blobs := wb.blobs[:0]
+		var args []driver.NamedValue
+		var i, n int
+		var st driver.Stmt
+		left := len(m)
+		for k, a := range m {
+			if i == 0 {
+				ci := chunkOf(left)
+				n = chunkSizes[ci]
+				var err error
+				st, err = wb.stmt(ctx, &wb.ups[l][ci], func() string {
+					return multiRow(upsertRollupsPrefix(lv.table), n, rollupCols, upsertRollupsSuffix)
+				})
+				if err != nil {
+					return err
+				}
+				args = wb.argsFor(n * rollupCols)
+				blobs = blobs[:0]
+			}
+			s := len(blobs)
+			blobs = a.encode(blobs)
+			v := args[i*rollupCols : (i+1)*rollupCols]
+			v[0].Value = k.bucket
+			v[1].Value = k.api
+			v[2].Value = k.operation
+			v[3].Value = k.product
+			v[4].Value = k.subscription
+			v[5].Value = k.user
+			v[6].Value = blobs[s:len(blobs):len(blobs)]
+			i++
+			left--
+			if i == n {
+				if err := execStmt(ctx, st, args); err != nil {
+					return err
+				}
+				i = 0
+			}
+		}
+		wb.blobs = blobs[:0]
+	}
 	return nil
+}
+
+// closeStmts finalizes the writer's prepared statements (before the
+// connection closes).
+func (w *Writer) closeStmts() error {
+	if w.wb.conn == nil {
+		return nil
+	}
+	ctx := context.Background()
+	conn, err := w.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); !ok || c != w.wb.conn {
+			w.wb = writeBuf{} // the connection was replaced: its statements went with it
+			return nil
+		}
+		return w.wb.closeStmts()
+	})
 }
 
 // pruneChunk deletes at most PruneChunk rows older than the retention
@@ -504,6 +876,7 @@ func (w *Writer) pruneChunk() (bool, error) {
 			return false, err
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
+			w.wb.forget() // the cached rollup figures may name deleted rows
 			return true, nil
 		}
 	}

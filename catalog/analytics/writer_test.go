@@ -533,3 +533,60 @@ func TestConcurrentLog(t *testing.T) {
 		t.Errorf("%d rows stamped now, %d written", got, s.Written)
 	}
 }
+
+// TestRollupsAcrossBatchesAndRestarts logs into the same rollup rows in
+// many small batches, across a restart (the writer reads back the rows it
+// has not written since it opened), with pruning running meanwhile, and
+// checks the sums.
+func TestRollupsAcrossBatchesAndRestarts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "logs.db")
+	rng := rand.New(rand.NewPCG(12, 13))
+	base := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
+	var recs []Record
+	for round := range 3 {
+		w, err := openWriter(WriterOptions{Path: path, BatchSize: 7, FlushInterval: time.Millisecond}, 5*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 500 {
+			r := genRecord(rng, base.Add(time.Duration(rng.IntN(90))*time.Second), len(recs))
+			if i%50 == 0 && round == 1 {
+				// Rows past the retention: pruned while the others are written.
+				old := genRecord(rng, time.Now().Add(-40*24*time.Hour), -1)
+				for !w.Log(&old) {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			for !w.Log(&r) {
+				time.Sleep(time.Millisecond)
+			}
+			recs = append(recs, r)
+			if i%100 == 0 {
+				time.Sleep(3 * time.Millisecond)
+			}
+		}
+		closeTest(t, w)
+	}
+	w := openTest(t, WriterOptions{Path: path})
+	for _, bucket := range []string{"minute", "hour", "day"} {
+		rows, err := w.Query(context.Background(), Query{From: base.Add(-time.Hour), To: base.Add(2 * time.Hour), GroupBy: []string{"api", "subscription"}, Bucket: bucket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[bucket]
+		groups := map[[3]string][]Record{}
+		for _, r := range recs {
+			k := [3]string{r.Time.UTC().Truncate(size).Format(time.RFC3339), r.API, r.Subscription}
+			groups[k] = append(groups[k], r)
+		}
+		if len(rows) != len(groups) {
+			t.Fatalf("%s: %d rows, want %d", bucket, len(rows), len(groups))
+		}
+		for _, row := range rows {
+			k := [3]string{row.Bucket.Format(time.RFC3339), row.API, row.Subscription}
+			want := expect(groups[k])
+			want.Bucket, want.API, want.Subscription = row.Bucket, row.API, row.Subscription
+			checkRow(t, fmt.Sprintf("%s %v", bucket, k), row, want)
+		}
+	}
+}

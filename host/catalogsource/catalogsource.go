@@ -6,7 +6,8 @@
 //
 // # What Load maps
 //
-//   - every catalog API becomes a gateway.API (Name, PathPrefix,
+//   - every catalog API becomes a gateway.API named by its catalog ID
+//     (stable across renames; logs, metrics and analytics use it) (PathPrefix,
 //     Backend = BackendURL) with its operations (ID = the operation's Name,
 //     or its catalog ID when the name repeats within the API; Method;
 //     Template = URLTemplate);
@@ -429,8 +430,8 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 	apiIdx := make(map[string]int, len(apis))
 	for _, a := range apis {
 		apiIdx[a.ID] = len(cfg.APIs)
-		st.apiIDs[a.Name] = a.ID
-		cfg.APIs = append(cfg.APIs, gateway.API{Name: a.Name, PathPrefix: a.PathPrefix, Backend: a.BackendURL})
+		st.apiIDs[a.ID] = a.ID
+		cfg.APIs = append(cfg.APIs, gateway.API{Name: a.ID, PathPrefix: a.PathPrefix, Backend: a.BackendURL})
 	}
 	type opPos struct{ api, op int }
 	opIdx := make(map[string]opPos, len(ops))

@@ -62,8 +62,8 @@ func TestGatewayServesCatalog(t *testing.T) {
 	must[catalog.Module](t)(st.CreateModule(ctx, catalog.Module{Name: "ua-filter", Version: "1.2.0", Wasm: ua,
 		Manifest: catalog.ModuleManifest{ABIVersion: 1, Limits: catalog.ModuleLimits{TimeoutMS: 5000}}}))
 
-	orders := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "orders", PathPrefix: "/orders", BackendURL: be.URL, SubscriptionRequired: true}))
-	other := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "other", PathPrefix: "/other", BackendURL: be.URL, SubscriptionRequired: true}))
+	orders := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "orders", Name: "orders", PathPrefix: "/orders", BackendURL: be.URL, SubscriptionRequired: true}))
+	other := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "other", Name: "other", PathPrefix: "/other", BackendURL: be.URL, SubscriptionRequired: true}))
 	getOrder := must[catalog.Operation](t)(st.CreateOperation(ctx, catalog.Operation{APIID: orders.ID, Name: "get-order", Method: "GET", URLTemplate: "/items/{id}"}))
 	must[catalog.Operation](t)(st.CreateOperation(ctx, catalog.Operation{APIID: other.ID, Name: "any", Method: "GET", URLTemplate: "/x"}))
 	if err := st.SetPolicy(ctx, catalog.PolicyDoc{Scope: catalog.ScopeAPI, ScopeID: orders.ID,
@@ -179,7 +179,7 @@ func TestGatewayServesCatalog(t *testing.T) {
 	}
 
 	// A catalog write reaches traffic through polling: a new API appears.
-	must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "open", PathPrefix: "/open", BackendURL: be.URL}))
+	must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "open", Name: "open", PathPrefix: "/open", BackendURL: be.URL}))
 	deadline = time.Now().Add(2 * time.Second)
 	for {
 		code, _ := do("/open/anything", nil)

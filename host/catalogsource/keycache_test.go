@@ -24,7 +24,7 @@ func (c *countingStore) LookupKey(ctx context.Context, key string) (catalog.Subs
 func TestKeyCacheIsPerVersion(t *testing.T) {
 	ctx := context.Background()
 	st := &countingStore{Store: openStore(t)}
-	api := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "a", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1"}))
+	api := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "a", Name: "The A API", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1"}))
 	u := must[catalog.User](t)(st.CreateUser(ctx, catalog.User{Email: "k@example.com", Name: "K"}))
 	sub, key, _, err := st.CreateSubscription(ctx, catalog.Subscription{UserID: u.ID, Scope: catalog.ScopeAPI, ScopeID: api.ID, State: catalog.StateActive})
 	if err != nil {
@@ -33,6 +33,12 @@ func TestKeyCacheIsPerVersion(t *testing.T) {
 	src := catalogsource.New(st)
 	if _, _, err := src.Load(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The gateway knows catalog APIs by ID (stable across renames): logs,
+	// metrics and analytics are labelled with it.
+	cfg, _, err := src.Load(ctx)
+	if err != nil || len(cfg.APIs) != 1 || cfg.APIs[0].Name != "a" {
+		t.Fatalf("gateway API name: %+v %v", cfg, err)
 	}
 	for i := 0; i < 5; i++ {
 		s, ok, err := src.LookupSubscription(ctx, key, "a")

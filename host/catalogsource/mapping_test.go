@@ -50,9 +50,9 @@ func TestLoadMapping(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "a", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1", SubscriptionRequired: true, KeyHeader: "X-Key", AllowQueryKey: true}))
-	b := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "b", PathPrefix: "/b", BackendURL: "http://127.0.0.1:1", SubscriptionRequired: true}))
-	c := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "c", PathPrefix: "/c", BackendURL: "http://127.0.0.1:1"}))
+	a := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "a", Name: "a", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1", SubscriptionRequired: true, KeyHeader: "X-Key", AllowQueryKey: true}))
+	b := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "b", Name: "b", PathPrefix: "/b", BackendURL: "http://127.0.0.1:1", SubscriptionRequired: true}))
+	c := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "c", Name: "c", PathPrefix: "/c", BackendURL: "http://127.0.0.1:1"}))
 	aGet := must[catalog.Operation](t)(st.CreateOperation(ctx, catalog.Operation{APIID: a.ID, Name: "get", Method: "GET", URLTemplate: "/x"}))
 	must[catalog.Operation](t)(st.CreateOperation(ctx, catalog.Operation{APIID: a.ID, Name: "post", Method: "POST", URLTemplate: "/x"}))
 	bReplace := must[catalog.Operation](t)(st.CreateOperation(ctx, catalog.Operation{APIID: b.ID, Name: "replace", Method: "GET", URLTemplate: "/r"}))
@@ -175,7 +175,7 @@ func TestLoadFailsOnMissingModule(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	must[catalog.Module](t)(st.CreateModule(ctx, catalog.Module{Name: "gone", Version: "1.0.0", Wasm: []byte("x"), Manifest: catalog.ModuleManifest{ABIVersion: 1}}))
-	must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "a", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1"}))
+	must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "a", Name: "a", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1"}))
 	if err := st.SetPolicy(ctx, catalog.PolicyDoc{Scope: catalog.ScopeGlobal, Inbound: []catalog.PolicyEntry{{Module: "gone"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +189,8 @@ func TestLoadFailsOnMissingModule(t *testing.T) {
 func TestLookupSubscription(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
-	a := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "a", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1"}))
-	must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "b", PathPrefix: "/b", BackendURL: "http://127.0.0.1:1"}))
+	a := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "a", Name: "a", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1"}))
+	must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "b", Name: "b", PathPrefix: "/b", BackendURL: "http://127.0.0.1:1"}))
 	u := must[catalog.User](t)(st.CreateUser(ctx, catalog.User{Email: "u@example.com", Name: "U"}))
 	p := must[catalog.Product](t)(st.CreateProduct(ctx, catalog.Product{Name: "P"}))
 	if err := st.AddProductAPI(ctx, catalog.ProductAPI{ProductID: p.ID, APIID: a.ID}); err != nil {

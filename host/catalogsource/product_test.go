@@ -31,7 +31,7 @@ func TestProductScopePolicies(t *testing.T) {
 	builtin := hosttest.Guest(t, "plugins/builtin")
 	must[catalog.Module](t)(st.CreateModule(ctx, catalog.Module{Name: "builtin", Version: "1.0.0", Wasm: builtin, Manifest: catalog.ModuleManifest{ABIVersion: 1}}))
 
-	api := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{Name: "shop", PathPrefix: "/shop", BackendURL: be.URL, SubscriptionRequired: true}))
+	api := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "shop", Name: "shop", PathPrefix: "/shop", BackendURL: be.URL, SubscriptionRequired: true}))
 	gold := must[catalog.Product](t)(st.CreateProduct(ctx, catalog.Product{ID: "gold", Name: "Gold", Published: true}))
 	silver := must[catalog.Product](t)(st.CreateProduct(ctx, catalog.Product{ID: "silver", Name: "Silver", Published: true}))
 	bronze := must[catalog.Product](t)(st.CreateProduct(ctx, catalog.Product{ID: "bronze", Name: "Bronze", Published: true}))
