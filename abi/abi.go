@@ -14,7 +14,7 @@ const Major = 1
 // Minor is the newest ABI minor version this tree implements. Minor versions
 // only add host functions, fields, kinds and flags; a guest built against
 // minor M runs on any host with minor >= M.
-const Minor = 0
+const Minor = 1
 
 // HostModule is the Wasm import module every Gatehouse host function lives in.
 const HostModule = "gatehouse_v1"
@@ -134,7 +134,7 @@ const (
 	FieldQuery         int32 = 3  // raw query without '?'; get, set (request phase)
 	FieldClientIP      int32 = 4  // get: the peer address (trusted proxies later)
 	FieldRequestID     int32 = 5  // get: the gateway's request id
-	FieldAPI           int32 = 6  // get: the matched API's name
+	FieldAPI           int32 = 6  // get: the matched API's name (the catalog ID when serving the catalog)
 	FieldOperation     int32 = 7  // get: the matched operation's id ("" if none)
 	FieldScheme        int32 = 8  // get: "http" or "https" as the client used
 	FieldHost          int32 = 9  // get: the Host the client sent
@@ -144,7 +144,27 @@ const (
 	FieldRouteTemplate int32 = 13 // get: the matched operation's URL template
 	FieldPhase         int32 = 14 // get: "request", "response" or "error"
 	FieldAttachmentID  int32 = 15 // reserved
-	FieldMax           int32 = 15
+
+	// Backend call fields (ABI v1.1). Set in the request phase only (the
+	// on-error phase answers ErrPhase); get in any phase.
+
+	// FieldBackendURL: the base URL the request is forwarded to (APIM
+	// set-backend-service base-url); get answers the API's backend when no
+	// policy set one. Set: an absolute http(s) URL without credentials,
+	// query or fragment, not link-local/unspecified/multicast unless the API
+	// allows private backends; at most 2048 bytes. The request path is
+	// appended as for the API's backend.
+	FieldBackendURL int32 = 16
+	// FieldBackendTimeout: the backend call's timeout, decimal milliseconds
+	// (1–600000); get answers the API's backend timeout when not set.
+	FieldBackendTimeout int32 = 17
+	// FieldBackendRetry: a JSON retry spec (abi/ABI.md §5, "backend");
+	// set "" clears it; get answers the canonical spec or "".
+	FieldBackendRetry int32 = 18
+	// FieldBackendFollowRedirects: "true" or "false" (the default): the
+	// host follows the backend's redirects itself.
+	FieldBackendFollowRedirects int32 = 19
+	FieldMax                    int32 = 19
 )
 
 // Kinds select the request or the response for header and body functions.

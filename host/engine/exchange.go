@@ -5,7 +5,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/gatehouse/gatehouse/host/upstream"
 )
 
 // Phase is where in the chain a call runs.
@@ -164,6 +167,18 @@ type Exchange struct {
 	Answered bool
 
 	Subscription *Subscription
+
+	// APIBackend and APITimeout are the API's backend base URL and timeout
+	// (what get_field answers for the backend fields when no policy changed
+	// them); AllowPrivateBackend lets a policy set a link-local backend.
+	// Set by the gateway.
+	APIBackend          string
+	APITimeout          time.Duration
+	AllowPrivateBackend bool
+	// Backend holds what policies changed about the backend call (ABI v1.1:
+	// set-backend-service, forward-request, retry); zero when nothing.
+	Backend BackendOverride
+
 	// OutputCap caps set_body and send_response bodies; 0 means 1 MiB. Call
 	// sets it from CallOptions.MaxOutput for the length of a call.
 	OutputCap int
@@ -173,6 +188,25 @@ type Exchange struct {
 
 	vars map[string]string
 	sub  Subscription
+}
+
+// BackendOverride is what policies set about the backend call.
+type BackendOverride struct {
+	// URL replaces the API's backend base URL (already checked); nil: the API's.
+	URL *url.URL
+	// RawURL is URL as the policy set it.
+	RawURL string
+	// Timeout replaces the API's backend timeout (0: the API's).
+	Timeout time.Duration
+	// Retry asks the host to retry the call (nil: one attempt).
+	Retry *upstream.Retry
+	// FollowRedirects makes the host follow the backend's redirects.
+	FollowRedirects bool
+}
+
+// Set reports whether any policy changed the backend call.
+func (b *BackendOverride) Set() bool {
+	return b.URL != nil || b.Timeout != 0 || b.Retry != nil || b.FollowRedirects
 }
 
 // Reset clears the exchange for reuse, keeping allocated maps and buffers.

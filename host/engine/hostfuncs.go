@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/edge"
+	"github.com/gatehouse/gatehouse/host/upstream"
 )
 
 // Trap is the panic value host functions use for guest misuse; wazero turns
@@ -209,6 +211,23 @@ func (e *Engine) hGetField(_ context.Context, mod api.Module, s []uint64) {
 		v = ex.Template
 	case abi.FieldPhase:
 		v = ex.Phase.String()
+	case abi.FieldBackendURL:
+		v = ex.APIBackend
+		if ex.Backend.URL != nil {
+			v = ex.Backend.RawURL
+		}
+	case abi.FieldBackendTimeout:
+		d := ex.APITimeout
+		if ex.Backend.Timeout > 0 {
+			d = ex.Backend.Timeout
+		}
+		v = strconv.FormatInt(d.Milliseconds(), 10)
+	case abi.FieldBackendRetry:
+		if ex.Backend.Retry != nil {
+			v = string(ex.Backend.Retry.Encode())
+		}
+	case abi.FieldBackendFollowRedirects:
+		v = strconv.FormatBool(ex.Backend.FollowRedirects)
 	default:
 		read(mod, buf, capacity)
 		ret(s, abi.ErrInvalid)
@@ -246,11 +265,62 @@ func (e *Engine) hSetField(_ context.Context, mod api.Module, s []uint64) {
 			return
 		}
 		ex.Query = string(val)
+	case abi.FieldBackendURL, abi.FieldBackendTimeout, abi.FieldBackendRetry, abi.FieldBackendFollowRedirects:
+		ret(s, SetBackendField(ex, i32(s[1]), val))
+		return
 	default:
 		ret(s, abi.ErrInvalid)
 		return
 	}
 	ret(s, abi.OK)
+}
+
+// SetBackendField applies set_field for the backend fields (ABI v1.1):
+// request phase only, values checked by the host.
+func SetBackendField(ex *Exchange, field int32, val []byte) int32 {
+	if ex.Phase != PhaseRequest {
+		return abi.ErrPhase
+	}
+	switch field {
+	case abi.FieldBackendURL:
+		if len(val) == 0 || len(val) > upstream.MaxURLLen {
+			return abi.ErrInvalid
+		}
+		raw := string(val)
+		u, err := upstream.CheckURL(raw, ex.AllowPrivateBackend)
+		if err != nil {
+			return abi.ErrInvalid
+		}
+		ex.Backend.URL, ex.Backend.RawURL = u, raw
+	case abi.FieldBackendTimeout:
+		d, err := upstream.ParseTimeout(val)
+		if err != nil {
+			return abi.ErrInvalid
+		}
+		ex.Backend.Timeout = d
+	case abi.FieldBackendRetry:
+		if len(val) == 0 {
+			ex.Backend.Retry = nil
+			return abi.OK
+		}
+		r, err := upstream.ParseRetry(val)
+		if err != nil {
+			return abi.ErrInvalid
+		}
+		ex.Backend.Retry = r
+	case abi.FieldBackendFollowRedirects:
+		switch string(val) {
+		case "true":
+			ex.Backend.FollowRedirects = true
+		case "false":
+			ex.Backend.FollowRedirects = false
+		default:
+			return abi.ErrInvalid
+		}
+	default:
+		return abi.ErrInvalid
+	}
+	return abi.OK
 }
 
 func isToken(b []byte) bool {

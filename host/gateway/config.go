@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gatehouse/gatehouse/host/upstream"
 )
 
 // Config is one complete, immutable description of what the gateway serves.
@@ -332,28 +332,9 @@ func (c *Config) Validate() error {
 }
 
 // CheckBackendURL accepts http(s) URLs with a host, and refuses link-local
-// and unspecified addresses (cloud metadata endpoints) unless allowed.
+// and unspecified addresses (cloud metadata endpoints) unless allowed. The
+// same rule applies to a backend a policy sets (upstream.CheckURL).
 func CheckBackendURL(raw string, allowPrivate bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("not a URL: %v", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("scheme must be http or https, not %q", u.Scheme)
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return errors.New("needs a host")
-	}
-	if u.User != nil {
-		return errors.New("must not carry credentials")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("must not have a query or fragment")
-	}
-	if ip := net.ParseIP(u.Hostname()); ip != nil && !allowPrivate {
-		if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-			return fmt.Errorf("address %s is link-local, unspecified or multicast", ip)
-		}
-	}
-	return nil
+	_, err := upstream.CheckURL(raw, allowPrivate)
+	return err
 }

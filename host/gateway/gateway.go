@@ -72,6 +72,7 @@ type Gateway struct {
 	mods      *moduleRegistry
 	cur       atomic.Pointer[snapshot]
 	transport http.RoundTripper
+	retries   atomic.Int64 // backend retries made (resend.go)
 	bufs      bufferPool
 	calls     sync.Pool
 	reqPrefix string
@@ -233,6 +234,10 @@ func (g *Gateway) LastError() error {
 	}
 	return nil
 }
+
+// BackendRetries returns how many times calls resent their backend request
+// because a retry policy asked for it.
+func (g *Gateway) BackendRetries() int64 { return g.retries.Load() }
 
 // LiveSnapshots counts snapshot generations not yet closed (for tests).
 func (g *Gateway) LiveSnapshots() int64 { return g.live.Load() }

@@ -33,6 +33,9 @@ type call struct {
 	// ran counts, per section, the stages whose request phase ran: only
 	// those get their response phase.
 	ran [numSections]int
+	// cancel releases the last backend attempt's timeout when the call
+	// resent its request (resend.go); nil otherwise.
+	cancel context.CancelFunc
 
 	// Observation state, used only when the gateway observes (an Observer
 	// or Metrics is set); reset per call, never reallocated.
@@ -72,6 +75,11 @@ func (g *Gateway) newCall() *call {
 
 func (g *Gateway) putCall(c *call) {
 	c.rt, c.w, c.r, c.failed = nil, nil, nil, nil
+	c.rp.Transport = g.transport
+	if c.cancel != nil {
+		c.cancel()
+		c.cancel = nil
+	}
 	c.ran = [numSections]int{}
 	c.rw = recWriter{}
 	c.path, c.policyErr, c.traceID, c.traceParent, c.traceStarted = "", "", "", "", false
@@ -167,6 +175,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ex.Scheme = "https"
 	}
 	ex.Host = r.Host
+	ex.APIBackend, ex.APITimeout, ex.AllowPrivateBackend = api.cfg.Backend, api.timeout, api.cfg.AllowPrivateBackend
 	for k, v := range c.match.Vars {
 		ex.Params = append(ex.Params, engine.Param{Name: k, Value: v})
 	}
@@ -186,6 +195,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if stopped {
 			c.answer()
+			return
+		}
+	}
+	if ex.Backend.Retry != nil || ex.Backend.FollowRedirects {
+		if !c.prepareResend() {
 			return
 		}
 	}
@@ -444,6 +458,9 @@ func (c *call) fail(f *failure) {
 func (c *call) rewrite(pr *httputil.ProxyRequest) {
 	ex := &c.ex
 	b := c.rt.api.backend
+	if ex.Backend.URL != nil {
+		b = ex.Backend.URL
+	}
 	out := pr.Out
 	out.URL.Scheme = b.Scheme
 	out.URL.Host = b.Host
@@ -464,7 +481,15 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 		out.GetBody = nil
 		out.Header.Del("Transfer-Encoding")
 	}
-	if t := c.rt.api.timeout; t > 0 && t != defaultBackendTimeout {
+	if c.rp.Transport != c.g.transport {
+		// resend (retry, redirects) applies the timeout per attempt
+		return
+	}
+	t := c.rt.api.timeout
+	if ex.Backend.Timeout > 0 {
+		t = ex.Backend.Timeout
+	}
+	if t > 0 && t != defaultBackendTimeout {
 		ctx, cancel := context.WithTimeout(out.Context(), t)
 		_ = cancel // released when the request context ends
 		*out = *out.WithContext(ctx)

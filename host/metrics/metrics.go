@@ -202,6 +202,7 @@ var (
 	descLogDropped    = prometheus.NewDesc(namespace+"_request_log_dropped_total", "Call records dropped because the request log queue was full.", nil, nil)
 	descLogDepth      = prometheus.NewDesc(namespace+"_request_log_queue_depth", "Call records waiting to be written.", nil, nil)
 	descLogCap        = prometheus.NewDesc(namespace+"_request_log_queue_capacity", "Capacity of the request log queue.", nil, nil)
+	descRetries       = prometheus.NewDesc(namespace+"_backend_retries_total", "Backend requests sent again because a retry policy asked for it.", nil, nil)
 )
 
 // engineCounters name the engine's cumulative counters.
@@ -230,7 +231,7 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range descEngine {
 		ch <- d
 	}
-	for _, d := range []*prometheus.Desc{descLiveInstances, descPool, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap} {
+	for _, d := range []*prometheus.Desc{descLiveInstances, descPool, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap, descRetries} {
 		ch <- d
 	}
 }
@@ -255,6 +256,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descPool, prometheus.GaugeValue, float64(idle), mod.Name, mod.Version, "idle")
 			ch <- prometheus.MustNewConstMetric(descPool, prometheus.GaugeValue, float64(total-idle), mod.Name, mod.Version, "busy")
 		}
+		ch <- prometheus.MustNewConstMetric(descRetries, prometheus.CounterValue, float64(g.BackendRetries()))
 		loaded := 0.0
 		if g.Ready() {
 			loaded = 1

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/checkheader"
 	"github.com/gatehouse/gatehouse/plugins/cors"
 	"github.com/gatehouse/gatehouse/plugins/findandreplace"
+	"github.com/gatehouse/gatehouse/plugins/forwardrequest"
 	"github.com/gatehouse/gatehouse/plugins/ipfilter"
 	"github.com/gatehouse/gatehouse/plugins/jsontoxml"
 	"github.com/gatehouse/gatehouse/plugins/mockresponse"
@@ -21,8 +22,10 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/quotabykey"
 	"github.com/gatehouse/gatehouse/plugins/ratelimit"
 	"github.com/gatehouse/gatehouse/plugins/ratelimitbykey"
+	"github.com/gatehouse/gatehouse/plugins/retry"
 	"github.com/gatehouse/gatehouse/plugins/returnresponse"
 	"github.com/gatehouse/gatehouse/plugins/rewriteuri"
+	"github.com/gatehouse/gatehouse/plugins/setbackendservice"
 	"github.com/gatehouse/gatehouse/plugins/setbody"
 	"github.com/gatehouse/gatehouse/plugins/setheader"
 	"github.com/gatehouse/gatehouse/plugins/setmethod"
@@ -61,6 +64,9 @@ func init() {
 	sdk.Register(cachelookupvalue.Name, cachelookupvalue.New)
 	sdk.Register(cachestorevalue.Name, cachestorevalue.New)
 	sdk.Register(ratelimitbykey.Name, ratelimitbykey.New)
+	sdk.Register(setbackendservice.Name, setbackendservice.New)
+	sdk.Register(forwardrequest.Name, forwardrequest.New)
+	sdk.Register(retry.Name, retry.New)
 }
 
 func main() {}

@@ -230,6 +230,8 @@ var cases = map[string]struct {
 			`{"action":"allow","address_ranges":[{"from":"10.0.0.1","to":"10.0.0.99"}]}`,
 			`{"action":"allow","cidrs":["192.168.0.0/16","2001:db8::/32"]}`,
 			`{"action":"allow","addresses":[],"cidrs":["10.0.0.0/8"]}`,
+			`{"action":"allow","addresses":["203.0.113.7"],"trusted_proxies":["10.0.0.0/8","192.0.2.10","2001:db8::/32"]}`,
+			`{"action":"forbid","cidrs":["198.51.100.0/24"],"trusted_proxies":[],"forwarded_header":"X-Azure-ClientIP"}`,
 		},
 		bad: []bad{
 			{"action", `{"addresses":["1.2.3.4"]}`}, {"action", `{"action":"deny","addresses":["1.2.3.4"]}`},
@@ -240,6 +242,11 @@ var cases = map[string]struct {
 			{"address_ranges", `{"action":"allow","address_ranges":[{"from":"10.0.0.1"}]}`},
 			{"address_ranges", `{"action":"allow","address_ranges":[{"from":"10.0.0.1","to":"10.0.0.9","step":1}]}`},
 			{"cidrs", `{"action":"allow","cidrs":["10.0.0.0"]}`}, {"cidrs", `{"action":"allow","cidrs":["10.0.0.0/x"]}`},
+			{"trusted_proxies", `{"action":"allow","addresses":["1.2.3.4"],"trusted_proxies":["proxy.example"]}`},
+			{"trusted_proxies", `{"action":"allow","addresses":["1.2.3.4"],"trusted_proxies":"10.0.0.1"}`},
+			{"trusted_proxies", `{"action":"allow","addresses":["1.2.3.4"],"trusted_proxies":["10.0.0.0/x"]}`},
+			{"forwarded_header", `{"action":"allow","addresses":["1.2.3.4"],"forwarded_header":""}`},
+			{"forwarded_header", `{"action":"allow","addresses":["1.2.3.4"],"forwarded_header":"X Forwarded"}`},
 		},
 	},
 	"cors": {
@@ -307,6 +314,54 @@ var cases = map[string]struct {
 			{"code", `{}`}, {"code", `{"code":99}`}, {"code", `{"code":600}`}, {"code", `{"code":"200"}`},
 			{"reason", `{"code":200,"reason":"a\nb"}`}, {"reason", `{"code":200,"reason":"` + strings.Repeat("r", 257) + `"}`},
 			{"status", `{"status":200}`},
+		},
+	},
+	"set-backend-service": {
+		good: []string{
+			`{"base_url":"https://eu.backend.example.com"}`, `{"base_url":"http://127.0.0.1:8080/v2/"}`,
+			`{"base_url":"HTTPS://[::1]:8443/api"}`, `{"base_url":"http://backend/` + strings.Repeat("p", 2000) + `"}`,
+		},
+		bad: []bad{
+			{"base_url", `{}`}, {"base_url", `{"base_url":""}`}, {"base_url", `{"base_url":"ftp://files.example.com"}`},
+			{"base_url", `{"base_url":"/relative"}`}, {"base_url", `{"base_url":"https://user:pw@backend.example.com"}`},
+			{"base_url", `{"base_url":"https://backend.example.com?a=1"}`}, {"base_url", `{"base_url":"https://backend.example.com/#f"}`},
+			{"base_url", `{"base_url":"https://back end.example.com"}`}, {"base_url", `{"base_url":"https://"}`},
+			{"base_url", `{"base_url":"http://backend/` + strings.Repeat("p", 2048) + `"}`}, {"base_url", `{"base_url":5}`},
+			{"url", `{"url":"https://backend.example.com"}`},
+		},
+	},
+	"forward-request": {
+		good: []string{
+			``, `{}`, `{"timeout":1}`, `{"timeout":600}`, `{"timeout_ms":1}`, `{"timeout_ms":600000}`,
+			`{"timeout":30,"follow_redirects":true,"buffer_request_body":true}`, `{"follow_redirects":false}`,
+		},
+		bad: []bad{
+			{"timeout", `{"timeout":0}`}, {"timeout", `{"timeout":601}`}, {"timeout", `{"timeout":1.5}`}, {"timeout", `{"timeout":"30"}`},
+			{"timeout_ms", `{"timeout_ms":0}`}, {"timeout_ms", `{"timeout_ms":600001}`},
+			{"", `{"timeout":1,"timeout_ms":1000}`}, {"follow_redirects", `{"follow_redirects":"yes"}`},
+			{"buffer_request_body", `{"buffer_request_body":1}`}, {"http_version", `{"http_version":"2"}`},
+		},
+	},
+	"retry": {
+		good: []string{
+			`{"condition":[503],"count":1,"interval":0}`, `{"condition":[502,503,504],"count":3,"interval":1}`,
+			`{"condition":["5xx","429"],"count":50,"interval":300,"delta":1}`,
+			`{"condition":[500,"4xx"],"count":10,"interval":10,"delta":10,"max_interval":100,"first_fast_retry":true}`,
+			`{"condition":[503],"count":2,"interval":0.25,"retry_non_idempotent":true,"retry_on_error":true}`,
+		},
+		bad: []bad{
+			{"condition", `{"count":1,"interval":1}`}, {"count", `{"condition":[503],"interval":1}`}, {"interval", `{"condition":[503],"count":1}`},
+			{"condition", `{"condition":[],"count":1,"interval":1}`}, {"condition", `{"condition":[99],"count":1,"interval":1}`},
+			{"condition", `{"condition":[600],"count":1,"interval":1}`}, {"condition", `{"condition":["6xx"],"count":1,"interval":1}`},
+			{"condition", `{"condition":["50x"],"count":1,"interval":1}`}, {"condition", `{"condition":[503,503],"count":1,"interval":1}`},
+			{"condition", `{"condition":[true],"count":1,"interval":1}`}, {"condition", `{"condition":503,"count":1,"interval":1}`},
+			{"count", `{"condition":[503],"count":0,"interval":1}`}, {"count", `{"condition":[503],"count":51,"interval":1}`},
+			{"count", `{"condition":[503],"count":1.5,"interval":1}`}, {"interval", `{"condition":[503],"count":1,"interval":-1}`},
+			{"interval", `{"condition":[503],"count":1,"interval":301}`}, {"delta", `{"condition":[503],"count":1,"interval":1,"delta":0}`},
+			{"max_interval", `{"condition":[503],"count":1,"interval":1,"delta":1,"max_interval":0}`},
+			{"max_interval", `{"condition":[503],"count":1,"interval":1,"max_interval":10}`},
+			{"first_fast_retry", `{"condition":[503],"count":1,"interval":1,"first_fast_retry":"yes"}`},
+			{"when", `{"condition":[503],"count":1,"interval":1,"when":"always"}`},
 		},
 	},
 	"set-method": {
@@ -471,6 +526,7 @@ var divergences = []struct {
 	{"ip-filter", `{"action":"allow","address_ranges":[{"from":"10.0.0.1","to":"::1"}]}`, true, false, "range family"},
 	{"ip-filter", `{"action":"allow","addresses":["1.2.3"]}`, true, false, "address syntax (pattern is a superset)"},
 	{"ip-filter", `{"action":"allow","cidrs":["::ffff:10.0.0.0/104"]}`, true, false, "IPv4-mapped prefix"},
+	{"ip-filter", `{"action":"allow","cidrs":["10.0.0.0/8"],"trusted_proxies":["10.0.0.0/33"]}`, true, false, "trusted proxy prefix length"},
 	{"cache-lookup", `{"vary_by_headers":["accept","Accept"]}`, true, false, "duplicates compared case-insensitively"},
 	{"cors", `{"allowed_origins":["https://a b"]}`, true, false, "url.Parse host syntax"},
 	{"set-query-parameter", `{"name":"a","value":"` + strings.Repeat("x", 9000) + `"}`, true, false, "8 KiB query"},

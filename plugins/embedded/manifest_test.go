@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/cors"
 	"github.com/gatehouse/gatehouse/plugins/embedded"
 	"github.com/gatehouse/gatehouse/plugins/findandreplace"
+	"github.com/gatehouse/gatehouse/plugins/forwardrequest"
 	"github.com/gatehouse/gatehouse/plugins/ipfilter"
 	"github.com/gatehouse/gatehouse/plugins/jsontoxml"
 	"github.com/gatehouse/gatehouse/plugins/mockresponse"
@@ -33,8 +34,10 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/quotabykey"
 	"github.com/gatehouse/gatehouse/plugins/ratelimit"
 	"github.com/gatehouse/gatehouse/plugins/ratelimitbykey"
+	"github.com/gatehouse/gatehouse/plugins/retry"
 	"github.com/gatehouse/gatehouse/plugins/returnresponse"
 	"github.com/gatehouse/gatehouse/plugins/rewriteuri"
+	"github.com/gatehouse/gatehouse/plugins/setbackendservice"
 	"github.com/gatehouse/gatehouse/plugins/setbody"
 	"github.com/gatehouse/gatehouse/plugins/setheader"
 	"github.com/gatehouse/gatehouse/plugins/setmethod"
@@ -79,6 +82,9 @@ var builtin = map[string]struct {
 	"cachelookupvalue":  {cachelookupvalue.Name, cachelookupvalue.New},
 	"cachestorevalue":   {cachestorevalue.Name, cachestorevalue.New},
 	"ratelimitbykey":    {ratelimitbykey.Name, ratelimitbykey.New},
+	"setbackendservice": {setbackendservice.Name, setbackendservice.New},
+	"forwardrequest":    {forwardrequest.Name, forwardrequest.New},
+	"retry":             {retry.Name, retry.New},
 }
 
 // factory returns the factory of the policy called name.
@@ -227,10 +233,14 @@ func TestManifest(t *testing.T) {
 			}
 			_, hasDefault := d["default"]
 			// Required properties have no default; nor have those that are
-			// required under conditions (a "value" without a default).
+			// required under conditions (a "value" without a default), nor
+			// those whose absence means "the host's value" or "off"
+			// (forward-request's timeouts, retry's backoff fields).
 			conditional := map[string]bool{"set-header.value": true,
 				"set-query-parameter.value": true, "set-query-parameter.values": true,
-				"quota.calls": true, "quota.bandwidth": true, "quota-by-key.calls": true, "quota-by-key.bandwidth": true}[p.Name+"."+prop]
+				"quota.calls": true, "quota.bandwidth": true, "quota-by-key.calls": true, "quota-by-key.bandwidth": true,
+				"forward-request.timeout": true, "forward-request.timeout_ms": true,
+				"retry.max_interval": true, "retry.delta": true}[p.Name+"."+prop]
 			if slices.Contains(s.Required, prop) || conditional {
 				if hasDefault {
 					t.Errorf("%s: %s is required but has a default", p.Name, prop)

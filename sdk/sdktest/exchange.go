@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/counter"
 	"github.com/gatehouse/gatehouse/host/edge"
+	"github.com/gatehouse/gatehouse/host/upstream"
 	"github.com/gatehouse/gatehouse/host/vcache"
 	"github.com/gatehouse/gatehouse/sdk"
 )
@@ -51,6 +53,15 @@ type exchange struct {
 	fields              map[int32]string
 	vars                map[string]string
 	subID, product      string
+
+	// the backend call (ABI v1.1)
+	apiBackend      string
+	apiTimeout      time.Duration
+	allowPrivate    bool
+	backendURL      string
+	timeout         time.Duration
+	retry           *upstream.Retry
+	followRedirects bool
 
 	answered bool
 	answer   response // the early answer being prepared in the request phase
@@ -101,6 +112,12 @@ func (h *Host) newExchange(req Request) *exchange {
 		abi.FieldHost:          def(req.Host, "api.example.com"),
 		abi.FieldRouteTemplate: req.RouteTemplate,
 	}
+	x.apiBackend = def(req.Backend, "https://backend.example.com")
+	x.apiTimeout = req.BackendTimeout
+	if x.apiTimeout <= 0 {
+		x.apiTimeout = 30 * time.Second
+	}
+	x.allowPrivate = req.AllowPrivateBackend
 	x.answer.header = http.Header{}
 	return x
 }
@@ -168,6 +185,17 @@ func (x *exchange) GetField(ctx uint32, field int32, buf []byte) int32 {
 			return outString(buf, "request")
 		}
 		return outString(buf, "response")
+	case abi.FieldBackendURL:
+		return outString(buf, x.effectiveBackend())
+	case abi.FieldBackendTimeout:
+		return outString(buf, strconv.FormatInt(x.effectiveTimeout().Milliseconds(), 10))
+	case abi.FieldBackendRetry:
+		if x.retry == nil {
+			return outString(buf, "")
+		}
+		return out(buf, x.retry.Encode())
+	case abi.FieldBackendFollowRedirects:
+		return outString(buf, strconv.FormatBool(x.followRedirects))
 	}
 	if v, ok := x.fields[field]; ok {
 		return outString(buf, v)
@@ -203,10 +231,55 @@ func (x *exchange) SetField(ctx uint32, field int32, val []byte) int32 {
 			}
 		}
 		x.query = v
+	case abi.FieldBackendURL:
+		if len(v) == 0 || len(v) > upstream.MaxURLLen {
+			return abi.ErrInvalid
+		}
+		if _, err := upstream.CheckURL(v, x.allowPrivate); err != nil {
+			return abi.ErrInvalid
+		}
+		x.backendURL = v
+	case abi.FieldBackendTimeout:
+		d, err := upstream.ParseTimeout(val)
+		if err != nil {
+			return abi.ErrInvalid
+		}
+		x.timeout = d
+	case abi.FieldBackendRetry:
+		if len(val) == 0 {
+			x.retry = nil
+			return abi.OK
+		}
+		r, err := upstream.ParseRetry(val)
+		if err != nil {
+			return abi.ErrInvalid
+		}
+		x.retry = r
+	case abi.FieldBackendFollowRedirects:
+		switch v {
+		case "true", "false":
+			x.followRedirects = v == "true"
+		default:
+			return abi.ErrInvalid
+		}
 	default:
 		return abi.ErrInvalid
 	}
 	return abi.OK
+}
+
+func (x *exchange) effectiveBackend() string {
+	if x.backendURL != "" {
+		return x.backendURL
+	}
+	return x.apiBackend
+}
+
+func (x *exchange) effectiveTimeout() time.Duration {
+	if x.timeout > 0 {
+		return x.timeout
+	}
+	return x.apiTimeout
 }
 
 func (x *exchange) GetHeader(ctx uint32, kind int32, name, buf []byte) int32 {

@@ -131,6 +131,13 @@ type Request struct {
 	Scheme, Host string
 	// Vars are variables set before the chain runs.
 	Vars map[string]string
+	// Backend is the API's backend base URL (default
+	// https://backend.example.com), BackendTimeout its timeout (30s), and
+	// AllowPrivateBackend the API's permission for link-local backends: what
+	// the backend fields (ABI v1.1) answer until a policy changes them.
+	Backend             string
+	BackendTimeout      time.Duration
+	AllowPrivateBackend bool
 }
 
 // Upstream is the request as the backend would receive it; Path is relative
@@ -139,6 +146,19 @@ type Upstream struct {
 	Method, Path, Query string
 	Header              http.Header
 	Body                []byte
+	// BackendURL is the base URL the request goes to (a policy's or the
+	// API's); Timeout the backend call's timeout; Retry the encoded retry
+	// spec in force ("" for none); FollowRedirects whether the host follows
+	// redirects. (ABI v1.1.)
+	BackendURL      string
+	Timeout         time.Duration
+	Retry           string
+	FollowRedirects bool
+	// Attempt numbers the backend calls of a request from 1; above 1 they
+	// are retries (the emulator does not wait between them, and does not
+	// emulate timeouts, transport errors or redirects: a Backend func
+	// stands for the backend behind the gateway's transport).
+	Attempt int
 }
 
 // Response is a backend's response.
@@ -187,6 +207,10 @@ type Result struct {
 	// Calls are the guest calls made, in order. A phase is not called for a
 	// plan once a call of it returned abi.FlagNoHandler (on this Host).
 	Calls []PhaseCall
+	// Attempts is how many times the backend was called: more than one when
+	// a retry spec applied (the host's rules: idempotent methods unless the
+	// spec allows others, retryable statuses, at most count retries).
+	Attempts int
 }
 
 // Failure is a guest call that returned a negative result.
@@ -290,15 +314,28 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 		res.Answered = true
 		x.resp = response{status: x.answer.status, header: x.answer.header, body: x.answer.body}
 	} else {
-		up := &Upstream{Method: x.method, Path: x.path, Query: x.query, Header: x.reqHeader.Clone(), Body: clone(x.body)}
+		up := &Upstream{Method: x.method, Path: x.path, Query: x.query, Header: x.reqHeader.Clone(), Body: clone(x.body),
+			BackendURL: x.effectiveBackend(), Timeout: x.effectiveTimeout(), FollowRedirects: x.followRedirects, Attempt: 1}
+		if x.retry != nil {
+			up.Retry = string(x.retry.Encode())
+		}
 		res.Upstream = up
 		back := Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, Body: []byte("ok")}
+		res.Attempts = 1
 		if r.backend != nil {
-			b := r.backend(&Upstream{Method: up.Method, Path: up.Path, Query: up.Query, Header: up.Header.Clone(), Body: clone(up.Body)})
-			if b.Status == 0 {
-				b.Status = 200
+			for attempt := 1; ; attempt++ {
+				u := *up
+				u.Header, u.Body, u.Attempt = up.Header.Clone(), clone(up.Body), attempt
+				b := r.backend(&u)
+				if b.Status == 0 {
+					b.Status = 200
+				}
+				back = b
+				res.Attempts = attempt
+				if x.retry == nil || !x.retry.Applies(up.Method) || attempt > x.retry.Count || !x.retry.Retryable(b.Status) {
+					break
+				}
 			}
-			back = b
 		}
 		x.resp = response{status: back.Status, header: canonical(back.Header), body: clone(back.Body)}
 	}

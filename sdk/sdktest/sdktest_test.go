@@ -174,3 +174,63 @@ func TestFailureAndTrapText(t *testing.T) {
 		t.Errorf("%q", err.Error())
 	}
 }
+
+// The backend fields (ABI v1.1): host checks, defaults and phase rules.
+func TestBackendFields(t *testing.T) {
+	x := newX(t, New(), phaseRequest, Request{Backend: "https://api.internal", BackendTimeout: 2 * time.Second})
+	get := func(f int32) string {
+		buf := make([]byte, 256)
+		n := x.GetField(7, f, buf)
+		if n < 0 {
+			t.Fatalf("get %d: %d", f, n)
+		}
+		return string(buf[:n])
+	}
+	if get(abi.FieldBackendURL) != "https://api.internal" || get(abi.FieldBackendTimeout) != "2000" ||
+		get(abi.FieldBackendRetry) != "" || get(abi.FieldBackendFollowRedirects) != "false" {
+		t.Errorf("defaults")
+	}
+	for _, tc := range []struct {
+		f   int32
+		v   string
+		st  int32
+		get string
+	}{
+		{abi.FieldBackendURL, "http://10.0.0.1:8080/v2", abi.OK, "http://10.0.0.1:8080/v2"},
+		{abi.FieldBackendURL, "http://169.254.169.254/", abi.ErrInvalid, "http://10.0.0.1:8080/v2"},
+		{abi.FieldBackendURL, "https://u:p@x", abi.ErrInvalid, ""},
+		{abi.FieldBackendURL, "https://x/?q", abi.ErrInvalid, ""},
+		{abi.FieldBackendTimeout, "1500", abi.OK, "1500"},
+		{abi.FieldBackendTimeout, "0", abi.ErrInvalid, "1500"},
+		{abi.FieldBackendRetry, `{"count":2,"interval_ms":10,"statuses":[503]}`, abi.OK, `{"count":2,"interval_ms":10,"statuses":[503]}`},
+		{abi.FieldBackendRetry, `{"count":2}`, abi.ErrInvalid, ""},
+		{abi.FieldBackendRetry, ``, abi.OK, ""},
+		{abi.FieldBackendFollowRedirects, "true", abi.OK, "true"},
+		{abi.FieldBackendFollowRedirects, "yes", abi.ErrInvalid, "true"},
+	} {
+		if st := x.SetField(7, tc.f, []byte(tc.v)); st != tc.st {
+			t.Errorf("set %d %q = %d, want %d", tc.f, tc.v, st, tc.st)
+		}
+		if tc.get != "" || tc.st == abi.OK {
+			if got := get(tc.f); got != tc.get {
+				t.Errorf("after set %d %q: get %q, want %q", tc.f, tc.v, got, tc.get)
+			}
+		}
+	}
+	x.phase = phaseResponse
+	if st := x.SetField(7, abi.FieldBackendURL, []byte("https://x")); st != abi.ErrPhase {
+		t.Errorf("response phase: %d", st)
+	}
+}
+
+func TestRetryEncodingMatchesHost(t *testing.T) {
+	r := sdk.Retry{Count: 3, Interval: time.Second, Delta: 2 * time.Second, MaxInterval: 10 * time.Second, FirstFast: true,
+		Statuses: []int{502, 503}, Classes: []int{5}, NonIdempotent: true, OnError: true}
+	x := newX(t, New(), phaseRequest, Request{})
+	if st := x.SetField(7, abi.FieldBackendRetry, r.Encode()); st != abi.OK {
+		t.Fatalf("host refused %s", r.Encode())
+	}
+	if got := string(x.retry.Encode()); got != string(r.Encode()) {
+		t.Errorf("host %s, sdk %s", got, r.Encode())
+	}
+}

@@ -21,6 +21,9 @@ func getPlan(ctx, plan uint32, buf unsafe.Pointer, capacity uint32) int32
 //go:wasmimport gatehouse_v1 get_field
 func getField(ctx uint32, field int32, buf unsafe.Pointer, capacity uint32) int32
 
+//go:wasmimport gatehouse_v1 set_field
+func setField(ctx uint32, field int32, p unsafe.Pointer, n uint32) int32
+
 //go:wasmimport gatehouse_v1 set_header
 func setHeader(ctx uint32, kind int32, name unsafe.Pointer, nameLen uint32, val unsafe.Pointer, valLen uint32) int32
 
@@ -202,6 +205,27 @@ func run(ctx uint32, phase string, cmd string) int32 {
 	case "grow": // grow by arg MiB and keep it
 		n, _ := strconv.Atoi(arg)
 		sink = append(sink, make([]byte, n<<20))
+	case "set-field": // set-field:N=value (request and error phases); a failure fails the call with the status
+		if phase == "response" {
+			return 0
+		}
+		n, v, _ := strings.Cut(arg, "=")
+		f, _ := strconv.Atoi(n)
+		vp, vl := ptr(v)
+		if st := setField(ctx, int32(f), vp, vl); st != 0 {
+			return st
+		}
+	case "field-to-header": // request phase: request header X-Field-N = field N
+		if phase != "request" {
+			return 0
+		}
+		f, _ := strconv.Atoi(arg)
+		n := getField(ctx, int32(f), unsafe.Pointer(&scratch[0]), uint32(len(scratch)))
+		if n < 0 {
+			setH(ctx, 0, "X-Field-"+arg, "status "+strconv.Itoa(int(n)))
+		} else {
+			setH(ctx, 0, "X-Field-"+arg, str(n))
+		}
 	case "badptr":
 		getFieldRaw(ctx, 1, 0xfffffff0, 64)
 	case "badhandle":

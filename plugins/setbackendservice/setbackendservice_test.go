@@ -1,0 +1,66 @@
+package setbackendservice_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/plugins/setbackendservice"
+	"github.com/gatehouse/gatehouse/sdk"
+	"github.com/gatehouse/gatehouse/sdk/sdktest"
+)
+
+func init() { sdk.Register(setbackendservice.Name, setbackendservice.New) }
+
+func TestSetBackend(t *testing.T) {
+	h := sdktest.New()
+	res := h.Do(sdktest.Request{Method: "GET", Path: "/pets/1?x=1", PathPrefix: "/pets", Backend: "https://api.example.com"},
+		sdktest.Attach(setbackendservice.Name, `{"base_url":"http://eu.backend.example.com:8080/v2"}`))
+	if res.Err != nil || res.Upstream == nil {
+		t.Fatalf("err %v", res.Err)
+	}
+	if u := res.Upstream; u.BackendURL != "http://eu.backend.example.com:8080/v2" || u.Path != "/1" || u.Query != "x=1" {
+		t.Errorf("upstream %+v", u)
+	}
+	if res.Calls[1].Result&abi.FlagNoHandler == 0 {
+		t.Errorf("response phase not marked unhandled")
+	}
+	// without the policy: the API's backend
+	res = h.Do(sdktest.Request{Backend: "https://api.example.com"})
+	if res.Upstream.BackendURL != "https://api.example.com" {
+		t.Errorf("default backend %q", res.Upstream.BackendURL)
+	}
+}
+
+// The host refuses metadata and link-local addresses unless the API allows
+// private backends: the policy then fails closed.
+func TestHostRefusesPrivate(t *testing.T) {
+	cfg := `{"base_url":"http://169.254.169.254/latest"}`
+	res := sdktest.New().Do(sdktest.Request{}, sdktest.Attach(setbackendservice.Name, cfg))
+	if res.Err == nil || res.Upstream != nil || res.Status != 500 {
+		t.Errorf("metadata backend accepted: %+v", res)
+	}
+	res = sdktest.New().Do(sdktest.Request{AllowPrivateBackend: true}, sdktest.Attach(setbackendservice.Name, cfg))
+	if res.Err != nil || res.Upstream.BackendURL != "http://169.254.169.254/latest" {
+		t.Errorf("allowed private backend refused: %v", res.Err)
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	for _, tc := range []struct{ config, err string }{
+		{`{}`, "base_url is required"},
+		{`{"base_url":"ftp://x"}`, "scheme must be http or https"},
+		{`{"base_url":"https://u:p@x"}`, "credentials"},
+		{`{"base_url":"https://x/?a=1"}`, "query or fragment"},
+		{`{"base_url":"https://x/#a"}`, "query or fragment"},
+		{`{"base_url":"https://"}`, "no host"},
+		{`{"base_url":"https://x/\r\n"}`, "control character"},
+		{`{"base_url":"https://x/` + strings.Repeat("a", 2048) + `"}`, "longer than"},
+		{`{"url":"https://x"}`, `unknown field "url"`},
+	} {
+		_, err := setbackendservice.New([]byte(tc.config))
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("New(%s) = %v, want %q", tc.config, err, tc.err)
+		}
+	}
+}
