@@ -73,7 +73,7 @@ const (
 	ErrPhase     int32 = -3 // not allowed in the current phase
 	ErrTooLarge  int32 = -4 // body or value above its cap
 	ErrUnavail   int32 = -5 // capability not configured on this host (no catalog, no JWT keys)
-	ErrLimit     int32 = -6 // counter_add: the increment would pass the limit (nothing counted)
+	ErrLimit     int32 = -6 // counter_add: the increment would pass the limit (nothing counted); concurrency_acquire: every slot is taken
 	ErrJWTFormat int32 = -16
 	ErrJWTSig    int32 = -17 // signature invalid, or no key matches
 	ErrJWTExpiry int32 = -18 // expired, or not yet valid, or exp missing
@@ -228,7 +228,14 @@ const (
 	FnJWTVerify          = "jwt_verify"
 	FnSubscriptionLookup = "subscription_lookup"
 	FnSubscriptionCheck  = "subscription_check"
+	// FnConcurrencyAcquire (ABI v1.1) takes one slot of a concurrency
+	// semaphore for the rest of the request; the host releases it when the
+	// call ends, whatever happens.
+	FnConcurrencyAcquire = "concurrency_acquire"
 )
+
+// MaxConcurrencyKey is the longest concurrency_acquire key, in bytes.
+const MaxConcurrencyKey = 512
 
 // Results of subscription_check (non-negative; negative values are statuses).
 const (
@@ -272,6 +279,7 @@ const (
 	CapCache        = "cache"        // shared bounded TTL value cache
 	CapJWT          = "jwt"          // JWT verification by the host
 	CapSubscription = "subscription" // subscription-key lookup in the catalog
+	CapConcurrency  = "concurrency"  // in-flight request slots held until the call ends (ABI v1.1)
 )
 
 // HostFunc describes one host function.
@@ -322,6 +330,7 @@ func HostFuncs() []HostFunc {
 		{FnJWTVerify, Signature{i32x7, i32x1}, CapJWT},                                                   // (ctx, token, token_len, cfg, cfg_len, buf, cap) -> len|status
 		{FnSubscriptionLookup, Signature{i32x5, i32x1}, CapSubscription},                                 // (ctx, key, key_len, buf, cap) -> len|status
 		{FnSubscriptionCheck, Signature{i32x6, i32x1}, CapSubscription},                                  // (ctx, header, header_len, query, query_len, flags) -> result|status
+		{FnConcurrencyAcquire, Signature{[]ValType{I32, I32, I32, I64}, i32x1}, CapConcurrency},          // (ctx, key, key_len, limit) -> status (v1.1)
 	}
 }
 

@@ -120,6 +120,38 @@ func (k Counter) Add(delta, limit int64, window time.Duration, mode CounterMode)
 	}, nil
 }
 
+var concurrencyKey []byte
+
+// AcquireConcurrency takes one slot of the concurrency semaphore key, of at
+// most limit slots (≥ 1), for the rest of the request (ABI v1.1,
+// concurrency_acquire): it reports false when all limit slots are taken by
+// requests in flight. The host releases the slot when the request ends,
+// whatever happens (an answer, a failure, a backend error, the client going
+// away); a policy has no way to release it earlier. Each successful call
+// holds one more slot, also on a key the request already holds.
+//
+// Like counter keys, key is prefixed with the policy's name and a colon
+// (at most 512 bytes with the prefix), so policies never share semaphores
+// by accident; the key is only read during the call. A host without
+// semaphores answers ErrUnavailable; an empty key or a limit below 1 is
+// ErrInvalid.
+func (c *Context) AcquireConcurrency(key []byte, limit int64) (bool, error) {
+	if len(key) == 0 {
+		return false, ErrInvalid
+	}
+	concurrencyKey = append(concurrencyKey[:0], c.policy...)
+	concurrencyKey = append(concurrencyKey, ':')
+	concurrencyKey = append(concurrencyKey, key...)
+	switch st := imports.ConcurrencyAcquire(c.handle, concurrencyKey, limit); st {
+	case abi.OK:
+		return true, nil
+	case abi.ErrLimit:
+		return false, nil
+	default:
+		return false, statusErr(st)
+	}
+}
+
 // VerifyJWT has the host verify a compact JWS token with the JSON config cfg
 // (see host/jwtverify: algorithms, issuers, audiences, leeway_seconds, one
 // key source, required_claims) and returns the token's claims as JSON.

@@ -752,3 +752,43 @@ func TestParallelHosts(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestAcquireConcurrency(t *testing.T) {
+	h := sdktest.New()
+	// The policy here is "probe": keys are "probe:<key>".
+	release, ok := h.HoldConcurrency("probe:k", 3)
+	if !ok {
+		t.Fatal("hold")
+	}
+	defer release()
+	mustOK(t, h.Do(sdktest.Request{}, onReq(t, func(c *sdk.Context) sdk.Action {
+		for i, want := range []bool{true, true, false} {
+			if got, err := c.AcquireConcurrency([]byte("k"), 3); got != want || err != nil {
+				t.Errorf("acquire %d: %v %v, want %v", i, got, err, want)
+			}
+		}
+		if h.InFlight("probe:k") != 3 {
+			t.Errorf("in flight %d during the call", h.InFlight("probe:k"))
+		}
+		if _, err := c.AcquireConcurrency(nil, 1); !errors.Is(err, sdk.ErrInvalid) {
+			t.Errorf("empty key: %v", err)
+		}
+		if _, err := c.AcquireConcurrency([]byte("k"), 0); !errors.Is(err, sdk.ErrInvalid) {
+			t.Errorf("limit 0: %v", err)
+		}
+		if _, err := c.AcquireConcurrency([]byte(strings.Repeat("k", 600)), 1); !errors.Is(err, sdk.ErrInvalid) {
+			t.Errorf("long key: %v", err)
+		}
+		return sdk.Continue
+	})))
+	if n := h.InFlight("probe:k"); n != 1 {
+		t.Errorf("after the request: %d in flight, want the 1 held", n)
+	}
+	h.Semaphores = nil
+	mustOK(t, h.Do(sdktest.Request{}, onReq(t, func(c *sdk.Context) sdk.Action {
+		if _, err := c.AcquireConcurrency([]byte("k"), 1); !errors.Is(err, sdk.ErrUnavailable) {
+			t.Errorf("no semaphores: %v", err)
+		}
+		return sdk.Continue
+	})))
+}

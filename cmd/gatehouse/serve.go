@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/host/gateway"
 	"github.com/gatehouse/gatehouse/host/jwtverify"
 	"github.com/gatehouse/gatehouse/host/metrics"
+	"github.com/gatehouse/gatehouse/host/semaphore"
 	"github.com/gatehouse/gatehouse/host/vcache"
 	"github.com/gatehouse/gatehouse/plugins/embedded"
 )
@@ -102,6 +103,8 @@ func serve(c *cli.Context) error {
 		Counters: counters,
 		Cache:    vcache.New(10000, 64<<20),
 		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: jwksClient()}),
+		// limit-concurrency: in-flight slots, released when each call ends.
+		Semaphores: semaphore.New(),
 	}
 	e, err := engine.New(ctx, engine.Options{CacheDir: engine.CacheDir(data), Logger: log, Services: svc})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/hosttest"
 	"github.com/gatehouse/gatehouse/host/jwtverify"
+	"github.com/gatehouse/gatehouse/host/semaphore"
 	"github.com/gatehouse/gatehouse/host/vcache"
 )
 
@@ -36,6 +37,7 @@ func benchEngine(b *testing.B) *engine.Engine {
 		Cache:         vcache.New(1000, 1<<20),
 		JWT:           jwtverify.New(jwtverify.Options{}),
 		Subscriptions: subs{},
+		Semaphores:    semaphore.New(),
 	}
 	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir, Services: svc})
 	if err != nil {
@@ -104,6 +106,8 @@ func benchABI(b *testing.B, trusted bool) {
 				if hf.Name == abi.FnAddHeader {
 					ex.RespHeader = http.Header{}
 				}
+				ex.ReleaseHeld() // concurrency_acquire: the slots end with the call
+
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/perCall, "ns/hostcall")
 		})

@@ -66,6 +66,14 @@ type SubscriptionLookup interface {
 	LookupSubscription(ctx context.Context, key, api string) (Subscription, bool, error)
 }
 
+// Semaphores are named counting semaphores bounding the requests in flight
+// per key (host/semaphore implements it). Acquire takes one slot if fewer
+// than limit are taken; Release gives one back.
+type Semaphores interface {
+	Acquire(key string, limit int64) bool
+	Release(key string)
+}
+
 // Services are the node-wide capabilities behind the host functions. A nil
 // field makes the matching host functions answer ErrUnavail.
 type Services struct {
@@ -73,6 +81,9 @@ type Services struct {
 	Cache         ValueCache
 	JWT           JWTVerifier
 	Subscriptions SubscriptionLookup
+	// Semaphores back concurrency_acquire (ABI v1.1); the slots a request
+	// took are released by Exchange.ReleaseHeld (and Reset).
+	Semaphores Semaphores
 	// Now is the real clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -188,6 +199,35 @@ type Exchange struct {
 
 	vars map[string]string
 	sub  Subscription
+	// held are the concurrency slots taken by concurrency_acquire during
+	// this request, released once by ReleaseHeld.
+	held []heldSlot
+}
+
+type heldSlot struct {
+	sem Semaphores
+	key string
+}
+
+// hold records a slot taken for this request.
+func (x *Exchange) hold(sem Semaphores, key string) {
+	x.held = append(x.held, heldSlot{sem, key})
+}
+
+// Held returns the number of concurrency slots the request holds.
+func (x *Exchange) Held() int { return len(x.held) }
+
+// ReleaseHeld gives back every concurrency slot the request took with
+// concurrency_acquire. The gateway calls it (through Reset) when the call
+// ends, whatever the outcome; a second call does nothing, so each slot is
+// released exactly once.
+func (x *Exchange) ReleaseHeld() {
+	for i := range x.held {
+		h := &x.held[i]
+		h.sem.Release(h.key)
+		*h = heldSlot{}
+	}
+	x.held = x.held[:0]
 }
 
 // BackendOverride is what policies set about the backend call.
@@ -210,12 +250,15 @@ func (b *BackendOverride) Set() bool {
 }
 
 // Reset clears the exchange for reuse, keeping allocated maps and buffers.
+// It first releases the concurrency slots the request holds (ReleaseHeld).
 func (x *Exchange) Reset() {
+	x.ReleaseHeld()
 	vars := x.vars
 	clear(vars)
 	rb, sb := x.ReqBody.Bytes[:0], x.RespBody.Bytes[:0]
 	params := x.Params[:0]
-	*x = Exchange{vars: vars, Params: params}
+	held := x.held[:0]
+	*x = Exchange{vars: vars, Params: params, held: held}
 	x.ReqBody.Bytes, x.RespBody.Bytes = rb, sb
 }
 

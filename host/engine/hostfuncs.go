@@ -154,6 +154,7 @@ func (e *Engine) instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 		abi.FnJWTVerify:          e.hJWTVerify,
 		abi.FnSubscriptionLookup: e.hSubscriptionLookup,
 		abi.FnSubscriptionCheck:  e.hSubscriptionCheck,
+		abi.FnConcurrencyAcquire: e.hConcurrencyAcquire,
 	}
 	for _, hf := range abi.HostFuncs() {
 		fn, ok := fns[hf.Name]
@@ -704,6 +705,30 @@ func (e *Engine) hCounterAdd(_ context.Context, mod api.Module, s []uint64) {
 		ret(s, abi.ErrLimit)
 		return
 	}
+	ret(s, abi.OK)
+}
+
+// hConcurrencyAcquire is concurrency_acquire (ABI v1.1): one slot of the
+// key's semaphore, held by the exchange until the call ends.
+func (e *Engine) hConcurrencyAcquire(_ context.Context, mod api.Module, s []uint64) {
+	_, ex := e.call(mod, u32(s[0]))
+	key := read(mod, u32(s[1]), u32(s[2]))
+	limit := int64(s[3])
+	sem := e.opts.Services.Semaphores
+	if sem == nil {
+		ret(s, abi.ErrUnavail)
+		return
+	}
+	if len(key) == 0 || len(key) > abi.MaxConcurrencyKey || limit < 1 {
+		ret(s, abi.ErrInvalid)
+		return
+	}
+	k := string(key)
+	if !sem.Acquire(k, limit) {
+		ret(s, abi.ErrLimit)
+		return
+	}
+	ex.hold(sem, k)
 	ret(s, abi.OK)
 }
 

@@ -74,6 +74,11 @@ func (g *Gateway) newCall() *call {
 }
 
 func (g *Gateway) putCall(c *call) {
+	// The call is over (answered, failed, or the client went away): give
+	// back the concurrency slots its policies took (limit-concurrency).
+	// putCall is deferred first in ServeHTTP, so this runs last, also when
+	// the handler panics; Reset below would do it too, and it is idempotent.
+	c.ex.ReleaseHeld()
 	c.rt, c.w, c.r, c.failed = nil, nil, nil, nil
 	c.rp.Transport = g.transport
 	if c.cancel != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/forwardrequest"
 	"github.com/gatehouse/gatehouse/plugins/ipfilter"
 	"github.com/gatehouse/gatehouse/plugins/jsontoxml"
+	"github.com/gatehouse/gatehouse/plugins/limitconcurrency"
 	"github.com/gatehouse/gatehouse/plugins/mockresponse"
 	"github.com/gatehouse/gatehouse/plugins/quota"
 	"github.com/gatehouse/gatehouse/plugins/quotabykey"
@@ -67,6 +68,7 @@ func init() {
 	sdk.Register(setbackendservice.Name, setbackendservice.New)
 	sdk.Register(forwardrequest.Name, forwardrequest.New)
 	sdk.Register(retry.Name, retry.New)
+	sdk.Register(limitconcurrency.Name, limitconcurrency.New)
 }
 
 func main() {}

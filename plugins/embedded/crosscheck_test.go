@@ -208,6 +208,24 @@ var cases = map[string]struct {
 			{"count", `{"calls":1,"renewal_period":60,"counter_key":"ip","count":1}`},
 		},
 	},
+	"limit-concurrency": {
+		good: []string{
+			`{"max_count":1,"counter_key":""}`, `{"max_count":1,"counter_key":"subscription"}`,
+			`{"max_count":100000,"counter_key":"ip"}`, `{"max_count":3,"counter_key":"header:X-Tenant"}`,
+			`{"max_count":3,"counter_key":"var:` + strings.Repeat("v", 128) + `"}`,
+			`{"max_count":3,"counter_key":"claim:sub","claims_variable":"claims"}`,
+		},
+		bad: []bad{
+			{"counter_key", `{"max_count":1}`}, {"max_count", `{"counter_key":"ip"}`},
+			{"max_count", `{"max_count":0,"counter_key":"ip"}`}, {"max_count", `{"max_count":-3,"counter_key":"ip"}`},
+			{"max_count", `{"max_count":"2","counter_key":"ip"}`}, {"max_count", `{"max_count":1.5,"counter_key":"ip"}`},
+			{"counter_key", `{"max_count":1,"counter_key":"user"}`},
+			{"counter_key", `{"max_count":1,"counter_key":"header:a b"}`},
+			{"counter_key", `{"max_count":1,"counter_key":"claim:"}`},
+			{"claims_variable", `{"max_count":1,"counter_key":"ip","claims_variable":""}`},
+			{"key", `{"max_count":1,"counter_key":"ip","key":"x"}`},
+		},
+	},
 	"check-header": {
 		good: []string{
 			`{"name":"X-Api-Version"}`, `{"name":"Connection"}`,
@@ -593,6 +611,8 @@ func TestPatternsNoStricter(t *testing.T) {
 			func(s string) string { return `{"calls":1,"renewal_period":1,"counter_key":` + str(s) + `}` }, true},
 		{"rate-limit-by-key", []string{"subscription", "ip", "header:", "var:", "claim:", "a", " ", ":", "X-A", "é"}, "",
 			func(s string) string { return `{"calls":1,"renewal_period":1,"counter_key":` + str(s) + `}` }, true},
+		{"limit-concurrency", []string{"subscription", "ip", "header:", "var:", "claim:", "a", " ", ":", "X-A", "é"}, "",
+			func(s string) string { return `{"max_count":1,"counter_key":` + str(s) + `}` }, true},
 		{"cache-store-value", []string{"{", "}", "header.", "query.", "path.", "var.", "request.", "method", "path", "a", ".", " ", "\x00", "é", "X-A"}, "",
 			func(s string) string { return `{"key":"k","duration":1,"value":` + str(s) + `}` }, true},
 		{"cors", []string{"https", "http", "://", ":", "/", "?", "#", "@", "a", ".", "8080", " ", "%", "[::1]", "*", "null", "+"}, "",

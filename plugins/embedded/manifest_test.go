@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/plugins/forwardrequest"
 	"github.com/gatehouse/gatehouse/plugins/ipfilter"
 	"github.com/gatehouse/gatehouse/plugins/jsontoxml"
+	"github.com/gatehouse/gatehouse/plugins/limitconcurrency"
 	"github.com/gatehouse/gatehouse/plugins/mockresponse"
 	"github.com/gatehouse/gatehouse/plugins/quota"
 	"github.com/gatehouse/gatehouse/plugins/quotabykey"
@@ -85,6 +86,7 @@ var builtin = map[string]struct {
 	"setbackendservice": {setbackendservice.Name, setbackendservice.New},
 	"forwardrequest":    {forwardrequest.Name, forwardrequest.New},
 	"retry":             {retry.Name, retry.New},
+	"limitconcurrency":  {limitconcurrency.Name, limitconcurrency.New},
 }
 
 // factory returns the factory of the policy called name.

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/counter"
 	"github.com/gatehouse/gatehouse/host/edge"
+	"github.com/gatehouse/gatehouse/host/semaphore"
 	"github.com/gatehouse/gatehouse/host/upstream"
 	"github.com/gatehouse/gatehouse/host/vcache"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -68,6 +69,38 @@ type exchange struct {
 	resp     response
 	tooLarge bool
 	logs     []Log
+	held     []heldSlot // concurrency slots taken, released when Do returns
+}
+
+type heldSlot struct {
+	sems *semaphore.Set
+	key  string
+}
+
+// releaseHeld gives back the concurrency slots the request took (to the
+// Set each was taken from, even if the test swapped Host.Semaphores since).
+func (x *exchange) releaseHeld() {
+	for _, s := range x.held {
+		s.sems.Release(s.key)
+	}
+	x.held = nil
+}
+
+// ConcurrencyAcquire is concurrency_acquire (ABI v1.1).
+func (x *exchange) ConcurrencyAcquire(ctx uint32, key []byte, limit int64) int32 {
+	x.check(ctx)
+	if x.h.Semaphores == nil {
+		return abi.ErrUnavail
+	}
+	if len(key) == 0 || len(key) > abi.MaxConcurrencyKey || limit < 1 {
+		return abi.ErrInvalid
+	}
+	k := string(key)
+	if !x.h.Semaphores.Acquire(k, limit) {
+		return abi.ErrLimit
+	}
+	x.held = append(x.held, heldSlot{x.h.Semaphores, k})
+	return abi.OK
 }
 
 func (h *Host) newExchange(req Request) *exchange {

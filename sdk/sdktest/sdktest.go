@@ -37,6 +37,7 @@ import (
 	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/counter"
 	"github.com/gatehouse/gatehouse/host/jwtverify"
+	"github.com/gatehouse/gatehouse/host/semaphore"
 	"github.com/gatehouse/gatehouse/host/vcache"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/internal/imports"
@@ -66,6 +67,11 @@ type Host struct {
 	Counters *counter.Store
 	Cache    *vcache.Cache
 	JWT      *jwtverify.Verifier
+	// Semaphores back concurrency_acquire (ABI v1.1); nil makes it
+	// unavailable. The slots a request takes are released when Do returns;
+	// HoldConcurrency holds slots across requests, standing for requests in
+	// flight elsewhere.
+	Semaphores *semaphore.Set
 	// Rand is the source of the random host function; New sets crypto/rand.
 	Rand io.Reader
 	// BodyLimit caps the bodies get_body buffers (ErrTooLarge above it), and
@@ -90,6 +96,7 @@ func New() *Host {
 		Subscriptions: map[string]Subscription{},
 		Counters:      counter.New(counter.Options{}),
 		Cache:         vcache.New(0, 0),
+		Semaphores:    semaphore.New(),
 		Rand:          rand.Reader,
 		BodyLimit:     DefaultBodyLimit,
 		OutputLimit:   DefaultOutputLimit,
@@ -293,6 +300,9 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 	}
 	plan := h.plan(r.atts)
 	x := h.newExchange(req)
+	// The request is over when Do returns, whatever happened: the host gives
+	// back the concurrency slots it took.
+	defer x.releaseHeld()
 	res := &Result{}
 
 	called := func(phase int) bool { return plan != 0 && !h.skipped(plan, phase) }
@@ -354,6 +364,30 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 	res.Header = x.resp.header
 	res.Body = x.resp.body
 	return res
+}
+
+// HoldConcurrency takes one slot of the concurrency semaphore key, of at most
+// limit slots, as a request in flight elsewhere would, and reports whether it
+// got one; release gives it back (calling it again does nothing). key is
+// the host's key: the policy name, a colon, then the key the policy passed
+// to AcquireConcurrency (for limit-concurrency: "limit-concurrency:" and
+// the counter key, e.g. "limit-concurrency:i:192.0.2.1").
+func (h *Host) HoldConcurrency(key string, limit int64) (release func(), ok bool) {
+	sems := h.Semaphores
+	if sems == nil || !sems.Acquire(key, limit) {
+		return func() {}, false
+	}
+	var once sync.Once
+	return func() { once.Do(func() { sems.Release(key) }) }, true
+}
+
+// InFlight returns the slots of the concurrency semaphore key (the host's
+// key, as for HoldConcurrency) taken now.
+func (h *Host) InFlight(key string) int64 {
+	if h.Semaphores == nil {
+		return 0
+	}
+	return h.Semaphores.InFlight(key)
 }
 
 // plan returns the plan id for an attachment list, assigning ids to new

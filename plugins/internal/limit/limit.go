@@ -1,6 +1,6 @@
-// Package limit holds what rate-limit and rate-limit-by-key share: the
-// counter_key grammar and the key it selects, the 429 answer and the
-// "calls left" variable.
+// Package limit holds what rate-limit, rate-limit-by-key, the quotas and
+// limit-concurrency share: the counter_key grammar and the key it selects,
+// the 429 answer and the "calls left" variable.
 package limit
 
 import (
@@ -152,6 +152,24 @@ type Refusal struct {
 // and the APIM body {"statusCode":429,"message":"Rate limit is exceeded.
 // Try again in N seconds."}.
 func (r *Refusal) Respond(c *sdk.Context, header string, secs int64) sdk.Action {
+	r.body = append(r.body[:0], `{"statusCode":429,"message":"Rate limit is exceeded. Try again in `...)
+	r.body = strconv.AppendInt(r.body, secs, 10)
+	r.body = append(r.body, ` seconds."}`...)
+	return r.send(c, header, secs)
+}
+
+// RespondMessage answers 429 like Respond with the body
+// {"statusCode":429,"message":<message>} (message is plain text; it is
+// JSON-quoted here).
+func (r *Refusal) RespondMessage(c *sdk.Context, header string, secs int64, message string) sdk.Action {
+	r.body = append(r.body[:0], `{"statusCode":429,"message":`...)
+	r.body = strconv.AppendQuote(r.body, message)
+	r.body = append(r.body, '}')
+	return r.send(c, header, secs)
+}
+
+// send sets the headers and answers 429 with r.body.
+func (r *Refusal) send(c *sdk.Context, header string, secs int64) sdk.Action {
 	h := c.Response().Header()
 	if header != "" {
 		r.num = strconv.AppendInt(r.num[:0], secs, 10)
@@ -163,9 +181,6 @@ func (r *Refusal) Respond(c *sdk.Context, header string, secs int64) sdk.Action 
 	if err := h.Set("Content-Type", "application/json"); err != nil {
 		return c.Fail(err)
 	}
-	r.body = append(r.body[:0], `{"statusCode":429,"message":"Rate limit is exceeded. Try again in `...)
-	r.body = strconv.AppendInt(r.body, secs, 10)
-	r.body = append(r.body, ` seconds."}`...)
 	return c.Respond(429, r.body)
 }
 

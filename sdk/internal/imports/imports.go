@@ -49,6 +49,7 @@ type Backend interface {
 	JWTVerify(ctx uint32, token, cfg, buf []byte) int32
 	SubscriptionLookup(ctx uint32, key, buf []byte) int32
 	SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32
+	ConcurrencyAcquire(ctx uint32, key []byte, limit int64) int32
 }
 
 // Guest holds the SDK's entry points. Package sdk fills it in at init; the

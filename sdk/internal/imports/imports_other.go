@@ -143,3 +143,8 @@ func SubscriptionLookup(ctx uint32, key, buf []byte) int32 {
 func SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32 {
 	return host().SubscriptionCheck(ctx, header, query, flags)
 }
+
+// ConcurrencyAcquire is concurrency_acquire (ABI v1.1).
+func ConcurrencyAcquire(ctx uint32, key []byte, limit int64) int32 {
+	return host().ConcurrencyAcquire(ctx, key, limit)
+}

@@ -96,6 +96,9 @@ func subscriptionLookup(ctx uint32, key *byte, keyLen uint32, buf *byte, bufCap 
 //go:wasmimport gatehouse_v1 subscription_check
 func subscriptionCheck(ctx uint32, header *byte, headerLen uint32, query *byte, queryLen uint32, flags int32) int32
 
+//go:wasmimport gatehouse_v1 concurrency_acquire
+func concurrencyAcquire(ctx uint32, key *byte, keyLen uint32, limit int64) int32
+
 // p returns the address of b's first byte (nil for a nil slice) and its
 // length. The pointer keeps b alive for the duration of the host call.
 func p(b []byte) (*byte, uint32) { return unsafe.SliceData(b), uint32(len(b)) }
@@ -263,4 +266,10 @@ func SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32 {
 	hp, hn := p(header)
 	qp, qn := p(query)
 	return subscriptionCheck(ctx, hp, hn, qp, qn, flags)
+}
+
+// ConcurrencyAcquire is concurrency_acquire (ABI v1.1).
+func ConcurrencyAcquire(ctx uint32, key []byte, limit int64) int32 {
+	kp, kn := p(key)
+	return concurrencyAcquire(ctx, kp, kn, limit)
 }

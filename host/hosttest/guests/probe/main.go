@@ -33,6 +33,9 @@ func getHeader(ctx uint32, kind int32, name unsafe.Pointer, nameLen uint32, buf 
 //go:wasmimport gatehouse_v1 send_response
 func sendResponse(ctx uint32, code int32, body unsafe.Pointer, bodyLen uint32) int32
 
+//go:wasmimport gatehouse_v1 concurrency_acquire
+func concurrencyAcquire(ctx uint32, key unsafe.Pointer, keyLen uint32, limit int64) int32
+
 //go:wasmimport gatehouse_v1 get_var
 func getVar(ctx uint32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, capacity uint32) int32
 
@@ -141,6 +144,21 @@ func run(ctx uint32, phase string, cmd string) int32 {
 			cur = str(n) + ","
 		}
 		setH(ctx, 0, name, cur+arg)
+	case "acquire": // acquire:key=limit (request phase) — a concurrency slot; full: answer 429 "busy"; other statuses fail the call
+		if phase == "response" {
+			return 0
+		}
+		key, lim, _ := strings.Cut(arg, "=")
+		l, _ := strconv.ParseInt(lim, 10, 64)
+		kp, kl := ptr(key)
+		switch st := concurrencyAcquire(ctx, kp, kl, l); {
+		case st == -6:
+			bp, bl := ptr("busy")
+			sendResponse(ctx, 429, bp, bl)
+			return 1
+		case st != 0:
+			return st
+		}
 	case "respond":
 		if phase == "response" {
 			return 0
