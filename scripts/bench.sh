@@ -8,6 +8,13 @@
 # default) it also runs gw-4-log, the 4-policy gateway with the request log
 # on (a real writer to its DATA/logs.db), and reports its req/s ratio to
 # gw-4 in the same rounds (target ≥ 0.97×); -log=false leaves it out.
+#
+# Each built-in policy alone: `scripts/bench.sh policies [flags]` runs
+# `benchload policies` (one gateway per policy, in batches, each batch with
+# its own bare proxy and gw-0 in the same interleaved rounds; see
+# docs/benchmarks.md). From make: `BENCH_MODE=policies make bench-load`
+# (or `make bench`); BENCH_MODE=all runs the default harness, then the
+# policies mode, with the same arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,4 +32,21 @@ fi
 
 mkdir -p bin
 go build -o bin/benchload ./cmd/benchload
-exec bin/benchload run "$@"
+mode="${BENCH_MODE:-run}"
+case "${1:-}" in
+run | policies)
+	mode="$1"
+	shift
+	;;
+esac
+case "$mode" in
+run | policies) exec bin/benchload "$mode" "$@" ;;
+all)
+	bin/benchload run "$@"
+	exec bin/benchload policies "$@"
+	;;
+*)
+	echo "bench.sh: BENCH_MODE must be run, policies or all, not \"$mode\"" >&2
+	exit 2
+	;;
+esac

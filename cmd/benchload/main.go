@@ -9,6 +9,16 @@
 //	benchload [run] [-rounds 3] [-duration 5s] [-conns 32] [-gatehouse bin/gatehouse] [-out bench-out]
 //	benchload backend -listen ADDR
 //	benchload bareproxy -listen ADDR -backend URL
+//	benchload policies [-rounds 3] [-duration 5s] [-batch 7] [-only a,b] [-list]
+//	benchload nativejwt [-duration 2s]
+//
+// `policies` measures each built-in policy alone: one gateway per policy
+// with only that policy attached (a config that takes its main path on
+// every request), run in batches of -batch gateways; every batch measures
+// the bare proxy and gw-0 too, in the same interleaved rounds, and each
+// policy's CPU µs/req is compared with them round by round. `nativejwt`
+// measures golang-jwt's own RS256 and HS256 verification, the reference of
+// the validate-jwt targets (policies runs it pinned before the batches).
 //
 // `run` (the default) starts every other process itself: it re-executes its
 // own binary in the backend and bareproxy modes, so that each server is a
@@ -50,6 +60,10 @@ func main() {
 	switch mode {
 	case "run":
 		err = runBench(args)
+	case "policies":
+		err = runPolicies(args)
+	case "nativejwt":
+		err = runNativeJWT(args)
 	case "backend":
 		err = runBackend(args)
 	case "bareproxy":
@@ -87,6 +101,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   benchload [run] [flags]                          run the benchmark (see benchload run -h)
+  benchload policies [flags]                       each built-in policy alone vs bare and gw-0 (see benchload policies -h)
+  benchload nativejwt [-duration 2s]               native golang-jwt RS256/HS256 verify cost (JSON)
   benchload backend -listen ADDR                   fixed 100-byte 200 OK backend
   benchload bareproxy -listen ADDR -backend URL    bare tuned reverse proxy (the baseline)
 `)

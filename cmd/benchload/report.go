@@ -16,7 +16,8 @@ import (
 // runRecord is one measured wrk run of one target.
 type runRecord struct {
 	Round            int       `json:"round"`
-	Position         int       `json:"position"` // place in the round's shuffled order
+	Batch            int       `json:"batch,omitempty"` // policies mode: the batch of gateways the run belongs to
+	Position         int       `json:"position"`        // place in the round's shuffled order
 	Target           string    `json:"target"`
 	Warmup           wrkResult `json:"warmup"`
 	Wrk              wrkResult `json:"wrk"`

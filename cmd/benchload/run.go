@@ -32,6 +32,7 @@ type runOptions struct {
 	retries   int
 	keep      bool
 	log       bool
+	quietWait time.Duration // longest wait for a quiet machine before each run (0: 20 s)
 }
 
 func parseRunFlags(args []string) (runOptions, error) {
@@ -279,7 +280,7 @@ func measureStartToReady(ctx context.Context, procs *procSet, o runOptions, tmp 
 // round, measuring a run again when other processes disturbed it.
 func runRounds(ctx context.Context, rep *report, o runOptions, backend *proc) error {
 	rng := rand.New(rand.NewPCG(rep.Seed, rep.Seed^0x9e3779b97f4a7c15))
-	header := keyHeader + ": " + benchKey
+	headers := []string{keyHeader + ": " + benchKey}
 	for round := 1; round <= o.rounds; round++ {
 		order := rng.Perm(len(rep.Targets))
 		for pos, i := range order {
@@ -287,7 +288,7 @@ func runRounds(ctx context.Context, rep *report, o runOptions, backend *proc) er
 			var rec runRecord
 			for attempt := 0; ; attempt++ {
 				var err error
-				rec, err = measure(ctx, rep, o, header, backend, t)
+				rec, err = measure(ctx, rep, o, headers, backend, t)
 				if err != nil {
 					return err
 				}
@@ -326,17 +327,21 @@ func targetProcs(ts []*target) []*proc {
 
 // measure does one warm-up and one measured wrk run against t, reading the
 // CPU time of t's process and of the backend around the measured run.
-func measure(ctx context.Context, rep *report, o runOptions, header string, backend *proc, t *target) (runRecord, error) {
+func measure(ctx context.Context, rep *report, o runOptions, headers []string, backend *proc, t *target) (runRecord, error) {
 	var rec runRecord
 	rec.Target = t.Name
-	switch waited, quiet := waitQuiet(ctx, rep.NProc, 20*time.Second); {
+	quietWait := o.quietWait
+	if quietWait <= 0 {
+		quietWait = 20 * time.Second
+	}
+	switch waited, quiet := waitQuiet(ctx, rep.NProc, quietWait); {
 	case !quiet:
 		fmt.Printf("(waited %v for other processes to quieten: they did not)\n", waited.Round(time.Second))
 	case waited > time.Second:
 		fmt.Printf("(waited %v for other processes to quieten)\n", waited.Round(100*time.Millisecond))
 	}
 	if o.warmup > 0 {
-		w, err := runWrk(ctx, rep.Pinned, o.conns, o.warmup, header, t.URL)
+		w, err := runWrk(ctx, rep.Pinned, o.conns, o.warmup, headers, t.URL)
 		if err != nil {
 			return rec, fmt.Errorf("%s warm-up: %w", t.Name, err)
 		}
@@ -354,7 +359,7 @@ func measure(ctx context.Context, rep *report, o runOptions, header string, back
 	if err != nil {
 		return rec, err
 	}
-	res, err := runWrk(ctx, rep.Pinned, o.conns, o.duration, header, t.URL)
+	res, err := runWrk(ctx, rep.Pinned, o.conns, o.duration, headers, t.URL)
 	if err != nil {
 		return rec, fmt.Errorf("%s: %w", t.Name, err)
 	}

@@ -30,22 +30,45 @@ const backendBody = `{"ok":true,"from":"benchload-backend","pad":"0123456789abcd
 // check once (outside the measured runs) that a gateway's policies ran.
 const echoPath = "/_echo"
 
+// echoQuery in a request's query also asks the backend for the echo.
+const echoQuery = "_echo"
+
+// xmlPath answers backendXML instead of backendBody: the input of the
+// xml-to-json target of the policies mode.
+const xmlPath = "/_xml"
+
+// backendXML is the backend's XML answer at xmlPath, 100 bytes like
+// backendBody.
+const backendXML = `<?xml version="1.0"?><r><ok>true</ok><from>benchload-backend</from><pad>0123456789abcdef01</pad></r>`
+
 // Header values shared by every response; the server only reads them.
 var (
-	backendCT = []string{"application/json"}
-	backendCL = []string{strconv.Itoa(len(backendBody))}
-	bodyBytes = []byte(backendBody)
+	backendCT    = []string{"application/json"}
+	backendCL    = []string{strconv.Itoa(len(backendBody))}
+	bodyBytes    = []byte(backendBody)
+	backendXMLCT = []string{"application/xml"}
+	backendXMLCL = []string{strconv.Itoa(len(backendXML))}
+	xmlBytes     = []byte(backendXML)
 )
 
 // backendHandler answers 200 with backendBody, doing as little as possible.
 type backendHandler struct{}
 
 func (backendHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == echoPath {
+	// A query containing "_echo" also asks for the echo, for policies that
+	// rewrite the path (the harness's load never sends a query).
+	if r.URL.Path == echoPath || (r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, echoQuery)) {
 		writeEcho(w, r)
 		return
 	}
 	h := w.Header()
+	if r.URL.Path == xmlPath {
+		h["Content-Type"] = backendXMLCT
+		h["Content-Length"] = backendXMLCL
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(xmlBytes)
+		return
+	}
 	h["Content-Type"] = backendCT
 	h["Content-Length"] = backendCL
 	w.WriteHeader(http.StatusOK)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -257,6 +258,17 @@ func (s *procSet) startGateway(gatehouse, dir, name string, policies int, backen
 	if err != nil {
 		return nil, "", err
 	}
+	p, addr, err := s.startGatewayConfig(gatehouse, dir, name, cfg, logRequests)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, "http://" + addr + "/bench/", nil
+}
+
+// startGatewayConfig writes cfg to DIR/NAME.yaml and starts a gateway
+// serving it on a free port (returned as host:port), with its data dir
+// under dir.
+func (s *procSet) startGatewayConfig(gatehouse, dir, name, cfg string, logRequests bool) (*proc, string, error) {
 	cfgPath := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, "", err
@@ -272,7 +284,7 @@ func (s *procSet) startGateway(gatehouse, dir, name string, policies int, backen
 	if err != nil {
 		return nil, "", err
 	}
-	return p, "http://" + addr + "/bench/", nil
+	return p, addr, nil
 }
 
 // probeClient is used outside the measured runs only.
@@ -304,14 +316,31 @@ func get(ctx context.Context, url, key string) (int, string, error) {
 // exits, ctx ends or timeout passes. It returns the time from the process's
 // exec to that first 200.
 func waitReady(ctx context.Context, p *proc, url string, timeout time.Duration) (time.Duration, error) {
+	return waitReadyFunc(ctx, p, timeout, http.StatusOK, func() (int, error) {
+		status, _, err := get(ctx, url, benchKey)
+		return status, err
+	})
+}
+
+// giveUp, returned by a waitReadyFunc probe, ends the wait at once.
+type giveUp struct{ msg string }
+
+func (g giveUp) Error() string { return g.msg }
+
+// waitReadyFunc polls probe until it returns the status want; see waitReady.
+func waitReadyFunc(ctx context.Context, p *proc, timeout time.Duration, want int, probe func() (int, error)) (time.Duration, error) {
 	deadline := p.started.Add(timeout)
 	var last string
 	for {
 		if done, err := p.exited(); done {
 			return 0, fmt.Errorf("%s exited before it was ready (%v)\n%s", p.name, err, p.logTail())
 		}
-		status, _, err := get(ctx, url, benchKey)
-		if err == nil && status == http.StatusOK {
+		status, err := probe()
+		var stop giveUp
+		if errors.As(err, &stop) {
+			return 0, fmt.Errorf("%s: %v\n%s", p.name, err, p.logTail())
+		}
+		if err == nil && status == want {
 			return time.Since(p.started), nil
 		}
 		if err != nil {

@@ -40,22 +40,25 @@ type socketErrors struct {
 func (s socketErrors) Total() int64 { return s.Connect + s.Read + s.Write + s.Timeout }
 
 // wrkArgs builds the wrk command line: one thread (the generator has one
-// core), conns connections, --latency for the percentile table.
-func wrkArgs(conns int, d time.Duration, header, url string) []string {
+// core), conns connections, --latency for the percentile table, and one -H
+// per header ("Name: value"; empty strings are skipped).
+func wrkArgs(conns int, d time.Duration, headers []string, url string) []string {
 	secs := int(d.Round(time.Second) / time.Second)
 	if secs < 1 {
 		secs = 1
 	}
 	args := []string{"-t1", "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(secs) + "s", "--latency"}
-	if header != "" {
-		args = append(args, "-H", header)
+	for _, h := range headers {
+		if h != "" {
+			args = append(args, "-H", h)
+		}
 	}
 	return append(args, url)
 }
 
 // runWrk runs wrk (pinned to core 0 when pin is set) and parses its output.
-func runWrk(ctx context.Context, pin bool, conns int, d time.Duration, header, url string) (wrkResult, error) {
-	argv := append([]string{"wrk"}, wrkArgs(conns, d, header, url)...)
+func runWrk(ctx context.Context, pin bool, conns int, d time.Duration, headers []string, url string) (wrkResult, error) {
+	argv := append([]string{"wrk"}, wrkArgs(conns, d, headers, url)...)
 	if pin {
 		argv = append([]string{"taskset", "-c", generatorCPU}, argv...)
 	}

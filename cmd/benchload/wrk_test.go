@@ -135,16 +135,16 @@ func TestParseWrkTime(t *testing.T) {
 }
 
 func TestWrkArgs(t *testing.T) {
-	got := wrkArgs(32, 5*time.Second, "K: v", "http://127.0.0.1:1/")
-	want := []string{"-t1", "-c32", "-d5s", "--latency", "-H", "K: v", "http://127.0.0.1:1/"}
+	got := wrkArgs(32, 5*time.Second, []string{"K: v", "", "A: b c"}, "http://127.0.0.1:1/")
+	want := []string{"-t1", "-c32", "-d5s", "--latency", "-H", "K: v", "-H", "A: b c", "http://127.0.0.1:1/"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("%q, want %q", got, want)
 	}
 	// wrk takes whole seconds; Go's "1m0s" would not parse.
-	if got := wrkArgs(1, time.Minute, "", "u"); got[2] != "-d60s" {
+	if got := wrkArgs(1, time.Minute, nil, "u"); got[2] != "-d60s" {
 		t.Fatalf("60s → %q", got[2])
 	}
-	if got := wrkArgs(1, 300*time.Millisecond, "", "u"); got[2] != "-d1s" {
+	if got := wrkArgs(1, 300*time.Millisecond, nil, "u"); got[2] != "-d1s" {
 		t.Fatalf("300ms → %q", got[2])
 	}
 }
