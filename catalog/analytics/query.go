@@ -28,7 +28,12 @@ type span struct {
 // bucketed by minute (hour) reads nothing coarser than minutes (hours).
 func plan(from, to time.Time, bucket string) []span {
 	f := floorDiv(from.Unix(), 60) * 60
-	t := to.Unix() // minutes starting before To
+	// Minutes starting before To: rounded up to the second, so a minute that
+	// starts within To's second (12:00:00 for To = 12:00:00.4) counts.
+	t := to.Unix()
+	if to.Nanosecond() > 0 {
+		t++
+	}
 	top := len(levels) - 1
 	switch bucket {
 	case "minute":
