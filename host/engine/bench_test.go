@@ -235,11 +235,20 @@ func BenchmarkBuiltinPolicy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// An HS256 token the validate-jwt case checks on every call (compare
+	// with host/jwtverify's BenchmarkVerifyHS256: the host's own cost).
+	secret := "bench-secret-0123456789abcdef0123456789"
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "i", "aud": "a", "sub": "s",
+		"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()}).SignedString([]byte(secret))
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range []struct{ policy, cfg string }{
 		{"set-header", `{"name":"X-Bench","value":"1"}`},
 		{"subscription-key", `{}`},
 		{"rate-limit", `{"calls":1000000000,"renewal_period":60}`},
 		{"cache-lookup", `{}`},
+		{"validate-jwt", `{"algorithms":["HS256"],"issuers":["i"],"audiences":["a"],"hmac_secret":"` + secret + `"}`},
 	} {
 		p, err := m.NewPlan(m.Attach(c.policy, []byte(c.cfg)))
 		if err != nil {
@@ -250,8 +259,9 @@ func BenchmarkBuiltinPolicy(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				ex := benchExchange()
 				ex.ReqHeader.Set("Ocp-Apim-Subscription-Key", "bench-key")
-				if _, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: time.Second}); err != nil {
-					b.Fatal(err)
+				ex.ReqHeader.Set("Authorization", "Bearer "+tok)
+				if _, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: time.Second}); err != nil || ex.Answered {
+					b.Fatalf("%s: err %v, answered %d", c.policy, err, ex.Status)
 				}
 			}
 		})
