@@ -49,6 +49,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "pprof-listen", EnvVars: []string{"GATEHOUSE_PPROF_LISTEN"}, Usage: "serve Go pprof profiles on this loopback address (off by default)"},
 			&cli.DurationFlag{Name: "shutdown-timeout", Value: 15 * time.Second, Usage: "how long in-flight requests may take to finish on SIGTERM"},
+			&cli.DurationFlag{Name: "drain-delay", Value: 0, EnvVars: []string{"GATEHOUSE_DRAIN_DELAY"}, Usage: "on SIGTERM, keep accepting requests this long after /readyz turns 503, so load balancers that poll it stop sending first"},
 			&cli.StringFlag{Name: "ops-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_OPS_LISTEN"}, Usage: "serve /metrics, /healthz and /readyz here with --config (catalog mode serves them on --admin-listen); empty: off"},
 			&cli.BoolFlag{Name: "log-requests", Value: true, EnvVars: []string{"GATEHOUSE_LOG_REQUESTS"}, Usage: "write one record per call to DATA/logs.db (the request log and analytics)"},
 			&cli.IntFlag{Name: "log-retention-days", Value: 30, EnvVars: []string{"GATEHOUSE_LOG_RETENTION_DAYS"}, Usage: "days the request log keeps records"},
@@ -250,6 +251,16 @@ func serve(c *cli.Context) error {
 		// Not ready from now on (load balancers stop sending), then drain:
 		// the listener closes, in-flight calls finish within the timeout.
 		ops.StartShutdown()
+		if d := c.Duration("drain-delay"); d > 0 {
+			log.Info("shutting down: not ready; still accepting requests for the drain delay", "drain_delay", d)
+			select {
+			case <-time.After(d):
+			case err := <-errc:
+				if !errors.Is(err, http.ErrServerClosed) {
+					return err
+				}
+			}
+		}
 		log.Info("shutting down: draining in-flight requests", "timeout", c.Duration("shutdown-timeout"))
 		sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
 		defer cancel()

@@ -242,3 +242,40 @@ func TestOTLPExport(t *testing.T) {
 }
 
 func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }
+
+// TestDrainDelay: with --drain-delay, /readyz is 503 at once after SIGTERM
+// while new calls are still served until the delay ends; then the process
+// exits 0.
+func TestDrainDelay(t *testing.T) {
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer be.Close()
+	work := t.TempDir()
+	cfg := fmt.Sprintf("apis:\n  - name: a\n    path: /api\n    backend: %s\n", be.URL)
+	if err := os.WriteFile(filepath.Join(work, "gw.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, work, "--config", "gw.yaml", "--drain-delay", "1500ms", "--log-requests=false")
+	defer s.cmd.Process.Kill()
+	sigAt := time.Now()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if !eventually(time.Second, func() bool { code, _, err := getStatus(s.ops + "/readyz"); return err == nil && code == 503 }) {
+		t.Fatal("readyz did not turn 503 within 1s of SIGTERM")
+	}
+	// Still serving during the delay.
+	if code, body, err := getStatus(s.gateway + "/api/x"); err != nil || code != 200 || body != "ok" {
+		t.Fatalf("call during the drain delay: %d %q %v", code, body, err)
+	}
+	if time.Since(sigAt) >= 1500*time.Millisecond {
+		t.Skip("the machine was too slow to call within the delay")
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for s.cmd.ProcessState == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s.cmd.ProcessState == nil || !s.cmd.ProcessState.Success() {
+		t.Fatalf("exit after SIGTERM: %v\n%s", s.cmd.ProcessState, s.stderr.String())
+	}
+	if took := time.Since(sigAt); took < 1500*time.Millisecond {
+		t.Errorf("exited %v after SIGTERM, before the 1.5 s drain delay", took)
+	}
+}
