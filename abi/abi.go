@@ -73,7 +73,7 @@ const (
 	ErrPhase     int32 = -3 // not allowed in the current phase
 	ErrTooLarge  int32 = -4 // body or value above its cap
 	ErrUnavail   int32 = -5 // capability not configured on this host (no catalog, no JWT keys)
-	ErrLimit     int32 = -6 // counter_add: the increment would pass the limit (nothing counted); concurrency_acquire: every slot is taken
+	ErrLimit     int32 = -6 // counter_add: the increment would pass the limit (nothing counted); concurrency_acquire: every slot is taken; cache_fill_lease: another call holds the lease
 	ErrJWTFormat int32 = -16
 	ErrJWTSig    int32 = -17 // signature invalid, or no key matches
 	ErrJWTExpiry int32 = -18 // expired, or not yet valid, or exp missing
@@ -232,7 +232,15 @@ const (
 	// semaphore for the rest of the request; the host releases it when the
 	// call ends, whatever happens.
 	FnConcurrencyAcquire = "concurrency_acquire"
+	// FnCacheFillLease (ABI v1.1) takes the fill lease of a cache key
+	// (stampede protection); when another call holds it, the host waits
+	// outside the guest for that fill and re-runs the current stage once.
+	FnCacheFillLease = "cache_fill_lease"
 )
+
+// MaxFillLeaseWait is the longest wait_ms cache_fill_lease accepts (30 s,
+// also the longest a fill lease lives).
+const MaxFillLeaseWait = 30000
 
 // MaxConcurrencyKey is the longest concurrency_acquire key, in bytes.
 const MaxConcurrencyKey = 512
@@ -331,6 +339,7 @@ func HostFuncs() []HostFunc {
 		{FnSubscriptionLookup, Signature{i32x5, i32x1}, CapSubscription},                                 // (ctx, key, key_len, buf, cap) -> len|status
 		{FnSubscriptionCheck, Signature{i32x6, i32x1}, CapSubscription},                                  // (ctx, header, header_len, query, query_len, flags) -> result|status
 		{FnConcurrencyAcquire, Signature{[]ValType{I32, I32, I32, I64}, i32x1}, CapConcurrency},          // (ctx, key, key_len, limit) -> status (v1.1)
+		{FnCacheFillLease, Signature{[]ValType{I32, I32, I32, I64}, i32x1}, CapCache},                    // (ctx, key, key_len, wait_ms) -> status (v1.1)
 	}
 }
 

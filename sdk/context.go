@@ -32,9 +32,12 @@ type Context struct {
 	phase     Phase
 	policy    string
 	noHandler bool
-	failure   error
-	req       Request
-	resp      Response
+	// rerun: a FillLease found the lease held; the host re-runs the stage,
+	// so the plan ends after this policy.
+	rerun   bool
+	failure error
+	req     Request
+	resp    Response
 }
 
 // Phase returns PhaseRequest in OnRequest and PhaseResponse in OnResponse.

@@ -76,6 +76,11 @@ func dispatch(phase Phase, ctx, plan uint32) int32 {
 		if act == Stop {
 			return abi.ActionStop
 		}
+		if c.rerun {
+			// The host waits for a cache fill and runs this stage again:
+			// the policies after this one run then, not twice.
+			return abi.ActionContinue
+		}
 	}
 	c.policy = ""
 	if !handled {

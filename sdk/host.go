@@ -49,6 +49,42 @@ func (k Cache) Set(key string, value []byte, ttl time.Duration) error {
 	return errOf(imports.CacheSet(k.c.handle, bytesOf(key), value, ttl.Milliseconds()))
 }
 
+// FillLease asks for the fill lease of key (ABI v1.1, cache_fill_lease):
+// cache stampede protection for a policy that missed key and is about to
+// have the backend fill it. It reports true when this request now holds the
+// lease: it should go on and store key (the host ends the lease when this
+// request stores key with Set, or when the request ends, whatever happens).
+// It reports false, nil when another request holds it: return Continue at
+// once, doing nothing else; the host ends the plan after this policy, waits
+// outside the guest — for that fill to end or for wait (at most 30 s),
+// whichever comes first — and then runs this policy's stage once more,
+// where a Get finds what the filler stored. A request waits at most once:
+// from then on a busy lease answers ErrUnavailable (go on to the backend
+// without a lease). A wait of 0 asks for no wait: busy is false, nil, and
+// the plan goes on.
+//
+// Keys are the cache's keys, not prefixed (the lease is on the cache entry
+// key). Other errors: ErrUnavailable (no lease table on this host, or the
+// table is full: go on without a lease), ErrInvalid (empty key, key over
+// 512 bytes, wait outside 0–30 s), ErrPhase (allowed in the request phase
+// only).
+func (k Cache) FillLease(key string, wait time.Duration) (bool, error) {
+	if wait < 0 || wait > abi.MaxFillLeaseWait*time.Millisecond {
+		return false, ErrInvalid
+	}
+	switch st := imports.CacheFillLease(k.c.handle, bytesOf(key), wait.Milliseconds()); st {
+	case abi.OK:
+		return true, nil
+	case abi.ErrLimit:
+		if wait > 0 {
+			k.c.rerun = true
+		}
+		return false, nil
+	default:
+		return false, statusErr(st)
+	}
+}
+
 // Delete removes a value; a missing key is not an error.
 func (k Cache) Delete(key string) error {
 	st := imports.CacheDel(k.c.handle, bytesOf(key))

@@ -792,3 +792,81 @@ func TestAcquireConcurrency(t *testing.T) {
 		return sdk.Continue
 	})))
 }
+
+func TestCacheFillLease(t *testing.T) {
+	h := sdktest.New()
+	// Free: held by this request, ended when it stores the key.
+	mustOK(t, h.Do(sdktest.Request{}, onReq(t, func(c *sdk.Context) sdk.Action {
+		held, err := c.Cache().FillLease("k", time.Second)
+		if !held || err != nil {
+			t.Errorf("free lease: %v %v", held, err)
+		}
+		if held, err := c.Cache().FillLease("k", time.Second); !held || err != nil {
+			t.Errorf("again: %v %v", held, err)
+		}
+		if _, err := c.Cache().FillLease("", time.Second); !errors.Is(err, sdk.ErrInvalid) {
+			t.Errorf("empty key: %v", err)
+		}
+		if _, err := c.Cache().FillLease("k", 31*time.Second); !errors.Is(err, sdk.ErrInvalid) {
+			t.Errorf("long wait: %v", err)
+		}
+		if !h.Leases.Held("k", h.Now()) {
+			t.Error("not held during the call")
+		}
+		if err := c.Cache().Set("k", []byte("v"), time.Minute); err != nil {
+			t.Error(err)
+		}
+		if h.Leases.Held("k", h.Now()) {
+			t.Error("still held after the store")
+		}
+		return sdk.Continue
+	})))
+	// Held elsewhere: busy, the plan ends after this policy, and the host
+	// re-runs the request phase after the holder ends (here: stores and
+	// releases while the request waits).
+	release, ok := h.HoldFillLease("j")
+	if !ok {
+		t.Fatal("hold")
+	}
+	runs, after := 0, 0
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		h.Cache.Set("j", []byte("filled"), time.Minute, h.Now())
+		release()
+	}()
+	res := h.Do(sdktest.Request{}, onReq(t, func(c *sdk.Context) sdk.Action {
+		runs++
+		if v, err := c.Cache().Get("j"); err == nil {
+			return c.Respond(200, v)
+		}
+		held, err := c.Cache().FillLease("j", 5*time.Second)
+		if held || err != nil {
+			t.Errorf("busy lease: %v %v", held, err)
+		}
+		return sdk.Continue
+	}), onReq(t, func(c *sdk.Context) sdk.Action { after++; return sdk.Continue }))
+	mustOK(t, res)
+	if runs != 2 || after != 0 || !res.Answered || string(res.Body) != "filled" {
+		t.Errorf("runs %d, after %d, answered %v %q", runs, after, res.Answered, res.Body)
+	}
+	// The holder failed (no store): the waiter's second run finds it free
+	// or, if still held, ErrUnavailable (never a second wait).
+	release, _ = h.HoldFillLease("m")
+	defer release()
+	var statuses []string
+	mustOK(t, h.Do(sdktest.Request{}, onReq(t, func(c *sdk.Context) sdk.Action {
+		held, err := c.Cache().FillLease("m", 20*time.Millisecond)
+		statuses = append(statuses, fmt.Sprint(held, err))
+		return sdk.Continue
+	})))
+	if strings.Join(statuses, "|") != "false <nil>|false "+sdk.ErrUnavailable.Error() {
+		t.Errorf("statuses %q", statuses)
+	}
+	h.Leases = nil
+	mustOK(t, h.Do(sdktest.Request{}, onReq(t, func(c *sdk.Context) sdk.Action {
+		if _, err := c.Cache().FillLease("k", time.Second); !errors.Is(err, sdk.ErrUnavailable) {
+			t.Errorf("no leases: %v", err)
+		}
+		return sdk.Continue
+	})))
+}

@@ -106,6 +106,8 @@ func serve(c *cli.Context) error {
 		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: jwksClient()}),
 		// limit-concurrency: in-flight slots, released when each call ends.
 		Semaphores: semaphore.New(),
+		// cache-lookup stampede protection: cache fill leases.
+		Leases: vcache.NewLeases(0),
 	}
 	e, err := engine.New(ctx, engine.Options{CacheDir: engine.CacheDir(data), Logger: log, Services: svc})
 	if err != nil {

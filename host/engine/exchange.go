@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/host/upstream"
+	"github.com/gatehouse/gatehouse/host/vcache"
 )
 
 // Phase is where in the chain a call runs.
@@ -74,6 +75,14 @@ type Semaphores interface {
 	Release(key string)
 }
 
+// FillLeases is the table of cache fill leases (host/vcache.Leases
+// implements it): Acquire takes key's lease or returns the holder's;
+// Release ends a lease exactly once (Done is closed).
+type FillLeases interface {
+	Acquire(key string, now time.Time) (*vcache.Lease, bool)
+	Release(l *vcache.Lease)
+}
+
 // Services are the node-wide capabilities behind the host functions. A nil
 // field makes the matching host functions answer ErrUnavail.
 type Services struct {
@@ -84,6 +93,10 @@ type Services struct {
 	// Semaphores back concurrency_acquire (ABI v1.1); the slots a request
 	// took are released by Exchange.ReleaseHeld (and Reset).
 	Semaphores Semaphores
+	// Leases back cache_fill_lease (ABI v1.1, stampede protection); nil
+	// makes it answer ErrUnavail. The leases a request holds are released
+	// by Exchange.ReleaseHeld (and Reset), or early by its cache_set.
+	Leases FillLeases
 	// Now is the real clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -202,6 +215,66 @@ type Exchange struct {
 	// held are the concurrency slots taken by concurrency_acquire during
 	// this request, released once by ReleaseHeld.
 	held []heldSlot
+	// leases are the fill leases taken by cache_fill_lease, released once
+	// by ReleaseHeld or by a cache_set of their key.
+	leases    []heldLease
+	fillWait  <-chan struct{}
+	fillWaitD time.Duration
+	// fillWaited: the request had its fill wait; a lease found held from
+	// then on answers ErrUnavail (go on without a lease), never a second
+	// wait.
+	fillWaited bool
+}
+
+type heldLease struct {
+	t FillLeases
+	l *vcache.Lease
+}
+
+// holdLease records a fill lease taken for this request.
+func (x *Exchange) holdLease(t FillLeases, l *vcache.Lease) {
+	x.leases = append(x.leases, heldLease{t, l})
+}
+
+// holdsLease reports whether the request holds key's fill lease.
+func (x *Exchange) holdsLease(key string) bool {
+	for _, h := range x.leases {
+		if h.l.Key() == key {
+			return true
+		}
+	}
+	return false
+}
+
+// releaseLease ends the request's fill lease on key, if it holds one (a
+// cache_set of the key: the fill is done, waiters may look it up).
+func (x *Exchange) releaseLease(key string) {
+	for i, h := range x.leases {
+		if h.l.Key() == key {
+			h.t.Release(h.l)
+			last := len(x.leases) - 1
+			x.leases[i] = x.leases[last]
+			x.leases[last] = heldLease{}
+			x.leases = x.leases[:last]
+			return
+		}
+	}
+}
+
+// Leases returns the number of fill leases the request holds.
+func (x *Exchange) Leases() int { return len(x.leases) }
+
+// TakeFillWait returns, and clears, the fill wait a cache_fill_lease that
+// found the key's lease held asked for during the last phase call: the
+// channel closed when that fill ends and the longest wait. The gateway waits
+// for whichever comes first, outside the guest, then re-runs the stage once.
+func (x *Exchange) TakeFillWait() (done <-chan struct{}, wait time.Duration, ok bool) {
+	if x.fillWait == nil {
+		return nil, 0, false
+	}
+	done, wait = x.fillWait, x.fillWaitD
+	x.fillWait, x.fillWaitD, x.fillWaited = nil, 0, true
+	return done, wait, true
 }
 
 type heldSlot struct {
@@ -218,9 +291,11 @@ func (x *Exchange) hold(sem Semaphores, key string) {
 func (x *Exchange) Held() int { return len(x.held) }
 
 // ReleaseHeld gives back every concurrency slot the request took with
-// concurrency_acquire. The gateway calls it (through Reset) when the call
-// ends, whatever the outcome; a second call does nothing, so each slot is
-// released exactly once.
+// concurrency_acquire and ends every fill lease it holds (cache_fill_lease),
+// waking the calls waiting on them, and drops a pending fill wait. The
+// gateway calls it (through Reset) when the call ends, whatever the outcome;
+// a second call does nothing, so each slot and lease is released exactly
+// once.
 func (x *Exchange) ReleaseHeld() {
 	for i := range x.held {
 		h := &x.held[i]
@@ -228,6 +303,13 @@ func (x *Exchange) ReleaseHeld() {
 		*h = heldSlot{}
 	}
 	x.held = x.held[:0]
+	for i := range x.leases {
+		h := &x.leases[i]
+		h.t.Release(h.l)
+		*h = heldLease{}
+	}
+	x.leases = x.leases[:0]
+	x.fillWait, x.fillWaitD = nil, 0
 }
 
 // BackendOverride is what policies set about the backend call.
@@ -257,8 +339,8 @@ func (x *Exchange) Reset() {
 	clear(vars)
 	rb, sb := x.ReqBody.Bytes[:0], x.RespBody.Bytes[:0]
 	params := x.Params[:0]
-	held := x.held[:0]
-	*x = Exchange{vars: vars, Params: params, held: held}
+	held, leases := x.held[:0], x.leases[:0]
+	*x = Exchange{vars: vars, Params: params, held: held, leases: leases}
 	x.ReqBody.Bytes, x.RespBody.Bytes = rb, sb
 }
 

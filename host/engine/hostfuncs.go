@@ -155,6 +155,7 @@ func (e *Engine) instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 		abi.FnSubscriptionLookup: e.hSubscriptionLookup,
 		abi.FnSubscriptionCheck:  e.hSubscriptionCheck,
 		abi.FnConcurrencyAcquire: e.hConcurrencyAcquire,
+		abi.FnCacheFillLease:     e.hCacheFillLease,
 	}
 	for _, hf := range abi.HostFuncs() {
 		fn, ok := fns[hf.Name]
@@ -752,7 +753,7 @@ func (e *Engine) hCacheGet(_ context.Context, mod api.Module, s []uint64) {
 }
 
 func (e *Engine) hCacheSet(_ context.Context, mod api.Module, s []uint64) {
-	_, _ = e.call(mod, u32(s[0]))
+	_, ex := e.call(mod, u32(s[0]))
 	key := read(mod, u32(s[1]), u32(s[2]))
 	val := read(mod, u32(s[3]), u32(s[4]))
 	ttl := int64(s[5])
@@ -769,7 +770,56 @@ func (e *Engine) hCacheSet(_ context.Context, mod api.Module, s []uint64) {
 		ret(s, abi.ErrTooLarge)
 		return
 	}
+	if len(ex.leases) > 0 {
+		// The fill is stored: end this call's lease on the key now, so its
+		// waiters find the entry without waiting for the response to go out.
+		ex.releaseLease(string(key))
+	}
 	ret(s, abi.OK)
+}
+
+// hCacheFillLease is cache_fill_lease (ABI v1.1): the key's fill lease,
+// held by the exchange until the call ends or it stores the key; when
+// another call holds it, the exchange records a fill wait for the gateway.
+func (e *Engine) hCacheFillLease(_ context.Context, mod api.Module, s []uint64) {
+	_, ex := e.call(mod, u32(s[0]))
+	key := read(mod, u32(s[1]), u32(s[2]))
+	wait := int64(s[3])
+	t := e.opts.Services.Leases
+	if t == nil || e.opts.Services.Cache == nil {
+		ret(s, abi.ErrUnavail)
+		return
+	}
+	if len(key) == 0 || len(key) > maxKey || wait < 0 || wait > abi.MaxFillLeaseWait {
+		ret(s, abi.ErrInvalid)
+		return
+	}
+	if ex.Phase != PhaseRequest {
+		ret(s, abi.ErrPhase)
+		return
+	}
+	k := string(key)
+	if ex.holdsLease(k) {
+		ret(s, abi.OK)
+		return
+	}
+	l, ok := t.Acquire(k, e.opts.Services.now())
+	switch {
+	case ok:
+		ex.holdLease(t, l)
+		ret(s, abi.OK)
+	case l == nil: // the table is full: go on without a lease
+		ret(s, abi.ErrUnavail)
+	case ex.fillWaited:
+		// This request already waited for a fill (this is the re-run):
+		// it goes to the backend without a lease, never waits twice.
+		ret(s, abi.ErrUnavail)
+	default:
+		if wait > 0 && ex.fillWait == nil {
+			ex.fillWait, ex.fillWaitD = l.Done(), time.Duration(wait)*time.Millisecond
+		}
+		ret(s, abi.ErrLimit)
+	}
 }
 
 func (e *Engine) hCacheDel(_ context.Context, mod api.Module, s []uint64) {

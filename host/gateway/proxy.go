@@ -317,11 +317,13 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 		if st.skip(ex) {
 			continue
 		}
+		plan, rerun := st.plan, false
+	again:
 		var t0 time.Time
 		if c.g.observing {
 			t0 = time.Now()
 		}
-		res, err := st.mod.Call(ex, phase, st.plan, st.opts)
+		res, err := st.mod.Call(ex, phase, plan, st.opts)
 		if c.g.observing {
 			d := time.Since(t0)
 			c.policyDur += d
@@ -350,8 +352,38 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 			}
 			return true, nil
 		}
+		if done, wait, ok := ex.TakeFillWait(); ok && !rerun {
+			// cache_fill_lease found the key being filled by another call:
+			// wait here, holding no guest instance, for that fill (or the
+			// policy's wait, or the client going away), then run the stage
+			// again, once, to find what the filler stored.
+			plan, rerun = st.rerun, true
+			if !c.waitFill(done, wait) {
+				return false, &failure{status: 499, source: st.label, reason: "client went away while waiting for a cache fill"}
+			}
+			goto again
+		}
 	}
 	return false, nil
+}
+
+// waitFill waits for a cache fill to end (done closed) or for wait,
+// whichever comes first; it reports false if the request's context ended
+// first.
+func (c *call) waitFill(done <-chan struct{}, wait time.Duration) bool {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	var ctxDone <-chan struct{}
+	if ctx := c.ex.Ctx; ctx != nil {
+		ctxDone = ctx.Done()
+	}
+	select {
+	case <-done:
+	case <-t.C:
+	case <-ctxDone:
+		return false
+	}
+	return true
 }
 
 // setFallback makes the fallback the answer: an early answer in the request

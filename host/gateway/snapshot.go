@@ -64,9 +64,19 @@ func MergeSection(parent, child []Step) []Step {
 }
 
 // stage is one engine call: a plan of one or more steps of one module.
+// reruns are the built-in policies that may ask the host to re-run their
+// stage (cache-lookup's cache_fill_lease: stampede protection). A stage
+// holds at most one of them, and its re-run plan (stage.rerun) starts at
+// that policy: the SDK ends the plan right after the policy that asked, so
+// the policies after it run once, on the re-run, and the ones before it
+// (a subscription-key, a rate-limit) are not run, counted or applied twice.
+// Batching is otherwise unchanged: no extra guest call on the hot path.
+var reruns = map[string]bool{"cache-lookup": true}
+
 type stage struct {
 	mod      *engine.Module
 	plan     *engine.Plan
+	rerun    *engine.Plan // what a fill-wait re-run calls: plan, or its suffix from the reruns policy
 	failMode string
 	fallback *Fallback
 	opts     engine.CallOptions
@@ -247,6 +257,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 		var cur *stage
 		var curAtts []*engine.Attachment
 		var curRef *moduleRef
+		curRerun := -1 // index in curAtts of the stage's reruns policy
 		flush := func() error {
 			if cur == nil {
 				return nil
@@ -255,7 +266,16 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			if err != nil {
 				return err
 			}
-			cur.plan = p
+			cur.plan, cur.rerun = p, p
+			if curRerun > 0 {
+				// The re-run starts at the policy that asked for it.
+				rp, err := curRef.mod.NewPlan(curAtts[curRerun:]...)
+				if err != nil {
+					return err
+				}
+				cur.rerun = rp
+				s.plans[curRef] = append(s.plans[curRef], rp)
+			}
 			if g.opts.Metrics != nil {
 				cur.met = g.opts.Metrics.Stage(cur.label)
 			}
@@ -277,7 +297,13 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			// Consecutive closed-mode steps of one module with the same
 			// limits run as one plan: one guest call instead of several.
 			cond := condKey(st)
-			if cur != nil && curRef == ref && fm == "closed" && cur.failMode == "closed" && cur.opts == opts && cur.cond == cond {
+			// A stage holds at most one policy that may have it re-run
+			// (reruns), which the re-run starts from.
+			if cur != nil && curRef == ref && fm == "closed" && cur.failMode == "closed" && cur.opts == opts && cur.cond == cond &&
+				!(reruns[st.Policy] && curRerun >= 0) {
+				if reruns[st.Policy] {
+					curRerun = len(curAtts)
+				}
 				curAtts = append(curAtts, ref.mod.Attach(st.Policy, st.Config))
 				cur.label += "," + st.Policy
 				continue
@@ -287,6 +313,10 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			}
 			curRef = ref
 			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy, cond: cond}
+			curRerun = -1
+			if reruns[st.Policy] {
+				curRerun = 0
+			}
 			if len(st.Products) > 0 {
 				cur.only = slices.Clone(st.Products)
 			} else if len(st.ExceptProducts) > 0 {

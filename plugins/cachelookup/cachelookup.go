@@ -11,7 +11,8 @@
 //	{
 //	  "vary_by_headers": ["Accept"],           // request headers that select different entries
 //	  "vary_by_subscription": false,           // one entry per subscription (APIM vary-by-developer)
-//	  "allow_private_response_caching": false  // also cache requests with an Authorization header
+//	  "allow_private_response_caching": false, // also cache requests with an Authorization header
+//	  "stampede_wait_ms": 5000                 // concurrent misses on one key wait this long for the first one's fill (0: off)
 //	}
 //
 // Only GET requests are cached. The key is built from the API, method,
@@ -21,6 +22,22 @@
 // after subscription-key so the key parameter is no longer in the query.
 // Requests with an Authorization header are not cached unless
 // allow_private_response_caching is true: their responses may be personal.
+//
+// Stampede protection (stampede_wait_ms > 0, default 5000, at most 30000;
+// ABI v1.1 cache_fill_lease): on a miss the request takes the key's fill
+// lease and goes to the backend; requests that miss the same key while it
+// is held do not: the gateway holds them — outside the guest, no instance
+// is kept — until the filler stores the entry (cache-store), or its request
+// ends without storing, or stampede_wait_ms passes, whichever comes first,
+// and then runs cache-lookup once more, which answers from the cache. If
+// nothing was stored, one of them becomes the filler and the others go to
+// the backend (they never wait twice). Concurrent misses on one cold key
+// thus reach the backend once. The lease is on the cache key, so requests
+// that do not share an entry (another subscription with
+// vary_by_subscription, another vary_by_headers value) never wait for each
+// other, and a response cache-store refuses (private, no-store, not 200)
+// is never served: the waiters then go to the backend themselves. 0 turns
+// it off (every miss goes to the backend).
 package cachelookup
 
 import (
@@ -28,6 +45,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/gatehouse/gatehouse/plugins/internal/cacheentry"
@@ -46,7 +64,14 @@ type Config struct {
 	VaryByHeaders       []string `json:"vary_by_headers"`
 	VaryBySubscription  bool     `json:"vary_by_subscription"`
 	AllowPrivateCaching bool     `json:"allow_private_response_caching"`
+	StampedeWaitMs      *int64   `json:"stampede_wait_ms"`
 }
+
+// Stampede protection bounds (milliseconds).
+const (
+	DefaultStampedeWaitMs = 5000
+	MaxStampedeWaitMs     = 30000
+)
 
 // Policy is a configured cache-lookup.
 type Policy struct {
@@ -55,6 +80,7 @@ type Policy struct {
 	vary          []string
 	bySub         bool
 	allowPrivate  bool
+	wait          time.Duration // stampede wait; 0: no fill lease
 	keyBuf, input []byte
 }
 
@@ -64,7 +90,13 @@ func New(config []byte) (sdk.Policy, error) {
 	if err := conf.Decode(config, &c); err != nil {
 		return nil, err
 	}
-	p := &Policy{bySub: c.VaryBySubscription, allowPrivate: c.AllowPrivateCaching}
+	p := &Policy{bySub: c.VaryBySubscription, allowPrivate: c.AllowPrivateCaching, wait: DefaultStampedeWaitMs * time.Millisecond}
+	if c.StampedeWaitMs != nil {
+		if w := *c.StampedeWaitMs; w < 0 || w > MaxStampedeWaitMs {
+			return nil, fmt.Errorf("stampede_wait_ms must be 0 to %d, got %d", MaxStampedeWaitMs, w)
+		}
+		p.wait = time.Duration(*c.StampedeWaitMs) * time.Millisecond
+	}
 	seen := map[string]bool{}
 	for _, h := range c.VaryByHeaders {
 		if !conf.IsToken(h) {
@@ -93,24 +125,52 @@ func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
 	}
 	keyb := p.key(c)
 	key := unsafe.String(&keyb[0], len(keyb)) // valid until the next key(); the host copies it
+	if done, act := p.lookup(c, key); done {
+		return act
+	}
+	if p.wait > 0 {
+		held, err := c.Cache().FillLease(key, p.wait)
+		switch {
+		case err == nil && !held:
+			// Another request is filling the key: the host waits for it and
+			// runs this policy again; nothing may be set on this run.
+			return sdk.Continue
+		case err == nil:
+			// The filler may have stored and let go between the Get above
+			// and the lease: look again before going to the backend.
+			if done, act := p.lookup(c, key); done {
+				return act
+			}
+		case !errors.Is(err, sdk.ErrUnavailable):
+			c.Logf(sdk.LogWarn, "cache fill lease: %v", err)
+		}
+	}
+	if err := c.Vars().SetBytes(cacheentry.KeyVar, keyb); err != nil {
+		return c.Fail(err)
+	}
+	return sdk.Continue
+}
+
+// lookup gets key from the cache. done reports that the policy is done with
+// act: a hit (the answer), or a cache that is unavailable (logged; the
+// request goes to the backend and is not cached). A miss, or a corrupt
+// entry (dropped), is done false.
+func (p *Policy) lookup(c *sdk.Context, key string) (done bool, act sdk.Action) {
 	b, err := c.Cache().Get(key)
 	switch {
 	case err == nil:
 		e, derr := cacheentry.Decode(b)
 		if derr == nil {
-			return p.answer(c, e)
+			return true, p.answer(c, e)
 		}
 		c.Log(sdk.LogWarn, "dropping a corrupt cache entry")
 		c.Cache().Delete(key)
 	case !errors.Is(err, sdk.ErrNotFound):
 		// The cache is best effort: without it, the backend answers.
 		c.Logf(sdk.LogWarn, "cache unavailable: %v", err)
-		return sdk.Continue
+		return true, sdk.Continue
 	}
-	if err := c.Vars().SetBytes(cacheentry.KeyVar, keyb); err != nil {
-		return c.Fail(err)
-	}
-	return sdk.Continue
+	return false, sdk.Continue
 }
 
 // key builds the cache key into p.keyBuf without allocating: API, method,

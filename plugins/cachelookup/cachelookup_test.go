@@ -174,3 +174,90 @@ func TestBadConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestStampedeWaitsForTheFill: a miss that finds the key's fill lease held
+// (another request at the backend) does nothing on its first run; the host
+// waits for the fill and runs it again, and it answers from the cache: no
+// backend call, headers set once.
+func TestStampedeWaitsForTheFill(t *testing.T) {
+	h := sdktest.New()
+	b := &backend{}
+	opts := append(chain(`{"stampede_wait_ms":5000}`, `{"duration":60}`), b.opt())
+	req := sdktest.Request{Path: "/pets", API: "pets"}
+	// Learn the key (a first miss), then forget the entry.
+	res := h.Do(req, opts...)
+	key := res.Vars[cacheentry.KeyVar]
+	if key == "" || b.calls != 1 || h.Leases.Len() != 0 {
+		t.Fatalf("first miss: %+v, leases %d", res, h.Leases.Len())
+	}
+	entry, _ := h.Cache.Get(key, h.Now())
+	h.Cache.Delete(key)
+
+	release, ok := h.HoldFillLease(key)
+	if !ok {
+		t.Fatal("hold")
+	}
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		h.Cache.Set(key, entry, time.Minute, h.Now())
+		release()
+	}()
+	res = h.Do(req, opts...)
+	if res.Err != nil || !res.Answered || b.calls != 1 || string(res.Body) != `{"call":1}` || len(res.Calls) != 3 {
+		t.Fatalf("waiter: answered %v calls %d body %s phases %v err %v", res.Answered, b.calls, res.Body, res.Calls, res.Err)
+	}
+	if v := res.Header["X-Cache"]; len(v) != 1 || v[0] != "HIT" || strings.Join(res.Header["X-Multi"], ",") != "1,2" {
+		t.Errorf("headers set twice? %v", res.Header)
+	}
+	if _, ok := res.Vars[cacheentry.KeyVar]; ok {
+		t.Error("the waiter was marked for cache-store")
+	}
+}
+
+// TestStampedeFillerFailed: the holder stored nothing; after the wait the
+// re-run finds the lease free, takes it and fills the key itself.
+func TestStampedeFillerFailed(t *testing.T) {
+	h := sdktest.New()
+	b := &backend{}
+	opts := append(chain(`{}`, `{"duration":60}`), b.opt())
+	req := sdktest.Request{Path: "/x"}
+	key := h.Do(sdktest.Request{Path: "/x", Method: "GET"}, append(chain(`{"stampede_wait_ms":0}`, `{"duration":1}`), (&backend{status: 500}).opt())...).Vars[cacheentry.KeyVar]
+	if key == "" {
+		t.Fatal("no key")
+	}
+	release, _ := h.HoldFillLease(key)
+	go func() { time.Sleep(20 * time.Millisecond); release() }()
+	res := h.Do(req, opts...)
+	if res.Err != nil || res.Answered || b.calls != 1 || res.Vars[cacheentry.KeyVar] != key || res.Header.Get("X-Cache") != "MISS" {
+		t.Fatalf("filler after a failed fill: %+v", res)
+	}
+	if h.Leases.Len() != 0 {
+		t.Error("lease left")
+	}
+	if res := h.Do(req, opts...); !res.Answered || b.calls != 1 {
+		t.Error("not cached by the new filler")
+	}
+}
+
+// TestStampedeOff: with stampede_wait_ms 0 a held lease is ignored: every
+// miss goes to the backend, as before.
+func TestStampedeOff(t *testing.T) {
+	h := sdktest.New()
+	b := &backend{}
+	opts := append(chain(`{"stampede_wait_ms":0}`, `{"duration":60}`), b.opt())
+	req := sdktest.Request{Path: "/x"}
+	res := h.Do(req, opts...)
+	key := res.Vars[cacheentry.KeyVar]
+	h.Cache.Delete(key)
+	release, _ := h.HoldFillLease(key)
+	defer release()
+	res = h.Do(req, opts...)
+	if res.Answered || b.calls != 2 || len(res.Calls) != 2 || res.Vars[cacheentry.KeyVar] != key {
+		t.Fatalf("off: %+v", res)
+	}
+	for _, cfg := range []string{`{"stampede_wait_ms":-1}`, `{"stampede_wait_ms":30001}`} {
+		if _, err := cachelookup.New([]byte(cfg)); err == nil {
+			t.Errorf("%s accepted", cfg)
+		}
+	}
+}

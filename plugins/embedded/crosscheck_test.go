@@ -107,8 +107,11 @@ var cases = map[string]struct {
 		},
 	},
 	"cache-lookup": {
-		good: []string{`{}`, `{"vary_by_headers":[]}`, `{"vary_by_headers":["Accept","Accept-Language"],"vary_by_subscription":true,"allow_private_response_caching":true}`},
+		good: []string{`{}`, `{"vary_by_headers":[]}`, `{"vary_by_headers":["Accept","Accept-Language"],"vary_by_subscription":true,"allow_private_response_caching":true}`,
+			`{"stampede_wait_ms":0}`, `{"stampede_wait_ms":30000}`},
 		bad: []bad{
+			{"stampede_wait_ms", `{"stampede_wait_ms":-1}`}, {"stampede_wait_ms", `{"stampede_wait_ms":30001}`},
+			{"stampede_wait_ms", `{"stampede_wait_ms":"5000"}`}, {"stampede_wait_ms", `{"stampede_wait_ms":1.5}`},
 			{"vary_by_headers", `{"vary_by_headers":"Accept"}`}, {"vary_by_headers", `{"vary_by_headers":["a b"]}`},
 			{"vary_by_headers", `{"vary_by_headers":[""]}`}, {"vary_by_headers", `{"vary_by_headers":["Accept","Accept"]}`},
 			{"vary_by_subscription", `{"vary_by_subscription":1}`}, {"duration", `{"duration":10}`},

@@ -69,7 +69,64 @@ type exchange struct {
 	resp     response
 	tooLarge bool
 	logs     []Log
-	held     []heldSlot // concurrency slots taken, released when Do returns
+	held     []heldSlot  // concurrency slots taken, released when Do returns
+	leases   []heldLease // fill leases taken, released when Do returns or on cache_set of the key
+	// fillWait is the fill a cache_fill_lease found held (Do waits for it
+	// and re-runs the request phase once).
+	fillWait  <-chan struct{}
+	fillWaitD time.Duration
+	reran     bool
+}
+
+type heldLease struct {
+	t *vcache.Leases
+	l *vcache.Lease
+}
+
+// releaseLease ends the request's lease on key, if it holds one.
+func (x *exchange) releaseLease(key string) {
+	for i, h := range x.leases {
+		if h.l.Key() == key {
+			h.t.Release(h.l)
+			x.leases = append(x.leases[:i], x.leases[i+1:]...)
+			return
+		}
+	}
+}
+
+// CacheFillLease is cache_fill_lease (ABI v1.1).
+func (x *exchange) CacheFillLease(ctx uint32, key []byte, waitMs int64) int32 {
+	x.check(ctx)
+	if x.h.Leases == nil || x.h.Cache == nil {
+		return abi.ErrUnavail
+	}
+	if len(key) == 0 || len(key) > vcache.MaxKeyLen || waitMs < 0 || waitMs > abi.MaxFillLeaseWait {
+		return abi.ErrInvalid
+	}
+	if x.phase != phaseRequest {
+		return abi.ErrPhase
+	}
+	k := string(key)
+	for _, h := range x.leases {
+		if h.l.Key() == k {
+			return abi.OK
+		}
+	}
+	l, ok := x.h.Leases.Acquire(k, x.h.Now())
+	switch {
+	case ok:
+		x.leases = append(x.leases, heldLease{x.h.Leases, l})
+		return abi.OK
+	case l == nil:
+		return abi.ErrUnavail
+	}
+	if x.reran {
+		return abi.ErrUnavail // waited once already: go on without a lease
+	}
+	if waitMs > 0 && x.fillWait == nil {
+		x.fillWait, x.fillWaitD = l.Done(), time.Duration(waitMs)*time.Millisecond
+	}
+	return abi.ErrLimit
 }
 
 type heldSlot struct {
@@ -84,6 +141,10 @@ func (x *exchange) releaseHeld() {
 		s.sems.Release(s.key)
 	}
 	x.held = nil
+	for _, h := range x.leases {
+		h.t.Release(h.l)
+	}
+	x.leases = nil
 }
 
 // ConcurrencyAcquire is concurrency_acquire (ABI v1.1).
@@ -630,6 +691,7 @@ func (x *exchange) CacheSet(ctx uint32, key, val []byte, ttlMs int64) int32 {
 	case err != nil:
 		return abi.ErrInvalid
 	}
+	x.releaseLease(string(key)) // the fill is stored: its waiters may look it up
 	return abi.OK
 }
 

@@ -72,6 +72,15 @@ type Host struct {
 	// HoldConcurrency holds slots across requests, standing for requests in
 	// flight elsewhere.
 	Semaphores *semaphore.Set
+	// Leases back cache_fill_lease (ABI v1.1; nil, or a nil Cache, makes it
+	// unavailable). The leases a request takes end when it stores the key
+	// or when Do returns; HoldFillLease holds one as a fill in flight
+	// elsewhere would. When a request finds a lease held (with a wait), Do
+	// waits for it to end or for the wait (real time), then runs the
+	// request phase once more, as the gateway re-runs the stage. Unlike the
+	// gateway (which re-runs from cache-lookup on), Do re-runs the whole
+	// plan: attach the waiting policy first, as the cache-lookup tests do.
+	Leases *vcache.Leases
 	// Rand is the source of the random host function; New sets crypto/rand.
 	Rand io.Reader
 	// BodyLimit caps the bodies get_body buffers (ErrTooLarge above it), and
@@ -97,6 +106,7 @@ func New() *Host {
 		Counters:      counter.New(counter.Options{}),
 		Cache:         vcache.New(0, 0),
 		Semaphores:    semaphore.New(),
+		Leases:        vcache.NewLeases(0),
 		Rand:          rand.Reader,
 		BodyLimit:     DefaultBodyLimit,
 		OutputLimit:   DefaultOutputLimit,
@@ -310,6 +320,19 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 	if called(phaseRequest) {
 		st, err := x.call(phaseRequest, plan)
 		res.Calls = append(res.Calls, PhaseCall{"request", st})
+		if done := x.fillWait; err == nil && done != nil && st >= 0 && st&abi.ActionMask != abi.ActionStop && !x.answered {
+			// A cache fill is in flight elsewhere: wait for it (outside the
+			// guest), then run the request phase once more.
+			t := time.NewTimer(x.fillWaitD)
+			select {
+			case <-done:
+			case <-t.C:
+			}
+			t.Stop()
+			x.fillWait, x.reran = nil, true
+			st, err = x.call(phaseRequest, plan)
+			res.Calls = append(res.Calls, PhaseCall{"request", st})
+		}
 		if err == nil && st >= 0 {
 			h.noteFlags(plan, phaseRequest, st)
 			if st&abi.ActionMask == abi.ActionStop && !x.answered {
@@ -379,6 +402,23 @@ func (h *Host) HoldConcurrency(key string, limit int64) (release func(), ok bool
 	}
 	var once sync.Once
 	return func() { once.Do(func() { sems.Release(key) }) }, true
+}
+
+// HoldFillLease takes the cache fill lease of key (a cache key, as the
+// policy passes it to Cache.FillLease), as a request filling it elsewhere
+// would, and reports whether it got it; release ends it (waking requests
+// waiting on it; calling it again does nothing). Store the entry with
+// Cache.Set before release to emulate a fill that succeeded.
+func (h *Host) HoldFillLease(key string) (release func(), ok bool) {
+	t := h.Leases
+	if t == nil {
+		return func() {}, false
+	}
+	l, ok := t.Acquire(key, h.Now())
+	if !ok {
+		return func() {}, false
+	}
+	return func() { t.Release(l) }, true
 }
 
 // InFlight returns the slots of the concurrency semaphore key (the host's

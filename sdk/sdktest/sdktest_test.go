@@ -147,7 +147,7 @@ func TestDefaults(t *testing.T) {
 
 func TestUnavailableCapabilities(t *testing.T) {
 	h := New()
-	h.Counters, h.Cache, h.JWT, h.Subscriptions, h.Semaphores = nil, nil, nil, nil, nil
+	h.Counters, h.Cache, h.JWT, h.Subscriptions, h.Semaphores, h.Leases = nil, nil, nil, nil, nil, nil
 	x := newX(t, h, phaseRequest, Request{})
 	var out [16]byte
 	for name, st := range map[string]int32{
@@ -158,6 +158,7 @@ func TestUnavailableCapabilities(t *testing.T) {
 		"jwt_verify":          x.JWTVerify(7, nil, nil, nil),
 		"subscription_lookup": x.SubscriptionLookup(7, []byte("k"), nil),
 		"concurrency_acquire": x.ConcurrencyAcquire(7, []byte("k"), 1),
+		"cache_fill_lease":    x.CacheFillLease(7, []byte("k"), 1),
 	} {
 		if st != abi.ErrUnavail {
 			t.Errorf("%s = %d", name, st)

@@ -50,6 +50,7 @@ type Backend interface {
 	SubscriptionLookup(ctx uint32, key, buf []byte) int32
 	SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32
 	ConcurrencyAcquire(ctx uint32, key []byte, limit int64) int32
+	CacheFillLease(ctx uint32, key []byte, waitMs int64) int32
 }
 
 // Guest holds the SDK's entry points. Package sdk fills it in at init; the

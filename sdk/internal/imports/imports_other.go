@@ -148,3 +148,8 @@ func SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32 {
 func ConcurrencyAcquire(ctx uint32, key []byte, limit int64) int32 {
 	return host().ConcurrencyAcquire(ctx, key, limit)
 }
+
+// CacheFillLease is cache_fill_lease (ABI v1.1).
+func CacheFillLease(ctx uint32, key []byte, waitMs int64) int32 {
+	return host().CacheFillLease(ctx, key, waitMs)
+}

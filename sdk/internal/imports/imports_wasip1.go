@@ -99,6 +99,9 @@ func subscriptionCheck(ctx uint32, header *byte, headerLen uint32, query *byte, 
 //go:wasmimport gatehouse_v1 concurrency_acquire
 func concurrencyAcquire(ctx uint32, key *byte, keyLen uint32, limit int64) int32
 
+//go:wasmimport gatehouse_v1 cache_fill_lease
+func cacheFillLease(ctx uint32, key *byte, keyLen uint32, waitMs int64) int32
+
 // p returns the address of b's first byte (nil for a nil slice) and its
 // length. The pointer keeps b alive for the duration of the host call.
 func p(b []byte) (*byte, uint32) { return unsafe.SliceData(b), uint32(len(b)) }
@@ -272,4 +275,10 @@ func SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32 {
 func ConcurrencyAcquire(ctx uint32, key []byte, limit int64) int32 {
 	kp, kn := p(key)
 	return concurrencyAcquire(ctx, kp, kn, limit)
+}
+
+// CacheFillLease is cache_fill_lease (ABI v1.1).
+func CacheFillLease(ctx uint32, key []byte, waitMs int64) int32 {
+	kp, kn := p(key)
+	return cacheFillLease(ctx, kp, kn, waitMs)
 }

@@ -91,6 +91,9 @@ func subscriptionCheck(ctx uint32, header unsafe.Pointer, headerLen uint32, quer
 //go:wasmimport gatehouse_v1 concurrency_acquire
 func concurrencyAcquire(ctx uint32, key unsafe.Pointer, keyLen uint32, limit int64) int32
 
+//go:wasmimport gatehouse_v1 cache_fill_lease
+func cacheFillLease(ctx uint32, key unsafe.Pointer, keyLen uint32, waitMs int64) int32
+
 //go:wasmimport gatehouse_v1 subscription_lookup
 func subscriptionLookup(ctx uint32, key unsafe.Pointer, keyLen uint32, buf unsafe.Pointer, capacity uint32) int32
 
@@ -245,10 +248,13 @@ func one(ctx, plan uint32, j job) {
 	case 28: // concurrency_acquire (the benchmark releases after each call)
 		kp, kl := p(cKey)
 		concurrencyAcquire(ctx, kp, kl, 1<<40)
+	case 29: // cache_fill_lease (taken once, then held by the call: the price of the lookup)
+		kp, kl := p(cKey)
+		cacheFillLease(ctx, kp, kl, 1000)
 	}
 }
 
-var names = [...]string{"noop", "get_field", "set_field", "get_header", "get_headers", "set_header", "add_header", "del_header", "get_body", "set_body", "get_status", "set_status", "send_response", "get_param", "get_var", "set_var", "get_plan", "get_attachment", "log", "now", "random", "counter_add", "cache_get", "cache_set", "cache_del", "jwt_verify", "subscription_lookup", "subscription_check", "concurrency_acquire"}
+var names = [...]string{"noop", "get_field", "set_field", "get_header", "get_headers", "set_header", "add_header", "del_header", "get_body", "set_body", "get_status", "set_status", "send_response", "get_param", "get_var", "set_var", "get_plan", "get_attachment", "log", "now", "random", "counter_add", "cache_get", "cache_set", "cache_del", "jwt_verify", "subscription_lookup", "subscription_check", "concurrency_acquire", "cache_fill_lease"}
 
 // jwtCfg must match the benchmark's signing key and claims.
 const jwtCfg = `{"algorithms":["HS256"],"issuers":["bench"],"audiences":["api"],"hmac_secret":"0123456789abcdef0123456789abcdef"}`

@@ -36,6 +36,12 @@ func sendResponse(ctx uint32, code int32, body unsafe.Pointer, bodyLen uint32) i
 //go:wasmimport gatehouse_v1 concurrency_acquire
 func concurrencyAcquire(ctx uint32, key unsafe.Pointer, keyLen uint32, limit int64) int32
 
+//go:wasmimport gatehouse_v1 cache_fill_lease
+func cacheFillLease(ctx uint32, key unsafe.Pointer, keyLen uint32, waitMs int64) int32
+
+//go:wasmimport gatehouse_v1 cache_set
+func cacheSet(ctx uint32, key unsafe.Pointer, keyLen uint32, val unsafe.Pointer, valLen uint32, ttlMs int64) int32
+
 //go:wasmimport gatehouse_v1 get_var
 func getVar(ctx uint32, name unsafe.Pointer, nameLen uint32, buf unsafe.Pointer, capacity uint32) int32
 
@@ -157,6 +163,24 @@ func run(ctx uint32, phase string, cmd string) int32 {
 			sendResponse(ctx, 429, bp, bl)
 			return 1
 		case st != 0:
+			return st
+		}
+	case "lease": // lease:key=wait_ms (request phase) — cache_fill_lease; the status goes to the variable "lease"
+		if phase == "response" {
+			return 0
+		}
+		key, w, _ := strings.Cut(arg, "=")
+		wait, _ := strconv.ParseInt(w, 10, 64)
+		kp, kl := ptr(key)
+		st := cacheFillLease(ctx, kp, kl, wait)
+		np, nl := ptr("lease")
+		vp, vl := ptr(strconv.Itoa(int(st)))
+		setVar(ctx, np, nl, vp, vl)
+	case "store": // store:key=value — cache_set for a minute
+		key, val, _ := strings.Cut(arg, "=")
+		kp, kl := ptr(key)
+		vp, vl := ptr(val)
+		if st := cacheSet(ctx, kp, kl, vp, vl, 60000); st != 0 {
 			return st
 		}
 	case "respond":
