@@ -240,3 +240,50 @@ func TestQuotaSurvivesRestart(t *testing.T) {
 		t.Errorf("key-2 after the restart: %d", r.status)
 	}
 }
+
+// rate-limit counts exactly under 64 concurrent clients: 1024 calls against
+// 300 per window give exactly 300 × 200 and 724 × 429 with Retry-After. The
+// window is a day, so a window boundary inside the test is improbable.
+func TestRateLimitExactUnderConcurrency(t *testing.T) {
+	wasm := hosttest.Guest(t, "plugins/builtin")
+	var hits atomic.Int64
+	backend := quotaBackend(&hits)
+	defer backend.Close()
+	cfg := &gateway.Config{
+		APIs: []gateway.API{{Name: "rl", PathPrefix: "/rl", Backend: backend.URL, Policies: gateway.Policy{Inbound: []gateway.Step{
+			{Policy: "subscription-key", Config: []byte(`{}`)},
+			{Policy: "rate-limit", Config: []byte(`{"calls":300,"renewal_period":86400}`)},
+		}}}},
+		Subscriptions: []gateway.StaticSubscription{{ID: "s1", Key: "key-1", APIs: []string{"rl"}}},
+	}
+	url, stop := quotaGateway(t, wasm, counter.New(counter.Options{}), cfg)
+	defer stop()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	const clients, perClient = 64, 16
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range perClient {
+				r := quotaDo(t, client, "GET", url+"/rl/x", map[string]string{"Ocp-Apim-Subscription-Key": "key-1"}, "")
+				mu.Lock()
+				codes[r.status]++
+				mu.Unlock()
+				if r.status == 429 && r.retry == "" {
+					t.Error("429 without Retry-After")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if codes[200] != 300 || codes[429] != clients*perClient-300 {
+		t.Errorf("rate-limit: %v; want exactly 300 × 200 and %d × 429", codes, clients*perClient-300)
+	}
+	if got := hits.Load(); got != 300 {
+		t.Errorf("backend hits %d, want 300", got)
+	}
+}
