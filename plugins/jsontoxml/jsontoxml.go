@@ -39,7 +39,6 @@
 package jsontoxml
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,10 +72,8 @@ type Config struct {
 // Policy is a configured json-to-xml.
 type Policy struct {
 	sdk.Base
-	onlyJSON, accept, parseDate bool
-	max                         int
-	target                      body.Target
-	buf                         []byte
+	parseDate bool
+	conv      body.Conversion
 }
 
 // New parses and checks a config.
@@ -85,27 +82,29 @@ func New(config []byte) (sdk.Policy, error) {
 	if err := conf.Decode(config, &c); err != nil {
 		return nil, err
 	}
-	p := &Policy{accept: true, parseDate: true}
+	p := &Policy{parseDate: true}
+	p.conv = body.Conversion{From: body.JSON, To: body.XML, Accept: true, GarbagePerByte: 1,
+		Convert: func(dst, in []byte, max int) ([]byte, error) { return Convert(dst, in, p.parseDate, max) }}
 	switch c.Apply {
 	case "always":
 	case "content-type-json":
-		p.onlyJSON = true
+		p.conv.OnlyFrom = true
 	case "":
 		return nil, fmt.Errorf(`apply is required: "always" or "content-type-json"`)
 	default:
 		return nil, fmt.Errorf(`apply %q: want "always" or "content-type-json"`, c.Apply)
 	}
 	if c.ConsiderAcceptHeader != nil {
-		p.accept = *c.ConsiderAcceptHeader
+		p.conv.Accept = *c.ConsiderAcceptHeader
 	}
 	if c.ParseDate != nil {
 		p.parseDate = *c.ParseDate
 	}
 	var err error
-	if p.target.Response, err = conf.ResponsePhase(c.Phase); err != nil {
+	if p.conv.Target.Response, err = conf.ResponsePhase(c.Phase); err != nil {
 		return nil, err
 	}
-	if p.max, err = body.CheckMax(c.MaxBodyBytes); err != nil {
+	if p.conv.Max, err = body.CheckMax(c.MaxBodyBytes); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -113,71 +112,18 @@ func New(config []byte) (sdk.Policy, error) {
 
 // OnRequest converts the request body when the phase is "request".
 func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
-	if p.target.Response {
+	if p.conv.Target.Response {
 		return p.Base.OnRequest(c)
 	}
-	return p.run(c)
+	return p.conv.Run(c)
 }
 
 // OnResponse converts the response body when the phase is "response".
 func (p *Policy) OnResponse(c *sdk.Context) sdk.Action {
-	if !p.target.Response {
+	if !p.conv.Target.Response {
 		return p.Base.OnResponse(c)
 	}
-	return p.run(c)
-}
-
-var errTooLarge = errors.New("body over max_body_bytes")
-
-func (p *Policy) run(c *sdk.Context) sdk.Action {
-	if p.onlyJSON && !p.target.ContentTypeIs(c, "+json", "application/json", "text/json") {
-		return sdk.Continue
-	}
-	if p.accept && !p.target.Accepts(c, "+xml", "application/xml", "text/xml") {
-		return sdk.Continue
-	}
-	if p.target.Encoded(c) {
-		c.Log(sdk.LogWarn, "body has a Content-Encoding: not converted")
-		return sdk.Continue
-	}
-	in, err := p.target.Read(c)
-	if err != nil {
-		return c.Fail(fmt.Errorf("read body: %w", err))
-	}
-	if len(in) > p.max {
-		return c.Fail(fmt.Errorf("%w (%d bytes)", errTooLarge, len(in)))
-	}
-	if len(bytes.TrimSpace(in)) == 0 {
-		return sdk.Continue // no body (a GET, a 204): nothing to convert
-	}
-	out, err := Convert(p.buf[:0], in, p.parseDate, p.max)
-	body.Collect(len(in) + len(out))
-	defer func() {
-		if cap(out) <= 64<<10 {
-			p.buf = out[:0]
-		} else {
-			p.buf = nil
-		}
-	}()
-	switch {
-	case errors.Is(err, errTooLarge):
-		return c.Fail(err)
-	case err != nil && p.target.Response:
-		c.Logf(sdk.LogWarn, "response body is not valid JSON, left unchanged: %v", err)
-		return sdk.Continue
-	case err != nil:
-		if herr := c.Response().Header().Set("Content-Type", "application/json"); herr != nil {
-			return c.Fail(herr)
-		}
-		return c.Respond(400, conf.ErrorBody(400, "The request body is not valid JSON: "+err.Error()))
-	}
-	if err := p.target.Write(c, out); err != nil {
-		return c.Fail(fmt.Errorf("set body: %w", err))
-	}
-	if err := p.target.Header(c).Set("Content-Type", "application/xml"); err != nil {
-		return c.Fail(err)
-	}
-	return sdk.Continue
+	return p.conv.Run(c)
 }
 
 // Convert appends the XML document for the JSON in in to dst. max > 0
@@ -205,7 +151,7 @@ func Convert(dst, in []byte, parseDate bool, max int) ([]byte, error) {
 		err = c.value(c.push("Document"), 0)
 	}
 	if err == nil && max > 0 && len(c.out) > max {
-		err = errTooLarge
+		err = body.ErrTooLarge
 	}
 	return c.out, err
 }
@@ -249,7 +195,7 @@ var errDepth = fmt.Errorf("JSON nested deeper than %d levels", MaxDepth)
 // item).
 func (c *conv) value(n name, depth int) error {
 	if c.max > 0 && len(c.out) > c.max {
-		return errTooLarge
+		return body.ErrTooLarge
 	}
 	c.ws()
 	switch c.in[c.i] {

@@ -92,11 +92,8 @@ type Options struct {
 // Policy is a configured xml-to-json.
 type Policy struct {
 	sdk.Base
-	opts            Options
-	onlyXML, accept bool
-	max             int
-	target          body.Target
-	buf             []byte
+	opts Options
+	conv body.Conversion
 }
 
 // New parses and checks a config.
@@ -105,7 +102,11 @@ func New(config []byte) (sdk.Policy, error) {
 	if err := conf.Decode(config, &c); err != nil {
 		return nil, err
 	}
-	p := &Policy{accept: true, opts: Options{AlwaysArray: c.AlwaysArrayChildElements}}
+	p := &Policy{opts: Options{AlwaysArray: c.AlwaysArrayChildElements}}
+	// The parse tree and encoding/xml's tokens: about 30 bytes of garbage
+	// per input byte.
+	p.conv = body.Conversion{From: body.XML, To: body.JSON, Accept: true, GarbagePerByte: 32,
+		Convert: func(dst, in []byte, max int) ([]byte, error) { return Convert(dst, in, p.opts, max) }}
 	switch c.Kind {
 	case "javascript-friendly":
 	case "direct":
@@ -118,20 +119,20 @@ func New(config []byte) (sdk.Policy, error) {
 	switch c.Apply {
 	case "always":
 	case "content-type-xml":
-		p.onlyXML = true
+		p.conv.OnlyFrom = true
 	case "":
 		return nil, fmt.Errorf(`apply is required: "always" or "content-type-xml"`)
 	default:
 		return nil, fmt.Errorf(`apply %q: want "always" or "content-type-xml"`, c.Apply)
 	}
 	if c.ConsiderAcceptHeader != nil {
-		p.accept = *c.ConsiderAcceptHeader
+		p.conv.Accept = *c.ConsiderAcceptHeader
 	}
 	var err error
-	if p.target.Response, err = conf.ResponsePhase(c.Phase); err != nil {
+	if p.conv.Target.Response, err = conf.ResponsePhase(c.Phase); err != nil {
 		return nil, err
 	}
-	if p.max, err = body.CheckMax(c.MaxBodyBytes); err != nil {
+	if p.conv.Max, err = body.CheckMax(c.MaxBodyBytes); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -139,72 +140,18 @@ func New(config []byte) (sdk.Policy, error) {
 
 // OnRequest converts the request body when the phase is "request".
 func (p *Policy) OnRequest(c *sdk.Context) sdk.Action {
-	if p.target.Response {
+	if p.conv.Target.Response {
 		return p.Base.OnRequest(c)
 	}
-	return p.run(c)
+	return p.conv.Run(c)
 }
 
 // OnResponse converts the response body when the phase is "response".
 func (p *Policy) OnResponse(c *sdk.Context) sdk.Action {
-	if !p.target.Response {
+	if !p.conv.Target.Response {
 		return p.Base.OnResponse(c)
 	}
-	return p.run(c)
-}
-
-var errTooLarge = errors.New("body over max_body_bytes")
-
-func (p *Policy) run(c *sdk.Context) sdk.Action {
-	if p.onlyXML && !p.target.ContentTypeIs(c, "+xml", "application/xml", "text/xml") {
-		return sdk.Continue
-	}
-	if p.accept && !p.target.Accepts(c, "+json", "application/json", "text/json") {
-		return sdk.Continue
-	}
-	if p.target.Encoded(c) {
-		c.Log(sdk.LogWarn, "body has a Content-Encoding: not converted")
-		return sdk.Continue
-	}
-	in, err := p.target.Read(c)
-	if err != nil {
-		return c.Fail(fmt.Errorf("read body: %w", err))
-	}
-	if len(in) > p.max {
-		return c.Fail(fmt.Errorf("%w (%d bytes)", errTooLarge, len(in)))
-	}
-	if len(bytes.TrimSpace(in)) == 0 {
-		return sdk.Continue // no body (a GET, a 204): nothing to convert
-	}
-	out, err := Convert(p.buf[:0], in, p.opts, p.max)
-	// The parse tree and encoding/xml's tokens: about 30 bytes per input byte.
-	body.Collect(32*len(in) + len(out))
-	defer func() {
-		if cap(out) <= 64<<10 {
-			p.buf = out[:0]
-		} else {
-			p.buf = nil
-		}
-	}()
-	switch {
-	case errors.Is(err, errTooLarge):
-		return c.Fail(err)
-	case err != nil && p.target.Response:
-		c.Logf(sdk.LogWarn, "response body is not valid XML, left unchanged: %v", err)
-		return sdk.Continue
-	case err != nil:
-		if herr := c.Response().Header().Set("Content-Type", "application/json"); herr != nil {
-			return c.Fail(herr)
-		}
-		return c.Respond(400, conf.ErrorBody(400, "The request body is not valid XML: "+err.Error()))
-	}
-	if err := p.target.Write(c, out); err != nil {
-		return c.Fail(fmt.Errorf("set body: %w", err))
-	}
-	if err := p.target.Header(c).Set("Content-Type", "application/json"); err != nil {
-		return c.Fail(err)
-	}
-	return sdk.Continue
+	return p.conv.Run(c)
 }
 
 // node is an element; nodes live in one slice and point at each other by
@@ -332,7 +279,7 @@ func Convert(dst, in []byte, o Options, max int) ([]byte, error) {
 	c.value(0)
 	c.out = append(c.out, '}')
 	if max > 0 && len(c.out) > max {
-		return c.out, errTooLarge
+		return c.out, body.ErrTooLarge
 	}
 	return c.out, nil
 }
