@@ -275,22 +275,8 @@ func (s *server) checkPolicy(ctx context.Context, d *catalog.PolicyDoc) error {
 	return nil
 }
 
-// resolveModule finds the module a reference names: name@version exactly,
-// or the newest version of name (releases before pre-releases).
+// resolveModule finds the module a reference names (catalog.ResolveModule:
+// the same version the gateway runs).
 func resolveModule(mods []catalog.Module, ref string) (catalog.Module, bool) {
-	name, version, err := catalog.ParseModuleRef(ref)
-	if err != nil {
-		return catalog.Module{}, false
-	}
-	var best catalog.Module
-	found := false
-	for _, m := range mods {
-		if m.Name != name || (version != "" && m.Version != version) {
-			continue
-		}
-		if !found || newer(m.Version, best.Version) {
-			best, found = m, true
-		}
-	}
-	return best, found
+	return catalog.ResolveModule(mods, ref)
 }

@@ -137,15 +137,3 @@ func TestPolicies(t *testing.T) {
 	e.must(204, "DELETE", "/policies/product/starter", nil, nil)
 	e.must(404, "DELETE", "/policies/product/starter", nil, nil)
 }
-
-func TestNewer(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		want bool
-	}{{"1.2.0", "1.10.0", false}, {"1.10.0", "1.2.0", true}, {"2.0.0-rc.1", "1.0.0", false}, {"1.0.0-rc.2", "1.0.0-rc.10", false},
-		{"1.0.0-rc.10", "1.0.0-rc.2", true}, {"1.0.0-beta", "1.0.0-alpha", true}, {"1.0.0-alpha.1", "1.0.0-alpha", true}} {
-		if got := newer(c.a, c.b); got != c.want {
-			t.Errorf("newer(%s, %s) = %v", c.a, c.b, got)
-		}
-	}
-}

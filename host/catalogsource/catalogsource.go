@@ -77,7 +77,6 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -286,45 +285,17 @@ func (m *mapper) skip(format string, a ...any) {
 	m.skipped = append(m.skipped, fmt.Sprintf(format, a...))
 }
 
-// resolve finds the module version a reference names.
+// resolve finds the module version a reference names (catalog.ResolveModule).
 func (m *mapper) resolve(ref string) (catalog.Module, error) {
-	name, version, err := catalog.ParseModuleRef(ref)
+	name, _, err := catalog.ParseModuleRef(ref)
 	if err != nil {
 		return catalog.Module{}, err
 	}
-	var best *catalog.Module
-	for i := range m.versions[name] {
-		mod := &m.versions[name][i]
-		if version != "" {
-			if mod.Version == version {
-				return *mod, nil
-			}
-			continue
-		}
-		if best == nil || newer(mod.Version, best.Version) {
-			best = mod
-		}
-	}
-	if best == nil {
+	mod, ok := catalog.ResolveModule(m.versions[name], ref)
+	if !ok {
 		return catalog.Module{}, fmt.Errorf("module %q is not uploaded", ref)
 	}
-	return *best, nil
-}
-
-// newer reports whether an unpinned reference prefers version a to b:
-// releases beat pre-releases, then SemVer precedence decides, and equal
-// precedence (differing build metadata) goes to the later upload.
-func newer(a, b string) bool {
-	if ra, rb := isRelease(a), isRelease(b); ra != rb {
-		return ra
-	}
-	return CompareSemver(a, b) >= 0
-}
-
-// isRelease reports whether v has no pre-release part.
-func isRelease(v string) bool {
-	v, _, _ = strings.Cut(v, "+")
-	return !strings.Contains(v, "-")
+	return mod, nil
 }
 
 // section maps one catalog section; nil stays nil (an absent section, which
@@ -394,7 +365,7 @@ func (m *mapper) finishModules() {
 		for v := range vs {
 			keys = append(keys, v)
 		}
-		sort.Slice(keys, func(i, j int) bool { return CompareSemver(keys[i], keys[j]) < 0 })
+		sort.Slice(keys, func(i, j int) bool { return catalog.CompareSemver(keys[i], keys[j]) < 0 })
 		for _, v := range keys {
 			mod := vs[v]
 			spec := gateway.ModuleSpec{Name: n, Version: v, MaxInstances: mod.Manifest.Limits.Instances}
@@ -744,112 +715,4 @@ func (s *Source) lookupState(ctx context.Context) (*state, error) {
 	st.version = -1
 	s.state.CompareAndSwap(nil, st)
 	return s.state.Load(), nil
-}
-
-// CompareSemver orders semantic versions by SemVer 2.0 precedence (build
-// metadata ignored); strings that do not parse order before those that do.
-func CompareSemver(a, b string) int {
-	pa, oka := parseSemver(a)
-	pb, okb := parseSemver(b)
-	switch {
-	case !oka && !okb:
-		return strings.Compare(a, b)
-	case !oka:
-		return -1
-	case !okb:
-		return 1
-	}
-	for i := 0; i < 3; i++ {
-		if c := compareNum(pa.core[i], pb.core[i]); c != 0 {
-			return c
-		}
-	}
-	switch {
-	case pa.pre == nil && pb.pre == nil:
-		return 0
-	case pa.pre == nil:
-		return 1
-	case pb.pre == nil:
-		return -1
-	}
-	for i := 0; i < len(pa.pre) && i < len(pb.pre); i++ {
-		x, y := pa.pre[i], pb.pre[i]
-		xn, yn := isNum(x), isNum(y)
-		var c int
-		switch {
-		case xn && yn:
-			c = compareNum(x, y)
-		case xn:
-			c = -1
-		case yn:
-			c = 1
-		default:
-			c = strings.Compare(x, y)
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return compareInt(len(pa.pre), len(pb.pre))
-}
-
-type semver struct {
-	core [3]string
-	pre  []string
-}
-
-func parseSemver(v string) (semver, bool) {
-	var s semver
-	v, _, _ = strings.Cut(v, "+")
-	core, pre, hasPre := strings.Cut(v, "-")
-	parts := strings.Split(core, ".")
-	if len(parts) != 3 {
-		return s, false
-	}
-	for i, p := range parts {
-		if !isNum(p) {
-			return s, false
-		}
-		s.core[i] = p
-	}
-	if hasPre {
-		s.pre = strings.Split(pre, ".")
-		for _, id := range s.pre {
-			if id == "" {
-				return s, false
-			}
-		}
-	}
-	return s, true
-}
-
-func isNum(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// compareNum compares decimal strings of any length numerically.
-func compareNum(a, b string) int {
-	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
-	if c := compareInt(len(a), len(b)); c != 0 {
-		return c
-	}
-	return strings.Compare(a, b)
-}
-
-func compareInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -232,22 +232,3 @@ func TestLookupSubscription(t *testing.T) {
 	}
 }
 
-func TestCompareSemver(t *testing.T) {
-	order := []string{"0.9.9", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.2.0", "1.10.0", "10.0.0"}
-	for i := range order {
-		for j := range order {
-			want := 0
-			if i < j {
-				want = -1
-			} else if i > j {
-				want = 1
-			}
-			if got := catalogsource.CompareSemver(order[i], order[j]); got != want {
-				t.Errorf("CompareSemver(%s, %s) = %d; want %d", order[i], order[j], got, want)
-			}
-		}
-	}
-	if catalogsource.CompareSemver("1.0.0+a", "1.0.0+b") != 0 {
-		t.Error("build metadata must not order versions")
-	}
-}

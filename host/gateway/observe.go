@@ -136,13 +136,12 @@ func RedactQuery(raw string, names []string) string {
 			b.WriteByte('&')
 		}
 		first = false
-		k, _, hasVal := strings.Cut(part, "=")
+		k, _, _ := strings.Cut(part, "=")
 		if paramSensitive(k, names) {
 			b.WriteString(k)
 			b.WriteString("=***")
 			continue
 		}
-		_ = hasVal
 		b.WriteString(part)
 	}
 	return b.String()
