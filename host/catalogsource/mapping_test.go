@@ -231,4 +231,3 @@ func TestLookupSubscription(t *testing.T) {
 		t.Errorf("after expiry: %+v", sub)
 	}
 }
-
