@@ -264,13 +264,17 @@ func (s *Store) ShowKeys(ctx context.Context, id string) (catalog.Keys, error) {
 // LookupKey finds the subscription owning key (either slot) by its SHA-256.
 // The subscription is returned whatever its state, with State reflecting
 // ExpiresAt; callers must check it is active. Unknown or malformed keys
-// give ErrNotFound.
+// give ErrNotFound, and so do keys of a user who is not active (blocked or
+// pending): blocking a user revokes their keys like deleting them, at the
+// next catalog version the gateway sees.
 func (s *Store) LookupKey(ctx context.Context, key string) (catalog.Subscription, error) {
 	if !catalog.WellFormedKey(key) {
 		return catalog.Subscription{}, catalog.NotFoundf("subscription key")
 	}
 	sub, err := scanSub(s.r.QueryRowContext(ctx, `SELECT `+subCols+` FROM subscription_keys k
-		JOIN subscriptions s ON s.id = k.subscription_id WHERE k.key_hash = ?`, catalog.HashKey(key)), s.now())
+		JOIN subscriptions s ON s.id = k.subscription_id
+		JOIN users u ON u.id = s.user_id AND u.state = 'active'
+		WHERE k.key_hash = ?`, catalog.HashKey(key)), s.now())
 	if err != nil {
 		return catalog.Subscription{}, notFound(err, "subscription key", "")
 	}
