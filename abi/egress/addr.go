@@ -67,7 +67,7 @@ var (
 	v6NAT64L    = netip.MustParsePrefix("64:ff9b:1::/48") // RFC 8215 local-use
 	v66to4      = netip.MustParsePrefix("2002::/16")
 	v6Teredo    = netip.MustParsePrefix("2001::/32")
-	v6Compat    = netip.MustParsePrefix("::/96")         // IPv4-compatible (deprecated)
+	v6Compat    = netip.MustParsePrefix("::/96")           // IPv4-compatible (deprecated)
 	v6SIIT      = netip.MustParsePrefix("::ffff:0:0:0/96") // IPv4-translated ::ffff:0:a.b.c.d
 )
 

@@ -268,7 +268,7 @@ func TestClassify(t *testing.T) {
 		"169.254.169.254": Metadata, "169.254.3.3": LinkLocal, "0.1.2.3": Unspecified, "239.1.1.1": Multicast,
 		"::1": Loopback, "fe80::": LinkLocal, "fec0::1": Private, "fd00::1": UniqueLocal, "fd00:ec2::254": Metadata,
 		"2001:0:4136:e378:8000:63bf:80ff:fffe": Loopback, // Teredo: client ^80ff:fffe = 127.0.0.1
-		"2002:a9fe:a9fe::1": Metadata, "64:ff9b::a00:1": Private, "64:ff9b::808:808": Public, "2606:4700::1111": Public,
+		"2002:a9fe:a9fe::1":                    Metadata, "64:ff9b::a00:1": Private, "64:ff9b::808:808": Public, "2606:4700::1111": Public,
 		"::ffff:0:7f00:1": Loopback, "fe80::1%eth0": LinkLocal,
 	} {
 		if got := Classify(netip.MustParseAddr(in)); got != want {
