@@ -269,14 +269,23 @@ func (s *Scope) CheckParsed(u *url.URL) error {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return s.CheckAddr(host, port, ip)
 	}
-	if c := NameClass(host); c != Public {
-		target := joinHostPort(host, port)
-		if s.allow.AllowsHost(host, port) || target == s.own && c != Metadata {
-			return nil
-		}
-		return &RefusedError{Target: target, Class: c, Reason: "the name is " + article(c) + " " + c.String() + " name; allow it with an egress allow-list entry"}
+	return s.CheckName(host, port)
+}
+
+// CheckName decides what the name alone decides: a reserved loopback or
+// metadata name (NameClass) is refused unless allow-listed (or, for
+// loopback names, the API's own backend). Other names pass; their
+// addresses are checked when the host connects.
+func (s *Scope) CheckName(host, port string) error {
+	c := NameClass(host)
+	if c == Public {
+		return nil
 	}
-	return nil
+	target := joinHostPort(host, port)
+	if s.allow.AllowsHost(host, port) || target == s.own && c != Metadata {
+		return nil
+	}
+	return &RefusedError{Target: target, Class: c, Reason: "the name is " + article(c) + " " + c.String() + " name; allow it with an egress allow-list entry"}
 }
 
 // CheckAddr decides whether the host may connect to ip for the
