@@ -92,6 +92,10 @@ var forms = []struct {
 	{"http://api.example.123/", "numeric label"},
 	{"http://-bad.example/", "starting or ending with '-'"},
 	{"", "empty"},
+	{"https://backend.example.com/a%20b", ""},
+	{"http:///path", "absolute URL with a host"},
+	{"http://api.example.com/\x00", "control character"},
+	{"http://api.example.com/?", "query"},
 }
 
 func TestFormsModuleSet(t *testing.T) {
@@ -174,7 +178,7 @@ func TestOwnBackend(t *testing.T) {
 }
 
 func TestAllowList(t *testing.T) {
-	a, err := ParseAllowList([]string{"10.1.0.0/16", "fd00:1::/32", "192.168.7.7", "billing.internal", "reports.internal:8443", "*.corp.example", "169.254.0.0/16"})
+	a, err := ParseAllowList([]string{"10.1.0.0/16", "fd00:1::/32", "192.168.7.7", "127.0.0.1:8081", "[::1]:8082", "billing.internal", "reports.internal:8443", "*.corp.example", "169.254.0.0/16"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +194,11 @@ func TestAllowList(t *testing.T) {
 		"http://169.254.1.1/":                true,
 		"http://169.254.169.254/":            false, // a range never opens a metadata address
 		"http://127.0.0.1/":                  false,
+		"http://127.0.0.1:8081/":             true,
+		"http://[::ffff:127.0.0.1]:8081/":    true,
+		"http://127.0.0.1:9090/":             false,
+		"http://[::1]:8082/":                 true,
+		"http://[::1]:8081/":                 false,
 		"http://localhost/":                  false,
 		"http://localhost.corp.example/":     true,
 		"http://corp.example/":               true, // a name: checked at dial time
@@ -235,7 +244,7 @@ func TestAllowList(t *testing.T) {
 			t.Errorf("%s refused under 0.0.0.0/0: %v", ip, err)
 		}
 	}
-	for _, bad := range []string{"", "10.0.0.1/33", "10.0.0.1/8", "*.", "*.10.0.0.1", "10.0.0.1:80", "http://x", "fe80::1%eth0", "a@b", "bücher.example", "*"} {
+	for _, bad := range []string{"", "10.0.0.1/33", "10.0.0.1/8", "*.", "*.10.0.0.1", "10.0.0.1:0", "http://x", "fe80::1%eth0", "a@b", "bücher.example", "*"} {
 		if _, err := ParseAllowList([]string{bad}); err == nil {
 			t.Errorf("allow entry %q accepted", bad)
 		}

@@ -34,8 +34,8 @@ func (e *RefusedError) Error() string {
 func (e *RefusedError) Unwrap() error { return ErrRefused }
 
 // AllowList is a parsed list of egress allow entries: CIDRs ("10.0.0.0/8",
-// "fd00::/8"), single addresses ("10.1.2.3", "::1"), host names with an
-// optional port ("billing.internal", "billing.internal:8443") and
+// "fd00::/8"), single addresses ("10.1.2.3", "::1") or an address and
+// port ("10.1.2.3:8443", "[::1]:8080"), host names with an optional port ("billing.internal", "billing.internal:8443") and
 // wildcard names ("*.corp.example": any name under corp.example, not
 // corp.example itself). The zero AllowList allows nothing.
 type AllowList struct {
@@ -100,18 +100,18 @@ func (a *AllowList) add(e string) error {
 	if wild {
 		s = s[2:]
 	}
-	if strings.ContainsAny(s, "*[]@/%") {
+	if strings.ContainsAny(s, "*@/%") || strings.ContainsAny(strings.TrimPrefix(s, "["), "[") {
 		return errors.New("not a CIDR, an address or a host name")
 	}
 	host, port, err := SplitHost(s)
 	if err != nil {
 		return errors.Unwrap(err)
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
+	if ip, err := netip.ParseAddr(host); err == nil {
 		if wild {
 			return errors.New("a wildcard needs a name")
 		}
-		return errors.New("an address with a port: allow the address (any port) or a CIDR")
+		host = ip.Unmap().String() // "10.0.0.5:8443": that address, that port only
 	}
 	he := hostEntry{name: host, wildcard: wild, port: port}
 	if wild {
@@ -299,7 +299,7 @@ func (s *Scope) CheckAddr(host, port string, ip netip.Addr) error {
 		return &RefusedError{Target: target, Addr: ip, Class: c, Reason: fmt.Sprintf("%s is %s %s address", ip, article(c), c)}
 	case c == Public:
 		return nil
-	case s.allow.AllowsAddr(ip) || s.allow.AllowsHost(host, port):
+	case s.allow.AllowsAddr(ip) || s.allow.AllowsHost(host, port) || s.allow.AllowsHost(ip.WithZone("").Unmap().String(), port):
 		return nil
 	case target == s.own && c != LinkLocal && c != Metadata:
 		return nil

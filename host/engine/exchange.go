@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/host/upstream"
 	"github.com/gatehouse/gatehouse/host/vcache"
 )
@@ -194,11 +195,12 @@ type Exchange struct {
 
 	// APIBackend and APITimeout are the API's backend base URL and timeout
 	// (what get_field answers for the backend fields when no policy changed
-	// them); AllowPrivateBackend lets a policy set a link-local backend.
+	// them); Egress is the API's egress rule a backend URL a policy sets
+	// must pass (nil: the strict rule, no own backend, no allow-list).
 	// Set by the gateway.
-	APIBackend          string
-	APITimeout          time.Duration
-	AllowPrivateBackend bool
+	APIBackend string
+	APITimeout time.Duration
+	Egress     *egress.Scope
 	// Backend holds what policies changed about the backend call (ABI v1.1:
 	// set-backend-service, forward-request, retry); zero when nothing.
 	Backend BackendOverride

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/host/edge"
 	"github.com/gatehouse/gatehouse/host/upstream"
 )
@@ -268,13 +270,35 @@ func (e *Engine) hSetField(_ context.Context, mod api.Module, s []uint64) {
 		}
 		ex.Query = string(val)
 	case abi.FieldBackendURL, abi.FieldBackendTimeout, abi.FieldBackendRetry, abi.FieldBackendFollowRedirects:
-		ret(s, SetBackendField(ex, i32(s[1]), val))
+		rc := SetBackendField(ex, i32(s[1]), val)
+		if rc == abi.ErrInvalid && i32(s[1]) == abi.FieldBackendURL && len(val) <= upstream.MaxURLLen {
+			if _, err := CheckBackendOverride(ex, string(val)); err != nil {
+				e.log.Warn("policy backend URL refused", "request_id", ex.RequestID, "api", ex.API, "err", err)
+			}
+		}
+		ret(s, rc)
 		return
 	default:
 		ret(s, abi.ErrInvalid)
 		return
 	}
 	ret(s, abi.OK)
+}
+
+// strictEgress is the rule of an exchange without one: no own backend, no
+// allow-list.
+var strictEgress, _ = egress.NewScope("", egress.AllowList{})
+
+// CheckBackendOverride checks a backend URL a policy sets against the
+// exchange's egress rule (abi/egress): the syntax, literal addresses and
+// reserved names now; the addresses a name resolves to when the gateway
+// connects (host/egress).
+func CheckBackendOverride(ex *Exchange, raw string) (*url.URL, error) {
+	s := ex.Egress
+	if s == nil {
+		s = strictEgress
+	}
+	return s.CheckURL(raw)
 }
 
 // SetBackendField applies set_field for the backend fields (ABI v1.1):
@@ -289,7 +313,7 @@ func SetBackendField(ex *Exchange, field int32, val []byte) int32 {
 			return abi.ErrInvalid
 		}
 		raw := string(val)
-		u, err := upstream.CheckURL(raw, ex.AllowPrivateBackend)
+		u, err := CheckBackendOverride(ex, raw)
 		if err != nil {
 			return abi.ErrInvalid
 		}

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/host/gateway"
@@ -15,20 +16,22 @@ func TestBackendFields(t *testing.T) {
 	op := func(id, tmpl, cmds string) gateway.Operation {
 		return gateway.Operation{ID: id, Method: "*", Template: tmpl, Policies: gateway.Policy{Inbound: []gateway.Step{probeStep(cmds)}}}
 	}
-	en := newEnv(t, &gateway.Config{APIs: []gateway.API{
-		api("be", "/be", gateway.Policy{},
-			op("defaults", "/defaults", "field-to-header:16;field-to-header:17;field-to-header:18;field-to-header:19"),
-			op("switch", "/switch/{id}", "set-field:16="+other.URL+"/v9;set-field:17=1500;field-to-header:16;field-to-header:17"),
-			op("meta", "/meta", "set-field:16=http://169.254.169.254/latest"),
-			op("creds", "/creds", "set-field:16=http://u:p@example.com"),
-			op("badtimeout", "/badtimeout", "set-field:17=0"),
-			op("badretry", "/badretry", `set-field:18={"count":0}`),
-			gateway.Operation{ID: "onerror", Method: "GET", Template: "/onerror", Policies: gateway.Policy{
-				Inbound: []gateway.Step{probeStep("fail")},
-				OnError: []gateway.Step{probeStep("set-field:16=" + other.URL + ";respond:299=changed")},
-			}},
-		),
-	}})
+	be := api("be", "/be", gateway.Policy{},
+		op("defaults", "/defaults", "field-to-header:16;field-to-header:17;field-to-header:18;field-to-header:19"),
+		op("switch", "/switch/{id}", "set-field:16="+other.URL+"/v9;set-field:17=1500;field-to-header:16;field-to-header:17"),
+		op("meta", "/meta", "set-field:16=http://169.254.169.254/latest"),
+		op("creds", "/creds", "set-field:16=http://u:p@example.com"),
+		op("badtimeout", "/badtimeout", "set-field:17=0"),
+		op("badretry", "/badretry", `set-field:18={"count":0}`),
+		gateway.Operation{ID: "onerror", Method: "GET", Template: "/onerror", Policies: gateway.Policy{
+			Inbound: []gateway.Step{probeStep("fail")},
+			OnError: []gateway.Step{probeStep("set-field:16=" + other.URL + ";respond:299=changed")},
+		}},
+	)
+	// other is on loopback, not the API's own backend: the override needs
+	// an egress allow entry naming its address and port.
+	be.EgressAllow = []string{strings.TrimPrefix(other.URL, "http://")}
+	en := newEnv(t, &gateway.Config{APIs: []gateway.API{be}})
 	en.be.last.Store(nil)
 	resp, body := en.do("GET", "/be/defaults", nil, "")
 	last := en.be.last.Load()

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/gatehouse/gatehouse/host/upstream"
+	"github.com/gatehouse/gatehouse/abi/egress"
 )
 
 // Config is one complete, immutable description of what the gateway serves.
@@ -26,6 +27,10 @@ type Config struct {
 	// Subscriptions is a static key list for running without a catalog
 	// (demo and tests). Keys here are plaintext: use the catalog in production.
 	Subscriptions []StaticSubscription `yaml:"subscriptions" json:"subscriptions"`
+	// EgressAllow is the config's global egress allow-list (abi/egress
+	// entries: CIDRs, addresses, host[:port], *.domain), merged into every
+	// API's; serve --egress-allow adds to it.
+	EgressAllow []string `yaml:"egress_allow" json:"egress_allow,omitempty"`
 }
 
 // ModuleSpec names a module version and where its bytes come from.
@@ -54,8 +59,14 @@ type API struct {
 	BackendTimeout Duration    `yaml:"backend_timeout" json:"backend_timeout"`
 	Operations     []Operation `yaml:"operations" json:"operations"`
 	Policies       Policy      `yaml:"policies" json:"policies"`
-	// AllowPrivateBackend permits link-local / metadata addresses (off).
+	// AllowPrivateBackend allows every address for this API's egress
+	// (module-set backends, redirects), as the allow entries 0.0.0.0/0 and
+	// ::/0 would; metadata addresses still need an entry naming them (off).
 	AllowPrivateBackend bool `yaml:"allow_private_backend" json:"allow_private_backend"`
+	// EgressAllow lists what a backend a policy sets, or a redirect, may
+	// reach beyond public addresses and this API's own backend (abi/egress
+	// entries).
+	EgressAllow []string `yaml:"egress_allow" json:"egress_allow,omitempty"`
 	// SensitiveQuery names query parameters whose values the request log
 	// redacts, in addition to DefaultSensitiveQueryParams.
 	SensitiveQuery []string `yaml:"sensitive_query" json:"sensitive_query,omitempty"`
@@ -280,6 +291,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	checkPolicy("policies", c.Policies)
+	global, err := egress.ParseAllowList(c.EgressAllow)
+	if err != nil {
+		add("egress_allow", "%v", err)
+	}
 	names := map[string]bool{}
 	prefixes := map[string]bool{}
 	for i, a := range c.APIs {
@@ -296,7 +311,9 @@ func (c *Config) Validate() error {
 			add(p+".path", "duplicate path prefix %q", a.PathPrefix)
 		}
 		prefixes[strings.TrimSuffix(a.PathPrefix, "/")] = true
-		if err := CheckBackendURL(a.Backend, a.AllowPrivateBackend); err != nil {
+		if allow, err := a.egressAllow(global); err != nil {
+			add(p+".egress_allow", "%v", err)
+		} else if _, err := egress.CheckBackend(a.Backend, allow); err != nil {
 			add(p+".backend", "%v", err)
 		}
 		if a.BodyLimit < 0 || a.BodyLimit > 1<<30 {
@@ -331,10 +348,16 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// CheckBackendURL accepts http(s) URLs with a host, and refuses link-local
-// and unspecified addresses (cloud metadata endpoints) unless allowed. The
-// same rule applies to a backend a policy sets (upstream.CheckURL).
-func CheckBackendURL(raw string, allowPrivate bool) error {
-	_, err := upstream.CheckURL(raw, allowPrivate)
-	return err
+// egressAllow is the API's allow-list: its own entries, the config's
+// global ones, and everything with allow_private_backend.
+func (a *API) egressAllow(global egress.AllowList) (egress.AllowList, error) {
+	entries := a.EgressAllow
+	if a.AllowPrivateBackend {
+		entries = append(slices.Clip(entries), "0.0.0.0/0", "::/0")
+	}
+	al, err := egress.ParseAllowList(entries)
+	if err != nil {
+		return egress.AllowList{}, err
+	}
+	return al.Merge(global), nil
 }

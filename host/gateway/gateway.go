@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/host/egress"
 	"github.com/gatehouse/gatehouse/host/engine"
 )
 
@@ -42,8 +43,13 @@ type Options struct {
 	// repository and the checks cost ~4× on guest loops and host calls.
 	GuardBuiltin bool
 	Logger       *slog.Logger
-	// Transport to backends; nil means a tuned default.
+	// Transport to backends; nil means a tuned default per API that dials
+	// through Egress. A Transport set here is used as is: it is not
+	// checked at dial time (URLs policies set still are).
 	Transport http.RoundTripper
+	// Egress enforces the egress rule at dial time (global allow-list,
+	// resolver); nil means host/egress defaults.
+	Egress *egress.Guard
 	// PollInterval for Source.Version (250ms): admin writes reach traffic
 	// within about this long.
 	PollInterval time.Duration
@@ -72,6 +78,8 @@ type Gateway struct {
 	mods      *moduleRegistry
 	cur       atomic.Pointer[snapshot]
 	transport http.RoundTripper
+	guard     *egress.Guard
+	trs       transports
 	retries   atomic.Int64 // backend retries made (resend.go)
 	bufs      bufferPool
 	calls     sync.Pool
@@ -112,6 +120,10 @@ func New(o Options) (*Gateway, error) {
 	g.transport = o.Transport
 	if g.transport == nil {
 		g.transport = NewTransport()
+	}
+	var err error
+	if g.guard, err = egressGuard(&o); err != nil {
+		return nil, err
 	}
 	g.bufs.ch = make(chan []byte, 256)
 	var b [4]byte
@@ -172,6 +184,7 @@ func (g *Gateway) reloadLocked(ctx context.Context) error {
 	if old != nil {
 		old.release()
 	}
+	g.pruneTransports(snap.egressKeys)
 	g.lastErr.Store(nil)
 	g.log.Info("catalog snapshot loaded", "version", snap.version, "build_ms", time.Since(snap.built).Milliseconds())
 	return nil
@@ -250,6 +263,7 @@ func (g *Gateway) CloseIdleConnections() {
 	if t, ok := g.transport.(interface{ CloseIdleConnections() }); ok {
 		t.CloseIdleConnections()
 	}
+	g.closeIdleTransports()
 }
 
 // Close stops polling and releases the current snapshot.

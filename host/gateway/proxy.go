@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse/gatehouse/abi"
+	rule "github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/host/edge"
 	"github.com/gatehouse/gatehouse/host/engine"
 )
@@ -180,7 +181,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ex.Scheme = "https"
 	}
 	ex.Host = r.Host
-	ex.APIBackend, ex.APITimeout, ex.AllowPrivateBackend = api.cfg.Backend, api.timeout, api.cfg.AllowPrivateBackend
+	ex.APIBackend, ex.APITimeout, ex.Egress = api.cfg.Backend, api.timeout, api.egress
+	c.rp.Transport = api.transport
 	for k, v := range c.match.Vars {
 		ex.Params = append(ex.Params, engine.Param{Name: k, Value: v})
 	}
@@ -518,7 +520,7 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 		out.GetBody = nil
 		out.Header.Del("Transfer-Encoding")
 	}
-	if c.rp.Transport != c.g.transport {
+	if _, ok := c.rp.Transport.(*resender); ok {
 		// resend (retry, redirects) applies the timeout per attempt
 		return
 	}
@@ -597,6 +599,10 @@ func (c *call) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
 		// the client went away; nobody to answer
 		c.g.log.Debug("client canceled", "request_id", c.reqID)
+	case errors.Is(err, rule.ErrRefused):
+		// The reason goes to the log, never to the caller.
+		c.g.log.Warn("backend egress refused", "request_id", c.reqID, "api", c.ex.API, "err", err)
+		c.fail(&failure{status: http.StatusBadGateway, source: "backend", reason: err.Error()})
 	case errors.Is(err, context.DeadlineExceeded):
 		c.g.log.Warn("backend timeout", "request_id", c.reqID, "api", c.ex.API, "err", err)
 		c.fail(&failure{status: http.StatusGatewayTimeout, source: "backend", reason: err.Error()})

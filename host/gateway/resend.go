@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse/gatehouse/host/egress"
 	"github.com/gatehouse/gatehouse/host/upstream"
 )
 
@@ -97,7 +98,7 @@ func (rs *resender) RoundTrip(req *http.Request) (*http.Response, error) {
 			attempt.ContentLength = int64(len(body))
 			attempt.GetBody = nil
 		}
-		resp, err := g.transport.RoundTrip(attempt)
+		resp, err := c.rt.api.transport.RoundTrip(attempt)
 		if err == nil && ex.Backend.FollowRedirects && redirects < maxRedirects {
 			if next := c.redirect(cur, resp, replayable); next != nil {
 				discard(resp)
@@ -186,9 +187,10 @@ func (c *call) redirect(req *http.Request, resp *http.Response, replayable bool)
 	if err != nil {
 		return nil
 	}
-	base := *u
-	base.RawQuery, base.Fragment, base.ForceQuery = "", "", false
-	if _, err := upstream.CheckURL(base.String(), c.ex.AllowPrivateBackend); err != nil {
+	// Each hop passes the API's egress rule (its addresses again at dial
+	// time); https → http is refused. A refused hop's response is passed
+	// to the client as the backend sent it.
+	if err := egress.CheckRedirect(c.rt.api.egress, req.URL, u); err != nil {
 		c.g.log.Warn("backend redirect refused", "request_id", c.reqID, "api", c.ex.API, "err", err)
 		return nil
 	}

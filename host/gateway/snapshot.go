@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	rule "github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/host/engine"
 )
 
@@ -133,6 +134,8 @@ type apiState struct {
 	bodyLimit int64
 	timeout   time.Duration
 	sensitive []string // lower-case query names redacted in call records
+	egress    *rule.Scope       // what the API's backends may reach (egress.go)
+	transport http.RoundTripper // dials through egress
 }
 
 type apiRoute struct {
@@ -165,6 +168,8 @@ type snapshot struct {
 	plans     map[*moduleRef][]*engine.Plan
 	built     time.Time
 	onClose   func()
+	// egressKeys name the backend transports this snapshot's APIs use.
+	egressKeys map[string]bool
 }
 
 func (s *snapshot) tryAcquire() bool {
@@ -331,9 +336,20 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 	}
 
 	r := mux.NewRouter()
+	globalEgress, err := rule.ParseAllowList(cfg.EgressAllow)
+	if err != nil {
+		return nil, fmt.Errorf("egress_allow: %w", err)
+	}
+	s.egressKeys = map[string]bool{}
 	for _, a := range cfg.APIs {
-		u, _ := url.Parse(a.Backend)
-		as := &apiState{cfg: a, prefix: strings.TrimSuffix(a.PathPrefix, "/"), backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout)}
+		scope, tr, key, err := g.apiEgress(&a, globalEgress)
+		if err != nil {
+			return nil, fmt.Errorf("api %s: %w", a.Name, err)
+		}
+		s.egressKeys[key] = true
+		u, _ := rule.ParseBackend(a.Backend)
+		as := &apiState{cfg: a, prefix: strings.TrimSuffix(a.PathPrefix, "/"), backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout),
+			egress: scope, transport: tr}
 		if as.bodyLimit == 0 {
 			as.bodyLimit = 1 << 20
 		}

@@ -1,7 +1,8 @@
 // Package upstream holds the rules for the backend call that the gateway,
-// the engine's host functions and the sdktest emulator share: which backend
-// URLs are acceptable, and the retry spec a policy hands to the host
-// (abi.FieldBackendRetry, ABI v1.1).
+// the engine's host functions and the sdktest emulator share: the retry
+// spec and timeout a policy hands to the host (abi.FieldBackendRetry,
+// ABI v1.1). Which backend URLs are acceptable is the egress rule, in
+// abi/egress.
 //
 // It imports only the standard library.
 package upstream
@@ -12,43 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/url"
 	"strconv"
 	"time"
 )
 
 // MaxURLLen caps a backend URL a policy may set.
 const MaxURLLen = 2048
-
-// CheckURL accepts absolute http(s) URLs with a host, without credentials,
-// query or fragment, and refuses link-local, unspecified and multicast
-// addresses (cloud metadata endpoints) unless allowPrivate. It returns the
-// parsed URL.
-func CheckURL(raw string, allowPrivate bool) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("not a URL: %v", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("scheme must be http or https, not %q", u.Scheme)
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return nil, errors.New("needs a host")
-	}
-	if u.User != nil {
-		return nil, errors.New("must not carry credentials")
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, errors.New("must not have a query or fragment")
-	}
-	if ip := net.ParseIP(u.Hostname()); ip != nil && !allowPrivate {
-		if ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-			return nil, fmt.Errorf("address %s is link-local, unspecified or multicast", ip)
-		}
-	}
-	return u, nil
-}
 
 // Limits of a retry spec.
 const (

@@ -6,34 +6,6 @@ import (
 	"time"
 )
 
-func TestCheckURL(t *testing.T) {
-	for raw, ok := range map[string]bool{
-		"https://api.example.com":           true,
-		"http://127.0.0.1:8080/v2/":         true,
-		"http://[::1]:80":                   true,
-		"ftp://x":                           false,
-		"https://u:p@x":                     false,
-		"https://x?a=1":                     false,
-		"https://x?":                        false,
-		"https://x#f":                       false,
-		"http://169.254.169.254/latest":     false,
-		"http://[fe80::1]/":                 false,
-		"http://0.0.0.0/":                   false,
-		"http://224.0.0.1/":                 false,
-		"//x/y":                             false,
-		"http:///path":                      false,
-		"http://x/\x00":                     false,
-		"https://backend.example.com/a%20b": true,
-	} {
-		if _, err := CheckURL(raw, false); (err == nil) != ok {
-			t.Errorf("CheckURL(%q) = %v", raw, err)
-		}
-	}
-	if _, err := CheckURL("http://169.254.169.254/", true); err != nil {
-		t.Errorf("allowPrivate: %v", err)
-	}
-}
-
 func TestParseRetry(t *testing.T) {
 	r, err := ParseRetry([]byte(`{"count":3,"interval_ms":100,"statuses":[503],"classes":[5],"on_error":true}`))
 	if err != nil || r.Count != 3 || r.Interval != 100*time.Millisecond || !r.Retryable(503) || !r.Retryable(599) || r.Retryable(404) {

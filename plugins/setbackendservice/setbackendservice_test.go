@@ -32,17 +32,27 @@ func TestSetBackend(t *testing.T) {
 	}
 }
 
-// The host refuses metadata and link-local addresses unless the API allows
-// private backends: the policy then fails closed.
+// The host refuses metadata, link-local and private addresses unless the
+// API's egress allow-list names them: the policy then fails closed.
 func TestHostRefusesPrivate(t *testing.T) {
 	cfg := `{"base_url":"http://169.254.169.254/latest"}`
 	res := sdktest.New().Do(sdktest.Request{}, sdktest.Attach(setbackendservice.Name, cfg))
 	if res.Err == nil || res.Upstream != nil || res.Status != 500 {
 		t.Errorf("metadata backend accepted: %+v", res)
 	}
+	// allow_private_backend opens private networks, not the metadata
+	// address: only an allow entry naming it does.
 	res = sdktest.New().Do(sdktest.Request{AllowPrivateBackend: true}, sdktest.Attach(setbackendservice.Name, cfg))
+	if res.Err == nil {
+		t.Errorf("metadata backend accepted with allow_private_backend: %+v", res)
+	}
+	res = sdktest.New().Do(sdktest.Request{AllowPrivateBackend: true}, sdktest.Attach(setbackendservice.Name, `{"base_url":"http://10.1.2.3/v1"}`))
+	if res.Err != nil || res.Upstream.BackendURL != "http://10.1.2.3/v1" {
+		t.Errorf("private backend with allow_private_backend: %v", res.Err)
+	}
+	res = sdktest.New().Do(sdktest.Request{EgressAllow: []string{"169.254.169.254"}}, sdktest.Attach(setbackendservice.Name, cfg))
 	if res.Err != nil || res.Upstream.BackendURL != "http://169.254.169.254/latest" {
-		t.Errorf("allowed private backend refused: %v", res.Err)
+		t.Errorf("allow-listed metadata backend refused: %v", res.Err)
 	}
 }
 

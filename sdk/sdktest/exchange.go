@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/host/counter"
 	"github.com/gatehouse/gatehouse/host/edge"
 	"github.com/gatehouse/gatehouse/host/semaphore"
@@ -58,7 +60,7 @@ type exchange struct {
 	// the backend call (ABI v1.1)
 	apiBackend      string
 	apiTimeout      time.Duration
-	allowPrivate    bool
+	egress          *egress.Scope
 	backendURL      string
 	timeout         time.Duration
 	retry           *upstream.Retry
@@ -211,7 +213,17 @@ func (h *Host) newExchange(req Request) *exchange {
 	if x.apiTimeout <= 0 {
 		x.apiTimeout = 30 * time.Second
 	}
-	x.allowPrivate = req.AllowPrivateBackend
+	allow := req.EgressAllow
+	if req.AllowPrivateBackend {
+		allow = append(slices.Clip(allow), "0.0.0.0/0", "::/0")
+	}
+	al, err := egress.ParseAllowList(allow)
+	if err != nil {
+		panic("sdktest: Request.EgressAllow: " + err.Error())
+	}
+	if x.egress, err = egress.NewScope(x.apiBackend, al); err != nil {
+		panic("sdktest: Request.Backend: " + err.Error())
+	}
 	x.answer.header = http.Header{}
 	return x
 }
@@ -329,7 +341,8 @@ func (x *exchange) SetField(ctx uint32, field int32, val []byte) int32 {
 		if len(v) == 0 || len(v) > upstream.MaxURLLen {
 			return abi.ErrInvalid
 		}
-		if _, err := upstream.CheckURL(v, x.allowPrivate); err != nil {
+		if _, err := x.egress.CheckURL(v); err != nil {
+			x.logs = append(x.logs, Log{Level: sdk.LogWarn, Message: "egress: policy backend URL refused: " + err.Error()})
 			return abi.ErrInvalid
 		}
 		x.backendURL = v

@@ -149,11 +149,16 @@ type Request struct {
 	// Vars are variables set before the chain runs.
 	Vars map[string]string
 	// Backend is the API's backend base URL (default
-	// https://backend.example.com), BackendTimeout its timeout (30s), and
-	// AllowPrivateBackend the API's permission for link-local backends: what
-	// the backend fields (ABI v1.1) answer until a policy changes them.
-	Backend             string
-	BackendTimeout      time.Duration
+	// https://backend.example.com) and BackendTimeout its timeout (30s):
+	// what the backend fields (ABI v1.1) answer until a policy changes them.
+	Backend        string
+	BackendTimeout time.Duration
+	// EgressAllow is the API's egress allow-list (abi/egress entries) and
+	// AllowPrivateBackend the YAML config's allow_private_backend (allow
+	// every address): what a backend URL a policy sets must pass, checked
+	// by the gateway's own validator. A refusal is logged (Result.Logs,
+	// level warn, "egress: …") as the gateway logs it.
+	EgressAllow         []string
 	AllowPrivateBackend bool
 }
 

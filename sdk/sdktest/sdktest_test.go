@@ -179,7 +179,19 @@ func TestFailureAndTrapText(t *testing.T) {
 
 // The backend fields (ABI v1.1): host checks, defaults and phase rules.
 func TestBackendFields(t *testing.T) {
-	x := newX(t, New(), phaseRequest, Request{Backend: "https://api.internal", BackendTimeout: 2 * time.Second})
+	strict := newX(t, New(), phaseRequest, Request{Backend: "https://api.internal"})
+	if st := strict.SetField(7, abi.FieldBackendURL, []byte("http://10.0.0.1:8080/v2")); st != abi.ErrInvalid {
+		t.Errorf("private override without an allow-list: %d", st)
+	}
+	if len(strict.logs) != 1 || !strings.Contains(strict.logs[0].Message, "10.0.0.1 is a private address") {
+		t.Errorf("refusal not logged: %+v", strict.logs)
+	}
+	for _, v := range []string{"http://2852039166/", "http://[::ffff:127.0.0.1]/", "http://127.1/", "http://localhost/", "http://api.internal@127.0.0.1/"} {
+		if st := strict.SetField(7, abi.FieldBackendURL, []byte(v)); st != abi.ErrInvalid {
+			t.Errorf("%s: %d", v, st)
+		}
+	}
+	x := newX(t, New(), phaseRequest, Request{Backend: "https://api.internal", BackendTimeout: 2 * time.Second, EgressAllow: []string{"10.0.0.0/8"}})
 	get := func(f int32) string {
 		buf := make([]byte, 256)
 		n := x.GetField(7, f, buf)

@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+
+	rule "github.com/gatehouse/gatehouse/abi/egress"
+	"github.com/gatehouse/gatehouse/host/egress"
+)
+
+// Egress: every API gets its egress Scope (its own backend, its allow-list
+// merged with the config's and the Guard's global ones) and a backend
+// transport that dials only through that Scope (host/egress). One transport
+// per Scope, because a pooled connection is reused without a new dial:
+// a connection one API's rule allowed must never serve another API's
+// request. Transports are kept across snapshots while their Scope is
+// unchanged, so a catalog write does not drop pooled connections.
+
+// transports holds the per-Scope backend transports of the current and the
+// previous snapshot.
+type transports struct {
+	mu sync.Mutex
+	m  map[string]*http.Transport
+}
+
+// apiEgress returns an API's Scope and the transport that enforces it (the
+// Options.Transport, unchecked at dial time, when the embedder set one).
+func (g *Gateway) apiEgress(a *API, global rule.AllowList) (*rule.Scope, http.RoundTripper, string, error) {
+	allow, err := a.egressAllow(global)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	s, err := g.guard.Scope(a.Backend, allow)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if g.opts.Transport != nil {
+		return s, g.opts.Transport, "", nil
+	}
+	key := a.Name + "\x00" + s.Own() + "\x00" + strings.Join(s.Allow().Entries(), "\x00")
+	g.trs.mu.Lock()
+	defer g.trs.mu.Unlock()
+	if t, ok := g.trs.m[key]; ok {
+		return s, t, key, nil
+	}
+	t := NewTransport()
+	t.DialContext = g.guard.DialContext(s, "api "+a.Name)
+	if g.trs.m == nil {
+		g.trs.m = map[string]*http.Transport{}
+	}
+	g.trs.m[key] = t
+	return s, t, key, nil
+}
+
+// pruneTransports closes the idle connections of transports no API of the
+// new snapshot uses, and forgets them (requests of the old snapshot still
+// holding one finish normally; its connections then idle out).
+func (g *Gateway) pruneTransports(keep map[string]bool) {
+	g.trs.mu.Lock()
+	defer g.trs.mu.Unlock()
+	for k, t := range g.trs.m {
+		if !keep[k] {
+			t.CloseIdleConnections()
+			delete(g.trs.m, k)
+		}
+	}
+}
+
+func (g *Gateway) closeIdleTransports() {
+	g.trs.mu.Lock()
+	defer g.trs.mu.Unlock()
+	for _, t := range g.trs.m {
+		t.CloseIdleConnections()
+	}
+}
+
+// egressGuard returns the Guard of o, or a default one (system resolver,
+// no global allow-list).
+func egressGuard(o *Options) (*egress.Guard, error) {
+	if o.Egress != nil {
+		return o.Egress, nil
+	}
+	return egress.New(egress.Options{Logger: o.Logger})
+}
