@@ -29,5 +29,5 @@ func ExampleFieldError() {
 	fmt.Println(err)
 	// Output:
 	// true true
-	// invalid backendUrl: host 169.254.169.254 is a link-local address
+	// invalid backendUrl: egress to 169.254.169.254:80 refused: 169.254.169.254 is a cloud metadata address (even the API's own backend needs an allow-list entry for it); allow it with an egress allow-list entry
 }

@@ -30,6 +30,10 @@ type API struct {
 	// AllowQueryKey is set. Defaults to DefaultKeyQuery.
 	KeyQuery      string `json:"keyQuery"`
 	AllowQueryKey bool   `json:"allowQueryKey"`
+	// EgressAllow lists what backends set by this API's policies, and
+	// redirects, may reach beyond public addresses and the API's own
+	// backend: CIDRs, addresses, host[:port], *.domain (docs/egress.md).
+	EgressAllow []string `json:"egressAllow,omitempty"`
 }
 
 // Operation is one method + URL template of an API.

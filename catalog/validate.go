@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/mail"
-	"net/netip"
-	"net/url"
 	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/abi/egress"
 )
 
 // Bounds enforced by validation.
@@ -115,99 +115,34 @@ func ValidatePathPrefix(path, p string) error {
 	return nil
 }
 
-// ValidateBackendURL checks a backend URL: absolute http or https, with a
-// host, no user info, no query, no fragment, and, when the host is an IP literal, not
-// an unspecified, link-local or multicast address (cloud metadata
-// endpoints such as 169.254.169.254 are link-local). Host names are not
-// resolved here.
+// ValidateBackendURL checks an API's backend URL with the egress rule
+// (abi/egress.CheckBackend) and no allow-list: absolute http or https, a
+// host in canonical form (inet_aton forms such as 2852039166 are refused,
+// naming the address they mean), no user info, query or fragment; an IP
+// literal may be loopback or private (the admin chose it) but not
+// link-local, metadata, unspecified, multicast or broadcast. Host names are
+// resolved and checked when the gateway connects, not here.
 func ValidateBackendURL(path, raw string) error {
+	return validateBackend(path, raw, egress.AllowList{})
+}
+
+func validateBackend(path, raw string, allow egress.AllowList) error {
 	if raw == "" {
 		return fieldErr(path, "must not be empty")
 	}
-	if len(raw) > MaxURLLen {
-		return fieldErr(path, "longer than %d characters", MaxURLLen)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fieldErr(path, "not a URL: %v", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fieldErr(path, "scheme must be http or https, not %q", u.Scheme)
-	}
-	if u.Opaque != "" || u.Host == "" {
-		return fieldErr(path, "must be an absolute URL with a host")
-	}
-	if u.User != nil {
-		return fieldErr(path, "must not contain user info; use a named value and a policy")
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return fieldErr(path, "must not contain a fragment")
-	}
-	// The gateway appends the request's own query; a backend URL with one
-	// would be refused when the catalog is loaded (gateway.CheckBackendURL).
-	if u.RawQuery != "" || u.ForceQuery {
-		return fieldErr(path, "must not contain a query")
-	}
-	host := u.Hostname()
-	if host == "" {
-		return fieldErr(path, "must have a host")
-	}
-	if p := u.Port(); p != "" {
-		var n int
-		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || n < 1 || n > 65535 {
-			return fieldErr(path, "invalid port %q", p)
-		}
-	}
-	if looksNumeric(host) {
-		if _, err := netip.ParseAddr(host); err != nil {
-			// inet_aton forms such as 2852039166, 0xa9fea9fe or 169.254.169.254.
-			// are resolved to addresses by some resolvers; refuse them.
-			return fieldErr(path, "host %q is a non-canonical IP address", host)
-		}
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		ip = ip.Unmap()
-		switch {
-		case ip.IsUnspecified():
-			return fieldErr(path, "host %s is an unspecified address", ip)
-		case ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast():
-			return fieldErr(path, "host %s is a link-local address", ip)
-		case ip.IsMulticast() || ip.IsInterfaceLocalMulticast():
-			return fieldErr(path, "host %s is a multicast address", ip)
-		case ip.Is4() && ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-			return fieldErr(path, "host %s is the broadcast address", ip)
-		}
+	if _, err := egress.CheckBackend(raw, allow); err != nil {
+		return fieldErr(path, "%s", strings.TrimPrefix(err.Error(), egress.ErrInvalidURL.Error()+": "))
 	}
 	return nil
 }
 
-// looksNumeric reports whether every dot-separated label of host is a
-// decimal, octal or hex number, i.e. whether a resolver may read it as an
-// IPv4 address.
-func looksNumeric(host string) bool {
-	h := strings.TrimSuffix(host, ".")
-	if h == "" {
-		return false
+// ValidateEgressAllow checks an egress allow-list (abi/egress entries).
+func ValidateEgressAllow(path string, entries []string) (egress.AllowList, error) {
+	al, err := egress.ParseAllowList(entries)
+	if err != nil {
+		return egress.AllowList{}, fieldErr(path, "%v", err)
 	}
-	for _, l := range strings.Split(h, ".") {
-		hex := false
-		if len(l) > 2 && (l[:2] == "0x" || l[:2] == "0X") {
-			l, hex = l[2:], true
-		}
-		if l == "" {
-			return false
-		}
-		for _, c := range l {
-			digit := '0' <= c && c <= '9'
-			if hex {
-				digit = digit || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-			}
-			if !digit {
-				return false
-			}
-		}
-	}
-	return true
+	return al, nil
 }
 
 // ValidateMethod checks an HTTP method of an operation (upper case).
@@ -330,7 +265,11 @@ func (a *API) Validate() error {
 	if err := ValidatePathPrefix("pathPrefix", a.PathPrefix); err != nil {
 		return err
 	}
-	if err := ValidateBackendURL("backendUrl", a.BackendURL); err != nil {
+	allow, err := ValidateEgressAllow("egressAllow", a.EgressAllow)
+	if err != nil {
+		return err
+	}
+	if err := validateBackend("backendUrl", a.BackendURL, allow); err != nil {
 		return err
 	}
 	if a.Version != "" {

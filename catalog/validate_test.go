@@ -225,3 +225,34 @@ func TestErrors(t *testing.T) {
 		t.Fatal("FieldError is not ErrNotFound")
 	}
 }
+
+// The API's egress allow-list is validated and applies to its own backend.
+func TestAPIEgressAllow(t *testing.T) {
+	for _, c := range []struct {
+		backend string
+		allow   []string
+		field   string // "" valid
+		msg     string
+	}{
+		{"http://127.0.0.1:8081", nil, "", ""},
+		{"http://10.0.0.5/api", nil, "", ""},
+		{"http://169.254.169.254/", []string{"169.254.169.254"}, "", ""},
+		{"http://[fe80::1]:8080/", []string{"fe80::/64"}, "", ""},
+		{"http://169.254.169.254/", []string{"169.254.0.0/16"}, "backendUrl", "cloud metadata"},
+		{"http://2852039166/", []string{"169.254.169.254"}, "backendUrl", "non-canonical form of the IPv4 address 169.254.169.254"},
+		{"http://127.0.0.1.", nil, "backendUrl", "non-canonical"},
+		{"https://api.example.com", []string{"10.0.0.1/8"}, "egressAllow", "host bits set; write 10.0.0.0/8"},
+		{"https://api.example.com", []string{"evil@x"}, "egressAllow", "entry 0"},
+	} {
+		a := catalog.API{ID: "a", Name: "A", PathPrefix: "/a", BackendURL: c.backend, EgressAllow: c.allow}
+		a.ApplyDefaults()
+		err := a.Validate()
+		var fe *catalog.FieldError
+		switch {
+		case c.field == "" && err != nil:
+			t.Errorf("%s %v: %v", c.backend, c.allow, err)
+		case c.field != "" && (!errors.As(err, &fe) || fe.Path != c.field || !strings.Contains(err.Error(), c.msg)):
+			t.Errorf("%s %v: %v, want %s: …%s…", c.backend, c.allow, err, c.field, c.msg)
+		}
+	}
+}

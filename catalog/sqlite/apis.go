@@ -3,20 +3,39 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 
 	"github.com/gatehouse/gatehouse/catalog"
 )
 
-const apiCols = `id, name, path_prefix, backend_url, version, revision, subscription_required, key_header, key_query, allow_query_key`
+const apiCols = `id, name, path_prefix, backend_url, version, revision, subscription_required, key_header, key_query, allow_query_key, egress_allow`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanAPI(row scanner, extra ...any) (catalog.API, error) {
 	var a catalog.API
+	var egress string
 	dest := append([]any{&a.ID, &a.Name, &a.PathPrefix, &a.BackendURL, &a.Version, &a.Revision,
-		&a.SubscriptionRequired, &a.KeyHeader, &a.KeyQuery, &a.AllowQueryKey}, extra...)
-	err := row.Scan(dest...)
-	return a, err
+		&a.SubscriptionRequired, &a.KeyHeader, &a.KeyQuery, &a.AllowQueryKey, &egress}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return a, err
+	}
+	if egress != "" {
+		if err := json.Unmarshal([]byte(egress), &a.EgressAllow); err != nil {
+			return a, fmt.Errorf("api %s: egress_allow: %w", a.ID, err)
+		}
+	}
+	return a, nil
+}
+
+// egressText encodes an API's egress allow-list for its column.
+func egressText(a catalog.API) string {
+	if len(a.EgressAllow) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(a.EgressAllow)
+	return string(b)
 }
 
 // CreateAPI stores a new API. An empty ID is generated; key carrier names
@@ -32,9 +51,9 @@ func (s *Store) CreateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 	err := s.write(ctx, audit{"create", "api", a.ID, a.Name}, func(tx *sql.Tx) error {
 		now := s.now().UnixNano()
 		_, err := tx.ExecContext(ctx, `INSERT INTO apis (`+apiCols+`, openapi_doc, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
-			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), a.OpenAPIDoc, now, now)
+			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), a.OpenAPIDoc, now, now)
 		return err
 	})
 	if err != nil {
@@ -81,9 +100,9 @@ func (s *Store) UpdateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 	}
 	err := s.writeOne(ctx, audit{"update", "api", a.ID, a.Name}, "api", a.ID, `UPDATE apis SET name = ?, path_prefix = ?, backend_url = ?, version = ?,
 		revision = ?, subscription_required = ?, key_header = ?, key_query = ?, allow_query_key = ?,
-		openapi_doc = ?, updated_at = ? WHERE id = ?`,
+		egress_allow = ?, openapi_doc = ?, updated_at = ? WHERE id = ?`,
 		a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
-		a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
+		a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
 	if err != nil {
 		return catalog.API{}, err
 	}

@@ -20,10 +20,12 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	rule "github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/catalog/analytics"
 	"github.com/gatehouse/gatehouse/catalog/sqlite"
 	"github.com/gatehouse/gatehouse/host/catalogsource"
 	"github.com/gatehouse/gatehouse/host/counter"
+	"github.com/gatehouse/gatehouse/host/egress"
 	"github.com/gatehouse/gatehouse/host/edge"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
@@ -53,6 +55,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "ops-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_OPS_LISTEN"}, Usage: "serve /metrics, /healthz and /readyz here with --config (catalog mode serves them on --admin-listen); empty: off"},
 			&cli.BoolFlag{Name: "log-requests", Value: true, EnvVars: []string{"GATEHOUSE_LOG_REQUESTS"}, Usage: "write one record per call to DATA/logs.db (the request log and analytics)"},
 			&cli.IntFlag{Name: "log-retention-days", Value: 30, EnvVars: []string{"GATEHOUSE_LOG_RETENTION_DAYS"}, Usage: "days the request log keeps records"},
+			&cli.StringSliceFlag{Name: "egress-allow", EnvVars: []string{"GATEHOUSE_EGRESS_ALLOW"}, Usage: "CIDRs, addresses, host[:port] or *.domain that backends set by policies, redirects and JWKS fetches may reach on private networks, for every API (repeat or comma-separate; docs/egress.md)"},
 		},
 		Action: serve,
 	}
@@ -100,10 +103,20 @@ func serve(c *cli.Context) error {
 		return fmt.Errorf("counters: %w", err)
 	}
 	defer counters.Close()
+	// One egress rule for every road out (docs/egress.md): API backends,
+	// policy overrides, redirects and JWKS fetches dial through it.
+	guard, err := egress.New(egress.Options{Allow: c.StringSlice("egress-allow"), Logger: log})
+	if err != nil {
+		return fmt.Errorf("--egress-allow: %w", err)
+	}
+	jwksScope, err := guard.Scope("", rule.AllowList{})
+	if err != nil {
+		return err
+	}
 	svc := &engine.Services{
 		Counters: counters,
 		Cache:    vcache.New(10000, 64<<20),
-		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: jwksClient()}),
+		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: guard.Client(jwksScope, "jwks", jwtverify.JWKSFetchTimeout)}),
 		// limit-concurrency: in-flight slots, released when each call ends.
 		Semaphores: semaphore.New(),
 		// cache-lookup stampede protection: cache fill leases.
@@ -182,7 +195,7 @@ func serve(c *cli.Context) error {
 		observer = obs
 	}
 
-	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), GuardBuiltin: c.Bool("guard-builtins"), Logger: log,
+	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), GuardBuiltin: c.Bool("guard-builtins"), Logger: log, Egress: guard,
 		Observer: observer, Metrics: met, TraceContext: true})
 	if err != nil {
 		return err
@@ -353,24 +366,6 @@ func servePprof(addr string, log *slog.Logger) error {
 	go (&http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}).Serve(ln)
 	log.Info("pprof listening", "addr", ln.Addr().String())
 	return nil
-}
-
-// jwksClient fetches JWKS documents for policies, refusing link-local,
-// unspecified and multicast addresses (cloud metadata endpoints) even when a
-// hostname resolves to them: the URL comes from a policy's config.
-func jwksClient() *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		ip := net.ParseIP(host)
-		if ip == nil || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-			return fmt.Errorf("jwks: refusing to connect to %s", host)
-		}
-		return nil
-	}}
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 5 * time.Second, MaxIdleConnsPerHost: 2}}
 }
 
 // randomKey returns a fresh 256-bit key with a visible prefix.

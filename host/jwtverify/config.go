@@ -13,12 +13,13 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse/gatehouse/abi/egress"
 )
 
 // Config is the verification config a policy passes with each token, as
@@ -176,12 +177,12 @@ func compile(data []byte, now func() time.Time) (*compiled, error) {
 		}
 		c.pub = k
 	default:
-		u, err := url.Parse(cfg.JWKSURL)
+		// The egress rule's syntax (abi/egress): every literal form of an
+		// address normalized or refused, as on every other road; the
+		// addresses are checked when the fetcher's client dials.
+		u, err := egress.ParseTarget(cfg.JWKSURL)
 		if err != nil {
 			return nil, configErr("jwks_url: %v", err)
-		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, configErr("jwks_url: %q is not an http or https URL", cfg.JWKSURL)
 		}
 		if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
 			return nil, configErr("jwks_url: %q must use https (plain http only to a loopback address)", cfg.JWKSURL)

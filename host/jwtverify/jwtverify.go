@@ -28,8 +28,10 @@
 // already held keep being used (stale-if-error) without any log from this
 // package; only with no keys at all is the result abi.ErrJWTKeys. Note that
 // the JWKS URL comes from the policy's config, so the host fetches whatever
-// http(s) URL a policy names: restricting egress is up to the HTTP client
-// passed in Options.
+// http(s) URL a policy names: the URL's syntax is the egress rule's
+// (abi/egress), and the addresses it reaches are checked by the HTTP client
+// passed in Options (gatehouse serve passes a host/egress client: the
+// global allow-list only, redirects checked, https → http refused).
 package jwtverify
 
 import (
