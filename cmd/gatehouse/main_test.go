@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -54,7 +55,7 @@ func TestPluginValidate(t *testing.T) {
 	}
 }
 
-func TestJWKSClientRefusesMetadataAddresses(t *testing.T) {
+func TestJWKSClientEgress(t *testing.T) {
 	srv := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"keys":[]}`) })}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -62,16 +63,30 @@ func TestJWKSClientRefusesMetadataAddresses(t *testing.T) {
 	}
 	go srv.Serve(ln)
 	defer srv.Close()
-	c := jwksClient()
-	if resp, err := c.Get("http://" + ln.Addr().String() + "/jwks"); err != nil {
-		t.Errorf("loopback JWKS: %v", err)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, _, err := newEgress([]string{"10.0.0.1/8"}, quiet); err == nil || !strings.Contains(err.Error(), "--egress-allow") {
+		t.Errorf("bad --egress-allow: %v", err)
+	}
+	_, strict, err := newEgress(nil, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, allowed, err := newEgress([]string{ln.Addr().String()}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strict.Get("http://" + ln.Addr().String() + "/jwks"); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("loopback JWKS without --egress-allow: %v", err)
+	}
+	if resp, err := allowed.Get("http://" + ln.Addr().String() + "/jwks"); err != nil {
+		t.Errorf("loopback JWKS allowed by --egress-allow: %v", err)
 	} else {
 		resp.Body.Close()
 	}
-	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:80/", "http://0.0.0.0:80/"} {
+	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:80/", "http://0.0.0.0:80/", "http://[::ffff:169.254.169.254]/"} {
 		start := time.Now()
-		_, err := c.Get(u)
-		if err == nil || !strings.Contains(err.Error(), "refusing") {
+		_, err := allowed.Get(u)
+		if err == nil || !strings.Contains(err.Error(), "refused") {
 			t.Errorf("%s: err = %v; want a refusal", u, err)
 		}
 		if time.Since(start) > time.Second {

@@ -25,8 +25,8 @@ import (
 	"github.com/gatehouse/gatehouse/catalog/sqlite"
 	"github.com/gatehouse/gatehouse/host/catalogsource"
 	"github.com/gatehouse/gatehouse/host/counter"
-	"github.com/gatehouse/gatehouse/host/egress"
 	"github.com/gatehouse/gatehouse/host/edge"
+	"github.com/gatehouse/gatehouse/host/egress"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
 	"github.com/gatehouse/gatehouse/host/jwtverify"
@@ -105,18 +105,14 @@ func serve(c *cli.Context) error {
 	defer counters.Close()
 	// One egress rule for every road out (docs/egress.md): API backends,
 	// policy overrides, redirects and JWKS fetches dial through it.
-	guard, err := egress.New(egress.Options{Allow: c.StringSlice("egress-allow"), Logger: log})
-	if err != nil {
-		return fmt.Errorf("--egress-allow: %w", err)
-	}
-	jwksScope, err := guard.Scope("", rule.AllowList{})
+	guard, jwks, err := newEgress(c.StringSlice("egress-allow"), log)
 	if err != nil {
 		return err
 	}
 	svc := &engine.Services{
 		Counters: counters,
 		Cache:    vcache.New(10000, 64<<20),
-		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: guard.Client(jwksScope, "jwks", jwtverify.JWKSFetchTimeout)}),
+		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: jwks}),
 		// limit-concurrency: in-flight slots, released when each call ends.
 		Semaphores: semaphore.New(),
 		// cache-lookup stampede protection: cache fill leases.
@@ -366,6 +362,22 @@ func servePprof(addr string, log *slog.Logger) error {
 	go (&http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}).Serve(ln)
 	log.Info("pprof listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// newEgress returns the egress guard every road out dials through, with
+// the global allow-list, and the JWKS fetchers' client: the global
+// allow-list only (the key cache is shared by every API, so a per-API
+// entry cannot apply), redirects checked, https → http refused.
+func newEgress(allow []string, log *slog.Logger) (*egress.Guard, *http.Client, error) {
+	guard, err := egress.New(egress.Options{Allow: allow, Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--egress-allow: %w", err)
+	}
+	s, err := guard.Scope("", rule.AllowList{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return guard, guard.Client(s, "jwks", jwtverify.JWKSFetchTimeout), nil
 }
 
 // randomKey returns a fresh 256-bit key with a visible prefix.

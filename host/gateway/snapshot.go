@@ -133,7 +133,7 @@ type apiState struct {
 	backend   *url.URL
 	bodyLimit int64
 	timeout   time.Duration
-	sensitive []string // lower-case query names redacted in call records
+	sensitive []string          // lower-case query names redacted in call records
 	egress    *rule.Scope       // what the API's backends may reach (egress.go)
 	transport http.RoundTripper // dials through egress
 }
