@@ -10,16 +10,20 @@
 //
 // The request's path (relative to the API's path prefix, after any
 // rewrite-uri) is appended to base_url as to the API's backend, and the
-// query is kept. The URL must not carry credentials, a query or a fragment;
-// the host also refuses link-local and metadata addresses unless the API
-// allows private backends (the call then fails, fail mode closed: 500). It
-// acts in the request phase only (inbound or backend section).
+// query is kept. The URL must not carry credentials, a query or a fragment,
+// and an IP address only in canonical form; the host also refuses
+// loopback, private, link-local and metadata addresses other than the
+// API's own backend unless the API's egress allow-list names them
+// (docs/egress.md; the call then fails, fail mode closed: 500). It acts in
+// the request phase only (inbound or backend section).
 package setbackendservice
 
 import (
+	"errors"
 	"fmt"
-	"net/url"
+	"strings"
 
+	"github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/plugins/internal/conf"
 	"github.com/gatehouse/gatehouse/sdk"
 )
@@ -57,30 +61,14 @@ func New(config []byte) (sdk.Policy, error) {
 	return &Policy{url: c.BaseURL}, nil
 }
 
-// CheckURL checks what the policy can know about a backend URL: an
-// absolute http(s) URL with a host, no credentials, query or fragment, no
-// spaces or control characters. (Private addresses are the host's call.)
+// CheckURL checks what the policy can know about a backend URL, with the
+// host's own egress syntax (abi/egress.ParseBackend): an absolute http(s)
+// URL with a host in canonical form, no user info, query or fragment.
+// Which addresses it may reach is the host's call, with the API's egress
+// allow-list (docs/egress.md).
 func CheckURL(s string) error {
-	if len(s) > MaxURLLen {
-		return fmt.Errorf("longer than %d bytes", MaxURLLen)
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c == 0x7f {
-			return fmt.Errorf("%q has a space or control character", s)
-		}
-	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return fmt.Errorf("%q is not a URL", s)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%q: the scheme must be http or https", s)
-	case u.Host == "" || u.Hostname() == "" || u.Opaque != "":
-		return fmt.Errorf("%q has no host", s)
-	case u.User != nil:
-		return fmt.Errorf("%q must not carry credentials", s)
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.RawFragment != "":
-		return fmt.Errorf("%q must not have a query or fragment", s)
+	if _, err := egress.ParseBackend(s); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), egress.ErrInvalidURL.Error()+": "))
 	}
 	return nil
 }
