@@ -50,8 +50,9 @@ import (
 // DefaultMaxKeys is the default bound on the number of counters a Store holds.
 const DefaultMaxKeys = 100000
 
-// MaxKeyLen is the longest key accepted, in bytes.
-const MaxKeyLen = 512
+// MaxKeyLen is the longest key accepted, in bytes: a guest key of up to
+// abi.MaxKey bytes under its module's namespace (see host/engine).
+const MaxKeyLen = abi.MaxStoredKey
 
 // MaxWindow is the longest window accepted.
 const MaxWindow = 366 * 24 * time.Hour
