@@ -67,18 +67,34 @@ func (m *Module) Namespace() string { return m.ns }
 // ok is false for a key that is empty, over abi.MaxKey bytes, or, for the
 // built-in module, starts with NUL (the namespaced space).
 func (inst *instance) storedKey(key []byte) (string, bool) {
-	if len(key) == 0 || len(key) > abi.MaxKey {
-		return "", false
-	}
 	p := inst.m.nsPrefix
 	if p == nil {
-		if key[0] == 0 {
+		if len(key) == 0 || len(key) > abi.MaxKey || key[0] == 0 {
 			return "", false
 		}
 		return string(key), true
 	}
-	inst.keyBuf = append(append(inst.keyBuf[:0], p...), key...)
-	return string(inst.keyBuf), true
+	b, ok := appendStoredKey(inst.keyBuf[:0], p, key)
+	if !ok {
+		return "", false
+	}
+	inst.keyBuf = b
+	return string(b), true
+}
+
+// appendStoredKey appends the stored form of key under prefix (nil: the
+// built-in namespace) to dst; ok is false when the key is refused.
+func appendStoredKey(dst, prefix, key []byte) ([]byte, bool) {
+	if len(key) == 0 || len(key) > abi.MaxKey {
+		return dst, false
+	}
+	if prefix == nil {
+		if key[0] == 0 {
+			return dst, false
+		}
+		return append(dst, key...), true
+	}
+	return append(append(dst, prefix...), key...), true
 }
 
 // StoredKey returns the key a module's guest key k is stored under (for
