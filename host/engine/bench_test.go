@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -264,6 +265,45 @@ func BenchmarkBuiltinPolicy(b *testing.B) {
 				if _, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: time.Second}); err != nil || ex.Answered {
 					b.Fatalf("%s: err %v, answered %d", c.policy, err, ex.Status)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkBudgetWorstCase is one request that takes every per-request
+// budget to its limit through a raw-ABI guest: 64 added headers of ≈1 KiB
+// (64 KiB), 256 variables of ≈1 KiB (256 KiB), 16 concurrency slots on a
+// 512-byte key and 16 fill leases. B/op is what the host allocated for that
+// request (a fresh Exchange each time): an upper bound of what the budgets
+// let one request hold. Compare with the "baseline" case (the same call
+// doing nothing).
+func BenchmarkBudgetWorstCase(b *testing.B) {
+	e := benchEngine(b)
+	m, err := e.Load(context.Background(), "hostile", "1", hosttest.Guest(b, "host/hosttest/guests/hostile"), engine.LoadOptions{Min: 1, Max: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := m.NewPlan(m.Attach("hostile", nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := hex.EncodeToString([]byte(strings.Repeat("k", abi.MaxKey)))
+	for _, c := range []struct{ name, cmd string }{
+		{"baseline", "spin:0"},
+		{"all-budgets", "add-header:1000:1000;set-var:1000:1000;acquire:" + key + ":1000:1000;lease:1000:0"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				ex := benchExchange()
+				ex.ReqHeader.Set("X-Cmd", c.cmd)
+				if _, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: 5 * time.Second}); err != nil {
+					b.Fatal(err)
+				}
+				if c.name != "baseline" && len(ex.BudgetRefusals()) != 4 {
+					b.Fatalf("refusals %v", ex.BudgetRefusals())
+				}
+				ex.Reset()
 			}
 		})
 	}
