@@ -268,3 +268,43 @@ func TestPoolPerAPIShare(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestBuiltinPersistedCountersSurvive: a counters.db written by a host
+// before namespacing (which stored the guest's key as is) is read by the
+// built-in namespace unchanged, and an uploaded module counting on the same
+// key does not see it.
+func TestBuiltinPersistedCountersSurvive(t *testing.T) {
+	path := t.TempDir() + "/counters.db"
+	const key = "quota:3600000000000|c|subscription:sub-1"
+	old, err := counter.Open(counter.Options{PersistPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the earlier host did for the built-in quota's counter_add.
+	if _, _, _, err := old.Add(key, 7, 0, time.Hour, abi.CounterPersist, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctrs, err := counter.Open(counter.Options{PersistPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctrs.Close()
+	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir, Services: &engine.Services{Counters: ctrs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	s := &sandbox{e: e, ctrs: ctrs}
+	builtin := s.load(t, "builtin", engine.LoadOptions{Builtin: true})
+	evil := s.load(t, "evil", engine.LoadOptions{})
+	mode := fmt.Sprint(abi.CounterPersist)
+	if out, _ := hostile(t, builtin, "api", "counter:"+hx(key)+":1:3600000:"+mode); out[0] != "st=0 count=8" {
+		t.Fatalf("built-in after the upgrade: %v, want the persisted 7 + 1", out)
+	}
+	if out, _ := hostile(t, evil, "api", "counter:"+hx(key)+":0:3600000:"+mode); out[0] != "st=0 count=0" {
+		t.Fatalf("uploaded module sees the built-in's persisted counter: %v", out)
+	}
+}
