@@ -32,7 +32,13 @@ func (subs) LookupSubscription(_ context.Context, key, api string) (engine.Subsc
 	return engine.Subscription{ID: "s1", State: "active", Scope: "all", APIAllowed: true}, true, nil
 }
 
-func benchEngine(b *testing.B) *engine.Engine {
+func benchEngine(b *testing.B) *engine.Engine { return benchEngineWith(b, engine.Budgets{}) }
+
+// unbudgeted lifts the per-request budgets: BenchmarkABI makes hundreds of
+// calls of one function per request to measure the host call, not a refusal.
+var unbudgeted = engine.Budgets{AddedHeaders: 1 << 30, AddedHeaderBytes: 1 << 40, Vars: 1 << 30, VarBytes: 1 << 40, HeldSlots: 1 << 30, HeldLeases: 1 << 30}
+
+func benchEngineWith(b *testing.B, budgets engine.Budgets) *engine.Engine {
 	svc := &engine.Services{
 		Counters:      counter.New(counter.Options{}),
 		Cache:         vcache.New(1000, 1<<20),
@@ -41,7 +47,7 @@ func benchEngine(b *testing.B) *engine.Engine {
 		Semaphores:    semaphore.New(),
 		Leases:        vcache.NewLeases(0),
 	}
-	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir, Services: svc})
+	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir, Services: svc, Budgets: budgets})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +71,7 @@ func BenchmarkABI(b *testing.B) {
 }
 
 func benchABI(b *testing.B, trusted bool) {
-	e := benchEngine(b)
+	e := benchEngineWith(b, unbudgeted)
 	m, err := e.Load(context.Background(), "abibench", "1", hosttest.Guest(b, "host/hosttest/guests/abibench"), engine.LoadOptions{Min: 1, Max: 1, Trusted: trusted})
 	if err != nil {
 		b.Fatal(err)
@@ -233,7 +239,7 @@ func BenchmarkInstanceRSS(b *testing.B) {
 // trusted runtime, without HTTP: the request phase on a fresh exchange.
 func BenchmarkBuiltinPolicy(b *testing.B) {
 	e := benchEngine(b)
-	m, err := e.Load(context.Background(), "builtin", "1", hosttest.Guest(b, "plugins/builtin"), engine.LoadOptions{Min: 1, Max: 1, Trusted: true})
+	m, err := e.Load(context.Background(), "builtin", "1", hosttest.Guest(b, "plugins/builtin"), engine.LoadOptions{Min: 1, Max: 1, Trusted: true, Builtin: true})
 	if err != nil {
 		b.Fatal(err)
 	}
