@@ -377,3 +377,35 @@ func AllowedWASI() []string {
 // CounterOutSize is the number of bytes counter_add writes at out:
 // count (i64 LE) then reset time in unix milliseconds (i64 LE).
 const CounterOutSize = 16
+
+// Keys and namespaces (ABI.md §10). A key a guest passes to counter_add,
+// cache_get/set/del, cache_fill_lease or concurrency_acquire is 1–MaxKey
+// bytes; the host stores it under the module's namespace (at most
+// MaxNamespace bytes, no NUL), so the stored key is at most MaxStoredKey.
+const (
+	MaxKey       = 512
+	MaxNamespace = 128
+	MaxStoredKey = MaxKey + MaxNamespace + 2
+)
+
+// Per-request budgets the host enforces across the whole chain (every
+// module, both phases); ABI.md §8. A call over a budget stores nothing and
+// answers ErrTooLarge; the gateway log names the budget.
+const (
+	// MaxAddedHeaders is how many header values set_header/add_header may
+	// store per request (a set that changes nothing is free).
+	MaxAddedHeaders = 64
+	// MaxAddedHeaderBytes bounds the name+value bytes of those values.
+	MaxAddedHeaderBytes = 64 << 10
+	// MaxVars is how many variables a request may hold.
+	MaxVars = 256
+	// MaxVarBytes bounds the name+value bytes of all variables of a request.
+	MaxVarBytes = 256 << 10
+	// MaxHeldSlots is how many concurrency slots a request may hold.
+	MaxHeldSlots = 16
+	// MaxHeldLeases is how many cache fill leases a request may hold.
+	MaxHeldLeases = 16
+	// DefaultMaxOutput is the default cap on a body set_body or
+	// send_response sets (per attachment: CallOptions.MaxOutput).
+	DefaultMaxOutput = 1 << 20
+)

@@ -30,9 +30,11 @@ func (v Vars) Set(name, value string) error {
 	return errOf(imports.SetVar(v.c.handle, bytesOf(name), bytesOf(value)))
 }
 
-// Cache is the node's shared value cache: a bounded LRU with TTLs, shared by
-// every module. Keys are not prefixed by the SDK: choose keys that cannot
-// collide with other policies' (e.g. start them with your policy's name).
+// Cache is the node's value cache: a bounded LRU with TTLs. The host keeps
+// each module's keys in the module's own namespace (other modules never see
+// them); keys are not prefixed by the SDK, so within your module choose keys
+// that cannot collide with your other policies' (e.g. start them with the
+// policy's name).
 type Cache struct{ c *Context }
 
 // Cache returns the shared value cache.
@@ -109,9 +111,10 @@ const (
 	Persist CounterMode = CounterMode(abi.CounterPersist)
 )
 
-// Counter is an atomic windowed counter shared by every instance on the
-// node. Its key is prefixed with the policy's name, so policies never share
-// counters by accident.
+// Counter is an atomic windowed counter shared by every instance of the
+// module on the node (the host keeps each module's counters apart). Its key
+// is prefixed with the policy's name, so policies never share counters by
+// accident.
 type Counter struct {
 	c   *Context
 	key string

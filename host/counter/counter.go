@@ -26,8 +26,11 @@
 // is part of the counter's identity, so a persisted quota and an in-memory
 // rate limit with the same key and window do not mix.
 //
-// The Store is sharded (64 shards chosen by an FNV-1a hash of the key, a
-// mutex each) and holds at most about Options.MaxKeys counters: when a shard
+// The Store is sharded (64 shards per key space chosen by an FNV-1a hash of
+// the key, a mutex each). There are two key spaces: keys starting with NUL
+// (the namespaced keys of uploaded modules, see host/engine) and the others
+// (the built-ins'); each holds at most about Options.MaxKeys counters, so
+// one space filling up never evicts the other's counters. When a shard
 // is over its share it evicts counters whose windows have expired first and
 // then the least recently used ones, persisted counters last. Expired
 // counters are also swept lazily, at most once per second (of the
@@ -50,8 +53,9 @@ import (
 // DefaultMaxKeys is the default bound on the number of counters a Store holds.
 const DefaultMaxKeys = 100000
 
-// MaxKeyLen is the longest key accepted, in bytes.
-const MaxKeyLen = 512
+// MaxKeyLen is the longest key accepted, in bytes: a guest key of up to
+// abi.MaxKey bytes under its module's namespace (see host/engine).
+const MaxKeyLen = abi.MaxStoredKey
 
 // MaxWindow is the longest window accepted.
 const MaxWindow = 366 * 24 * time.Hour
@@ -72,9 +76,10 @@ const (
 
 // Options configures a Store.
 type Options struct {
-	// MaxKeys bounds the number of counters held (approximately: each of the
-	// shards holds at most ceil(MaxKeys/64), and at least 1). Zero or
-	// negative means DefaultMaxKeys.
+	// MaxKeys bounds the number of counters held per key space
+	// (approximately: each of a space's 64 shards holds at most
+	// ceil(MaxKeys/64), and at least 1). Zero or negative means
+	// DefaultMaxKeys.
 	MaxKeys int
 
 	// PersistPath, when not empty, is a SQLite file (created if missing,
@@ -102,6 +107,7 @@ type Options struct {
 type Store struct {
 	shards   []shard
 	perShard int
+	split    bool // two key spaces (see newStore)
 
 	// minPersist is the shortest persisted window in ns; math.MaxInt64 when
 	// the Store does not persist, so that the check in Add is one compare.
@@ -143,7 +149,7 @@ type shard struct {
 // cannot be opened or read: use Open to handle that error.
 func New(opts Options) *Store {
 	if opts.PersistPath == "" {
-		return newStore(opts, numShards)
+		return newStore(opts, numShards, true)
 	}
 	s, err := Open(opts)
 	if err != nil {
@@ -152,7 +158,13 @@ func New(opts Options) *Store {
 	return s
 }
 
-func newStore(opts Options, n int) *Store {
+// newStore makes a Store of n shards per key space: with split, 2n shards,
+// the first n for the built-in space (keys not starting with NUL) and the
+// last n for the modules' namespaced space (keys starting with NUL, see
+// host/engine), so that counters created in one space never evict the
+// other's: a module creating counters by the hundred thousand cannot reset
+// a built-in rate limit. Each space holds about MaxKeys.
+func newStore(opts Options, n int, split bool) *Store {
 	maxKeys := opts.MaxKeys
 	if maxKeys <= 0 {
 		maxKeys = DefaultMaxKeys
@@ -161,7 +173,11 @@ func newStore(opts Options, n int) *Store {
 	if per < 1 {
 		per = 1
 	}
-	s := &Store{shards: make([]shard, n), perShard: per}
+	total := n
+	if split {
+		total = 2 * n
+	}
+	s := &Store{shards: make([]shard, total), perShard: per, split: split}
 	s.minPersist.Store(math.MaxInt64)
 	for i := range s.shards {
 		s.shards[i].m = make(map[ckey]*entry)
@@ -180,6 +196,19 @@ func (s *Store) Len() int {
 		sh.mu.Unlock()
 	}
 	return n
+}
+
+// shardFor returns key's shard: in its key space's half when split.
+func (s *Store) shardFor(key string) *shard {
+	if !s.split {
+		return &s.shards[fnv1a(key)%uint64(len(s.shards))]
+	}
+	half := uint64(len(s.shards) / 2)
+	i := fnv1a(key) % half
+	if len(key) > 0 && key[0] == 0 {
+		i += half
+	}
+	return &s.shards[i]
 }
 
 func fnv1a(s string) uint64 {
@@ -239,7 +268,7 @@ func (s *Store) Add(key string, delta, limit int64, window time.Duration, mode i
 	sliding := mode&abi.CounterSliding != 0
 	persist := mode&abi.CounterPersist != 0 && w >= s.minPersist.Load()
 
-	sh := &s.shards[fnv1a(key)%uint64(len(s.shards))]
+	sh := s.shardFor(key)
 	sh.mu.Lock()
 	if t >= sh.nextSweep || t < sh.nextSweep-2*sweepEvery { // due, or the clock stepped back
 		sh.sweep(t)

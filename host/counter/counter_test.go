@@ -261,7 +261,7 @@ func TestMemoryBound(t *testing.T) {
 }
 
 func has(s *Store, key string, w time.Duration, mode int32) bool {
-	sh := &s.shards[fnv1a(key)%uint64(len(s.shards))]
+	sh := s.shardFor(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	_, ok := sh.m[ckey{key, int64(w), mode}]
@@ -269,7 +269,7 @@ func has(s *Store, key string, w time.Duration, mode int32) bool {
 }
 
 func TestEvictExpiredFirstThenOldest(t *testing.T) {
-	s := newStore(Options{MaxKeys: 8}, 1)
+	s := newStore(Options{MaxKeys: 8}, 1, false)
 	ms := time.Millisecond
 	// k0..k7 used at t0+0..7ms with an hour window, except k3 which has a
 	// 1 ms window and so has expired by t0+5ms.
@@ -305,7 +305,7 @@ func TestEvictExpiredFirstThenOldest(t *testing.T) {
 }
 
 func TestEvictAmortised(t *testing.T) {
-	s := newStore(Options{MaxKeys: 80}, 1)
+	s := newStore(Options{MaxKeys: 80}, 1, false)
 	for i := 0; i < 80; i++ {
 		mustAdd(t, s, fmt.Sprintf("k%d", i), 1, 0, time.Hour, 0, t0.Add(time.Duration(i)))
 	}
@@ -322,7 +322,7 @@ func TestEvictAmortised(t *testing.T) {
 }
 
 func TestLazySweep(t *testing.T) {
-	s := newStore(Options{}, 1)
+	s := newStore(Options{}, 1, false)
 	mustAdd(t, s, "short", 1, 0, time.Millisecond, 0, t0)
 	mustAdd(t, s, "slide", 1, 0, time.Second, abi.CounterSliding, t0)
 	mustAdd(t, s, "long", 1, 0, time.Hour, 0, t0)
@@ -343,7 +343,7 @@ func TestLazySweep(t *testing.T) {
 }
 
 func TestLazySweepAfterClockStepsBack(t *testing.T) {
-	s := newStore(Options{}, 1)
+	s := newStore(Options{}, 1, false)
 	far := t0.Add(365 * 24 * time.Hour)
 	mustAdd(t, s, "long", 1, 0, time.Hour, 0, far) // sweeps, next sweep due far+1s
 	mustAdd(t, s, "short", 1, 0, time.Millisecond, 0, t0)
@@ -392,4 +392,25 @@ func BenchmarkAddParallelSliding(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestKeySpacesDoNotEvictEachOther: counters created by the hundred
+// thousand in the namespaced space (keys starting with NUL: uploaded
+// modules) never evict the built-ins' counters, which keep their counts.
+func TestKeySpacesDoNotEvictEachOther(t *testing.T) {
+	s := New(Options{MaxKeys: 640})
+	for i := 0; i < 100; i++ {
+		mustAdd(t, s, fmt.Sprintf("rate-limit:sub-%d", i), 5, 0, time.Hour, 0, t0)
+	}
+	for i := 0; i < 100000; i++ {
+		mustAdd(t, s, fmt.Sprintf("\x00evil\x00k-%d", i), 1, 0, time.Hour, 0, t0.Add(time.Duration(i)*time.Microsecond))
+	}
+	for i := 0; i < 100; i++ {
+		if c, _, _ := mustAdd(t, s, fmt.Sprintf("rate-limit:sub-%d", i), 0, 0, time.Hour, 0, t0.Add(time.Second)); c != 5 {
+			t.Fatalf("built-in counter %d evicted by the namespaced space (count %d)", i, c)
+		}
+	}
+	if l := s.Len(); l > 2*640+2*64 {
+		t.Fatalf("Len=%d: a space grew past its bound", l)
+	}
 }

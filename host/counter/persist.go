@@ -83,7 +83,7 @@ type row struct {
 // and starts the background flush; Close stops it and writes the last
 // changes. Without PersistPath it is New.
 func Open(opts Options) (*Store, error) {
-	s := newStore(opts, numShards)
+	s := newStore(opts, numShards, true)
 	if opts.PersistPath == "" {
 		return s, nil
 	}
@@ -144,7 +144,7 @@ func (s *Store) load(db *sql.DB, now int64) error {
 			continue // not a row this package wrote
 		}
 		k := ckey{key: string(key), window: w, mode: m}
-		sh := &s.shards[fnv1a(k.key)%uint64(len(s.shards))]
+		sh := s.shardFor(k.key)
 		sh.m[k] = &entry{start: start, cur: cur, prev: prev, lastUsed: now}
 	}
 	return rs.Err()
@@ -208,7 +208,7 @@ func (s *Store) Flush() error {
 	if err != nil {
 		// Queue them again (those not re-queued by an Add meanwhile).
 		for _, d := range p.refs {
-			sh := &s.shards[fnv1a(d.k.key)%uint64(len(s.shards))]
+			sh := s.shardFor(d.k.key)
 			sh.mu.Lock()
 			if !d.e.dirty {
 				d.e.dirty = true

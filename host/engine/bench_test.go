@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -31,7 +32,13 @@ func (subs) LookupSubscription(_ context.Context, key, api string) (engine.Subsc
 	return engine.Subscription{ID: "s1", State: "active", Scope: "all", APIAllowed: true}, true, nil
 }
 
-func benchEngine(b *testing.B) *engine.Engine {
+func benchEngine(b *testing.B) *engine.Engine { return benchEngineWith(b, engine.Budgets{}) }
+
+// unbudgeted lifts the per-request budgets: BenchmarkABI makes hundreds of
+// calls of one function per request to measure the host call, not a refusal.
+var unbudgeted = engine.Budgets{AddedHeaders: 1 << 30, AddedHeaderBytes: 1 << 40, Vars: 1 << 30, VarBytes: 1 << 40, HeldSlots: 1 << 30, HeldLeases: 1 << 30}
+
+func benchEngineWith(b *testing.B, budgets engine.Budgets) *engine.Engine {
 	svc := &engine.Services{
 		Counters:      counter.New(counter.Options{}),
 		Cache:         vcache.New(1000, 1<<20),
@@ -40,7 +47,7 @@ func benchEngine(b *testing.B) *engine.Engine {
 		Semaphores:    semaphore.New(),
 		Leases:        vcache.NewLeases(0),
 	}
-	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir, Services: svc})
+	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir, Services: svc, Budgets: budgets})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,7 +71,7 @@ func BenchmarkABI(b *testing.B) {
 }
 
 func benchABI(b *testing.B, trusted bool) {
-	e := benchEngine(b)
+	e := benchEngineWith(b, unbudgeted)
 	m, err := e.Load(context.Background(), "abibench", "1", hosttest.Guest(b, "host/hosttest/guests/abibench"), engine.LoadOptions{Min: 1, Max: 1, Trusted: trusted})
 	if err != nil {
 		b.Fatal(err)
@@ -232,7 +239,7 @@ func BenchmarkInstanceRSS(b *testing.B) {
 // trusted runtime, without HTTP: the request phase on a fresh exchange.
 func BenchmarkBuiltinPolicy(b *testing.B) {
 	e := benchEngine(b)
-	m, err := e.Load(context.Background(), "builtin", "1", hosttest.Guest(b, "plugins/builtin"), engine.LoadOptions{Min: 1, Max: 1, Trusted: true})
+	m, err := e.Load(context.Background(), "builtin", "1", hosttest.Guest(b, "plugins/builtin"), engine.LoadOptions{Min: 1, Max: 1, Trusted: true, Builtin: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -264,6 +271,45 @@ func BenchmarkBuiltinPolicy(b *testing.B) {
 				if _, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: time.Second}); err != nil || ex.Answered {
 					b.Fatalf("%s: err %v, answered %d", c.policy, err, ex.Status)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkBudgetWorstCase is one request that takes every per-request
+// budget to its limit through a raw-ABI guest: 64 added headers of ≈1 KiB
+// (64 KiB), 256 variables of ≈1 KiB (256 KiB), 16 concurrency slots on a
+// 512-byte key and 16 fill leases. B/op is what the host allocated for that
+// request (a fresh Exchange each time): an upper bound of what the budgets
+// let one request hold. Compare with the "baseline" case (the same call
+// doing nothing).
+func BenchmarkBudgetWorstCase(b *testing.B) {
+	e := benchEngine(b)
+	m, err := e.Load(context.Background(), "hostile", "1", hosttest.Guest(b, "host/hosttest/guests/hostile"), engine.LoadOptions{Min: 1, Max: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := m.NewPlan(m.Attach("hostile", nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := hex.EncodeToString([]byte(strings.Repeat("k", abi.MaxKey)))
+	for _, c := range []struct{ name, cmd string }{
+		{"baseline", "spin:0"},
+		{"all-budgets", "add-header:1000:1000;set-var:1000:1000;acquire:" + key + ":1000:1000;lease:1000:0"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				ex := benchExchange()
+				ex.ReqHeader.Set("X-Cmd", c.cmd)
+				if _, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: 5 * time.Second}); err != nil {
+					b.Fatal(err)
+				}
+				if c.name != "baseline" && len(ex.BudgetRefusals()) != 4 {
+					b.Fatalf("refusals %v", ex.BudgetRefusals())
+				}
+				ex.Reset()
 			}
 		})
 	}

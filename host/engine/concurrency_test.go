@@ -51,8 +51,8 @@ func TestConcurrencyAcquire(t *testing.T) {
 	// then a third is refused.
 	ex := newExchange()
 	res, err := h.m.Call(ex, engine.PhaseRequest, h.plan(t, "acquire:k=2;acquire:k=2"), relaxed)
-	if err != nil || res != abi.ActionContinue || ex.Held() != 2 || sems.InFlight("k") != 2 {
-		t.Fatalf("res=%d err=%v held=%d in flight=%d", res, err, ex.Held(), sems.InFlight("k"))
+	if err != nil || res != abi.ActionContinue || ex.Held() != 2 || sems.InFlight(h.m.StoredKey("k")) != 2 {
+		t.Fatalf("res=%d err=%v held=%d in flight=%d", res, err, ex.Held(), sems.InFlight(h.m.StoredKey("k")))
 	}
 	ex2 := newExchange()
 	res, err = h.m.Call(ex2, engine.PhaseRequest, h.plan(t, "acquire:k=2"), relaxed)
@@ -84,13 +84,13 @@ func TestConcurrencyAcquire(t *testing.T) {
 		before := sems.releases
 		ex := newExchange()
 		_, err := h.m.Call(ex, engine.PhaseRequest, h.plan(t, cfg), relaxed)
-		if ex.Held() != 1 || sems.InFlight("e") != 1 {
-			t.Fatalf("%s: err=%v held=%d in flight=%d", cfg, err, ex.Held(), sems.InFlight("e"))
+		if ex.Held() != 1 || sems.InFlight(h.m.StoredKey("e")) != 1 {
+			t.Fatalf("%s: err=%v held=%d in flight=%d", cfg, err, ex.Held(), sems.InFlight(h.m.StoredKey("e")))
 		}
 		ex.Reset()
 		ex.Reset()
-		if sems.releases != before+1 || sems.InFlight("e") != 0 {
-			t.Fatalf("%s: %d releases, in flight %d", cfg, sems.releases-before, sems.InFlight("e"))
+		if sems.releases != before+1 || sems.InFlight(h.m.StoredKey("e")) != 0 {
+			t.Fatalf("%s: %d releases, in flight %d", cfg, sems.releases-before, sems.InFlight(h.m.StoredKey("e")))
 		}
 	}
 }

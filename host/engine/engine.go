@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -28,6 +29,13 @@ type Options struct {
 	// GuestLogRate is how many guest log lines per second per module reach
 	// the log before the rest are counted and summarised (20).
 	GuestLogRate int
+	// InitDeadline bounds instantiation (including _initialize) and the
+	// ABI marker call of guarded modules (5 s): a guest that loops there
+	// fails the load with ErrInitDeadline instead of wedging the loader.
+	InitDeadline time.Duration
+	// Budgets are the per-request limits the host enforces (zero fields:
+	// the abi.Max* defaults).
+	Budgets Budgets
 }
 
 // Engine is one wazero runtime shared by every module version.
@@ -79,6 +87,10 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.Services == nil {
 		o.Services = &Services{}
 	}
+	if o.InitDeadline <= 0 {
+		o.InitDeadline = 5 * time.Second
+	}
+	o.Budgets = o.Budgets.withDefaults()
 	e := &Engine{opts: o, log: o.Logger, mods: map[*Module]struct{}{}}
 	cfg := wazero.NewRuntimeConfigCompiler().
 		WithCloseOnContextDone(true). // compiles loop checks so a runaway guest can be stopped
@@ -200,4 +212,7 @@ var (
 	ErrNoInstance  = errors.New("no policy instance available before the deadline")
 	ErrClosed      = errors.New("module closed")
 	ErrGuest       = errors.New("policy reported a failure")
+	// ErrInitDeadline: instantiation (_initialize) or the ABI marker call
+	// ran past Options.InitDeadline.
+	ErrInitDeadline = errors.New("module start-up deadline exceeded")
 )

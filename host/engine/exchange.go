@@ -213,6 +213,7 @@ type Exchange struct {
 	BodyCap int
 
 	vars map[string]string
+	use  usage // what the request took of its budgets
 	sub  Subscription
 	// held are the concurrency slots taken by concurrency_acquire during
 	// this request, released once by ReleaseHeld.
@@ -357,7 +358,11 @@ func (x *Exchange) SetVar(name, val string) {
 	if x.vars == nil {
 		x.vars = make(map[string]string, 8)
 	}
+	if old, ok := x.vars[name]; ok {
+		x.use.varBytes -= len(name) + len(old)
+	}
 	x.vars[name] = val
+	x.use.varBytes += len(name) + len(val)
 }
 
 // Vars returns the variables map (nil when none were set). Callers must not

@@ -35,9 +35,7 @@ func trap(format string, a ...any) { panic(Trap{fmt.Sprintf(format, a...)}) }
 const (
 	maxVarName  = 128
 	maxVarValue = 64 << 10
-	maxVars     = 256
 	maxLogMsg   = 4 << 10
-	maxKey      = 512
 )
 
 func u32(v uint64) uint32         { return uint32(v) }
@@ -420,8 +418,12 @@ func (e *Engine) hGetHeaders(_ context.Context, mod api.Module, s []uint64) {
 }
 
 func (e *Engine) hSetHeader(add bool) api.GoModuleFunc {
+	fname := abi.FnSetHeader
+	if add {
+		fname = abi.FnAddHeader
+	}
 	return func(_ context.Context, mod api.Module, s []uint64) {
-		_, ex := e.call(mod, u32(s[0]))
+		inst, ex := e.call(mod, u32(s[0]))
 		kind := i32(s[1])
 		name := read(mod, u32(s[2]), u32(s[3]))
 		val := read(mod, u32(s[4]), u32(s[5]))
@@ -435,10 +437,23 @@ func (e *Engine) hSetHeader(add bool) api.GoModuleFunc {
 			ret(s, abi.ErrInvalid)
 			return
 		}
+		if vs := h[key]; !add && len(vs) == 1 && vs[0] == string(val) {
+			ret(s, abi.OK) // unchanged: no allocation, no budget
+			return
+		}
+		b := &e.opts.Budgets
+		if ex.use.headers >= b.AddedHeaders {
+			ret(s, inst.refuse(ex, budgetHeaders, fname, ex.use.headers, b.AddedHeaders))
+			return
+		}
+		if n := ex.use.headerBytes + len(key) + len(val); n > b.AddedHeaderBytes {
+			ret(s, inst.refuse(ex, budgetHeaderBytes, fname, n, b.AddedHeaderBytes))
+			return
+		}
+		ex.use.headers++
+		ex.use.headerBytes += len(key) + len(val)
 		if add {
 			h[key] = append(h[key], string(val))
-		} else if vs := h[key]; len(vs) == 1 && vs[0] == string(val) {
-			// unchanged: no allocation
 		} else {
 			h[key] = []string{string(val)}
 		}
@@ -607,7 +622,7 @@ func (e *Engine) hGetVar(_ context.Context, mod api.Module, s []uint64) {
 }
 
 func (e *Engine) hSetVar(_ context.Context, mod api.Module, s []uint64) {
-	_, ex := e.call(mod, u32(s[0]))
+	inst, ex := e.call(mod, u32(s[0]))
 	name := read(mod, u32(s[1]), u32(s[2]))
 	val := read(mod, u32(s[3]), u32(s[4]))
 	switch {
@@ -618,12 +633,22 @@ func (e *Engine) hSetVar(_ context.Context, mod api.Module, s []uint64) {
 		ret(s, abi.ErrTooLarge)
 		return
 	}
-	if _, exists := ex.vars[string(name)]; !exists && len(ex.vars) >= maxVars {
-		ret(s, abi.ErrTooLarge)
+	old, exists := ex.vars[string(name)]
+	if exists && old == string(val) {
+		ret(s, abi.OK)
 		return
 	}
-	if old, ok := ex.vars[string(name)]; ok && old == string(val) {
-		ret(s, abi.OK)
+	b := &e.opts.Budgets
+	if !exists && len(ex.vars) >= b.Vars {
+		ret(s, inst.refuse(ex, budgetVars, abi.FnSetVar, len(ex.vars), b.Vars))
+		return
+	}
+	n := ex.use.varBytes + len(name) + len(val)
+	if exists {
+		n -= len(name) + len(old)
+	}
+	if n > b.VarBytes {
+		ret(s, inst.refuse(ex, budgetVarBytes, abi.FnSetVar, n, b.VarBytes))
 		return
 	}
 	ex.SetVar(string(name), string(val))
@@ -705,7 +730,7 @@ func (e *Engine) hRandom(_ context.Context, mod api.Module, s []uint64) {
 }
 
 func (e *Engine) hCounterAdd(_ context.Context, mod api.Module, s []uint64) {
-	_, _ = e.call(mod, u32(s[0]))
+	inst, _ := e.call(mod, u32(s[0]))
 	key := read(mod, u32(s[1]), u32(s[2]))
 	delta, limit, windowMs := int64(s[3]), int64(s[4]), int64(s[5])
 	mode := i32(s[6])
@@ -715,11 +740,12 @@ func (e *Engine) hCounterAdd(_ context.Context, mod api.Module, s []uint64) {
 		ret(s, abi.ErrUnavail)
 		return
 	}
-	if len(key) == 0 || len(key) > maxKey || windowMs <= 0 || delta < 0 {
+	k, kok := inst.storedKey(key)
+	if !kok || windowMs <= 0 || delta < 0 {
 		ret(s, abi.ErrInvalid)
 		return
 	}
-	count, reset, ok, err := c.Add(string(key), delta, limit, time.Duration(windowMs)*time.Millisecond, mode, e.opts.Services.now())
+	count, reset, ok, err := c.Add(k, delta, limit, time.Duration(windowMs)*time.Millisecond, mode, e.opts.Services.now())
 	if err != nil {
 		ret(s, abi.ErrInvalid)
 		return
@@ -736,7 +762,7 @@ func (e *Engine) hCounterAdd(_ context.Context, mod api.Module, s []uint64) {
 // hConcurrencyAcquire is concurrency_acquire (ABI v1.1): one slot of the
 // key's semaphore, held by the exchange until the call ends.
 func (e *Engine) hConcurrencyAcquire(_ context.Context, mod api.Module, s []uint64) {
-	_, ex := e.call(mod, u32(s[0]))
+	inst, ex := e.call(mod, u32(s[0]))
 	key := read(mod, u32(s[1]), u32(s[2]))
 	limit := int64(s[3])
 	sem := e.opts.Services.Semaphores
@@ -744,11 +770,15 @@ func (e *Engine) hConcurrencyAcquire(_ context.Context, mod api.Module, s []uint
 		ret(s, abi.ErrUnavail)
 		return
 	}
-	if len(key) == 0 || len(key) > abi.MaxConcurrencyKey || limit < 1 {
+	k, kok := inst.storedKey(key)
+	if !kok || len(key) > abi.MaxConcurrencyKey || limit < 1 {
 		ret(s, abi.ErrInvalid)
 		return
 	}
-	k := string(key)
+	if b := e.opts.Budgets.HeldSlots; len(ex.held) >= b {
+		ret(s, inst.refuse(ex, budgetSlots, abi.FnConcurrencyAcquire, len(ex.held), b))
+		return
+	}
 	if !sem.Acquire(k, limit) {
 		ret(s, abi.ErrLimit)
 		return
@@ -758,7 +788,7 @@ func (e *Engine) hConcurrencyAcquire(_ context.Context, mod api.Module, s []uint
 }
 
 func (e *Engine) hCacheGet(_ context.Context, mod api.Module, s []uint64) {
-	_, _ = e.call(mod, u32(s[0]))
+	inst, _ := e.call(mod, u32(s[0]))
 	key := read(mod, u32(s[1]), u32(s[2]))
 	buf, capacity := u32(s[3]), u32(s[4])
 	c := e.opts.Services.Cache
@@ -767,7 +797,14 @@ func (e *Engine) hCacheGet(_ context.Context, mod api.Module, s []uint64) {
 		ret(s, abi.ErrUnavail)
 		return
 	}
-	v, ok := c.Get(string(key), e.opts.Services.now())
+	k, kok := inst.storedKey(key)
+	if !kok {
+		// An empty or over-long key was never stored: a miss, as before.
+		read(mod, buf, capacity)
+		ret(s, abi.ErrNotFound)
+		return
+	}
+	v, ok := c.Get(k, e.opts.Services.now())
 	if !ok {
 		read(mod, buf, capacity)
 		ret(s, abi.ErrNotFound)
@@ -777,7 +814,7 @@ func (e *Engine) hCacheGet(_ context.Context, mod api.Module, s []uint64) {
 }
 
 func (e *Engine) hCacheSet(_ context.Context, mod api.Module, s []uint64) {
-	_, ex := e.call(mod, u32(s[0]))
+	inst, ex := e.call(mod, u32(s[0]))
 	key := read(mod, u32(s[1]), u32(s[2]))
 	val := read(mod, u32(s[3]), u32(s[4]))
 	ttl := int64(s[5])
@@ -786,18 +823,19 @@ func (e *Engine) hCacheSet(_ context.Context, mod api.Module, s []uint64) {
 		ret(s, abi.ErrUnavail)
 		return
 	}
-	if len(key) == 0 || len(key) > maxKey || ttl <= 0 || ttl > int64(24*time.Hour/time.Millisecond) {
+	k, kok := inst.storedKey(key)
+	if !kok || ttl <= 0 || ttl > int64(24*time.Hour/time.Millisecond) {
 		ret(s, abi.ErrInvalid)
 		return
 	}
-	if err := c.Set(string(key), val, time.Duration(ttl)*time.Millisecond, e.opts.Services.now()); err != nil {
+	if err := c.Set(k, val, time.Duration(ttl)*time.Millisecond, e.opts.Services.now()); err != nil {
 		ret(s, abi.ErrTooLarge)
 		return
 	}
 	if len(ex.leases) > 0 {
 		// The fill is stored: end this call's lease on the key now, so its
 		// waiters find the entry without waiting for the response to go out.
-		ex.releaseLease(string(key))
+		ex.releaseLease(k)
 	}
 	ret(s, abi.OK)
 }
@@ -806,7 +844,7 @@ func (e *Engine) hCacheSet(_ context.Context, mod api.Module, s []uint64) {
 // held by the exchange until the call ends or it stores the key; when
 // another call holds it, the exchange records a fill wait for the gateway.
 func (e *Engine) hCacheFillLease(_ context.Context, mod api.Module, s []uint64) {
-	_, ex := e.call(mod, u32(s[0]))
+	inst, ex := e.call(mod, u32(s[0]))
 	key := read(mod, u32(s[1]), u32(s[2]))
 	wait := int64(s[3])
 	t := e.opts.Services.Leases
@@ -814,7 +852,8 @@ func (e *Engine) hCacheFillLease(_ context.Context, mod api.Module, s []uint64) 
 		ret(s, abi.ErrUnavail)
 		return
 	}
-	if len(key) == 0 || len(key) > maxKey || wait < 0 || wait > abi.MaxFillLeaseWait {
+	k, kok := inst.storedKey(key)
+	if !kok || wait < 0 || wait > abi.MaxFillLeaseWait {
 		ret(s, abi.ErrInvalid)
 		return
 	}
@@ -822,9 +861,12 @@ func (e *Engine) hCacheFillLease(_ context.Context, mod api.Module, s []uint64) 
 		ret(s, abi.ErrPhase)
 		return
 	}
-	k := string(key)
 	if ex.holdsLease(k) {
 		ret(s, abi.OK)
+		return
+	}
+	if b := e.opts.Budgets.HeldLeases; len(ex.leases) >= b {
+		ret(s, inst.refuse(ex, budgetLeases, abi.FnCacheFillLease, len(ex.leases), b))
 		return
 	}
 	l, ok := t.Acquire(k, e.opts.Services.now())
@@ -847,14 +889,19 @@ func (e *Engine) hCacheFillLease(_ context.Context, mod api.Module, s []uint64) 
 }
 
 func (e *Engine) hCacheDel(_ context.Context, mod api.Module, s []uint64) {
-	_, _ = e.call(mod, u32(s[0]))
+	inst, _ := e.call(mod, u32(s[0]))
 	key := read(mod, u32(s[1]), u32(s[2]))
 	c := e.opts.Services.Cache
 	if c == nil {
 		ret(s, abi.ErrUnavail)
 		return
 	}
-	c.Delete(string(key))
+	k, kok := inst.storedKey(key)
+	if !kok {
+		ret(s, abi.OK) // nothing can be stored under it
+		return
+	}
+	c.Delete(k)
 	ret(s, abi.OK)
 }
 

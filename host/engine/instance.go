@@ -33,6 +33,12 @@ type instance struct {
 	seq    uint32
 
 	cctx *callCtx // guarded modules only
+
+	// keyBuf builds namespaced keys (storedKey); api is the API the
+	// instance is borrowed for (pool accounting), "" when idle.
+	keyBuf   []byte
+	api      string
+	borrowed bool
 }
 
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
@@ -44,9 +50,13 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	if _, ok := m.cm.ExportedFunctions()[abi.ExportInitialize]; ok {
 		cfg = cfg.WithStartFunctions(abi.ExportInitialize)
 	}
-	mod, err := m.rt.InstantiateModule(ctx, m.cm, cfg)
+	// Instantiation runs _initialize: under the init deadline (guarded
+	// modules are stopped at it; the trusted runtime has no loop checks).
+	ictx, cancel := context.WithTimeout(ctx, m.e.opts.InitDeadline)
+	mod, err := m.rt.InstantiateModule(ictx, m.cm, cfg)
+	cancel()
 	if err != nil {
-		return nil, err
+		return nil, m.initErr(err)
 	}
 	inst := &instance{m: m, mod: mod,
 		onReq:  mod.ExportedFunction(abi.ExportOnRequest),
@@ -62,6 +72,16 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	return inst, nil
 }
 
+// initErr turns a start-up failure at the init deadline into an error that
+// says so (wazero reports it as an exit with a deadline code).
+func (m *Module) initErr(err error) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded {
+		return fmt.Errorf("%w: did not return within %v (init deadline); a module must not loop in _initialize or %s", ErrInitDeadline, m.e.opts.InitDeadline, abi.ExportVersion)
+	}
+	return err
+}
+
 func (inst *instance) close(ctx context.Context) {
 	if inst.cctx != nil {
 		inst.cctx.stop()
@@ -73,6 +93,8 @@ func (inst *instance) close(ctx context.Context) {
 
 func (inst *instance) abiMinor(ctx context.Context) (int32, error) {
 	inst.stack[0] = 0
+	ctx, cancel := context.WithTimeout(ctx, inst.m.e.opts.InitDeadline)
+	defer cancel()
 	if err := inst.marker.CallWithStack(ctx, inst.stack[:]); err != nil {
 		return 0, err
 	}
@@ -161,7 +183,7 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	inst, err := m.pool.get(ctx, o.QueueTimeout)
+	inst, err := m.pool.get(ctx, ex.API, o.QueueTimeout)
 	if err != nil {
 		return 0, &CallError{Module: m.Name, Kind: ErrNoInstance, Err: err}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/wasmcheck"
 )
 
@@ -23,6 +24,22 @@ type LoadOptions struct {
 	Min int
 	// Max instances may exist at once; a call waits for one when all are busy (4).
 	Max int
+
+	// Namespace is the namespace the host prefixes to every cache, counter,
+	// semaphore and fill-lease key this module uses; "" = the module's name
+	// (not its version: counters and cache entries survive an upgrade). Two
+	// modules share state only when an admin gives them the same Namespace;
+	// never take it from the module's own manifest. 1–abi.MaxNamespace bytes,
+	// no NUL.
+	Namespace string
+	// Builtin gives the module the built-in namespace: keys stored as the
+	// guest wrote them, unreachable by any other module. Only for the
+	// embedded built-in module (Namespace must be empty).
+	Builtin bool
+	// MaxPerAPI is how many instances one API may hold at once (borrowed
+	// for a call), so that one API cannot take the whole pool: 0 = Max-1
+	// when Max > 1 (one instance is always left for the other APIs), else 1.
+	MaxPerAPI int
 }
 
 // Trusted reports whether the module runs without loop termination checks.
@@ -37,6 +54,12 @@ func (p LoadOptions) withDefaults() LoadOptions {
 	}
 	if p.Max < p.Min {
 		p.Max = p.Min
+	}
+	if p.MaxPerAPI <= 0 {
+		p.MaxPerAPI = max(1, p.Max-1)
+	}
+	if p.MaxPerAPI > p.Max {
+		p.MaxPerAPI = p.Max
 	}
 	return p
 }
@@ -70,6 +93,11 @@ type Module struct {
 	trusted bool
 	pool    *pool
 	log     *guestLog
+	// budgetLog reports refusals by the host (budgets), rate-limited apart
+	// from the guest's own output so a guest cannot drown them.
+	budgetLog *guestLog
+	ns        string
+	nsPrefix  []byte // nil: the built-in namespace (keys unprefixed)
 
 	regMu   sync.Mutex
 	atts    atomic.Pointer[map[uint32]*Attachment]
@@ -84,6 +112,10 @@ type Module struct {
 func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po LoadOptions) (*Module, error) {
 	if err := precheck(bin); err != nil {
 		return nil, err
+	}
+	ns, nsPrefix, err := namespacePrefix(name, po)
+	if err != nil {
+		return nil, invalid("namespace: %v", err)
 	}
 	rt := e.rt
 	if po.Trusted {
@@ -103,7 +135,9 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 	m := &Module{
 		e: e, Name: name, Version: version, SHA256: hex.EncodeToString(sum[:]),
 		info: info, cm: cm, rt: rt, trusted: po.Trusted,
-		log: newGuestLog(e.log, name+"@"+version, e.opts.GuestLogRate),
+		log:       newGuestLog(e.log, name+"@"+version, e.opts.GuestLogRate),
+		budgetLog: newGuestLog(e.log, name+"@"+version, e.opts.GuestLogRate),
+		ns:        ns, nsPrefix: nsPrefix,
 	}
 	empty := map[uint32]*Attachment{}
 	m.atts.Store(&empty)
@@ -112,6 +146,8 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 	m.pool = newPool(m, po.withDefaults())
 	// One instance eagerly: a module that cannot start, or whose marker says
 	// a newer minor, fails here and not on the first request.
+	// Both run under the init deadline: a guest looping in _initialize or
+	// in its marker fails the load instead of wedging the loader.
 	inst, err := m.newInstance(ctx)
 	if err != nil {
 		cm.Close(ctx)
@@ -121,7 +157,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 	if err != nil {
 		inst.close(ctx)
 		cm.Close(ctx)
-		return nil, invalid("calling %s: %v", "gatehouse_abi_v1", err)
+		return nil, invalid("calling %s: %v", abi.ExportVersion, m.initErr(err))
 	}
 	if minor < 0 || minor > int32(abiMinor()) {
 		inst.close(ctx)
@@ -208,6 +244,10 @@ func (m *Module) Release(plans []*Plan) {
 
 func (m *Module) attachment(id uint32) *Attachment { return (*m.atts.Load())[id] }
 func (m *Module) plan(id uint32) *Plan             { return (*m.plans.Load())[id] }
+
+// PoolExhaustions is how many calls found no instance before their queue
+// timeout (each failed closed: ErrNoInstance).
+func (m *Module) PoolExhaustions() int64 { return m.pool.exhausted.Load() }
 
 // PoolStats reports the pool's size.
 func (m *Module) PoolStats() (idle, total int) { return m.pool.stats() }

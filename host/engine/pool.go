@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,20 +16,52 @@ import (
 //
 // It is deliberately not a sync.Pool: that drops instances at GC while wazero
 // keeps them registered (a leak plus 4 ms refills).
+//
+// One API holds at most opts.MaxPerAPI instances at once (by default all but
+// one): a caller of an API at its share waits for one of its own API's
+// instances, so one API whose calls are slow (or stuck until their deadline)
+// cannot take the instances every other API needs.
 type pool struct {
 	m    *Module
 	opts LoadOptions
 
 	mu      sync.Mutex
 	idle    []*instance
-	waiters []chan *instance
-	total   int // instances alive or being made
+	waiters []waiter
+	busy    map[string]int // instances borrowed, by API
+	total   int            // instances alive or being made
 	closed  bool
 	wg      sync.WaitGroup // background refills
+
+	exhausted atomic.Int64 // calls refused: no instance before the queue timeout
+}
+
+type waiter struct {
+	ch  chan *instance
+	api string
 }
 
 func newPool(m *Module, o LoadOptions) *pool {
-	return &pool{m: m, opts: o, idle: make([]*instance, 0, o.Max)}
+	return &pool{m: m, opts: o, idle: make([]*instance, 0, o.Max), busy: map[string]int{}}
+}
+
+// borrowLocked marks inst as borrowed by api.
+func (p *pool) borrowLocked(inst *instance, api string) {
+	inst.api, inst.borrowed = api, true
+	p.busy[api]++
+}
+
+// unborrowLocked ends inst's borrow.
+func (p *pool) unborrowLocked(inst *instance) {
+	if !inst.borrowed {
+		return
+	}
+	if n := p.busy[inst.api] - 1; n > 0 {
+		p.busy[inst.api] = n
+	} else {
+		delete(p.busy, inst.api)
+	}
+	inst.api, inst.borrowed = "", false
 }
 
 // start puts the eagerly made instance in and warms up to Min in the background.
@@ -66,35 +100,46 @@ func (p *pool) refill() {
 	}()
 }
 
-// get borrows an instance, growing the pool up to Max, or waiting for one
-// at most wait.
-func (p *pool) get(ctx context.Context, wait time.Duration) (*instance, error) {
+// get borrows an instance for api, growing the pool up to Max, or waiting
+// for one at most wait. An API holding its share (MaxPerAPI) waits even when
+// instances are idle: those are the other APIs'.
+func (p *pool) get(ctx context.Context, api string, wait time.Duration) (*instance, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if n := len(p.idle); n > 0 {
-		inst := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-		p.mu.Unlock()
-		return inst, nil
-	}
-	if p.total < p.opts.Max {
-		p.total++
-		p.mu.Unlock()
-		inst, err := p.m.newInstance(ctx)
-		if err != nil {
-			p.mu.Lock()
-			p.total--
+	if p.busy[api] < p.opts.MaxPerAPI {
+		if n := len(p.idle); n > 0 {
+			inst := p.idle[n-1]
+			p.idle[n-1] = nil
+			p.idle = p.idle[:n-1]
+			p.borrowLocked(inst, api)
 			p.mu.Unlock()
-			return nil, err
+			return inst, nil
 		}
-		return inst, nil
+		if p.total < p.opts.Max {
+			p.total++
+			p.busy[api]++ // reserved while the instance is made
+			p.mu.Unlock()
+			inst, err := p.m.newInstance(ctx)
+			p.mu.Lock()
+			p.busy[api]--
+			if p.busy[api] <= 0 {
+				delete(p.busy, api)
+			}
+			if err != nil {
+				p.total--
+				p.mu.Unlock()
+				return nil, err
+			}
+			p.borrowLocked(inst, api)
+			p.mu.Unlock()
+			return inst, nil
+		}
 	}
 	ch := make(chan *instance, 1)
-	p.waiters = append(p.waiters, ch)
+	p.waiters = append(p.waiters, waiter{ch, api})
 	p.mu.Unlock()
 
 	t := time.NewTimer(wait)
@@ -104,14 +149,17 @@ func (p *pool) get(ctx context.Context, wait time.Duration) (*instance, error) {
 	case inst := <-ch:
 		return inst, nil
 	case <-t.C:
-		err = ErrNoInstance
+		p.exhausted.Add(1)
+		p.mu.Lock()
+		err = fmt.Errorf("pool exhausted: waited %v; API %q holds %d of its %d, %d of %d instances alive", wait, api, p.busy[api], p.opts.MaxPerAPI, p.total, p.opts.Max)
+		p.mu.Unlock()
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
 	// Give up our place; if an instance was handed to us meanwhile, pass it on.
 	p.mu.Lock()
 	for i, w := range p.waiters {
-		if w == ch {
+		if w.ch == ch {
 			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 			p.mu.Unlock()
 			return nil, err
@@ -122,20 +170,24 @@ func (p *pool) get(ctx context.Context, wait time.Duration) (*instance, error) {
 	return nil, err
 }
 
-// put returns a healthy instance: to the longest waiter, else to the stack.
+// put returns a healthy instance: to the longest waiter whose API is under
+// its share, else to the stack.
 func (p *pool) put(inst *instance) {
 	p.mu.Lock()
+	p.unborrowLocked(inst)
 	if p.closed {
 		p.mu.Unlock()
 		p.drop(inst)
 		return
 	}
-	if len(p.waiters) > 0 {
-		ch := p.waiters[0]
-		p.waiters[0] = nil
-		p.waiters = p.waiters[1:]
+	for i, w := range p.waiters {
+		if p.busy[w.api] >= p.opts.MaxPerAPI {
+			continue
+		}
+		p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+		p.borrowLocked(inst, w.api)
 		p.mu.Unlock()
-		ch <- inst // buffered: never blocks
+		w.ch <- inst // buffered: never blocks
 		return
 	}
 	p.idle = append(p.idle, inst)
@@ -145,6 +197,9 @@ func (p *pool) put(inst *instance) {
 // discard closes a broken instance and refills off the request path.
 func (p *pool) discard(inst *instance) {
 	p.m.e.stats.Discards.Add(1)
+	p.mu.Lock()
+	p.unborrowLocked(inst)
+	p.mu.Unlock()
 	p.drop(inst)
 	p.refill()
 }

@@ -46,6 +46,12 @@ type ModuleSpec struct {
 	MaxInstances int `yaml:"max_instances" json:"max_instances"`
 
 	trusted bool // only the embedded built-ins (see Options.GuardBuiltin)
+
+	// Namespace is the namespace of the module's cache, counter, semaphore
+	// and fill-lease keys ("" = its name). Giving two modules the same
+	// namespace is how an admin lets them share that state; never by default.
+	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	builtin   bool   // the embedded built-ins: their own namespace
 }
 
 // API is a set of operations under a path prefix, proxied to one backend.

@@ -51,6 +51,9 @@ func (r *moduleRegistry) acquire(ctx context.Context, spec ModuleSpec) (*moduleR
 	if spec.trusted {
 		key += "+trusted"
 	}
+	if spec.Namespace != "" {
+		key += "+ns:" + spec.Namespace
+	}
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
 	r.mu.Lock()
@@ -64,7 +67,8 @@ func (r *moduleRegistry) acquire(ctx context.Context, spec ModuleSpec) (*moduleR
 	if version == "" {
 		version = hex.EncodeToString(sum[:4])
 	}
-	m, err := r.e.Load(ctx, spec.Name, version, spec.Wasm, engine.LoadOptions{Min: spec.MinInstances, Max: spec.MaxInstances, Trusted: spec.trusted})
+	m, err := r.e.Load(ctx, spec.Name, version, spec.Wasm, engine.LoadOptions{Min: spec.MinInstances, Max: spec.MaxInstances, Trusted: spec.trusted,
+		Namespace: spec.Namespace, Builtin: spec.builtin})
 	if err != nil {
 		return nil, err
 	}

@@ -335,16 +335,22 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 		}
 		if err != nil {
 			c.g.log.Warn("policy failed", "request_id", c.reqID, "api", ex.API, "section", sectionNames[sec], "policy", st.label, "fail_mode", st.failMode, "err", err)
-			switch st.failMode {
-			case "open":
+			// Pool exhaustion fails closed whatever the fail mode: skipping
+			// an attachment because others held every instance would let
+			// load decide which policies run (an auth bypass).
+			exhausted := errors.Is(err, engine.ErrNoInstance)
+			switch {
+			case st.failMode == "open" && !exhausted:
 				continue
-			case "fallback":
+			case st.failMode == "fallback":
 				c.setFallback(st.fallback, phase != engine.PhaseResponse)
 				return true, nil
 			}
 			status := http.StatusInternalServerError
 			if ex.ReqBody.TooLarge {
 				status = http.StatusRequestEntityTooLarge
+			} else if exhausted {
+				status = http.StatusServiceUnavailable
 			}
 			return false, &failure{status: status, source: st.label, reason: err.Error()}
 		}

@@ -234,7 +234,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			if g.opts.Builtin == nil {
 				return nil, fmt.Errorf("module builtin: the built-in policies were not built into this binary (run make build)")
 			}
-			spec = ModuleSpec{Name: "builtin", Version: g.opts.BuiltinVersion, Wasm: g.opts.Builtin, MinInstances: 1, MaxInstances: 4, trusted: !g.opts.GuardBuiltin}
+			spec = ModuleSpec{Name: "builtin", Version: g.opts.BuiltinVersion, Wasm: g.opts.Builtin, MinInstances: 1, MaxInstances: 4, trusted: !g.opts.GuardBuiltin, builtin: true}
 		} else {
 			spec = specs[name]
 			if spec.Wasm == nil {

@@ -194,6 +194,7 @@ var (
 
 	descLiveInstances = prometheus.NewDesc(namespace+"_engine_live_instances", "Guest instances alive (all modules).", nil, nil)
 	descPool          = prometheus.NewDesc(namespace+"_module_pool_instances", "Instances in a loaded module version's pool, by state (idle or busy).", []string{"module", "version", "state"}, nil)
+	descPoolExhausted = prometheus.NewDesc(namespace+"_module_pool_exhaustions_total", "Policy calls of a loaded module version that found no instance before their queue timeout (each failed closed, 503, whatever the fail mode).", []string{"module", "version"}, nil)
 	descVersion       = prometheus.NewDesc(namespace+"_config_version", "Version of the serving configuration snapshot (catalog version or file stamp).", nil, nil)
 	descSnapAge       = prometheus.NewDesc(namespace+"_config_snapshot_age_seconds", "Seconds since the serving snapshot was built.", nil, nil)
 	descReloadErr     = prometheus.NewDesc(namespace+"_config_reload_failed", "1 when the last configuration reload failed (the previous snapshot keeps serving).", nil, nil)
@@ -231,7 +232,7 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range descEngine {
 		ch <- d
 	}
-	for _, d := range []*prometheus.Desc{descLiveInstances, descPool, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap, descRetries} {
+	for _, d := range []*prometheus.Desc{descLiveInstances, descPool, descPoolExhausted, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap, descRetries} {
 		ch <- d
 	}
 }
@@ -255,6 +256,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			idle, total := mod.PoolStats()
 			ch <- prometheus.MustNewConstMetric(descPool, prometheus.GaugeValue, float64(idle), mod.Name, mod.Version, "idle")
 			ch <- prometheus.MustNewConstMetric(descPool, prometheus.GaugeValue, float64(total-idle), mod.Name, mod.Version, "busy")
+			ch <- prometheus.MustNewConstMetric(descPoolExhausted, prometheus.CounterValue, float64(mod.PoolExhaustions()), mod.Name, mod.Version)
 		}
 		ch <- prometheus.MustNewConstMetric(descRetries, prometheus.CounterValue, float64(g.BackendRetries()))
 		loaded := 0.0

@@ -22,13 +22,16 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/gatehouse/gatehouse/abi"
 )
 
 // MaxTTL is the longest TTL Set accepts.
 const MaxTTL = 24 * time.Hour
 
-// MaxKeyLen is the longest key accepted, in bytes.
-const MaxKeyLen = 512
+// MaxKeyLen is the longest key accepted, in bytes: a guest key of up to
+// abi.MaxKey bytes under its module's namespace (see host/engine).
+const MaxKeyLen = abi.MaxStoredKey
 
 // Defaults used by New for a bound that is zero or negative.
 const (

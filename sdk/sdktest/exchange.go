@@ -29,7 +29,6 @@ import (
 const (
 	maxVarName  = 128
 	maxVarValue = 64 << 10
-	maxVars     = 256
 	maxLogMsg   = 4 << 10
 	maxRandom   = 1024
 )
@@ -56,6 +55,9 @@ type exchange struct {
 	fields              map[int32]string
 	vars                map[string]string
 	subID, product      string
+
+	// request budgets (ABI.md §8), counted as the host does
+	addedHeaders, addedHeaderBytes, varBytes int
 
 	// the backend call (ABI v1.1)
 	apiBackend      string
@@ -102,7 +104,7 @@ func (x *exchange) CacheFillLease(ctx uint32, key []byte, waitMs int64) int32 {
 	if x.h.Leases == nil || x.h.Cache == nil {
 		return abi.ErrUnavail
 	}
-	if len(key) == 0 || len(key) > vcache.MaxKeyLen || waitMs < 0 || waitMs > abi.MaxFillLeaseWait {
+	if len(key) == 0 || len(key) > abi.MaxKey || waitMs < 0 || waitMs > abi.MaxFillLeaseWait {
 		return abi.ErrInvalid
 	}
 	if x.phase != phaseRequest {
@@ -113,6 +115,9 @@ func (x *exchange) CacheFillLease(ctx uint32, key []byte, waitMs int64) int32 {
 		if h.l.Key() == k {
 			return abi.OK
 		}
+	}
+	if len(x.leases) >= abi.MaxHeldLeases {
+		return abi.ErrTooLarge // the request budget (ABI.md §8)
 	}
 	l, ok := x.h.Leases.Acquire(k, x.h.Now())
 	switch {
@@ -158,6 +163,9 @@ func (x *exchange) ConcurrencyAcquire(ctx uint32, key []byte, limit int64) int32
 	if len(key) == 0 || len(key) > abi.MaxConcurrencyKey || limit < 1 {
 		return abi.ErrInvalid
 	}
+	if len(x.held) >= abi.MaxHeldSlots {
+		return abi.ErrTooLarge // the request budget (ABI.md §8)
+	}
 	k := string(key)
 	if !x.h.Semaphores.Acquire(k, limit) {
 		return abi.ErrLimit
@@ -192,6 +200,7 @@ func (h *Host) newExchange(req Request) *exchange {
 	x.vars = map[string]string{}
 	for k, v := range req.Vars {
 		x.vars[k] = v
+		x.varBytes += len(k) + len(v)
 	}
 	def := func(s, d string) string {
 		if s == "" {
@@ -461,7 +470,24 @@ func (x *exchange) SetHeader(ctx uint32, kind int32, name, val []byte) int32 {
 	if st < 0 {
 		return st
 	}
+	if vs := hs[ck]; len(vs) == 1 && vs[0] == string(val) {
+		return abi.OK // unchanged: no budget
+	}
+	if st := x.headerBudget(ck, val); st < 0 {
+		return st
+	}
 	hs[ck] = []string{string(val)}
+	return abi.OK
+}
+
+// headerBudget counts one header value stored by a policy against the
+// request budgets (ABI.md §8), as the host does.
+func (x *exchange) headerBudget(name string, val []byte) int32 {
+	if x.addedHeaders >= abi.MaxAddedHeaders || x.addedHeaderBytes+len(name)+len(val) > abi.MaxAddedHeaderBytes {
+		return abi.ErrTooLarge
+	}
+	x.addedHeaders++
+	x.addedHeaderBytes += len(name) + len(val)
 	return abi.OK
 }
 
@@ -469,6 +495,9 @@ func (x *exchange) AddHeader(ctx uint32, kind int32, name, val []byte) int32 {
 	x.check(ctx)
 	hs, ck, st := x.writableHeaders(kind, name, val, true)
 	if st < 0 {
+		return st
+	}
+	if st := x.headerBudget(ck, val); st < 0 {
 		return st
 	}
 	hs[ck] = append(hs[ck], string(val))
@@ -598,9 +627,18 @@ func (x *exchange) SetVar(ctx uint32, name, val []byte) int32 {
 	case len(val) > maxVarValue:
 		return abi.ErrTooLarge
 	}
-	if _, ok := x.vars[string(name)]; !ok && len(x.vars) >= maxVars {
+	old, ok := x.vars[string(name)]
+	if !ok && len(x.vars) >= abi.MaxVars {
 		return abi.ErrTooLarge
 	}
+	n := x.varBytes + len(name) + len(val)
+	if ok {
+		n -= len(name) + len(old)
+	}
+	if n > abi.MaxVarBytes {
+		return abi.ErrTooLarge // the request budget (ABI.md §8)
+	}
+	x.varBytes = n
 	x.vars[string(name)] = string(val)
 	return abi.OK
 }
@@ -662,7 +700,7 @@ func (x *exchange) CounterAdd(ctx uint32, key []byte, delta, limit, windowMs int
 	if x.h.Counters == nil {
 		return abi.ErrUnavail
 	}
-	if windowMs <= 0 || windowMs > int64(counter.MaxWindow/time.Millisecond) {
+	if len(key) == 0 || len(key) > abi.MaxKey || windowMs <= 0 || windowMs > int64(counter.MaxWindow/time.Millisecond) {
 		return abi.ErrInvalid
 	}
 	count, reset, ok, err := x.h.Counters.Add(string(key), delta, limit, time.Duration(windowMs)*time.Millisecond, mode, x.h.Now())
@@ -694,7 +732,7 @@ func (x *exchange) CacheSet(ctx uint32, key, val []byte, ttlMs int64) int32 {
 	if x.h.Cache == nil {
 		return abi.ErrUnavail
 	}
-	if ttlMs <= 0 || ttlMs > int64(vcache.MaxTTL/time.Millisecond) {
+	if len(key) == 0 || len(key) > abi.MaxKey || ttlMs <= 0 || ttlMs > int64(vcache.MaxTTL/time.Millisecond) {
 		return abi.ErrInvalid
 	}
 	err := x.h.Cache.Set(string(key), val, time.Duration(ttlMs)*time.Millisecond, x.h.Now())

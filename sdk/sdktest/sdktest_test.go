@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,3 +249,54 @@ func TestRetryEncodingMatchesHost(t *testing.T) {
 		t.Errorf("host %s, sdk %s", got, r.Encode())
 	}
 }
+
+// TestRequestBudgetsMatchHost: the emulator refuses what the host refuses
+// (abi/ABI.md §8): added headers by count and bytes, variables by count and
+// bytes, concurrency slots and fill leases held, keys over abi.MaxKey.
+func TestRequestBudgetsMatchHost(t *testing.T) {
+	h := New()
+	x := newX(t, h, phaseRequest, Request{})
+	fill := func(n int, f func(i int) int32) (ok int, st int32) {
+		for i := 0; i < n; i++ {
+			if st = f(i); st != abi.OK {
+				return ok, st
+			}
+			ok++
+		}
+		return ok, st
+	}
+	name := func(i int) []byte { return []byte("X-H-" + strings.Repeat("0", 4-len(itoa(i))) + itoa(i)) }
+	if ok, st := fill(1000, func(i int) int32 { return x.AddHeader(7, abi.KindRequest, name(i), []byte("v")) }); ok != abi.MaxAddedHeaders || st != abi.ErrTooLarge {
+		t.Errorf("add_header: %d stored, status %d", ok, st)
+	}
+	x = newX(t, h, phaseRequest, Request{})
+	big := []byte(strings.Repeat("v", 16000))
+	if ok, st := fill(100, func(i int) int32 { return x.SetHeader(7, abi.KindRequest, name(i), big) }); ok != 4 || st != abi.ErrTooLarge {
+		t.Errorf("set_header bytes: %d stored, status %d", ok, st)
+	}
+	x = newX(t, h, phaseRequest, Request{})
+	if ok, st := fill(1000, func(i int) int32 { return x.SetVar(7, name(i), []byte("v")) }); ok != abi.MaxVars || st != abi.ErrTooLarge {
+		t.Errorf("set_var: %d stored, status %d", ok, st)
+	}
+	x = newX(t, h, phaseRequest, Request{})
+	if ok, st := fill(1000, func(i int) int32 { return x.SetVar(7, name(i), []byte(strings.Repeat("v", 8000))) }); ok != 32 || st != abi.ErrTooLarge {
+		t.Errorf("set_var bytes: %d stored, status %d", ok, st)
+	}
+	if ok, st := fill(1000, func(i int) int32 { return x.ConcurrencyAcquire(7, []byte("k"), 1<<30) }); ok != abi.MaxHeldSlots || st != abi.ErrTooLarge {
+		t.Errorf("concurrency_acquire: %d held, status %d", ok, st)
+	}
+	if ok, st := fill(1000, func(i int) int32 { return x.CacheFillLease(7, name(i), 0) }); ok != abi.MaxHeldLeases || st != abi.ErrTooLarge {
+		t.Errorf("cache_fill_lease: %d held, status %d", ok, st)
+	}
+	x.releaseHeld()
+	long := []byte(strings.Repeat("k", abi.MaxKey+1))
+	var out [16]byte
+	if st := x.CounterAdd(7, long, 1, 0, 1000, abi.CounterFixed, &out); st != abi.ErrInvalid {
+		t.Errorf("counter_add with a %d-byte key: %d", len(long), st)
+	}
+	if st := x.CacheSet(7, long, []byte("v"), 1000); st != abi.ErrInvalid {
+		t.Errorf("cache_set with a %d-byte key: %d", len(long), st)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
