@@ -238,13 +238,13 @@ func (s *server) checkPolicy(ctx context.Context, d *catalog.PolicyDoc) error {
 				continue
 			}
 			p := fmt.Sprintf("%s[%d]", sec.name, i)
-			m, ok := resolveModule(mods, e.Module)
-			if !ok {
-				return invalid(p+".module", "module %q is not uploaded", e.Module)
+			m, err := catalog.ResolveGranted(mods, e.Module)
+			if err != nil {
+				return invalid(p+".module", "%s", err)
 			}
 			if e.Fallback != "" {
-				if _, ok := resolveModule(mods, e.Fallback); !ok {
-					return invalid(p+".fallback", "module %q is not uploaded", e.Fallback)
+				if _, err := catalog.ResolveGranted(mods, e.Fallback); err != nil {
+					return invalid(p+".fallback", "%s", err)
 				}
 			}
 			schema, ok := m.Manifest.PolicySchema(m.Name, e.Policy)
@@ -273,10 +273,4 @@ func (s *server) checkPolicy(ctx context.Context, d *catalog.PolicyDoc) error {
 		return &httpError{status: http.StatusBadRequest, code: "invalid", msg: msg, fields: bad}
 	}
 	return nil
-}
-
-// resolveModule finds the module a reference names (catalog.ResolveModule:
-// the same version the gateway runs).
-func resolveModule(mods []catalog.Module, ref string) (catalog.Module, bool) {
-	return catalog.ResolveModule(mods, ref)
 }

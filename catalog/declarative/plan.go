@@ -807,16 +807,8 @@ func (p *planner) checkModules(path string, d catalog.PolicyDoc) error {
 				if e.Base || r.ref == "" {
 					continue
 				}
-				name, version, _ := catalog.ParseModuleRef(r.ref)
-				found := false
-				for _, m := range p.modules {
-					if m.Name == name && (version == "" || m.Version == version) {
-						found = true
-						break
-					}
-				}
-				if !found {
-					return invalid(fmt.Sprintf("%s.%s[%d].%s", path, sec.name, i, r.field), "module %q is not uploaded", r.ref)
+				if _, err := catalog.ResolveGranted(p.modules, r.ref); err != nil {
+					return invalid(fmt.Sprintf("%s.%s[%d].%s", path, sec.name, i, r.field), "%s", err)
 				}
 			}
 		}

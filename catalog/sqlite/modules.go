@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/catalog"
@@ -13,6 +14,8 @@ import (
 
 // CreateModule stores a module version. Versions are immutable: storing an
 // existing name@version fails with ErrConflict. An empty SHA256 is computed.
+// A non-empty m.Grant (a subset of what the manifest requests) is stored
+// as granted by the context's actor at upload.
 func (s *Store) CreateModule(ctx context.Context, m catalog.Module) (catalog.Module, error) {
 	if err := m.Validate(); err != nil {
 		return catalog.Module{}, err
@@ -23,9 +26,22 @@ func (s *Store) CreateModule(ctx context.Context, m catalog.Module) (catalog.Mod
 	}
 	now := s.now()
 	m.CreatedAt = time.Unix(0, now.UnixNano()).UTC()
-	err = s.write(ctx, audit{"create", "module", m.Name + "@" + m.Version, m.SHA256}, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO modules (name, version, sha256, wasm, manifest, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, m.Name, m.Version, m.SHA256, m.Wasm, string(manifest), now.UnixNano())
+	m.Grant, _ = m.CheckGrant(m.Grant) // Validate checked it
+	m.Grant.By, m.Grant.At = "", nil
+	var grantedAt int64
+	if !m.Grant.Empty() {
+		m.Grant.By, m.Grant.At, grantedAt = catalog.ActorFrom(ctx), &m.CreatedAt, now.UnixNano()
+	}
+	caps, _ := json.Marshal(m.Grant.Capabilities)
+	egress, _ := json.Marshal(m.Grant.Egress)
+	detail := m.SHA256
+	if !m.Grant.Empty() {
+		detail += " " + grantDetail(m.Grant)
+	}
+	err = s.write(ctx, audit{"create", "module", m.Name + "@" + m.Version, detail}, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO modules (name, version, sha256, wasm, manifest, created_at, granted_caps, granted_egress, granted_by, granted_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.Name, m.Version, m.SHA256, m.Wasm, string(manifest), now.UnixNano(),
+			string(caps), string(egress), m.Grant.By, grantedAt)
 		return err
 	})
 	if err != nil {
@@ -34,15 +50,32 @@ func (s *Store) CreateModule(ctx context.Context, m catalog.Module) (catalog.Mod
 	return m, nil
 }
 
+func grantDetail(g catalog.ModuleGrant) string {
+	return "capabilities=" + strings.Join(g.Capabilities, ",") + " egress=" + strings.Join(g.Egress, ",")
+}
+
+// moduleCols are the columns scanModule reads, in order.
+const moduleCols = `name, version, sha256, manifest, created_at, granted_caps, granted_egress, granted_by, granted_at`
+
 func scanModule(row scanner, extra ...any) (catalog.Module, error) {
 	var m catalog.Module
-	var manifest string
-	var created int64
-	if err := row.Scan(append([]any{&m.Name, &m.Version, &m.SHA256, &manifest, &created}, extra...)...); err != nil {
+	var manifest, caps, egress string
+	var created, grantedAt int64
+	if err := row.Scan(append([]any{&m.Name, &m.Version, &m.SHA256, &manifest, &created, &caps, &egress, &m.Grant.By, &grantedAt}, extra...)...); err != nil {
 		return catalog.Module{}, err
 	}
 	if err := json.Unmarshal([]byte(manifest), &m.Manifest); err != nil {
 		return catalog.Module{}, fmt.Errorf("module %s@%s: corrupt manifest: %w", m.Name, m.Version, err)
+	}
+	if err := json.Unmarshal([]byte(caps), &m.Grant.Capabilities); err != nil {
+		return catalog.Module{}, fmt.Errorf("module %s@%s: corrupt grant: %w", m.Name, m.Version, err)
+	}
+	if err := json.Unmarshal([]byte(egress), &m.Grant.Egress); err != nil {
+		return catalog.Module{}, fmt.Errorf("module %s@%s: corrupt grant: %w", m.Name, m.Version, err)
+	}
+	if grantedAt != 0 {
+		t := time.Unix(0, grantedAt).UTC()
+		m.Grant.At = &t
 	}
 	m.CreatedAt = time.Unix(0, created).UTC()
 	return m, nil
@@ -51,7 +84,7 @@ func scanModule(row scanner, extra ...any) (catalog.Module, error) {
 // GetModule returns one module version including its wasm bytes.
 func (s *Store) GetModule(ctx context.Context, name, version string) (catalog.Module, error) {
 	var wasm []byte
-	m, err := scanModule(s.r.QueryRowContext(ctx, `SELECT name, version, sha256, manifest, created_at, wasm
+	m, err := scanModule(s.r.QueryRowContext(ctx, `SELECT `+moduleCols+`, wasm
 		FROM modules WHERE name = ? AND version = ?`, name, version), &wasm)
 	if err != nil {
 		return catalog.Module{}, notFound(err, "module", name+"@"+version)
@@ -63,7 +96,7 @@ func (s *Store) GetModule(ctx context.Context, name, version string) (catalog.Mo
 // ListModules returns every module version without wasm bytes, ordered by
 // name and upload time.
 func (s *Store) ListModules(ctx context.Context) ([]catalog.Module, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, version, sha256, manifest, created_at FROM modules ORDER BY name, created_at, version`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+moduleCols+` FROM modules ORDER BY name, created_at, version`)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -170,6 +203,7 @@ func (s *Store) SetPolicy(ctx context.Context, d catalog.PolicyDoc) error {
 }
 
 func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error {
+	versions := map[string][]catalog.Module{}
 	for _, sec := range []struct {
 		name    string
 		entries []catalog.PolicyEntry
@@ -180,20 +214,43 @@ func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error
 				if e.Base || ref == "" {
 					continue
 				}
-				name, version, _ := catalog.ParseModuleRef(ref)
-				var one int
-				err := tx.QueryRowContext(ctx, `SELECT 1 FROM modules WHERE name = ? AND (? = '' OR version = ?) LIMIT 1`,
-					name, version, version).Scan(&one)
-				if errors.Is(err, sql.ErrNoRows) {
-					return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].%s", sec.name, i, field), Msg: fmt.Sprintf("module %q is not uploaded", ref)}
+				name, _, _ := catalog.ParseModuleRef(ref)
+				mods, ok := versions[name]
+				if !ok {
+					var err error
+					if mods, err = moduleVersions(ctx, tx, name); err != nil {
+						return err
+					}
+					versions[name] = mods
 				}
-				if err != nil {
-					return err
+				if _, err := catalog.ResolveGranted(mods, ref); err != nil {
+					return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].%s", sec.name, i, field), Msg: err.Error()}
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// moduleVersions returns every version of one module name in upload order
+// (as ListModules orders them), without wasm bytes.
+func moduleVersions(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, name string) ([]catalog.Module, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+moduleCols+` FROM modules WHERE name = ? ORDER BY created_at, version`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []catalog.Module
+	for rows.Next() {
+		m, err := scanModule(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 func scanPolicy(row scanner) (catalog.PolicyDoc, error) {

@@ -24,9 +24,13 @@
 //     Step.Module "" and no ModuleSpec. Each other referenced version
 //     becomes one ModuleSpec named "name", or "name@version" when several
 //     versions of one name are referenced. An empty policy name means the
-//     policy named like the module. Manifest limits map to MaxInstances
-//     (Instances), Step.Timeout (TimeoutMS, at most 30s) and
-//     Step.MaxMemoryPages (MemoryPages, at most 1024);
+//     policy named like the module. An unpinned reference resolves among
+//     the versions whose requests an admin granted in full
+//     (catalog.ResolveGranted); the ModuleSpec carries the granted
+//     capability groups (Granted), which the engine enforces at load.
+//     Manifest limits are requests clamped by Source.Ceilings
+//     (catalog.ModuleLimits.Clamp) and map to MaxInstances (Instances),
+//     Step.Timeout (TimeoutMS) and Step.MaxMemoryPages (MemoryPages);
 //   - an API with SubscriptionRequired gets the built-in subscription-key
 //     check first in its effective inbound chain: it is prepended to the
 //     API's inbound section ([subscription-key, base] when the API has none).
@@ -116,6 +120,9 @@ type Source struct {
 	Logger *slog.Logger
 	// Now is the clock for subscription expiry; nil means time.Now.
 	Now func() time.Time
+	// Ceilings bound the limits a module's manifest requests (zero fields:
+	// catalog.DefaultModuleCeilings). Set before the first Load.
+	Ceilings catalog.ModuleLimits
 
 	state atomic.Pointer[state]
 
@@ -218,6 +225,7 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 	}
 	m := newMapper(mods)
 	m.examples = exs
+	m.ceilings = s.Ceilings
 	cfg, st, err := m.mapCatalog(apis, ops, docs, links)
 	if err != nil {
 		return nil, nil, err
@@ -271,6 +279,7 @@ type mapper struct {
 	specName map[string]string // name@version → ModuleSpec name
 	skipped  []string
 	examples map[string]*oasimport.Examples // API ID → its document, for mock-response
+	ceilings catalog.ModuleLimits
 }
 
 func newMapper(mods []catalog.Module) *mapper {
@@ -291,11 +300,7 @@ func (m *mapper) resolve(ref string) (catalog.Module, error) {
 	if err != nil {
 		return catalog.Module{}, err
 	}
-	mod, ok := catalog.ResolveModule(m.versions[name], ref)
-	if !ok {
-		return catalog.Module{}, fmt.Errorf("module %q is not uploaded", ref)
-	}
-	return mod, nil
+	return catalog.ResolveGranted(m.versions[name], ref)
 }
 
 // section maps one catalog section; nil stays nil (an absent section, which
@@ -329,12 +334,12 @@ func (m *mapper) section(where string, entries []catalog.PolicyEntry) ([]gateway
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
 			st.Module = m.use(mod)
-			lim := mod.Manifest.Limits
+			lim := mod.Manifest.Limits.Clamp(m.ceilings)
 			if lim.TimeoutMS > 0 {
-				st.Timeout = gateway.Duration(min(time.Duration(lim.TimeoutMS)*time.Millisecond, 30*time.Second))
+				st.Timeout = gateway.Duration(time.Duration(lim.TimeoutMS) * time.Millisecond)
 			}
 			if lim.MemoryPages > 0 {
-				st.MaxMemoryPages = uint32(min(lim.MemoryPages, 1024))
+				st.MaxMemoryPages = uint32(lim.MemoryPages)
 			}
 		}
 		out = append(out, st)
@@ -368,7 +373,11 @@ func (m *mapper) finishModules() {
 		sort.Slice(keys, func(i, j int) bool { return catalog.CompareSemver(keys[i], keys[j]) < 0 })
 		for _, v := range keys {
 			mod := vs[v]
-			spec := gateway.ModuleSpec{Name: n, Version: v, MaxInstances: mod.Manifest.Limits.Instances}
+			spec := gateway.ModuleSpec{Name: n, Version: v, MaxInstances: mod.Manifest.Limits.Clamp(m.ceilings).Instances,
+				Granted: mod.GrantedCapabilities()}
+			if spec.Granted == nil {
+				spec.Granted = []string{} // enforced: nothing granted
+			}
 			if len(vs) > 1 {
 				spec.Name = n + "@" + v
 			}

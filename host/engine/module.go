@@ -23,6 +23,11 @@ type LoadOptions struct {
 	Min int
 	// Max instances may exist at once; a call waits for one when all are busy (4).
 	Max int
+	// Granted lists the capability groups (abi.Cap*) an admin granted the
+	// module; nil means not enforced (the built-in module, YAML mode). Load
+	// fails, naming each host function and its group, when the module
+	// imports a function of a group not granted.
+	Granted []string
 }
 
 // Trusted reports whether the module runs without loop termination checks.
@@ -99,6 +104,10 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 		return nil, err
 	}
 	info.Size = len(bin)
+	if err := checkGranted(info, po.Granted); err != nil {
+		cm.Close(ctx)
+		return nil, err
+	}
 	sum := sha256.Sum256(bin)
 	m := &Module{
 		e: e, Name: name, Version: version, SHA256: hex.EncodeToString(sum[:]),
