@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/catalog"
@@ -98,7 +98,7 @@ func checkGrantInUse(ctx context.Context, tx *sql.Tx, before, after []catalog.Mo
 						missing := ""
 						for _, m := range after {
 							if m.Version == target.Version {
-								missing = fmt.Sprint(m.MissingGrants())
+								missing = strings.Join(m.MissingGrants(), ", ")
 							}
 						}
 						return catalog.Conflictf("module %s@%s is used by the policy of %s %s (%s[%d]); it would then miss %s: detach it first",

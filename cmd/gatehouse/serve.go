@@ -38,7 +38,7 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the gateway",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "./data", EnvVars: []string{"GATEHOUSE_DATA"}, Usage: "data directory (compilation cache, demo state)"},
 			&cli.StringFlag{Name: "listen", Value: ":8080", EnvVars: []string{"GATEHOUSE_LISTEN"}, Usage: "gateway listen address"},
 			&cli.StringFlag{Name: "admin-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_ADMIN_LISTEN"}, Usage: "admin API listen address (catalog mode)"},
@@ -53,7 +53,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "ops-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_OPS_LISTEN"}, Usage: "serve /metrics, /healthz and /readyz here with --config (catalog mode serves them on --admin-listen); empty: off"},
 			&cli.BoolFlag{Name: "log-requests", Value: true, EnvVars: []string{"GATEHOUSE_LOG_REQUESTS"}, Usage: "write one record per call to DATA/logs.db (the request log and analytics)"},
 			&cli.IntFlag{Name: "log-retention-days", Value: 30, EnvVars: []string{"GATEHOUSE_LOG_RETENTION_DAYS"}, Usage: "days the request log keeps records"},
-		},
+		}, moduleCeilingFlags()...),
 		Action: serve,
 	}
 }
@@ -84,6 +84,10 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	slog.SetDefault(log)
+	ceilings, err := moduleCeilings(c)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	data := c.String("data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
@@ -148,6 +152,7 @@ func serve(c *cli.Context) error {
 		}
 		catSrc = catalogsource.New(store)
 		catSrc.Logger = log
+		catSrc.Ceilings = ceilings
 		src = catSrc
 	}
 
@@ -225,7 +230,7 @@ func serve(c *cli.Context) error {
 			return err
 		}
 		var admin *http.Server
-		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log)
+		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log, ceilings)
 		if err != nil {
 			return err
 		}
