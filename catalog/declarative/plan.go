@@ -751,6 +751,12 @@ func (p *planner) policy(path string, scope catalog.Scope, id string, pol *Polic
 	if err != nil {
 		return invalid(path+"."+err.(*catalog.FieldError).Path, "%s", err.(*catalog.FieldError).Msg)
 	}
+	if !has {
+		old = catalog.PolicyDoc{}
+	}
+	if doc, err = catalog.UnmaskPolicySecrets(doc, old); err != nil {
+		return invalid(join(path, err.(*catalog.FieldError).Path), "%s", err.(*catalog.FieldError).Msg)
+	}
 	if doc.Inbound == nil && doc.Backend == nil && doc.Outbound == nil && doc.OnError == nil {
 		if has {
 			del()

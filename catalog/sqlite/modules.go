@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,6 +194,9 @@ func (s *Store) SetPolicy(ctx context.Context, d catalog.PolicyDoc) error {
 			}
 		}
 		if err := checkModuleRefs(ctx, tx, d); err != nil {
+			return err
+		}
+		if err := checkNamedValueRefs(ctx, tx, d); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO policies (scope, scope_id, doc, updated_at) VALUES (?, ?, ?, ?)
@@ -392,7 +396,64 @@ func (s *Store) ListNamedValues(ctx context.Context) ([]catalog.NamedValue, erro
 	return out, mapErr(rows.Err())
 }
 
-// DeleteNamedValue deletes one named value.
+// DeleteNamedValue deletes one named value; ErrConflict while a policy
+// config references it ({{name}}).
 func (s *Store) DeleteNamedValue(ctx context.Context, name string) error {
-	return s.writeOne(ctx, audit{"delete", "named-value", name, ""}, "named value", name, `DELETE FROM named_values WHERE name = ?`, name)
+	return s.write(ctx, audit{"delete", "named-value", name, ""}, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies ORDER BY scope, scope_id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanPolicy(rows)
+			if err != nil {
+				return err
+			}
+			for _, sec := range []struct {
+				name    string
+				entries []catalog.PolicyEntry
+			}{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}} {
+				for i, e := range sec.entries {
+					if slices.Contains(catalog.NamedValueRefs(e.Config), name) {
+						return catalog.Conflictf("named value %q is referenced by the policy of %s %s (%s[%d].config)", name, d.Scope, d.ScopeID, sec.name, i)
+					}
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM named_values WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "named value", name)
+	})
+}
+
+// checkNamedValueRefs refuses a document whose configs reference named
+// values that do not exist, naming the entry and the names.
+func checkNamedValueRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error {
+	for _, sec := range []struct {
+		name    string
+		entries []catalog.PolicyEntry
+	}{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}} {
+		for i, e := range sec.entries {
+			var unknown []string
+			for _, n := range catalog.NamedValueRefs(e.Config) {
+				var one int
+				err := tx.QueryRowContext(ctx, `SELECT 1 FROM named_values WHERE name = ?`, n).Scan(&one)
+				if errors.Is(err, sql.ErrNoRows) {
+					unknown = append(unknown, n)
+				} else if err != nil {
+					return err
+				}
+			}
+			if len(unknown) > 0 {
+				return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].config", sec.name, i), Msg: (&catalog.UnknownNamedValueError{Names: unknown}).Error()}
+			}
+		}
+	}
+	return nil
 }

@@ -38,6 +38,9 @@
 //     drop or reorder that check, so such a section is flattened: it becomes
 //     [subscription-key] followed by the operation's steps with base
 //     expanded to the API's and global steps;
+//   - every {{name}} inside a config's JSON strings is replaced by the
+//     named value's value (secret ones decrypted), so the gateway runs the
+//     value while the catalog and every admin answer keep the reference;
 //   - a built-in mock-response entry of an operation-scope document whose
 //     config has no "example" gets the example of the operation's response
 //     (status_code, default 200) from the API's OpenAPI document, as APIM
@@ -103,6 +106,7 @@ type Store interface {
 	GetModule(ctx context.Context, name, version string) (catalog.Module, error)
 	ListProductAPIs(ctx context.Context, productID string) ([]catalog.ProductAPI, error)
 	LookupKey(ctx context.Context, key string) (catalog.Subscription, error)
+	ListNamedValues(ctx context.Context) ([]catalog.NamedValue, error)
 }
 
 // BuiltinModule is the catalog module name that stands for the gateway's
@@ -226,6 +230,9 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 	m := newMapper(mods)
 	m.examples = exs
 	m.ceilings = s.Ceilings
+	if m.values, err = namedValues(ctx, s.store, docs); err != nil {
+		return nil, nil, err
+	}
 	cfg, st, err := m.mapCatalog(apis, ops, docs, links)
 	if err != nil {
 		return nil, nil, err
@@ -245,6 +252,32 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 		return nil, nil, err
 	}
 	return cfg, st, nil
+}
+
+// namedValues returns the named values (secret ones decrypted) that the
+// policy documents reference as {{name}}; nil when none does, so a
+// catalog without references never decrypts anything.
+func namedValues(ctx context.Context, store Store, docs []catalog.PolicyDoc) (map[string]string, error) {
+	refs := false
+	for _, d := range docs {
+		for _, sec := range [][]catalog.PolicyEntry{d.Inbound, d.Backend, d.Outbound, d.OnError} {
+			for _, e := range sec {
+				refs = refs || len(catalog.NamedValueRefs(e.Config)) > 0
+			}
+		}
+	}
+	if !refs {
+		return nil, nil
+	}
+	ns, err := store.ListNamedValues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ns))
+	for _, n := range ns {
+		out[n.Name] = n.Value
+	}
+	return out, nil
 }
 
 // moduleBytes returns a module version's wasm, cached by name, version and
@@ -280,6 +313,7 @@ type mapper struct {
 	skipped  []string
 	examples map[string]*oasimport.Examples // API ID → its document, for mock-response
 	ceilings catalog.ModuleLimits
+	values   map[string]string // named values the documents reference
 }
 
 func newMapper(mods []catalog.Module) *mapper {
@@ -320,7 +354,11 @@ func (m *mapper) section(where string, entries []catalog.PolicyEntry) ([]gateway
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
-		st := gateway.Step{Policy: e.Policy, Config: e.Config, FailMode: e.FailMode}
+		cfg, err := catalog.ResolveNamedValues(e.Config, m.values)
+		if err != nil {
+			return nil, fmt.Errorf("%s.config: %w", p, err)
+		}
+		st := gateway.Step{Policy: e.Policy, Config: cfg, FailMode: e.FailMode}
 		if st.Policy == "" {
 			st.Policy = name
 		}
