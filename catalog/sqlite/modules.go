@@ -113,18 +113,27 @@ func (s *Store) ListModules(ctx context.Context) ([]catalog.Module, error) {
 	return out, mapErr(rows.Err())
 }
 
-// DeleteModule deletes one module version. Policy documents referring to
-// it are not checked here.
+// DeleteModule deletes one module version.
 //
 // A module version a policy document still uses is not deleted
-// (ErrConflict): one named exactly (name@version), or the last version of a
-// name that a document references without a version.
+// (ErrConflict): one named exactly (name@version), or the last granted
+// version of a name that a document references without a version.
 func (s *Store) DeleteModule(ctx context.Context, name, version string) error {
 	ref := name + "@" + version
 	return s.write(ctx, audit{"delete", "module", ref, ""}, func(tx *sql.Tx) error {
-		var others int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM modules WHERE name = ? AND version <> ?`, name, version).Scan(&others); err != nil {
+		before, err := moduleVersions(ctx, tx, name)
+		if err != nil {
 			return err
+		}
+		after := slices.DeleteFunc(slices.Clone(before), func(m catalog.Module) bool { return m.Version == version })
+		// An unpinned reference loses its module when no granted version
+		// is left for it (it falls back to another granted version else).
+		orphaned := func(r string) bool {
+			if _, err := catalog.ResolveGranted(before, r); err != nil {
+				return false
+			}
+			_, err := catalog.ResolveGranted(after, r)
+			return err != nil
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies`)
 		if err != nil {
@@ -139,7 +148,7 @@ func (s *Store) DeleteModule(ctx context.Context, name, version string) error {
 			for _, sec := range [][]catalog.PolicyEntry{d.Inbound, d.Backend, d.Outbound, d.OnError} {
 				for _, e := range sec {
 					for _, r := range []string{e.Module, e.Fallback} {
-						if r == ref || (r == name && others == 0) {
+						if r == ref || (r == name && orphaned(r)) {
 							return catalog.Conflictf("module %s is used by the policy of %s %s", ref, d.Scope, d.ScopeID)
 						}
 					}
