@@ -13,6 +13,7 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/policies/api/echo/inbound"},
 	{"POST", "/apis/echo/operations"},
 	{"PUT", "/subscriptions/fuzz-sub/expiry"},
+	{"PUT", "/modules/ratelimit/1.0.0/grant"},
 }
 
 // FuzzAdminJSON sends arbitrary bodies to write routes: no answer may be
