@@ -496,6 +496,12 @@ func TestAdminCLIImportURLAndExtras(t *testing.T) {
 	if !strings.Contains(out, "example.org") || strings.Contains(out, "s3cret") {
 		t.Errorf("named-value list:\n%s", out)
 	}
+	if out := admOK(t, "named-value", "get", "api-secret"); strings.Contains(out, "s3cret") {
+		t.Errorf("named-value get shows the secret:\n%s", out)
+	}
+	if out := admOK(t, "named-value", "get", "api-secret", "--reveal"); !strings.Contains(out, "s3cret") {
+		t.Errorf("named-value get --reveal:\n%s", out)
+	}
 	admOK(t, "named-value", "delete", "backend-host")
 
 	// No progress line when stderr is not a terminal.
