@@ -107,6 +107,10 @@ type Modules interface {
 	// ListModules returns modules without their wasm bytes.
 	ListModules(ctx context.Context) ([]Module, error)
 	DeleteModule(ctx context.Context, name, version string) error
+	// SetModuleGrant replaces what is granted to a module version (a
+	// subset of its manifest's requests); granting less is ErrConflict
+	// while a policy entry runs that version.
+	SetModuleGrant(ctx context.Context, name, version string, g ModuleGrant) (Module, error)
 }
 
 // Policies manages policy documents.
@@ -126,9 +130,12 @@ type NamedValues interface {
 	DeleteNamedValue(ctx context.Context, name string) error
 }
 
-// AuditLog reads the audit log, newest first.
+// AuditLog reads the audit log, newest first, and records reads of
+// sensitive data (secret named values, subscription keys) with the
+// context's actor (WithActor).
 type AuditLog interface {
 	ListAudit(ctx context.Context, limit int) ([]AuditEntry, error)
+	RecordRead(ctx context.Context, entity, id, detail string) error
 }
 
 // Store is the whole catalog.

@@ -164,6 +164,9 @@ type Module struct {
 	Wasm      []byte         `json:"-"`
 	Manifest  ModuleManifest `json:"manifest"`
 	CreatedAt time.Time      `json:"createdAt"`
+	// Grant is what an admin granted of the manifest's requests
+	// (capabilities, egress); see MissingGrants.
+	Grant ModuleGrant `json:"grant"`
 }
 
 // ModuleManifest describes what a module needs from the host.
@@ -172,6 +175,10 @@ type ModuleManifest struct {
 	Capabilities []string        `json:"capabilities,omitempty"`
 	ConfigSchema json.RawMessage `json:"configSchema,omitempty"`
 	Limits       ModuleLimits    `json:"limits"`
+	// Egress lists the destinations (host names, IP addresses, CIDRs,
+	// optionally with a port) the module asks to reach; an admin grants
+	// them (Module.Grant), the egress policy enforces them.
+	Egress []string `json:"egress,omitempty"`
 	// Policies lists the policies a module provides when it provides
 	// several (the built-in module does); each has its own config schema.
 	// Empty for a module that provides one policy, named like the module,

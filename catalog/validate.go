@@ -448,6 +448,18 @@ func (m *Module) Validate() error {
 			return fieldErr("manifest.configSchema", "must be a JSON object")
 		}
 	}
+	if len(mf.Egress) > 64 {
+		return fieldErr("manifest.egress", "at most 64 destinations")
+	}
+	for i, d := range mf.Egress {
+		if err := ValidateEgressDest(d); err != nil {
+			return fieldErr(fmt.Sprintf("manifest.egress[%d]", i), "%v", err)
+		}
+	}
+	if _, err := m.CheckGrant(m.Grant); err != nil {
+		fe := err.(*FieldError)
+		return fieldErr("grant."+fe.Path, "%s", fe.Msg)
+	}
 	pseen := map[string]bool{}
 	for i, p := range mf.Policies {
 		path := fmt.Sprintf("manifest.policies[%d]", i)

@@ -54,6 +54,10 @@ type Options struct {
 	ValidateModule func(ctx context.Context, wasm []byte) (abiVersion int, capabilities []string, err error)
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
+	// ModuleCeilings bound the limits a module's manifest requests, as the
+	// gateway clamps them (shown as a module's effectiveLimits); zero
+	// fields mean catalog.DefaultModuleCeilings.
+	ModuleCeilings catalog.ModuleLimits
 	// Analytics is the request log behind /analytics and
 	// /subscriptions/{subId}/usage (an *analytics.Writer); when nil (or a
 	// nil *analytics.Writer) those routes answer 503.
@@ -73,6 +77,7 @@ type server struct {
 	schemas  schemaCache
 	// analytics is Options.Analytics (nil: the analytics routes answer 503).
 	analytics Analytics
+	ceilings  catalog.ModuleLimits
 }
 
 // New returns the handler serving Prefix. It routes on the full request
@@ -86,7 +91,7 @@ func New(o Options) (http.Handler, error) {
 	if o.Token == "" {
 		return nil, errors.New("adminapi: Token is required")
 	}
-	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics}
+	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, ceilings: o.ModuleCeilings}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -20,7 +20,7 @@ type writeRoute struct {
 func badEnv(t *testing.T) (*env, []writeRoute) {
 	e := newEnv(t)
 	e.seed()
-	if r := e.upload("ratelimit", "1.0.0", rateLimitManifest, wasmBytes); r.status != 201 {
+	if r := e.uploadGrant("ratelimit", "1.0.0", rateLimitManifest, "all", wasmBytes); r.status != 201 {
 		t.Fatalf("upload: %d %s", r.status, r.body)
 	}
 	e.must(201, "POST", "/groups", map[string]any{"id": "g1", "name": "G"}, nil)

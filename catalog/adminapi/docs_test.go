@@ -93,7 +93,7 @@ products:
 // PUT /policies does, and names the place in the document.
 func TestApplyChecksPolicySchemas(t *testing.T) {
 	e := newEnv(t)
-	if r := e.upload("ratelimit", "1.0.0", rateLimitManifest, wasmBytes); r.status != 201 {
+	if r := e.uploadGrant("ratelimit", "1.0.0", rateLimitManifest, "all", wasmBytes); r.status != 201 {
 		t.Fatalf("upload: %d %s", r.status, r.body)
 	}
 	doc := `version: 1

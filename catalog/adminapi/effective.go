@@ -99,7 +99,7 @@ func mergeSection(parent []effectiveEntry, child []catalog.PolicyEntry, scope ca
 			out = append(out, parent...)
 			continue
 		}
-		out = append(out, effectiveEntry{PolicyEntry: e, Scope: scope, ScopeID: id})
+		out = append(out, effectiveEntry{PolicyEntry: catalog.MaskEntrySecrets(e), Scope: scope, ScopeID: id})
 	}
 	return out
 }

@@ -13,6 +13,7 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/policies/api/echo/inbound"},
 	{"POST", "/apis/echo/operations"},
 	{"PUT", "/subscriptions/fuzz-sub/expiry"},
+	{"PUT", "/modules/ratelimit/1.0.0/grant"},
 }
 
 // FuzzAdminJSON sends arbitrary bodies to write routes: no answer may be
@@ -20,7 +21,7 @@ var fuzzRoutes = []struct{ method, path string }{
 func FuzzAdminJSON(f *testing.F) {
 	e := newEnv(f)
 	e.seed()
-	if r := e.upload("ratelimit", "1.0.0", rateLimitManifest, wasmBytes); r.status != 201 {
+	if r := e.uploadGrant("ratelimit", "1.0.0", rateLimitManifest, "all", wasmBytes); r.status != 201 {
 		f.Fatalf("upload: %d %s", r.status, r.body)
 	}
 	e.must(201, "POST", "/subscriptions", map[string]any{"id": "fuzz-sub", "userId": "dev", "scope": "api", "scopeId": "echo"}, nil)

@@ -156,8 +156,14 @@ func (e *env) version() int64 {
 	return v.Version
 }
 
-// upload posts a module as multipart/form-data.
+// upload posts a module as multipart/form-data, granting nothing.
 func (e *env) upload(name, version, manifest string, wasm []byte) resp {
+	e.t.Helper()
+	return e.uploadGrant(name, version, manifest, "", wasm)
+}
+
+// uploadGrant posts a module with the grant field set (when not "").
+func (e *env) uploadGrant(name, version, manifest, grant string, wasm []byte) resp {
 	e.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -169,6 +175,9 @@ func (e *env) upload(name, version, manifest string, wasm []byte) resp {
 	}
 	if manifest != "" {
 		mw.WriteField("manifest", manifest)
+	}
+	if grant != "" {
+		mw.WriteField("grant", grant)
 	}
 	if wasm != nil {
 		fw, _ := mw.CreateFormFile("wasm", "m.wasm")

@@ -56,6 +56,7 @@ func (s *server) namedValueRoutes(r routes) {
 	r.Handle("/named-values/{name}", s.h(s.getNamedValue)).Methods(http.MethodGet)
 	r.Handle("/named-values/{name}", s.h(s.updateNamedValue)).Methods(http.MethodPut)
 	r.Handle("/named-values/{name}", s.h(s.deleteNamedValue)).Methods(http.MethodDelete)
+	r.Handle("/named-values/{name}/value", s.h(s.revealNamedValue)).Methods(http.MethodGet)
 }
 
 // masked hides a secret value.
@@ -97,6 +98,25 @@ func (s *server) getNamedValue(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, masked(n))
+	return nil
+}
+
+// revealNamedValue answers a named value's plaintext, a secret one
+// included; every such read of a secret is written to the audit log with
+// the actor.
+func (s *server) revealNamedValue(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.st.GetNamedValue(r.Context(), mux.Vars(r)["name"])
+	if err != nil {
+		return err
+	}
+	if n.Secret {
+		if err := s.st.RecordRead(writeCtx(r), "named-value", n.Name, "secret value shown"); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Value string `json:"value"`
+	}{n.Value})
 	return nil
 }
 

@@ -22,6 +22,7 @@ func (s *server) moduleRoutes(r routes) {
 	r.Handle("/modules/{name}/{version}", s.h(s.getModule)).Methods(http.MethodGet)
 	r.Handle("/modules/{name}/{version}", s.h(s.deleteModule)).Methods(http.MethodDelete)
 	r.Handle("/modules/{name}/{version}/wasm", s.h(s.getModuleWasm)).Methods(http.MethodGet)
+	s.grantRoutes(r)
 }
 
 func (s *server) listModules(w http.ResponseWriter, r *http.Request) error {
@@ -29,7 +30,11 @@ func (s *server) listModules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(ms))
+	views := make([]moduleView, len(ms))
+	for i, m := range ms {
+		views[i] = s.view(m)
+	}
+	writeJSON(w, http.StatusOK, list(views))
 	return nil
 }
 
@@ -39,7 +44,7 @@ func (s *server) getModule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, m)
+	writeJSON(w, http.StatusOK, s.view(m))
 	return nil
 }
 
@@ -108,15 +113,17 @@ func scopeLabel(scope catalog.Scope, id string) string {
 }
 
 // uploadModule stores a module sent as multipart/form-data with fields
-// name, version, optional manifest (JSON) and the file wasm. The host
-// validates the module and derives abiVersion and capabilities.
+// name, version, optional manifest (JSON), optional grant ("all" or
+// capability names separated by commas) and the file wasm. The host
+// validates the module and derives abiVersion and capabilities (what the
+// module requests); the grant field grants them at upload.
 func (s *server) uploadModule(w http.ResponseWriter, r *http.Request) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "module uploads must be multipart/form-data"}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxModuleBody)
-	m, err := readModuleForm(r)
+	m, grant, err := readModuleForm(r)
 	if err != nil {
 		return err
 	}
@@ -134,6 +141,9 @@ func (s *server) uploadModule(w http.ResponseWriter, r *http.Request) error {
 		return invalid("wasm", "%v", err)
 	}
 	m.Manifest.ABIVersion, m.Manifest.Capabilities = abi, caps
+	if err := uploadGrant(&m, grant); err != nil {
+		return err
+	}
 	if len(m.Manifest.ConfigSchema) > 0 {
 		if _, err := compileSchema(m.Manifest.ConfigSchema); err != nil {
 			return invalid("manifest.configSchema", "not a valid JSON Schema: %v", err)
@@ -150,16 +160,17 @@ func (s *server) uploadModule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, m)
+	writeJSON(w, http.StatusCreated, s.view(m))
 	return nil
 }
 
 // readModuleForm reads the parts of a module upload.
-func readModuleForm(r *http.Request) (catalog.Module, error) {
+func readModuleForm(r *http.Request) (catalog.Module, string, error) {
 	var m catalog.Module
+	var grant string
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return m, invalid("", "malformed multipart body: %v", err)
+		return m, "", invalid("", "malformed multipart body: %v", err)
 	}
 	seen := map[string]bool{}
 	for {
@@ -168,11 +179,11 @@ func readModuleForm(r *http.Request) (catalog.Module, error) {
 			break
 		}
 		if err != nil {
-			return m, bodyErr(err, "malformed multipart body")
+			return m, "", bodyErr(err, "malformed multipart body")
 		}
 		field := part.FormName()
 		if seen[field] {
-			return m, invalid(field, "given more than once")
+			return m, "", invalid(field, "given more than once")
 		}
 		seen[field] = true
 		limit := int64(maxJSONBody)
@@ -181,10 +192,10 @@ func readModuleForm(r *http.Request) (catalog.Module, error) {
 		}
 		b, err := io.ReadAll(io.LimitReader(part, limit+1))
 		if err != nil {
-			return m, bodyErr(err, "reading field "+field)
+			return m, "", bodyErr(err, "reading field "+field)
 		}
 		if int64(len(b)) > limit {
-			return m, &httpError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("field %s larger than %d bytes", field, limit)}
+			return m, "", &httpError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("field %s larger than %d bytes", field, limit)}
 		}
 		switch field {
 		case "name":
@@ -193,18 +204,20 @@ func readModuleForm(r *http.Request) (catalog.Module, error) {
 			m.Version = strings.TrimSpace(string(b))
 		case "manifest":
 			if err := decodeManifest(b, &m.Manifest); err != nil {
-				return m, err
+				return m, "", err
 			}
+		case "grant":
+			grant = string(b)
 		case "wasm":
 			m.Wasm = b
 		default:
-			return m, invalid(field, "unknown field")
+			return m, "", invalid(field, "unknown field")
 		}
 	}
 	if len(m.Wasm) == 0 {
-		return m, invalid("wasm", "the module file is required")
+		return m, "", invalid("wasm", "the module file is required")
 	}
-	return m, nil
+	return m, grant, nil
 }
 
 func bodyErr(err error, what string) error {

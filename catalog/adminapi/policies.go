@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -59,6 +60,9 @@ func (s *server) listPolicies(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	for i := range ds {
+		ds[i] = catalog.MaskPolicySecrets(ds[i])
+	}
 	writeJSON(w, http.StatusOK, list(ds))
 	return nil
 }
@@ -69,7 +73,7 @@ func (s *server) getPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, catalog.MaskPolicySecrets(d))
 	return nil
 }
 
@@ -89,15 +93,25 @@ func (s *server) putPolicy(w http.ResponseWriter, r *http.Request) error {
 	return s.storePolicy(w, r, d)
 }
 
-// storePolicy checks d and stores it, answering the stored document.
+// storePolicy checks d and stores it, answering the stored document
+// (inline secrets masked). Entries that still carry the mask of an inline
+// secret, as a GET answered them, get their stored config back
+// (catalog.UnmaskPolicySecrets).
 func (s *server) storePolicy(w http.ResponseWriter, r *http.Request, d catalog.PolicyDoc) error {
+	cur, err := s.st.GetPolicy(r.Context(), d.Scope, d.ScopeID)
+	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+		return err
+	}
+	if d, err = catalog.UnmaskPolicySecrets(d, cur); err != nil {
+		return err
+	}
 	if err := s.checkPolicy(r.Context(), &d); err != nil {
 		return err
 	}
 	if err := s.st.SetPolicy(writeCtx(r), d); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, catalog.MaskPolicySecrets(d))
 	return nil
 }
 
@@ -231,6 +245,10 @@ func (s *server) checkPolicy(ctx context.Context, d *catalog.PolicyDoc) error {
 	if err != nil {
 		return err
 	}
+	values, secrets, err := s.namedValues(ctx, d)
+	if err != nil {
+		return err
+	}
 	var bad []fieldMsg
 	for _, sec := range sections(d) {
 		for i, e := range *sec.entries {
@@ -238,13 +256,13 @@ func (s *server) checkPolicy(ctx context.Context, d *catalog.PolicyDoc) error {
 				continue
 			}
 			p := fmt.Sprintf("%s[%d]", sec.name, i)
-			m, ok := resolveModule(mods, e.Module)
-			if !ok {
-				return invalid(p+".module", "module %q is not uploaded", e.Module)
+			m, err := catalog.ResolveGranted(mods, e.Module)
+			if err != nil {
+				return invalid(p+".module", "%s", err)
 			}
 			if e.Fallback != "" {
-				if _, ok := resolveModule(mods, e.Fallback); !ok {
-					return invalid(p+".fallback", "module %q is not uploaded", e.Fallback)
+				if _, err := catalog.ResolveGranted(mods, e.Fallback); err != nil {
+					return invalid(p+".fallback", "%s", err)
 				}
 			}
 			schema, ok := m.Manifest.PolicySchema(m.Name, e.Policy)
@@ -262,11 +280,23 @@ func (s *server) checkPolicy(ctx context.Context, d *catalog.PolicyDoc) error {
 			if err != nil {
 				return invalid(p+".module", "the config schema of %s@%s policy %q does not compile: %v", m.Name, m.Version, policy, err)
 			}
-			bad = append(bad, validateConfig(sch, p+".config", e.Config)...)
+			// The schema checks the config the gateway will run: with
+			// named values substituted. Messages never carry a secret.
+			cfg, err := catalog.ResolveNamedValues(e.Config, values)
+			if err != nil {
+				return invalid(p+".config", "%v", err)
+			}
+			for _, f := range validateConfig(sch, p+".config", cfg) {
+				for _, sv := range secrets {
+					f.Message = strings.ReplaceAll(f.Message, sv, catalog.Mask)
+				}
+				bad = append(bad, f)
+			}
 		}
 	}
 	if len(bad) > 0 {
 		msg := "invalid " + bad[0].Path + ": " + bad[0].Message
+		// (secret values were masked in every message above)
 		if len(bad) > 1 {
 			msg += fmt.Sprintf(" (and %d more)", len(bad)-1)
 		}
@@ -275,8 +305,34 @@ func (s *server) checkPolicy(ctx context.Context, d *catalog.PolicyDoc) error {
 	return nil
 }
 
-// resolveModule finds the module a reference names (catalog.ResolveModule:
-// the same version the gateway runs).
-func resolveModule(mods []catalog.Module, ref string) (catalog.Module, bool) {
-	return catalog.ResolveModule(mods, ref)
+// namedValues returns the values of the named values d references, and
+// the values of those that are secret (to keep them out of messages). It
+// reads nothing when d references none.
+func (s *server) namedValues(ctx context.Context, d *catalog.PolicyDoc) (values map[string]string, secrets []string, err error) {
+	want := map[string]bool{}
+	for _, sec := range sections(d) {
+		for _, e := range *sec.entries {
+			for _, n := range catalog.NamedValueRefs(e.Config) {
+				want[n] = true
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil, nil
+	}
+	ns, err := s.st.ListNamedValues(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	values = map[string]string{}
+	for _, n := range ns {
+		if !want[n.Name] {
+			continue
+		}
+		values[n.Name] = n.Value
+		if n.Secret && n.Value != "" {
+			secrets = append(secrets, n.Value)
+		}
+	}
+	return values, secrets, nil
 }

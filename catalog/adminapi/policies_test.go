@@ -16,7 +16,7 @@ const builtinManifest = `{"policies": [
 
 func TestModules(t *testing.T) {
 	e := newEnv(t)
-	r := e.upload("ratelimit", "1.0.0", rateLimitManifest, wasmBytes)
+	r := e.uploadGrant("ratelimit", "1.0.0", rateLimitManifest, "all", wasmBytes)
 	if r.status != 201 {
 		t.Fatalf("upload: %d %s", r.status, r.body)
 	}
@@ -52,7 +52,7 @@ func TestPolicies(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
 	for _, v := range []string{"1.0.0", "1.2.0", "2.0.0-rc.1"} {
-		if r := e.upload("ratelimit", v, rateLimitManifest, wasmBytes); r.status != 201 {
+		if r := e.uploadGrant("ratelimit", v, rateLimitManifest, "all", wasmBytes); r.status != 201 {
 			t.Fatalf("upload %s: %d %s", v, r.status, r.body)
 		}
 	}

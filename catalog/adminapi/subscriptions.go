@@ -113,8 +113,8 @@ func (s *server) deleteSubscription(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// showKeys answers both plaintext keys. The catalog audit log records
-// writes only, so the disclosure is logged here.
+// showKeys answers both plaintext keys. The disclosure is written to the
+// audit log with the actor, and logged.
 func (s *server) showKeys(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["subId"]
 	if _, err := s.st.GetSubscription(r.Context(), id); err != nil {
@@ -122,6 +122,9 @@ func (s *server) showKeys(w http.ResponseWriter, r *http.Request) error {
 	}
 	k, err := s.st.ShowKeys(r.Context(), id)
 	if err != nil {
+		return err
+	}
+	if err := s.st.RecordRead(writeCtx(r), "subscription", id, "keys shown"); err != nil {
 		return err
 	}
 	s.log.Info("admin api: subscription keys shown", "actor", Actor, "subscription", id, "remote", r.RemoteAddr)

@@ -19,7 +19,9 @@ func Export(ctx context.Context, st catalog.Store) (*Document, error) {
 	}
 	policy := map[string]*Policy{}
 	for _, p := range pols {
-		policy[string(p.Scope)+"/"+p.ScopeID] = policyFromCatalog(p)
+		// Inline secrets are masked; apply restores them (see
+		// catalog.UnmaskPolicySecrets). References ({{name}}) stay.
+		policy[string(p.Scope)+"/"+p.ScopeID] = policyFromCatalog(catalog.MaskPolicySecrets(p))
 	}
 	if p := policy["global/"]; p != nil {
 		d.GlobalPolicy = p

@@ -752,6 +752,12 @@ func (p *planner) policy(path string, scope catalog.Scope, id string, pol *Polic
 	if err != nil {
 		return invalid(path+"."+err.(*catalog.FieldError).Path, "%s", err.(*catalog.FieldError).Msg)
 	}
+	if !has {
+		old = catalog.PolicyDoc{}
+	}
+	if doc, err = catalog.UnmaskPolicySecrets(doc, old); err != nil {
+		return invalid(join(path, err.(*catalog.FieldError).Path), "%s", err.(*catalog.FieldError).Msg)
+	}
 	if doc.Inbound == nil && doc.Backend == nil && doc.Outbound == nil && doc.OnError == nil {
 		if has {
 			del()
@@ -808,16 +814,8 @@ func (p *planner) checkModules(path string, d catalog.PolicyDoc) error {
 				if e.Base || r.ref == "" {
 					continue
 				}
-				name, version, _ := catalog.ParseModuleRef(r.ref)
-				found := false
-				for _, m := range p.modules {
-					if m.Name == name && (version == "" || m.Version == version) {
-						found = true
-						break
-					}
-				}
-				if !found {
-					return invalid(fmt.Sprintf("%s.%s[%d].%s", path, sec.name, i, r.field), "module %q is not uploaded", r.ref)
+				if _, err := catalog.ResolveGranted(p.modules, r.ref); err != nil {
+					return invalid(fmt.Sprintf("%s.%s[%d].%s", path, sec.name, i, r.field), "%s", err)
 				}
 			}
 		}

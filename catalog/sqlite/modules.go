@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/catalog"
@@ -13,6 +15,8 @@ import (
 
 // CreateModule stores a module version. Versions are immutable: storing an
 // existing name@version fails with ErrConflict. An empty SHA256 is computed.
+// A non-empty m.Grant (a subset of what the manifest requests) is stored
+// as granted by the context's actor at upload.
 func (s *Store) CreateModule(ctx context.Context, m catalog.Module) (catalog.Module, error) {
 	if err := m.Validate(); err != nil {
 		return catalog.Module{}, err
@@ -23,9 +27,22 @@ func (s *Store) CreateModule(ctx context.Context, m catalog.Module) (catalog.Mod
 	}
 	now := s.now()
 	m.CreatedAt = time.Unix(0, now.UnixNano()).UTC()
-	err = s.write(ctx, audit{"create", "module", m.Name + "@" + m.Version, m.SHA256}, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO modules (name, version, sha256, wasm, manifest, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, m.Name, m.Version, m.SHA256, m.Wasm, string(manifest), now.UnixNano())
+	m.Grant, _ = m.CheckGrant(m.Grant) // Validate checked it
+	m.Grant.By, m.Grant.At = "", nil
+	var grantedAt int64
+	if !m.Grant.Empty() {
+		m.Grant.By, m.Grant.At, grantedAt = catalog.ActorFrom(ctx), &m.CreatedAt, now.UnixNano()
+	}
+	caps, _ := json.Marshal(m.Grant.Capabilities)
+	egress, _ := json.Marshal(m.Grant.Egress)
+	detail := m.SHA256
+	if !m.Grant.Empty() {
+		detail += " " + grantDetail(m.Grant)
+	}
+	err = s.write(ctx, audit{"create", "module", m.Name + "@" + m.Version, detail}, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO modules (name, version, sha256, wasm, manifest, created_at, granted_caps, granted_egress, granted_by, granted_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.Name, m.Version, m.SHA256, m.Wasm, string(manifest), now.UnixNano(),
+			string(caps), string(egress), m.Grant.By, grantedAt)
 		return err
 	})
 	if err != nil {
@@ -34,15 +51,32 @@ func (s *Store) CreateModule(ctx context.Context, m catalog.Module) (catalog.Mod
 	return m, nil
 }
 
+func grantDetail(g catalog.ModuleGrant) string {
+	return "capabilities=" + strings.Join(g.Capabilities, ",") + " egress=" + strings.Join(g.Egress, ",")
+}
+
+// moduleCols are the columns scanModule reads, in order.
+const moduleCols = `name, version, sha256, manifest, created_at, granted_caps, granted_egress, granted_by, granted_at`
+
 func scanModule(row scanner, extra ...any) (catalog.Module, error) {
 	var m catalog.Module
-	var manifest string
-	var created int64
-	if err := row.Scan(append([]any{&m.Name, &m.Version, &m.SHA256, &manifest, &created}, extra...)...); err != nil {
+	var manifest, caps, egress string
+	var created, grantedAt int64
+	if err := row.Scan(append([]any{&m.Name, &m.Version, &m.SHA256, &manifest, &created, &caps, &egress, &m.Grant.By, &grantedAt}, extra...)...); err != nil {
 		return catalog.Module{}, err
 	}
 	if err := json.Unmarshal([]byte(manifest), &m.Manifest); err != nil {
 		return catalog.Module{}, fmt.Errorf("module %s@%s: corrupt manifest: %w", m.Name, m.Version, err)
+	}
+	if err := json.Unmarshal([]byte(caps), &m.Grant.Capabilities); err != nil {
+		return catalog.Module{}, fmt.Errorf("module %s@%s: corrupt grant: %w", m.Name, m.Version, err)
+	}
+	if err := json.Unmarshal([]byte(egress), &m.Grant.Egress); err != nil {
+		return catalog.Module{}, fmt.Errorf("module %s@%s: corrupt grant: %w", m.Name, m.Version, err)
+	}
+	if grantedAt != 0 {
+		t := time.Unix(0, grantedAt).UTC()
+		m.Grant.At = &t
 	}
 	m.CreatedAt = time.Unix(0, created).UTC()
 	return m, nil
@@ -51,7 +85,7 @@ func scanModule(row scanner, extra ...any) (catalog.Module, error) {
 // GetModule returns one module version including its wasm bytes.
 func (s *Store) GetModule(ctx context.Context, name, version string) (catalog.Module, error) {
 	var wasm []byte
-	m, err := scanModule(s.r.QueryRowContext(ctx, `SELECT name, version, sha256, manifest, created_at, wasm
+	m, err := scanModule(s.r.QueryRowContext(ctx, `SELECT `+moduleCols+`, wasm
 		FROM modules WHERE name = ? AND version = ?`, name, version), &wasm)
 	if err != nil {
 		return catalog.Module{}, notFound(err, "module", name+"@"+version)
@@ -63,7 +97,7 @@ func (s *Store) GetModule(ctx context.Context, name, version string) (catalog.Mo
 // ListModules returns every module version without wasm bytes, ordered by
 // name and upload time.
 func (s *Store) ListModules(ctx context.Context) ([]catalog.Module, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, version, sha256, manifest, created_at FROM modules ORDER BY name, created_at, version`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+moduleCols+` FROM modules ORDER BY name, created_at, version`)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -79,18 +113,27 @@ func (s *Store) ListModules(ctx context.Context) ([]catalog.Module, error) {
 	return out, mapErr(rows.Err())
 }
 
-// DeleteModule deletes one module version. Policy documents referring to
-// it are not checked here.
+// DeleteModule deletes one module version.
 //
 // A module version a policy document still uses is not deleted
-// (ErrConflict): one named exactly (name@version), or the last version of a
-// name that a document references without a version.
+// (ErrConflict): one named exactly (name@version), or the last granted
+// version of a name that a document references without a version.
 func (s *Store) DeleteModule(ctx context.Context, name, version string) error {
 	ref := name + "@" + version
 	return s.write(ctx, audit{"delete", "module", ref, ""}, func(tx *sql.Tx) error {
-		var others int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM modules WHERE name = ? AND version <> ?`, name, version).Scan(&others); err != nil {
+		before, err := moduleVersions(ctx, tx, name)
+		if err != nil {
 			return err
+		}
+		after := slices.DeleteFunc(slices.Clone(before), func(m catalog.Module) bool { return m.Version == version })
+		// An unpinned reference loses its module when no granted version
+		// is left for it (it falls back to another granted version else).
+		orphaned := func(r string) bool {
+			if _, err := catalog.ResolveGranted(before, r); err != nil {
+				return false
+			}
+			_, err := catalog.ResolveGranted(after, r)
+			return err != nil
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies`)
 		if err != nil {
@@ -105,7 +148,7 @@ func (s *Store) DeleteModule(ctx context.Context, name, version string) error {
 			for _, sec := range [][]catalog.PolicyEntry{d.Inbound, d.Backend, d.Outbound, d.OnError} {
 				for _, e := range sec {
 					for _, r := range []string{e.Module, e.Fallback} {
-						if r == ref || (r == name && others == 0) {
+						if r == ref || (r == name && orphaned(r)) {
 							return catalog.Conflictf("module %s is used by the policy of %s %s", ref, d.Scope, d.ScopeID)
 						}
 					}
@@ -162,6 +205,9 @@ func (s *Store) SetPolicy(ctx context.Context, d catalog.PolicyDoc) error {
 		if err := checkModuleRefs(ctx, tx, d); err != nil {
 			return err
 		}
+		if err := checkNamedValueRefs(ctx, tx, d); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO policies (scope, scope_id, doc, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (scope, scope_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
 			string(d.Scope), d.ScopeID, string(body), s.now().UnixNano())
@@ -170,6 +216,7 @@ func (s *Store) SetPolicy(ctx context.Context, d catalog.PolicyDoc) error {
 }
 
 func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error {
+	versions := map[string][]catalog.Module{}
 	for _, sec := range []struct {
 		name    string
 		entries []catalog.PolicyEntry
@@ -180,20 +227,43 @@ func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error
 				if e.Base || ref == "" {
 					continue
 				}
-				name, version, _ := catalog.ParseModuleRef(ref)
-				var one int
-				err := tx.QueryRowContext(ctx, `SELECT 1 FROM modules WHERE name = ? AND (? = '' OR version = ?) LIMIT 1`,
-					name, version, version).Scan(&one)
-				if errors.Is(err, sql.ErrNoRows) {
-					return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].%s", sec.name, i, field), Msg: fmt.Sprintf("module %q is not uploaded", ref)}
+				name, _, _ := catalog.ParseModuleRef(ref)
+				mods, ok := versions[name]
+				if !ok {
+					var err error
+					if mods, err = moduleVersions(ctx, tx, name); err != nil {
+						return err
+					}
+					versions[name] = mods
 				}
-				if err != nil {
-					return err
+				if _, err := catalog.ResolveGranted(mods, ref); err != nil {
+					return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].%s", sec.name, i, field), Msg: err.Error()}
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// moduleVersions returns every version of one module name in upload order
+// (as ListModules orders them), without wasm bytes.
+func moduleVersions(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, name string) ([]catalog.Module, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+moduleCols+` FROM modules WHERE name = ? ORDER BY created_at, version`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []catalog.Module
+	for rows.Next() {
+		m, err := scanModule(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 func scanPolicy(row scanner) (catalog.PolicyDoc, error) {
@@ -335,7 +405,64 @@ func (s *Store) ListNamedValues(ctx context.Context) ([]catalog.NamedValue, erro
 	return out, mapErr(rows.Err())
 }
 
-// DeleteNamedValue deletes one named value.
+// DeleteNamedValue deletes one named value; ErrConflict while a policy
+// config references it ({{name}}).
 func (s *Store) DeleteNamedValue(ctx context.Context, name string) error {
-	return s.writeOne(ctx, audit{"delete", "named-value", name, ""}, "named value", name, `DELETE FROM named_values WHERE name = ?`, name)
+	return s.write(ctx, audit{"delete", "named-value", name, ""}, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies ORDER BY scope, scope_id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanPolicy(rows)
+			if err != nil {
+				return err
+			}
+			for _, sec := range []struct {
+				name    string
+				entries []catalog.PolicyEntry
+			}{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}} {
+				for i, e := range sec.entries {
+					if slices.Contains(catalog.NamedValueRefs(e.Config), name) {
+						return catalog.Conflictf("named value %q is referenced by the policy of %s %s (%s[%d].config)", name, d.Scope, d.ScopeID, sec.name, i)
+					}
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM named_values WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "named value", name)
+	})
+}
+
+// checkNamedValueRefs refuses a document whose configs reference named
+// values that do not exist, naming the entry and the names.
+func checkNamedValueRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error {
+	for _, sec := range []struct {
+		name    string
+		entries []catalog.PolicyEntry
+	}{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}} {
+		for i, e := range sec.entries {
+			var unknown []string
+			for _, n := range catalog.NamedValueRefs(e.Config) {
+				var one int
+				err := tx.QueryRowContext(ctx, `SELECT 1 FROM named_values WHERE name = ?`, n).Scan(&one)
+				if errors.Is(err, sql.ErrNoRows) {
+					unknown = append(unknown, n)
+				} else if err != nil {
+					return err
+				}
+			}
+			if len(unknown) > 0 {
+				return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].config", sec.name, i), Msg: (&catalog.UnknownNamedValueError{Names: unknown}).Error()}
+			}
+		}
+	}
+	return nil
 }

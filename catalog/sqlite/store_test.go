@@ -408,8 +408,9 @@ func TestProductApprovalAndLimit(t *testing.T) {
 
 func testModule(name, version string) catalog.Module {
 	return catalog.Module{Name: name, Version: version, Wasm: []byte("\x00asm\x01\x00\x00\x00" + name + version),
-		Manifest: catalog.ModuleManifest{ABIVersion: 1, Capabilities: []string{"headers"}, ConfigSchema: json.RawMessage(`{"type":"object"}`),
-			Limits: catalog.ModuleLimits{MemoryPages: 16, TimeoutMS: 50}}}
+		Manifest: catalog.ModuleManifest{ABIVersion: 1, Capabilities: []string{"http"}, ConfigSchema: json.RawMessage(`{"type":"object"}`),
+			Limits: catalog.ModuleLimits{MemoryPages: 16, TimeoutMS: 50}},
+		Grant: catalog.ModuleGrant{Capabilities: []string{"http"}}}
 }
 
 func TestModulesAndPolicies(t *testing.T) {

@@ -346,6 +346,19 @@ paths:
 	os.WriteFile(bad, []byte("not wasm"), 0o644)
 	admFails(t, exitFailure, "gatehouse: ", "plugin", "upload", bad, "--name", "bad", "--version", "1.0.0")
 
+	// Grants: uploaded without one, the module cannot be attached; the
+	// error names what is missing. grant adds, revoke takes away.
+	admFails(t, exitFailure, "not granted capability config, capability http, capability log", "policy", "attach", "api", "orders", "--section", "inbound", "--module", "ua-filter@1.0.0", "--config", `{"deny":["BadBot"]}`)
+	admOK(t, "plugin", "grant", "ua-filter", "1.0.0", "--capabilities", "config,http")
+	admFails(t, exitFailure, "not granted capability log", "policy", "attach", "api", "orders", "--section", "inbound", "--module", "ua-filter@1.0.0", "--config", `{"deny":["BadBot"]}`)
+	admFails(t, exitFailure, `unknown capability "telepathy"`, "plugin", "grant", "ua-filter", "1.0.0", "--capabilities", "telepathy")
+	admFails(t, exitFailure, "not found", "plugin", "grant", "nosuch", "1.0.0", "--all")
+	admFails(t, exitUsage, "give --all, or --capabilities", "plugin", "grant", "ua-filter", "1.0.0")
+	admOK(t, "plugin", "grant", "ua-filter", "1.0.0", "--capabilities", "log")
+	if out := admOK(t, "plugin", "list"); !regexp.MustCompile(`(?m)^ua-filter\s+1\.0\.0\s+1\s+config,http,log\s+config,http,log\s+-\s`).MatchString(out) {
+		t.Errorf("plugin list after the grant (REQUESTED, GRANTED):\n%s", out)
+	}
+
 	// Policies: attach, then get.
 	// The first attach to a section starts it as [base, entry]; a second
 	// base is refused.
@@ -355,6 +368,9 @@ paths:
 	if !regexp.MustCompile(`(?m)^inbound\s+0\s+\(base\)`).MatchString(out) || !regexp.MustCompile(`(?m)^inbound\s+1\s+ua-filter@1.0.0.*BadBot`).MatchString(out) {
 		t.Errorf("policy get:\n%s", out)
 	}
+	// A grant in use is not revoked.
+	admFails(t, exitFailure, "used by the policy of api orders", "plugin", "revoke", "ua-filter", "1.0.0", "--capabilities", "log")
+	admFails(t, exitFailure, "used by the policy of api orders", "plugin", "revoke", "ua-filter", "1.0.0", "--all")
 	admOK(t, "policy", "move", "api", "orders", "1", "--section", "inbound", "--to", "0")
 	var pdoc struct {
 		Inbound []struct {
@@ -461,7 +477,7 @@ func TestAdminCLIImportURLAndExtras(t *testing.T) {
 	os.WriteFile(wasm, hosttest.Guest(t, "examples/ua-filter"), 0o644)
 	man := filepath.Join(dir, "manifest.json")
 	os.WriteFile(man, []byte(`{"configSchema":{"type":"object","properties":{"deny":{"type":"array","items":{"type":"string"}}},"additionalProperties":false},"limits":{"timeoutMs":50}}`), 0o644)
-	out = admOK(t, "plugin", "upload", wasm, "--name", "ua-filter", "--version", "2.0.0", "--manifest", man, "-o", "json")
+	out = admOK(t, "plugin", "upload", wasm, "--name", "ua-filter", "--version", "2.0.0", "--manifest", man, "--grant", "all", "-o", "json")
 	if !strings.Contains(out, `"timeoutMs": 50`) || !strings.Contains(out, `"abiVersion": 1`) {
 		t.Errorf("upload with manifest:\n%s", out)
 	}
@@ -479,6 +495,12 @@ func TestAdminCLIImportURLAndExtras(t *testing.T) {
 	out = admOK(t, "named-value", "list")
 	if !strings.Contains(out, "example.org") || strings.Contains(out, "s3cret") {
 		t.Errorf("named-value list:\n%s", out)
+	}
+	if out := admOK(t, "named-value", "get", "api-secret"); strings.Contains(out, "s3cret") {
+		t.Errorf("named-value get shows the secret:\n%s", out)
+	}
+	if out := admOK(t, "named-value", "get", "api-secret", "--reveal"); !strings.Contains(out, "s3cret") {
+		t.Errorf("named-value get --reveal:\n%s", out)
 	}
 	admOK(t, "named-value", "delete", "backend-host")
 

@@ -16,7 +16,7 @@ import (
 // maxModule is the size limit of an uploaded module, as on the server.
 const maxModule = 32 << 20
 
-var moduleCols = tableCols("NAME", "name", "VERSION", "version", "ABI", "abiVersion", "CAPABILITIES", "capabilities", "SHA256", "sha256", "CREATED", "createdAt")
+var moduleCols = tableCols("NAME", "name", "VERSION", "version", "ABI", "abiVersion", "REQUESTED", "capabilities", "GRANTED", "granted", "MISSING", "missingGrants", "SHA256", "sha256", "CREATED", "createdAt")
 
 func pluginListCommand() *cli.Command {
 	return leaf("list", "list the modules uploaded to the admin API", "", nil, func(e *cmdEnv) error {
@@ -39,6 +39,11 @@ func pluginListCommand() *cli.Command {
 			for _, m := range ms {
 				man, _ := m["manifest"].(map[string]any)
 				m["abiVersion"], m["capabilities"] = man["abiVersion"], man["capabilities"]
+				if eg, _ := man["egress"].([]any); len(eg) > 0 {
+					m["capabilities"] = append(anyList(man["capabilities"]), prefixed("egress:", eg)...)
+				}
+				g, _ := m["grant"].(map[string]any)
+				m["granted"] = append(anyList(g["capabilities"]), prefixed("egress:", anyList(g["egress"]))...)
 				if s, _ := m["sha256"].(string); len(s) > 12 {
 					m["sha256"] = s[:12]
 				}
@@ -82,7 +87,8 @@ func pluginUploadCommand() *cli.Command {
 	return leaf("upload", "upload a .wasm policy module to the admin API", "FILE.wasm", []cli.Flag{
 		&cli.StringFlag{Name: "name", Usage: "module name"},
 		&cli.StringFlag{Name: "version", Usage: "module version (MAJOR.MINOR.PATCH)"},
-		&cli.StringFlag{Name: "manifest", Usage: "manifest file (JSON: configSchema, limits)"},
+		&cli.StringFlag{Name: "manifest", Usage: "manifest file (JSON: configSchema, limits, egress)"},
+		&cli.StringFlag{Name: "grant", Usage: "grant at upload: all (every capability and egress the module requests) or capabilities separated by commas"},
 	}, func(e *cmdEnv) error {
 		if err := e.want(1, 1); err != nil {
 			return err
@@ -100,6 +106,9 @@ func pluginUploadCommand() *cli.Command {
 		mw := multipart.NewWriter(&buf)
 		mw.WriteField("name", name)
 		mw.WriteField("version", ver)
+		if g := e.c.String("grant"); g != "" {
+			mw.WriteField("grant", g)
+		}
 		if mf := e.c.String("manifest"); mf != "" {
 			b, err := readInput(mf, 1<<20)
 			if err != nil {
@@ -134,4 +143,17 @@ func pluginUploadCommand() *cli.Command {
 		}
 		return e.object(raw)
 	})
+}
+
+func anyList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func prefixed(p string, l []any) []any {
+	out := make([]any, len(l))
+	for i, v := range l {
+		out[i] = p + fmt.Sprint(v)
+	}
+	return out
 }

@@ -40,7 +40,7 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the gateway",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "./data", EnvVars: []string{"GATEHOUSE_DATA"}, Usage: "data directory (compilation cache, demo state)"},
 			&cli.StringFlag{Name: "listen", Value: ":8080", EnvVars: []string{"GATEHOUSE_LISTEN"}, Usage: "gateway listen address"},
 			&cli.StringFlag{Name: "admin-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_ADMIN_LISTEN"}, Usage: "admin API listen address (catalog mode)"},
@@ -56,7 +56,7 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "log-requests", Value: true, EnvVars: []string{"GATEHOUSE_LOG_REQUESTS"}, Usage: "write one record per call to DATA/logs.db (the request log and analytics)"},
 			&cli.IntFlag{Name: "log-retention-days", Value: 30, EnvVars: []string{"GATEHOUSE_LOG_RETENTION_DAYS"}, Usage: "days the request log keeps records"},
 			&cli.StringSliceFlag{Name: "egress-allow", EnvVars: []string{"GATEHOUSE_EGRESS_ALLOW"}, Usage: "CIDRs, addresses, host[:port] or *.domain that backends set by policies, redirects and JWKS fetches may reach on private networks, for every API (repeat or comma-separate; docs/egress.md)"},
-		},
+		}, moduleCeilingFlags()...),
 		Action: serve,
 	}
 }
@@ -87,6 +87,10 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	slog.SetDefault(log)
+	ceilings, err := moduleCeilings(c)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	data := c.String("data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
@@ -157,6 +161,7 @@ func serve(c *cli.Context) error {
 		}
 		catSrc = catalogsource.New(store)
 		catSrc.Logger = log
+		catSrc.Ceilings = ceilings
 		src = catSrc
 	}
 
@@ -234,7 +239,7 @@ func serve(c *cli.Context) error {
 			return err
 		}
 		var admin *http.Server
-		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log)
+		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log, ceilings)
 		if err != nil {
 			return err
 		}

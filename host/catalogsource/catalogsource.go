@@ -24,9 +24,13 @@
 //     Step.Module "" and no ModuleSpec. Each other referenced version
 //     becomes one ModuleSpec named "name", or "name@version" when several
 //     versions of one name are referenced. An empty policy name means the
-//     policy named like the module. Manifest limits map to MaxInstances
-//     (Instances), Step.Timeout (TimeoutMS, at most 30s) and
-//     Step.MaxMemoryPages (MemoryPages, at most 1024);
+//     policy named like the module. An unpinned reference resolves among
+//     the versions whose requests an admin granted in full
+//     (catalog.ResolveGranted); the ModuleSpec carries the granted
+//     capability groups (Granted), which the engine enforces at load.
+//     Manifest limits are requests clamped by Source.Ceilings
+//     (catalog.ModuleLimits.Clamp) and map to MaxInstances (Instances),
+//     Step.Timeout (TimeoutMS) and Step.MaxMemoryPages (MemoryPages);
 //   - an API with SubscriptionRequired gets the built-in subscription-key
 //     check first in its effective inbound chain: it is prepended to the
 //     API's inbound section ([subscription-key, base] when the API has none).
@@ -34,6 +38,9 @@
 //     drop or reorder that check, so such a section is flattened: it becomes
 //     [subscription-key] followed by the operation's steps with base
 //     expanded to the API's and global steps;
+//   - every {{name}} inside a config's JSON strings is replaced by the
+//     named value's value (secret ones decrypted), so the gateway runs the
+//     value while the catalog and every admin answer keep the reference;
 //   - a built-in mock-response entry of an operation-scope document whose
 //     config has no "example" gets the example of the operation's response
 //     (status_code, default 200) from the API's OpenAPI document, as APIM
@@ -99,6 +106,7 @@ type Store interface {
 	GetModule(ctx context.Context, name, version string) (catalog.Module, error)
 	ListProductAPIs(ctx context.Context, productID string) ([]catalog.ProductAPI, error)
 	LookupKey(ctx context.Context, key string) (catalog.Subscription, error)
+	ListNamedValues(ctx context.Context) ([]catalog.NamedValue, error)
 }
 
 // BuiltinModule is the catalog module name that stands for the gateway's
@@ -116,6 +124,9 @@ type Source struct {
 	Logger *slog.Logger
 	// Now is the clock for subscription expiry; nil means time.Now.
 	Now func() time.Time
+	// Ceilings bound the limits a module's manifest requests (zero fields:
+	// catalog.DefaultModuleCeilings). Set before the first Load.
+	Ceilings catalog.ModuleLimits
 
 	state atomic.Pointer[state]
 
@@ -218,6 +229,10 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 	}
 	m := newMapper(mods)
 	m.examples = exs
+	m.ceilings = s.Ceilings
+	if m.values, err = namedValues(ctx, s.store, docs); err != nil {
+		return nil, nil, err
+	}
 	cfg, st, err := m.mapCatalog(apis, ops, docs, links)
 	if err != nil {
 		return nil, nil, err
@@ -237,6 +252,32 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 		return nil, nil, err
 	}
 	return cfg, st, nil
+}
+
+// namedValues returns the named values (secret ones decrypted) that the
+// policy documents reference as {{name}}; nil when none does, so a
+// catalog without references never decrypts anything.
+func namedValues(ctx context.Context, store Store, docs []catalog.PolicyDoc) (map[string]string, error) {
+	refs := false
+	for _, d := range docs {
+		for _, sec := range [][]catalog.PolicyEntry{d.Inbound, d.Backend, d.Outbound, d.OnError} {
+			for _, e := range sec {
+				refs = refs || len(catalog.NamedValueRefs(e.Config)) > 0
+			}
+		}
+	}
+	if !refs {
+		return nil, nil
+	}
+	ns, err := store.ListNamedValues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ns))
+	for _, n := range ns {
+		out[n.Name] = n.Value
+	}
+	return out, nil
 }
 
 // moduleBytes returns a module version's wasm, cached by name, version and
@@ -271,6 +312,8 @@ type mapper struct {
 	specName map[string]string // name@version → ModuleSpec name
 	skipped  []string
 	examples map[string]*oasimport.Examples // API ID → its document, for mock-response
+	ceilings catalog.ModuleLimits
+	values   map[string]string // named values the documents reference
 }
 
 func newMapper(mods []catalog.Module) *mapper {
@@ -291,11 +334,7 @@ func (m *mapper) resolve(ref string) (catalog.Module, error) {
 	if err != nil {
 		return catalog.Module{}, err
 	}
-	mod, ok := catalog.ResolveModule(m.versions[name], ref)
-	if !ok {
-		return catalog.Module{}, fmt.Errorf("module %q is not uploaded", ref)
-	}
-	return mod, nil
+	return catalog.ResolveGranted(m.versions[name], ref)
 }
 
 // section maps one catalog section; nil stays nil (an absent section, which
@@ -315,7 +354,11 @@ func (m *mapper) section(where string, entries []catalog.PolicyEntry) ([]gateway
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
-		st := gateway.Step{Policy: e.Policy, Config: e.Config, FailMode: e.FailMode}
+		cfg, err := catalog.ResolveNamedValues(e.Config, m.values)
+		if err != nil {
+			return nil, fmt.Errorf("%s.config: %w", p, err)
+		}
+		st := gateway.Step{Policy: e.Policy, Config: cfg, FailMode: e.FailMode}
 		if st.Policy == "" {
 			st.Policy = name
 		}
@@ -329,12 +372,12 @@ func (m *mapper) section(where string, entries []catalog.PolicyEntry) ([]gateway
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
 			st.Module = m.use(mod)
-			lim := mod.Manifest.Limits
+			lim := mod.Manifest.Limits.Clamp(m.ceilings)
 			if lim.TimeoutMS > 0 {
-				st.Timeout = gateway.Duration(min(time.Duration(lim.TimeoutMS)*time.Millisecond, 30*time.Second))
+				st.Timeout = gateway.Duration(time.Duration(lim.TimeoutMS) * time.Millisecond)
 			}
 			if lim.MemoryPages > 0 {
-				st.MaxMemoryPages = uint32(min(lim.MemoryPages, 1024))
+				st.MaxMemoryPages = uint32(lim.MemoryPages)
 			}
 		}
 		out = append(out, st)
@@ -368,7 +411,11 @@ func (m *mapper) finishModules() {
 		sort.Slice(keys, func(i, j int) bool { return catalog.CompareSemver(keys[i], keys[j]) < 0 })
 		for _, v := range keys {
 			mod := vs[v]
-			spec := gateway.ModuleSpec{Name: n, Version: v, MaxInstances: mod.Manifest.Limits.Instances}
+			spec := gateway.ModuleSpec{Name: n, Version: v, MaxInstances: mod.Manifest.Limits.Clamp(m.ceilings).Instances,
+				Granted: mod.GrantedCapabilities()}
+			if spec.Granted == nil {
+				spec.Granted = []string{} // enforced: nothing granted
+			}
 			if len(vs) > 1 {
 				spec.Name = n + "@" + v
 			}

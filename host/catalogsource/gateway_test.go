@@ -57,10 +57,12 @@ func TestGatewayServesCatalog(t *testing.T) {
 
 	builtin := hosttest.Guest(t, "plugins/builtin")
 	ua := hosttest.Guest(t, "examples/ua-filter")
+	uaCaps := []string{"config", "http", "log"}
 	must[catalog.Module](t)(st.CreateModule(ctx, catalog.Module{Name: "builtin", Version: "1.0.0", Wasm: builtin, Manifest: catalog.ModuleManifest{ABIVersion: 1}}))
 	// A relaxed deadline: a saturated test machine must not turn into 500s.
 	must[catalog.Module](t)(st.CreateModule(ctx, catalog.Module{Name: "ua-filter", Version: "1.2.0", Wasm: ua,
-		Manifest: catalog.ModuleManifest{ABIVersion: 1, Limits: catalog.ModuleLimits{TimeoutMS: 5000}}}))
+		Manifest: catalog.ModuleManifest{ABIVersion: 1, Capabilities: uaCaps, Limits: catalog.ModuleLimits{TimeoutMS: 5000}},
+		Grant:    catalog.ModuleGrant{Capabilities: uaCaps}}))
 
 	orders := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "orders", Name: "orders", PathPrefix: "/orders", BackendURL: be.URL, SubscriptionRequired: true}))
 	other := must[catalog.API](t)(st.CreateAPI(ctx, catalog.API{ID: "other", Name: "other", PathPrefix: "/other", BackendURL: be.URL, SubscriptionRequired: true}))

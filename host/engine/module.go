@@ -40,6 +40,11 @@ type LoadOptions struct {
 	// for a call), so that one API cannot take the whole pool: 0 = Max-1
 	// when Max > 1 (one instance is always left for the other APIs), else 1.
 	MaxPerAPI int
+	// Granted lists the capability groups (abi.Cap*) an admin granted the
+	// module; nil means not enforced (the built-in module, YAML mode). Load
+	// fails, naming each host function and its group, when the module
+	// imports a function of a group not granted.
+	Granted []string
 }
 
 // Trusted reports whether the module runs without loop termination checks.
@@ -131,6 +136,10 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 		return nil, err
 	}
 	info.Size = len(bin)
+	if err := checkGranted(info, po.Granted); err != nil {
+		cm.Close(ctx)
+		return nil, err
+	}
 	sum := sha256.Sum256(bin)
 	m := &Module{
 		e: e, Name: name, Version: version, SHA256: hex.EncodeToString(sum[:]),

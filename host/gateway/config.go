@@ -44,6 +44,10 @@ type ModuleSpec struct {
 	// MinInstances / MaxInstances bound the instance pool (1 / 4).
 	MinInstances int `yaml:"min_instances" json:"min_instances"`
 	MaxInstances int `yaml:"max_instances" json:"max_instances"`
+	// Granted lists the capability groups the module may import (an
+	// admin's grant); absent (nil) means not enforced. See
+	// engine.LoadOptions.Granted.
+	Granted []string `yaml:"granted" json:"granted,omitempty"`
 
 	trusted bool // only the embedded built-ins (see Options.GuardBuiltin)
 
@@ -244,6 +248,11 @@ func (c *Config) Validate() error {
 		}
 		if m.Path == "" && m.Wasm == nil {
 			add(p+".path", "required")
+		}
+		for j, g := range m.Granted {
+			if !knownCapability(g) {
+				add(fmt.Sprintf("%s.granted[%d]", p, j), "unknown capability %q", g)
+			}
 		}
 		mods[m.Name] = true
 	}

@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 
+	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/engine"
 )
 
@@ -54,6 +58,12 @@ func (r *moduleRegistry) acquire(ctx context.Context, spec ModuleSpec) (*moduleR
 	if spec.Namespace != "" {
 		key += "+ns:" + spec.Namespace
 	}
+	if spec.Granted != nil {
+		// A module loaded under one grant is not reused under another.
+		g := slices.Clone(spec.Granted)
+		sort.Strings(g)
+		key += "+granted=" + strings.Join(g, ",")
+	}
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
 	r.mu.Lock()
@@ -68,7 +78,7 @@ func (r *moduleRegistry) acquire(ctx context.Context, spec ModuleSpec) (*moduleR
 		version = hex.EncodeToString(sum[:4])
 	}
 	m, err := r.e.Load(ctx, spec.Name, version, spec.Wasm, engine.LoadOptions{Min: spec.MinInstances, Max: spec.MaxInstances, Trusted: spec.trusted,
-		Namespace: spec.Namespace, Builtin: spec.builtin})
+		Namespace: spec.Namespace, Builtin: spec.builtin, Granted: spec.Granted})
 	if err != nil {
 		return nil, err
 	}
@@ -88,4 +98,14 @@ func (r *moduleRegistry) loaded() []*engine.Module {
 		out = append(out, ref.mod)
 	}
 	return out
+}
+
+// knownCapability reports whether name is an ABI capability group.
+func knownCapability(name string) bool {
+	for _, f := range abi.HostFuncs() {
+		if f.Cap == name {
+			return true
+		}
+	}
+	return false
 }
