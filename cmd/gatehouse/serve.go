@@ -100,9 +100,10 @@ func serve(c *cli.Context) error {
 		return fmt.Errorf("counters: %w", err)
 	}
 	defer counters.Close()
+	respCache := vcache.New(10000, 64<<20)
 	svc := &engine.Services{
 		Counters: counters,
-		Cache:    vcache.New(10000, 64<<20),
+		Cache:    respCache,
 		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: jwksClient()}),
 		// limit-concurrency: in-flight slots, released when each call ends.
 		Semaphores: semaphore.New(),
@@ -187,7 +188,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	msrc := metrics.Sources{Gateway: g, Engine: e}
+	msrc := metrics.Sources{Gateway: g, Engine: e, Cache: func() (int, int64) { return respCache.Len(), respCache.Bytes() }}
 	if reqLog != nil {
 		msrc.Log = logStats(reqLog)
 	}
@@ -225,7 +226,7 @@ func serve(c *cli.Context) error {
 			return err
 		}
 		var admin *http.Server
-		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log)
+		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log, vcache.Purger{C: respCache})
 		if err != nil {
 			return err
 		}

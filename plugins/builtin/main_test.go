@@ -38,7 +38,7 @@ func TestChain(t *testing.T) {
 			if u.Header.Get("Ocp-Apim-Subscription-Key") != "" || u.Header.Get("X-Subscription-Checked") != "yes" {
 				t.Errorf("upstream headers = %v", u.Header)
 			}
-			return sdktest.Response{Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("pets")}
+			return sdktest.Response{Header: http.Header{"Content-Type": {"text/plain"}, "Cache-Control": {"max-age=60"}}, Body: []byte("pets")}
 		}),
 	}
 	req := sdktest.Request{Path: "/pets", API: "pets", Header: http.Header{"Ocp-Apim-Subscription-Key": {"key-1"}}}
