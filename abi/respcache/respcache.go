@@ -123,7 +123,10 @@ func Parse(key string) (k Key, ok bool) {
 	k.URL = rest[:j]
 	switch rest[j+1] {
 	case 'u':
-		return k, j+2 == len(rest)
+		if j+2 != len(rest) {
+			return Key{}, false
+		}
+		return k, true
 	case 'v':
 		api, _, found := strings.Cut(rest[j+2:], "\x00")
 		if !found {
