@@ -18,7 +18,7 @@ func TestKeys(t *testing.T) {
 		t.Error("APIPart")
 	}
 	for _, tc := range []struct {
-		key string
+		key  string
 		want Key
 		ok   bool
 	}{
