@@ -57,15 +57,16 @@ type recorder struct{ ch chan gateway.CallRecord }
 func (r recorder) Observe(rec *gateway.CallRecord) { r.ch <- *rec }
 
 type cacheEnv struct {
-	t     *testing.T
-	srv   *httptest.Server
-	clk   *clock
-	rec   recorder
-	mu    sync.Mutex
-	next  map[string]origin      // path → what the origin answers
-	calls map[string]int         // path → origin calls
-	saw   map[string]http.Header // path → the last request headers the origin saw
-	cache *vcache.Cache
+	t      *testing.T
+	srv    *httptest.Server
+	clk    *clock
+	rec    recorder
+	mu     sync.Mutex
+	next   map[string]origin      // path → what the origin answers
+	calls  map[string]int         // path → origin calls
+	saw    map[string]http.Header // path → the last request headers the origin saw
+	cache  *vcache.Cache
+	leases *vcache.Leases
 }
 
 func newCacheEnv(t *testing.T) *cacheEnv {
@@ -95,8 +96,8 @@ func newCacheEnv(t *testing.T) *cacheEnv {
 	t.Cleanup(backend.Close)
 
 	ctx := context.Background()
-	env.cache = vcache.New(1000, 8<<20)
-	svc := &engine.Services{Counters: counter.New(counter.Options{}), Cache: env.cache, Leases: vcache.NewLeases(0), Now: env.clk.Now}
+	env.cache, env.leases = vcache.New(1000, 8<<20), vcache.NewLeases(0)
+	svc := &engine.Services{Counters: counter.New(counter.Options{}), Cache: env.cache, Leases: env.leases, Now: env.clk.Now}
 	e, err := engine.New(ctx, engine.Options{CacheDir: t.TempDir(), Services: svc})
 	if err != nil {
 		t.Fatal(err)
@@ -646,5 +647,39 @@ func TestHTTPCacheInvalidation(t *testing.T) {
 		env.run(t, "/c/target-loc", []step{{backend: true, cache: miss}})
 		env.run(t, "/c/target-cl", []step{{backend: true, cache: miss}})
 		env.run(t, "/c/target-other", []step{{cache: hit}})
+	})
+}
+
+// TestHTTPCacheStaleWhileRevalidate: within the entry's
+// stale-while-revalidate window, a request that finds another request
+// revalidating the entry (its fill lease held) gets the stale entry at
+// once; without a revalidation under way it revalidates itself.
+func TestHTTPCacheStaleWhileRevalidate(t *testing.T) {
+	env := newCacheEnv(t)
+	env.run(t, "/c/swr", []step{
+		{origin: o(200, "Cache-Control", "max-age=10, stale-while-revalidate=60", "ETag", `"s1"`), backend: true, cache: miss, body: "v1"},
+	})
+	var key string
+	for _, k := range env.cache.Keys() {
+		if strings.Contains(k, "/swr\x00v") {
+			key = k
+		}
+	}
+	if key == "" {
+		t.Fatalf("no variant stored: %q", env.cache.Keys())
+	}
+	env.clk.Add(20 * time.Second)
+	l, ok := env.leases.Acquire(key, env.clk.Now()) // another request is revalidating
+	if !ok {
+		t.Fatal("lease busy")
+	}
+	env.run(t, "/c/swr", []step{{cache: stale, body: "v1", age: "20", headers: hdr("X-Cache", "STALE")}})
+	env.leases.Release(l)
+	env.run(t, "/c/swr", []step{
+		{origin: o(304, "Cache-Control", "max-age=10, stale-while-revalidate=60", "ETag", `"s1"`), backend: true, cache: reval, body: "v1", saw: hdr("If-None-Match", `"s1"`)},
+		{cache: hit, body: "v1", age: "0"},
+		// Past the window: revalidated even when another request is at it
+		// (it waits for that one instead: here nobody holds the lease).
+		{wait: 80 * time.Second, backend: true, cache: reval, body: "v1"},
 	})
 }
