@@ -10,7 +10,7 @@ import (
 )
 
 func TestRegistered(t *testing.T) {
-	want := []string{"cache-lookup", "cache-lookup-value", "cache-store", "cache-store-value", "check-header", "cors",
+	want := []string{"cache-lookup", "cache-lookup-value", "cache-remove-value", "cache-store", "cache-store-value", "check-header", "cors",
 		"find-and-replace", "forward-request", "ip-filter", "json-to-xml", "limit-concurrency", "mock-response", "quota", "quota-by-key", "rate-limit", "rate-limit-by-key",
 		"retry", "return-response", "rewrite-uri", "set-backend-service", "set-body", "set-header", "set-method", "set-query-parameter", "set-status",
 		"set-variable", "subscription-key", "validate-jwt", "xml-to-json"}
