@@ -20,6 +20,7 @@
 package respcache
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -146,3 +147,18 @@ func hasNUL(b []byte) bool {
 	}
 	return false
 }
+
+// IsVariant reports whether key (possibly behind a namespace prefix) is a
+// variant key of the response cache, without allocating: what the host
+// checks on every cache_get hit.
+func IsVariant(key []byte) bool {
+	i := bytes.Index(key, prefixBytes)
+	if i < 0 {
+		return false
+	}
+	rest := key[i+len(Prefix):]
+	j := bytes.IndexByte(rest, 0)
+	return j >= 0 && j+1 < len(rest) && rest[j+1] == 'v' && bytes.IndexByte(rest[j+2:], 0) >= 0
+}
+
+var prefixBytes = []byte(Prefix)

@@ -35,6 +35,9 @@ func TestKeys(t *testing.T) {
 		if ok != tc.ok || got != tc.want {
 			t.Errorf("Parse(%q) = %+v %v, want %+v %v", tc.key, got, ok, tc.want, tc.ok)
 		}
+		if v := IsVariant([]byte(tc.key)); v != (ok && got.Variant) {
+			t.Errorf("IsVariant(%q) = %v", tc.key, v)
+		}
 	}
 	k := AppendVariantKey(nil, URLPart(strings.Repeat("h", 300), "/"), APIPart(strings.Repeat("a", 300)), []byte(strings.Repeat("v", 1000)))
 	if len(k) > MaxKey {
@@ -63,6 +66,13 @@ func FuzzKeys(f *testing.F) {
 		if got, ok := Parse(string(AppendURLKey(nil, u))); !ok || got.Variant || got.URL != u {
 			t.Fatalf("URL key: %+v %v", got, ok)
 		}
-		Parse(host + path + api + variant) // no panic on anything
+		if !IsVariant([]byte(k)) || IsVariant(AppendURLKey(nil, u)) {
+			t.Fatalf("IsVariant disagrees with Parse on %q", k)
+		}
+		raw := host + path + api + variant
+		pk, ok := Parse(raw)
+		if IsVariant([]byte(raw)) != (ok && pk.Variant) {
+			t.Fatalf("IsVariant(%q) disagrees with Parse", raw)
+		}
 	})
 }

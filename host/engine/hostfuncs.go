@@ -756,7 +756,7 @@ func (e *Engine) hCacheGet(_ context.Context, mod api.Module, s []uint64) {
 		ret(s, abi.ErrNotFound)
 		return
 	}
-	if k, ok := respcache.Parse(string(key)); ok && k.Variant {
+	if respcache.IsVariant(key) {
 		ex.cacheGetHit = true // a stored response: backs a reported cache hit
 	}
 	ret(s, out(mod, buf, capacity, v))
