@@ -49,6 +49,7 @@ func (c *clock) Add(d time.Duration) {
 type origin struct {
 	status int
 	header map[string]string
+	before func() // runs in the origin before it answers
 }
 
 // recorder keeps the host's records (gateway.Observer).
@@ -79,6 +80,9 @@ func newCacheEnv(t *testing.T) *cacheEnv {
 		n := env.calls[r.URL.Path]
 		env.saw[r.URL.Path] = r.Header.Clone()
 		env.mu.Unlock()
+		if o.before != nil {
+			o.before()
+		}
 		w.Header().Set("Date", httpcache.FormatDate(env.clk.Now()))
 		w.Header().Set("Content-Type", "text/plain")
 		for k, v := range o.header {
@@ -681,5 +685,24 @@ func TestHTTPCacheStaleWhileRevalidate(t *testing.T) {
 		// Past the window: revalidated even when another request is at it
 		// (it waits for that one instead: here nobody holds the lease).
 		{wait: 80 * time.Second, backend: true, cache: reval, body: "v1"},
+	})
+}
+
+// TestHTTPCacheEntryGoneDuringRevalidation: the stored entry is purged
+// while its revalidation is at the origin, which answers 304: a client that
+// did not send a conditional gets a 502 (never a 304 it did not ask for),
+// one that did gets the 304.
+func TestHTTPCacheEntryGoneDuringRevalidation(t *testing.T) {
+	env := newCacheEnv(t)
+	purge := func() {
+		if n, err := (vcache.Purger{C: env.cache}).PurgeURL(env.srv.URL + "/c/gone"); err != nil || n == 0 {
+			t.Errorf("purge: %d %v", n, err)
+		}
+	}
+	env.run(t, "/c/gone", []step{
+		{origin: o(200, "Cache-Control", "max-age=10", "ETag", `"g"`), backend: true, cache: miss, body: "v1"},
+		{wait: 20 * time.Second, origin: &origin{status: 304, header: map[string]string{"ETag": `"g"`}, before: purge}, status: 502, backend: true, cache: miss},
+		{origin: o(200, "Cache-Control", "max-age=10", "ETag", `"g"`), backend: true, cache: miss, body: "v3"},
+		{wait: 20 * time.Second, header: hdr("If-None-Match", `"g"`), origin: &origin{status: 304, header: map[string]string{"ETag": `"g"`}, before: purge}, status: 304, backend: true, cache: miss},
 	})
 }

@@ -504,12 +504,12 @@ var skipped = map[string]bool{
 // when its own conditional matches).
 func (p *Policy) refresh(c *sdk.Context, key string) (sdk.Action, bool) {
 	b, err := c.Cache().Get(key)
-	if err != nil {
-		return sdk.Continue, false // gone meanwhile: the client gets the 304 as it is
+	var e cacheentry.Entry
+	if err == nil {
+		e, err = cacheentry.Decode(b)
 	}
-	e, err := cacheentry.Decode(b)
 	if err != nil {
-		return sdk.Continue, false
+		return p.lostEntry(c)
 	}
 	resp := c.Response()
 	rh := resp.Header()
@@ -595,6 +595,38 @@ func (p *Policy) refresh(c *sdk.Context, key string) (sdk.Action, bool) {
 		return c.Fail(err), true
 	}
 	if err := resp.SetBody(e.Body); err != nil {
+		return c.Fail(err), true
+	}
+	return sdk.Continue, false
+}
+
+// lostEntry handles a 304 to a revalidation whose stored entry went away
+// meanwhile (evicted, purged): a client that sent its own conditional gets
+// the 304, one that did not cannot be given a 304 it never asked for, nor
+// the body the cache no longer has: it gets a 502 (the gateway could not
+// complete the exchange) and may simply retry.
+func (p *Policy) lostEntry(c *sdk.Context) (sdk.Action, bool) {
+	if err := c.Vars().Set(cacheentry.KeyVar, ""); err != nil {
+		return c.Fail(err), true
+	}
+	p.report(c, abi.CacheStatusMiss)
+	if _, ok := c.Vars().Get(condVar); ok {
+		return sdk.Continue, false
+	}
+	c.Log(sdk.LogWarn, "revalidated entry gone before the backend's 304 arrived: answering 502")
+	resp := c.Response()
+	for _, n := range [...]string{"Etag", "Last-Modified", "Cache-Control", "Expires", "Vary"} {
+		if err := resp.Header().Del(n); err != nil {
+			return c.Fail(err), true
+		}
+	}
+	if err := resp.Header().Set("Content-Type", "application/json"); err != nil {
+		return c.Fail(err), true
+	}
+	if err := resp.SetStatus(502); err != nil {
+		return c.Fail(err), true
+	}
+	if err := resp.SetBody([]byte(`{"statusCode":502,"message":"Bad gateway: the cached response went away during its revalidation; retry"}`)); err != nil {
 		return c.Fail(err), true
 	}
 	return sdk.Continue, false
