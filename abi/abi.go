@@ -14,7 +14,7 @@ const Major = 1
 // Minor is the newest ABI minor version this tree implements. Minor versions
 // only add host functions, fields, kinds and flags; a guest built against
 // minor M runs on any host with minor >= M.
-const Minor = 1
+const Minor = 2
 
 // HostModule is the Wasm import module every Gatehouse host function lives in.
 const HostModule = "gatehouse_v1"
@@ -164,7 +164,23 @@ const (
 	// FieldBackendFollowRedirects: "true" or "false" (the default): the
 	// host follows the backend's redirects itself.
 	FieldBackendFollowRedirects int32 = 19
-	FieldMax                    int32 = 19
+	// FieldCacheStatus (ABI v1.2): what the response cache did for this
+	// request, one of the CacheStatus* values; set in any phase (the last
+	// set wins), get answers it or "". The host counts it per API
+	// (metrics, request log); it counts a hit, stale or revalidated answer
+	// only when a cache_get of this request found an entry, so a backend
+	// (or a policy) cannot fake a gateway cache hit.
+	FieldCacheStatus int32 = 20
+	FieldMax         int32 = 20
+)
+
+// Values of FieldCacheStatus (ABI v1.2).
+const (
+	CacheStatusHit         = "hit"         // answered from a fresh entry
+	CacheStatusMiss        = "miss"        // looked up, not found or not usable: the backend answered
+	CacheStatusStale       = "stale"       // answered from a stale entry (max-stale, stale-while-revalidate, stale-if-error)
+	CacheStatusRevalidated = "revalidated" // a stored entry was revalidated with the backend (304) and answered
+	CacheStatusBypass      = "bypass"      // not cacheable by request (method, no-store, Authorization): not looked up
 )
 
 // Kinds select the request or the response for header and body functions.

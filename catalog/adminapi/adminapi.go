@@ -62,6 +62,9 @@ type Options struct {
 	// /subscriptions/{subId}/usage (an *analytics.Writer); when nil (or a
 	// nil *analytics.Writer) those routes answer 503.
 	Analytics Analytics
+	// Cache reaches the gateway's response cache for POST /cache/purge;
+	// when nil that route answers 503.
+	Cache CachePurger
 }
 
 // Route is one method and path template of the admin API.
@@ -78,6 +81,7 @@ type server struct {
 	// analytics is Options.Analytics (nil: the analytics routes answer 503).
 	analytics Analytics
 	ceilings  catalog.ModuleLimits
+	cache     CachePurger // Options.Cache
 }
 
 // New returns the handler serving Prefix. It routes on the full request
@@ -91,7 +95,7 @@ func New(o Options) (http.Handler, error) {
 	if o.Token == "" {
 		return nil, errors.New("adminapi: Token is required")
 	}
-	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, ceilings: o.ModuleCeilings}
+	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, ceilings: o.ModuleCeilings, cache: o.Cache}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -185,5 +189,6 @@ func (s *server) router() *mux.Router {
 	s.policyRoutes(r)
 	s.namedValueRoutes(r)
 	s.analyticsRoutes(r)
+	s.cacheRoutes(r)
 	return root
 }

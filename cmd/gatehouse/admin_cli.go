@@ -44,6 +44,7 @@ func adminCommands() []*cli.Command {
 		auditCommand(),
 		catalogVersionCommand(),
 		analyticsCommand(),
+		cacheCommand(),
 	}
 	for _, c := range cmds {
 		if c.Description == "" {

@@ -29,7 +29,7 @@ func TestPluginValidate(t *testing.T) {
 		code int
 		out  []string
 	}{
-		{[]string{"plugin", "validate", good}, exitOK, []string{"abi:           v1.1", "entry points:  on_request, on_response", "capabilities:  config, http, log", "ok"}},
+		{[]string{"plugin", "validate", good}, exitOK, []string{"abi:           v1.2", "entry points:  on_request, on_response", "capabilities:  config, http, log", "ok"}},
 		{[]string{"plugin", "validate", "-o", "json", good}, exitOK, []string{`"abi_major": 1`, `"on_request": true`}},
 		{[]string{"plugin", "validate", bad}, exitFailure, []string{"not a WebAssembly module"}},
 		{[]string{"plugin", "validate", v2}, exitFailure, []string{"built for ABI v2"}},

@@ -113,9 +113,10 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	respCache := vcache.New(10000, 64<<20)
 	svc := &engine.Services{
 		Counters: counters,
-		Cache:    vcache.New(10000, 64<<20),
+		Cache:    respCache,
 		JWT:      jwtverify.New(jwtverify.Options{HTTPClient: jwks}),
 		// limit-concurrency: in-flight slots, released when each call ends.
 		Semaphores: semaphore.New(),
@@ -201,7 +202,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	msrc := metrics.Sources{Gateway: g, Engine: e}
+	msrc := metrics.Sources{Gateway: g, Engine: e, Cache: func() (int, int64) { return respCache.Len(), respCache.Bytes() }}
 	if reqLog != nil {
 		msrc.Log = logStats(reqLog)
 	}
@@ -239,7 +240,7 @@ func serve(c *cli.Context) error {
 			return err
 		}
 		var admin *http.Server
-		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log, ceilings)
+		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log, ceilings, vcache.Purger{C: respCache})
 		if err != nil {
 			return err
 		}

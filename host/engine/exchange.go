@@ -227,6 +227,10 @@ type Exchange struct {
 	// then on answers ErrUnavail (go on without a lease), never a second
 	// wait.
 	fillWaited bool
+	// cacheStatus is what the guest reported with FieldCacheStatus (ABI
+	// v1.2); cacheGetHit is set when a cache_get found an entry.
+	cacheStatus string
+	cacheGetHit bool
 }
 
 type heldLease struct {

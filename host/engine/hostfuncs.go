@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/abi/egress"
+	"github.com/gatehouse/gatehouse/abi/respcache"
 	"github.com/gatehouse/gatehouse/host/edge"
 	"github.com/gatehouse/gatehouse/host/upstream"
 )
@@ -230,6 +231,8 @@ func (e *Engine) hGetField(_ context.Context, mod api.Module, s []uint64) {
 		}
 	case abi.FieldBackendFollowRedirects:
 		v = strconv.FormatBool(ex.Backend.FollowRedirects)
+	case abi.FieldCacheStatus:
+		v = ex.cacheStatus
 	default:
 		read(mod, buf, capacity)
 		ret(s, abi.ErrInvalid)
@@ -241,6 +244,10 @@ func (e *Engine) hGetField(_ context.Context, mod api.Module, s []uint64) {
 func (e *Engine) hSetField(_ context.Context, mod api.Module, s []uint64) {
 	_, ex := e.call(mod, u32(s[0]))
 	val := read(mod, u32(s[2]), u32(s[3]))
+	if i32(s[1]) == abi.FieldCacheStatus { // ABI v1.2: any phase
+		ret(s, ex.setCacheStatus(val))
+		return
+	}
 	if ex.Phase == PhaseResponse {
 		ret(s, abi.ErrPhase)
 		return
@@ -788,7 +795,7 @@ func (e *Engine) hConcurrencyAcquire(_ context.Context, mod api.Module, s []uint
 }
 
 func (e *Engine) hCacheGet(_ context.Context, mod api.Module, s []uint64) {
-	inst, _ := e.call(mod, u32(s[0]))
+	inst, ex := e.call(mod, u32(s[0]))
 	key := read(mod, u32(s[1]), u32(s[2]))
 	buf, capacity := u32(s[3]), u32(s[4])
 	c := e.opts.Services.Cache
@@ -809,6 +816,9 @@ func (e *Engine) hCacheGet(_ context.Context, mod api.Module, s []uint64) {
 		read(mod, buf, capacity)
 		ret(s, abi.ErrNotFound)
 		return
+	}
+	if respcache.IsVariant(key) {
+		ex.cacheGetHit = true // a stored response: backs a reported cache hit
 	}
 	ret(s, out(mod, buf, capacity, v))
 }

@@ -37,6 +37,11 @@ type CallRecord struct {
 	// incoming traceparent).
 	TraceID, TraceParent string
 	TraceStarted         bool
+	// CacheStatus is what the response cache did (abi.CacheStatus*; ""
+	// when no cache policy ran). CacheHit (above) is true when the
+	// response came from the cache (hit, stale or revalidated) as the host
+	// knows it from the cache calls, never from an X-Cache header.
+	CacheStatus string
 }
 
 // Metrics lets a metrics system pre-resolve its per-route and per-stage

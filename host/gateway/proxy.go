@@ -224,6 +224,7 @@ func (c *call) finish() {
 	if g.opts.Metrics != nil {
 		if c.rt != nil && c.rt.met != nil {
 			c.rt.met.ObserveCall(status, total)
+			observeCache(c.rt.met, &c.ex)
 		} else if g.noRoute != nil {
 			g.noRoute.ObserveCall(status, total)
 		}
@@ -246,10 +247,6 @@ func (c *call) finish() {
 	} else if r.ContentLength > 0 {
 		in = r.ContentLength
 	}
-	cacheHit := false
-	if v := c.rw.Header()["X-Cache"]; len(v) > 0 && strings.EqualFold(v[0], "HIT") {
-		cacheHit = true
-	}
 	path := c.path
 	if path == "" {
 		path = r.URL.Path
@@ -264,7 +261,7 @@ func (c *call) finish() {
 		Query:  RedactQuery(r.URL.RawQuery, sensitive),
 		Status: status, BackendStatus: c.backendStatus,
 		Total: total, Backend: c.backendDur, Policies: c.policyDur,
-		BytesIn: in, BytesOut: c.rw.bytes, CacheHit: cacheHit,
+		BytesIn: in, BytesOut: c.rw.bytes, CacheHit: ex.CacheServed(), CacheStatus: ex.CacheStatus(),
 		PolicyError: c.policyErr, TraceID: c.traceID, TraceParent: c.traceParent, TraceStarted: c.traceStarted,
 	}
 	if s := ex.Subscription; s != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
 )
@@ -40,6 +41,7 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	policy   *prometheus.HistogramVec
 	failures *prometheus.CounterVec
+	cache    *prometheus.CounterVec
 
 	mu     sync.Mutex
 	routes map[[2]string]*routeMetrics
@@ -72,7 +74,11 @@ func New() *Metrics {
 		Namespace: namespace, Name: "policy_failures_total",
 		Help: "Policy stage calls that failed (trap, deadline, limit, bad result), by stage.",
 	}, []string{"stage"})
-	m.reg.MustRegister(m.requests, m.latency, m.policy, m.failures,
+	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "cache_requests_total",
+		Help: "What the response cache did per call, by API and result (hit, miss, stale, revalidated, bypass); a hit is counted from the gateway's own cache calls, never from a backend's X-Cache header.",
+	}, []string{"api", "result"})
+	m.reg.MustRegister(m.requests, m.latency, m.policy, m.failures, m.cache,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -96,6 +102,7 @@ type routeMetrics struct {
 	m         *Metrics
 	api, op   string
 	byClass   [6]atomic.Pointer[classMetrics]
+	byCache   [len(cacheResults)]atomic.Pointer[prometheus.Counter]
 	resolveMu sync.Mutex
 }
 
@@ -145,6 +152,27 @@ func (r *routeMetrics) resolve(cls int) *classMetrics {
 	return c
 }
 
+// cacheResults are the result label values of cache_requests_total.
+var cacheResults = [...]string{abi.CacheStatusHit, abi.CacheStatusMiss, abi.CacheStatusStale, abi.CacheStatusRevalidated, abi.CacheStatusBypass}
+
+// ObserveCache implements gateway.CacheObserver: one call's cache result,
+// counted per API (the operation label would multiply series for nothing).
+func (r *routeMetrics) ObserveCache(status string) {
+	for i, s := range cacheResults {
+		if s != status {
+			continue
+		}
+		c := r.byCache[i].Load()
+		if c == nil {
+			cnt := r.m.cache.WithLabelValues(r.api, s)
+			c = &cnt
+			r.byCache[i].Store(c)
+		}
+		(*c).Inc()
+		return
+	}
+}
+
 type stageMetrics struct {
 	hist     prometheus.Observer
 	failures prometheus.Counter
@@ -182,6 +210,9 @@ type Sources struct {
 	Engine  *engine.Engine
 	// Log returns the request log writer's counters.
 	Log func() LogStats
+	// Cache returns the value cache's size (entries, bytes): the
+	// response cache and the value cache policies share it.
+	Cache func() (entries int, bytes int64)
 }
 
 // Watch registers the scrape-time collectors of src.
@@ -204,6 +235,8 @@ var (
 	descLogDepth      = prometheus.NewDesc(namespace+"_request_log_queue_depth", "Call records waiting to be written.", nil, nil)
 	descLogCap        = prometheus.NewDesc(namespace+"_request_log_queue_capacity", "Capacity of the request log queue.", nil, nil)
 	descRetries       = prometheus.NewDesc(namespace+"_backend_retries_total", "Backend requests sent again because a retry policy asked for it.", nil, nil)
+	descCacheEntries  = prometheus.NewDesc(namespace+"_cache_entries", "Entries in the node's value cache (response cache and value cache policies), expired ones not yet removed included.", nil, nil)
+	descCacheBytes    = prometheus.NewDesc(namespace+"_cache_bytes", "Bytes (keys plus values) in the node's value cache.", nil, nil)
 )
 
 // engineCounters name the engine's cumulative counters.
@@ -232,7 +265,7 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range descEngine {
 		ch <- d
 	}
-	for _, d := range []*prometheus.Desc{descLiveInstances, descPool, descPoolExhausted, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap, descRetries} {
+	for _, d := range []*prometheus.Desc{descLiveInstances, descPool, descPoolExhausted, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap, descRetries, descCacheEntries, descCacheBytes} {
 		ch <- d
 	}
 }
@@ -271,6 +304,11 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			failed = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descReloadErr, prometheus.GaugeValue, failed)
+	}
+	if f := c.src.Cache; f != nil {
+		n, b := f()
+		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(n))
+		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(b))
 	}
 	if f := c.src.Log; f != nil {
 		s := f()

@@ -132,3 +132,32 @@ func TestRouteMetricsReuse(t *testing.T) {
 		t.Errorf("ObserveStage allocates %.1f", allocs)
 	}
 }
+
+// TestCacheSeries: cache results counted per API (not per operation), and
+// the value cache's entries and bytes as gauges read at scrape time.
+func TestCacheSeries(t *testing.T) {
+	m := New()
+	a, b := m.Route("shop", "get"), m.Route("shop", "list")
+	for _, st := range []string{"hit", "hit", "miss", "stale", "revalidated", "bypass", "bogus"} {
+		a.(gateway.CacheObserver).ObserveCache(st)
+	}
+	b.(gateway.CacheObserver).ObserveCache("hit")
+	m.Watch(Sources{Cache: func() (int, int64) { return 7, 1234 }})
+	_, body := scrape(t, m.Handler(), "/metrics")
+	for _, want := range []string{
+		`gatehouse_cache_requests_total{api="shop",result="hit"} 3`,
+		`gatehouse_cache_requests_total{api="shop",result="miss"} 1`,
+		`gatehouse_cache_requests_total{api="shop",result="stale"} 1`,
+		`gatehouse_cache_requests_total{api="shop",result="revalidated"} 1`,
+		`gatehouse_cache_requests_total{api="shop",result="bypass"} 1`,
+		"gatehouse_cache_entries 7",
+		"gatehouse_cache_bytes 1234",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "bogus") {
+		t.Error("an unknown result made a series")
+	}
+}

@@ -176,3 +176,27 @@ func (c *Cache) Bytes() int64 {
 	defer c.mu.Unlock()
 	return c.bytes
 }
+
+// Keys returns the keys in the cache, expired ones not yet removed
+// included, least recently used first.
+func (c *Cache) Keys() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Keys()
+}
+
+// DeleteFunc removes every entry whose key del reports true for and returns
+// how many it removed. It holds the cache's lock while it runs: del must be
+// quick and must not call the cache (the admin purge scans keys with it).
+func (c *Cache) DeleteFunc(del func(key string) bool) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, k := range c.lru.Keys() {
+		if del(k) {
+			c.lru.Remove(k)
+			n++
+		}
+	}
+	return n
+}

@@ -27,6 +27,7 @@ func TestBuiltinsThroughGateway(t *testing.T) {
 		hits.Add(1)
 		lastKey.Store(r.Header.Get("Ocp-Apim-Subscription-Key") + "|" + r.URL.RawQuery + "|" + r.Header.Get("X-Set"))
 		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, "fresh "+r.URL.Path)
 	}))
 	defer backend.Close()

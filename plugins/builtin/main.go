@@ -9,6 +9,7 @@ package main
 import (
 	"github.com/gatehouse/gatehouse/plugins/cachelookup"
 	"github.com/gatehouse/gatehouse/plugins/cachelookupvalue"
+	"github.com/gatehouse/gatehouse/plugins/cacheremovevalue"
 	"github.com/gatehouse/gatehouse/plugins/cachestore"
 	"github.com/gatehouse/gatehouse/plugins/cachestorevalue"
 	"github.com/gatehouse/gatehouse/plugins/checkheader"
@@ -64,6 +65,7 @@ func init() {
 	sdk.Register(mockresponse.Name, mockresponse.New)
 	sdk.Register(cachelookupvalue.Name, cachelookupvalue.New)
 	sdk.Register(cachestorevalue.Name, cachestorevalue.New)
+	sdk.Register(cacheremovevalue.Name, cacheremovevalue.New)
 	sdk.Register(ratelimitbykey.Name, ratelimitbykey.New)
 	sdk.Register(setbackendservice.Name, setbackendservice.New)
 	sdk.Register(forwardrequest.Name, forwardrequest.New)

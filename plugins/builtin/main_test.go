@@ -10,7 +10,7 @@ import (
 )
 
 func TestRegistered(t *testing.T) {
-	want := []string{"cache-lookup", "cache-lookup-value", "cache-store", "cache-store-value", "check-header", "cors",
+	want := []string{"cache-lookup", "cache-lookup-value", "cache-remove-value", "cache-store", "cache-store-value", "check-header", "cors",
 		"find-and-replace", "forward-request", "ip-filter", "json-to-xml", "limit-concurrency", "mock-response", "quota", "quota-by-key", "rate-limit", "rate-limit-by-key",
 		"retry", "return-response", "rewrite-uri", "set-backend-service", "set-body", "set-header", "set-method", "set-query-parameter", "set-status",
 		"set-variable", "subscription-key", "validate-jwt", "xml-to-json"}
@@ -38,7 +38,7 @@ func TestChain(t *testing.T) {
 			if u.Header.Get("Ocp-Apim-Subscription-Key") != "" || u.Header.Get("X-Subscription-Checked") != "yes" {
 				t.Errorf("upstream headers = %v", u.Header)
 			}
-			return sdktest.Response{Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("pets")}
+			return sdktest.Response{Header: http.Header{"Content-Type": {"text/plain"}, "Cache-Control": {"max-age=60"}}, Body: []byte("pets")}
 		}),
 	}
 	req := sdktest.Request{Path: "/pets", API: "pets", Header: http.Header{"Ocp-Apim-Subscription-Key": {"key-1"}}}

@@ -78,6 +78,9 @@ func TestMoreThroughGateway(t *testing.T) {
 			{ID: "get", Method: "GET", Template: "/v/{id}", Policies: in(
 				step("cache-lookup-value", `{"key":"k-{path.id}","variable_name":"val","default_value":"none"}`),
 				step("return-response", `{"body":"{var.val}"}`))},
+			{ID: "del", Method: "DELETE", Template: "/v/{id}", Policies: in(
+				step("cache-remove-value", `{"key":"k-{path.id}"}`),
+				step("return-response", `{"status":204}`))},
 		}},
 		{Name: "rl", PathPrefix: "/rl", Backend: backend.URL, Policies: in(
 			step("validate-jwt", `{"algorithms":["HS256"],"issuers":["iss"],"audiences":["aud"],"hmac_secret":"`+jwtSecret+`","output_token_variable_name":"jwt-claims"}`),
@@ -170,6 +173,18 @@ func TestMoreThroughGateway(t *testing.T) {
 	check("lookup hit", resp, body, 200, "hello")
 	resp, body = do("GET", "/cv/v/2", "", nil)
 	check("other key", resp, body, 200, "none")
+	// cache-remove-value.
+	do("PUT", "/cv/v/2", "", map[string]string{"X-V": "two"})
+	if resp, _ = do("DELETE", "/cv/v/1", "", nil); resp.StatusCode != 204 {
+		t.Errorf("remove: %d", resp.StatusCode)
+	}
+	resp, body = do("GET", "/cv/v/1", "", nil)
+	check("removed", resp, body, 200, "none")
+	resp, body = do("GET", "/cv/v/2", "", nil)
+	check("another key kept", resp, body, 200, "two")
+	if resp, _ = do("DELETE", "/cv/v/1", "", nil); resp.StatusCode != 204 {
+		t.Errorf("remove again: %d", resp.StatusCode)
+	}
 
 	// rate-limit-by-key on a JWT claim from validate-jwt.
 	token := func(sub string) string {

@@ -57,8 +57,19 @@ func TestCacheStampedeThroughGateway(t *testing.T) {
 		} else {
 			time.Sleep(100 * time.Millisecond)
 		}
-		if strings.HasSuffix(r.URL.Path, "/private") {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/private"):
 			w.Header().Set("Cache-Control", "private, max-age=60")
+		case strings.HasSuffix(r.URL.Path, "/reval"):
+			// Fresh for 1 s, then revalidated: 304 to a matching validator.
+			w.Header().Set("Cache-Control", "max-age=1")
+			w.Header().Set("ETag", `"r"`)
+			if r.Header.Get("If-None-Match") == `"r"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		default:
+			w.Header().Set("Cache-Control", "max-age=60")
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintf(w, "call %d %s", c, r.URL.Path)
@@ -99,7 +110,7 @@ func TestCacheStampedeThroughGateway(t *testing.T) {
 		// One pair of subscriptions per subtest: each sends at most n calls
 		// (the rate limit) with each.
 		Subscriptions: []gateway.StaticSubscription{{ID: "s1", Key: "key-1"}, {ID: "s2", Key: "key-2"}, {ID: "s3", Key: "key-3"},
-			{ID: "s4", Key: "key-4"}, {ID: "s5", Key: "key-5"}, {ID: "s6", Key: "key-6"}, {ID: "s7", Key: "key-7"}, {ID: "s8", Key: "key-8"}},
+			{ID: "s4", Key: "key-4"}, {ID: "s5", Key: "key-5"}, {ID: "s6", Key: "key-6"}, {ID: "s7", Key: "key-7"}, {ID: "s8", Key: "key-8"}, {ID: "s9", Key: "key-9"}},
 	}
 	g, err := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(cfg, ""), Builtin: hosttest.Guest(t, "plugins/builtin"), BuiltinVersion: "test"})
 	if err != nil {
@@ -177,6 +188,31 @@ func TestCacheStampedeThroughGateway(t *testing.T) {
 			t.Errorf("%d hits, want %d", hits, n-1)
 		}
 		t.Logf("64 concurrent cold misses: %v, backend calls %d", time.Since(t0), backendCalls("/cold"))
+		drained()
+	})
+
+	t.Run("stale entry, 64 concurrent revalidations, one conditional backend call", func(t *testing.T) {
+		first := do("/on/reval", "key-2")
+		if first.status != 200 || backendCalls("/reval") != 1 {
+			t.Fatalf("first: %+v, backend calls %d", first, backendCalls("/reval"))
+		}
+		time.Sleep(1100 * time.Millisecond) // max-age=1: now stale (the real clock: this test runs concurrency for real)
+		res := burst("/on/reval", "key-2", "key-9")
+		if got := backendCalls("/reval"); got != 2 {
+			t.Errorf("backend saw %d calls, want 2 (the fill and one revalidation)", got)
+		}
+		revalidated := 0
+		for i, r := range res {
+			if r.status != 200 || r.body != first.body {
+				t.Errorf("response %d: %+v, want the stored body %q", i, r, first.body)
+			}
+			if r.xcache == "REVALIDATED" {
+				revalidated++
+			}
+		}
+		if revalidated != 1 {
+			t.Errorf("%d revalidated answers, want 1 (the others hit the refreshed entry)", revalidated)
+		}
 		drained()
 	})
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/abi/respcache"
 	"github.com/gatehouse/gatehouse/plugins/cachelookup"
 	"github.com/gatehouse/gatehouse/plugins/cachestore"
 	"github.com/gatehouse/gatehouse/plugins/internal/cacheentry"
@@ -28,7 +29,7 @@ type backend struct {
 func (b *backend) opt() sdktest.Option {
 	return sdktest.Backend(func(u *sdktest.Upstream) sdktest.Response {
 		b.calls++
-		h := http.Header{"Content-Type": {"application/json"}, "X-Multi": {"1", "2"}, "Date": {"today"}}
+		h := http.Header{"Content-Type": {"application/json"}, "X-Multi": {"1", "2"}, "Date": {"today"}, "Cache-Control": {"max-age=3600"}}
 		for k, v := range b.header {
 			h[k] = v
 		}
@@ -38,6 +39,21 @@ func (b *backend) opt() sdktest.Option {
 		}
 		return sdktest.Response{Status: status, Header: h, Body: []byte(`{"call":` + string(rune('0'+b.calls)) + `}`)}
 	})
+}
+
+// variantKey is the one stored response's key.
+func variantKey(t *testing.T, h *sdktest.Host) string {
+	t.Helper()
+	var keys []string
+	for _, k := range h.Cache.Keys() {
+		if pk, ok := respcache.Parse(k); ok && pk.Variant {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) != 1 {
+		t.Fatalf("stored variants: %q", keys)
+	}
+	return keys[0]
 }
 
 func chain(lookup, store string) []sdktest.Option {
@@ -61,7 +77,7 @@ func TestMissThenHit(t *testing.T) {
 		t.Fatalf("hit: %d %s answered=%v calls=%d err=%v", res.Status, res.Body, res.Answered, b.calls, res.Err)
 	}
 	if res.Header.Get("X-Cache") != "HIT" || res.Header.Get("Content-Type") != "application/json" ||
-		strings.Join(res.Header["X-Multi"], ",") != "1,2" || res.Header.Get("Date") != "" {
+		strings.Join(res.Header["X-Multi"], ",") != "1,2" || res.Header.Get("Date") != "today" || res.Header.Get("Age") != "0" {
 		t.Errorf("hit headers = %v", res.Header)
 	}
 	if _, ok := res.Vars[cacheentry.KeyVar]; ok {
@@ -98,11 +114,12 @@ func TestVaryByHeadersAndSubscription(t *testing.T) {
 
 func TestNotStored(t *testing.T) {
 	for name, b := range map[string]*backend{
-		"404":               {status: 404},
-		"no-store":          {header: http.Header{"Cache-Control": {"public, no-store"}}},
-		"private":           {header: http.Header{"Cache-Control": {"private, max-age=60"}}},
-		"cookie":            {header: http.Header{"Set-Cookie": {"a=b"}}},
-		"body over the cap": {header: http.Header{"X-Pad": {"1"}}},
+		"206":                            {status: 206},
+		"302 without Expires or max-age": {status: 302, header: http.Header{"Cache-Control": nil}},
+		"no-store":                       {header: http.Header{"Cache-Control": {"public, no-store"}}},
+		"private":                        {header: http.Header{"Cache-Control": {"private, max-age=60"}}},
+		"cookie":                         {header: http.Header{"Set-Cookie": {"a=b"}}},
+		"body over the cap":              {header: http.Header{"X-Pad": {"1"}}},
 	} {
 		h := sdktest.New()
 		store := `{"duration":60}`
@@ -137,13 +154,10 @@ func TestCorruptEntryIsAMiss(t *testing.T) {
 	h := sdktest.New()
 	b := &backend{}
 	opts := append(chain(`{}`, `{"duration":60}`), b.opt())
+	h.Do(sdktest.Request{Path: "/x"}, opts...)
+	key := variantKey(t, h)
+	h.Cache.Set(key, []byte{9, 9, 9}, time.Minute, h.Now())
 	res := h.Do(sdktest.Request{Path: "/x"}, opts...)
-	key := res.Vars[cacheentry.KeyVar]
-	if !strings.HasPrefix(key, cachelookup.KeyPrefix) {
-		t.Fatalf("key %q", key)
-	}
-	h.Cache.Set(key, []byte{9, 9, 9}, time.Minute, time.Now())
-	res = h.Do(sdktest.Request{Path: "/x"}, opts...)
 	if res.Answered || res.Err != nil || b.calls != 2 || len(res.Logs) == 0 {
 		t.Errorf("corrupt entry: %+v", res)
 	}
@@ -186,8 +200,8 @@ func TestStampedeWaitsForTheFill(t *testing.T) {
 	req := sdktest.Request{Path: "/pets", API: "pets"}
 	// Learn the key (a first miss), then forget the entry.
 	res := h.Do(req, opts...)
-	key := res.Vars[cacheentry.KeyVar]
-	if key == "" || b.calls != 1 || h.Leases.Len() != 0 {
+	key := variantKey(t, h)
+	if b.calls != 1 || h.Leases.Len() != 0 {
 		t.Fatalf("first miss: %+v, leases %d", res, h.Leases.Len())
 	}
 	entry, _ := h.Cache.Get(key, h.Now())
@@ -221,14 +235,13 @@ func TestStampedeFillerFailed(t *testing.T) {
 	b := &backend{}
 	opts := append(chain(`{}`, `{"duration":60}`), b.opt())
 	req := sdktest.Request{Path: "/x"}
-	key := h.Do(sdktest.Request{Path: "/x", Method: "GET"}, append(chain(`{"stampede_wait_ms":0}`, `{"duration":1}`), (&backend{status: 500}).opt())...).Vars[cacheentry.KeyVar]
-	if key == "" {
-		t.Fatal("no key")
-	}
+	h.Do(sdktest.Request{Path: "/x", Method: "GET"}, append(chain(`{"stampede_wait_ms":0}`, `{"duration":60}`), (&backend{}).opt())...)
+	key := variantKey(t, h)
+	h.Cache.Delete(key)
 	release, _ := h.HoldFillLease(key)
 	go func() { time.Sleep(20 * time.Millisecond); release() }()
 	res := h.Do(req, opts...)
-	if res.Err != nil || res.Answered || b.calls != 1 || res.Vars[cacheentry.KeyVar] != key || res.Header.Get("X-Cache") != "MISS" {
+	if res.Err != nil || res.Answered || b.calls != 1 || res.Header.Get("X-Cache") != "MISS" {
 		t.Fatalf("filler after a failed fill: %+v", res)
 	}
 	if h.Leases.Len() != 0 {
@@ -246,13 +259,13 @@ func TestStampedeOff(t *testing.T) {
 	b := &backend{}
 	opts := append(chain(`{"stampede_wait_ms":0}`, `{"duration":60}`), b.opt())
 	req := sdktest.Request{Path: "/x"}
-	res := h.Do(req, opts...)
-	key := res.Vars[cacheentry.KeyVar]
+	h.Do(req, opts...)
+	key := variantKey(t, h)
 	h.Cache.Delete(key)
 	release, _ := h.HoldFillLease(key)
 	defer release()
-	res = h.Do(req, opts...)
-	if res.Answered || b.calls != 2 || len(res.Calls) != 2 || res.Vars[cacheentry.KeyVar] != key {
+	res := h.Do(req, opts...)
+	if res.Answered || b.calls != 2 || len(res.Calls) != 2 || res.Vars[cacheentry.KeyVar] == "" {
 		t.Fatalf("off: %+v", res)
 	}
 	for _, cfg := range []string{`{"stampede_wait_ms":-1}`, `{"stampede_wait_ms":30001}`} {

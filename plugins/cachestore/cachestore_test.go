@@ -1,9 +1,11 @@
 package cachestore_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/abi/respcache"
 	"github.com/gatehouse/gatehouse/plugins/cachestore"
 	"github.com/gatehouse/gatehouse/plugins/internal/cacheentry"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -14,18 +16,26 @@ func init() { sdk.Register(cachestore.Name, cachestore.New) }
 
 func TestStoresUnderTheLookupKey(t *testing.T) {
 	h := sdktest.New()
-	res := h.Do(sdktest.Request{Vars: map[string]string{cacheentry.KeyVar: "gatehouse-response:k"}},
-		sdktest.Attach(cachestore.Name, `{"duration":10}`))
+	pend := cacheentry.Pending{RequestTime: h.Now().UnixMilli(), URL: "api.example.com/x", API: "a", Base: []byte("q=")}
+	kv := string(cacheentry.AppendPending(nil, &pend))
+	up := sdktest.Backend(func(*sdktest.Upstream) sdktest.Response {
+		return sdktest.Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}, "Cache-Control": {"max-age=5"}}, Body: []byte("ok")}
+	})
+	res := h.Do(sdktest.Request{Vars: map[string]string{cacheentry.KeyVar: kv}}, sdktest.Attach(cachestore.Name, `{"duration":10}`), up)
 	if res.Err != nil || res.Header.Get("X-Cache") != "MISS" {
 		t.Fatalf("res = %+v", res)
 	}
-	b, ok := h.Cache.Get("gatehouse-response:k", h.Now())
+	key := string(respcache.AppendVariantKey(nil, "api.example.com/x", "a", []byte("q=")))
+	b, ok := h.Cache.Get(key, h.Now())
 	if !ok {
-		t.Fatal("not stored")
+		t.Fatalf("not stored under %q: %q", key, h.Cache.Keys())
 	}
 	e, err := cacheentry.Decode(b)
-	if err != nil || e.Status != 200 || string(e.Body) != "ok" || len(e.Headers) != 1 || e.Headers[0].Name != "Content-Type" {
+	if err != nil || e.Status != 200 || string(e.Body) != "ok" || len(e.Headers) != 2 || e.Lifetime != 5000 || e.StoreSeconds != 10 {
 		t.Errorf("entry = %+v, %v", e, err)
+	}
+	if _, ok := h.Cache.Get(string(respcache.AppendURLKey(nil, "api.example.com/x")), h.Now()); !ok {
+		t.Error("no URL record")
 	}
 	// The request phase is not handled.
 	if res.Calls[0].Result != 0x100 {
@@ -49,6 +59,7 @@ func TestBadConfigs(t *testing.T) {
 		{`{"duration":10,"max_body_bytes":5000000}`, "max_body_bytes must be"},
 		{`{"duration":"10"}`, `field "duration": expected a number`},
 		{`{"duration":10,"ttl":5}`, `unknown field "ttl"`},
+		{`{"duration":10,"mode":"apim"}`, `mode must be http or fixed`},
 	} {
 		if _, err := cachestore.New([]byte(tc.config)); err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("New(%s) = %v, want %q", tc.config, err, tc.err)

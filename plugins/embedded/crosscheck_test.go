@@ -108,8 +108,13 @@ var cases = map[string]struct {
 	},
 	"cache-lookup": {
 		good: []string{`{}`, `{"vary_by_headers":[]}`, `{"vary_by_headers":["Accept","Accept-Language"],"vary_by_subscription":true,"allow_private_response_caching":true}`,
-			`{"stampede_wait_ms":0}`, `{"stampede_wait_ms":30000}`},
+			`{"stampede_wait_ms":0}`, `{"stampede_wait_ms":30000}`,
+			`{"vary_by_query_parameters":["page","size"],"downstream_caching_type":"public","must_revalidate":false}`,
+			`{"vary_by_query_parameters":[],"downstream_caching_type":""}`, `{"downstream_caching_type":"none"}`, `{"downstream_caching_type":"private"}`},
 		bad: []bad{
+			{"vary_by_query_parameters", `{"vary_by_query_parameters":"page"}`}, {"vary_by_query_parameters", `{"vary_by_query_parameters":[""]}`},
+			{"vary_by_query_parameters", `{"vary_by_query_parameters":["a&b"]}`}, {"vary_by_query_parameters", `{"vary_by_query_parameters":["a","a"]}`},
+			{"downstream_caching_type", `{"downstream_caching_type":"shared"}`}, {"must_revalidate", `{"must_revalidate":"yes"}`},
 			{"stampede_wait_ms", `{"stampede_wait_ms":-1}`}, {"stampede_wait_ms", `{"stampede_wait_ms":30001}`},
 			{"stampede_wait_ms", `{"stampede_wait_ms":"5000"}`}, {"stampede_wait_ms", `{"stampede_wait_ms":1.5}`},
 			{"vary_by_headers", `{"vary_by_headers":"Accept"}`}, {"vary_by_headers", `{"vary_by_headers":["a b"]}`},
@@ -118,8 +123,10 @@ var cases = map[string]struct {
 		},
 	},
 	"cache-store": {
-		good: []string{`{"duration":1}`, `{"duration":86400,"max_body_bytes":0}`, `{"duration":300,"max_body_bytes":4194304}`},
+		good: []string{`{"duration":1}`, `{"duration":86400,"max_body_bytes":0}`, `{"duration":300,"max_body_bytes":4194304}`,
+			`{"duration":60,"mode":"fixed","cache_response":true}`, `{"duration":60,"mode":"http"}`, `{"duration":60,"mode":""}`},
 		bad: []bad{
+			{"mode", `{"duration":60,"mode":"apim"}`}, {"cache_response", `{"duration":60,"cache_response":1}`},
 			{"duration", `{}`}, {"duration", `{"duration":0}`}, {"duration", `{"duration":86401}`},
 			{"duration", `{"duration":"300"}`}, {"max_body_bytes", `{"duration":1,"max_body_bytes":-1}`},
 			{"max_body_bytes", `{"duration":1,"max_body_bytes":4194305}`}, {"ttl", `{"duration":1,"ttl":1}`},
@@ -172,6 +179,13 @@ var cases = map[string]struct {
 			{"default_value", `{"key":"k","variable_name":"v","default_value":1}`},
 			{"default_value", `{"key":"k","variable_name":"v","default_value":"` + strings.Repeat("d", 65537) + `"}`},
 			{"caching_type", `{"key":"k","variable_name":"v","caching_type":"internal"}`},
+		},
+	},
+	"cache-remove-value": {
+		good: []string{`{"key":"k"}`, `{"key":"p-{var.user}","phase":"response"}`, `{"key":"{{x}}","phase":""}`},
+		bad: []bad{
+			{"key", `{}`}, {"key", `{"key":""}`}, {"key", `{"key":"{nope}"}`}, {"phase", `{"key":"k","phase":"outbound"}`},
+			{"duration", `{"key":"k","duration":1}`},
 		},
 	},
 	"cache-store-value": {

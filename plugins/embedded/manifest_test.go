@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/catalog"
 	"github.com/gatehouse/gatehouse/plugins/cachelookup"
 	"github.com/gatehouse/gatehouse/plugins/cachelookupvalue"
+	"github.com/gatehouse/gatehouse/plugins/cacheremovevalue"
 	"github.com/gatehouse/gatehouse/plugins/cachestore"
 	"github.com/gatehouse/gatehouse/plugins/cachestorevalue"
 	"github.com/gatehouse/gatehouse/plugins/checkheader"
@@ -82,6 +83,7 @@ var builtin = map[string]struct {
 	"mockresponse":      {mockresponse.Name, mockresponse.New},
 	"cachelookupvalue":  {cachelookupvalue.Name, cachelookupvalue.New},
 	"cachestorevalue":   {cachestorevalue.Name, cachestorevalue.New},
+	"cacheremovevalue":  {cacheremovevalue.Name, cacheremovevalue.New},
 	"ratelimitbykey":    {ratelimitbykey.Name, ratelimitbykey.New},
 	"setbackendservice": {setbackendservice.Name, setbackendservice.New},
 	"forwardrequest":    {forwardrequest.Name, forwardrequest.New},
@@ -242,7 +244,8 @@ func TestManifest(t *testing.T) {
 				"set-query-parameter.value": true, "set-query-parameter.values": true,
 				"quota.calls": true, "quota.bandwidth": true, "quota-by-key.calls": true, "quota-by-key.bandwidth": true,
 				"forward-request.timeout": true, "forward-request.timeout_ms": true,
-				"retry.max_interval": true, "retry.delta": true}[p.Name+"."+prop]
+				"retry.max_interval": true, "retry.delta": true,
+				"cache-lookup.vary_by_query_parameters": true}[p.Name+"."+prop]
 			if slices.Contains(s.Required, prop) || conditional {
 				if hasDefault {
 					t.Errorf("%s: %s is required but has a default", p.Name, prop)

@@ -320,6 +320,14 @@ func (x *exchange) GetField(ctx uint32, field int32, buf []byte) int32 {
 
 func (x *exchange) SetField(ctx uint32, field int32, val []byte) int32 {
 	x.check(ctx)
+	if field == abi.FieldCacheStatus { // ABI v1.2: any phase
+		switch v := string(val); v {
+		case abi.CacheStatusHit, abi.CacheStatusMiss, abi.CacheStatusStale, abi.CacheStatusRevalidated, abi.CacheStatusBypass:
+			x.fields[field] = v
+			return abi.OK
+		}
+		return abi.ErrInvalid
+	}
 	if !x.inRequest() {
 		return abi.ErrPhase
 	}
