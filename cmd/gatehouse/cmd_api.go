@@ -73,6 +73,7 @@ func apiCommand() *cli.Command {
 var apiFields = map[string]string{
 	"id": "id", "name": "name", "path": "pathPrefix", "backend": "backendUrl", "version": "version",
 	"subscription-required": "subscriptionRequired", "key-header": "keyHeader", "key-query": "keyQuery", "allow-query-key": "allowQueryKey",
+	"egress-allow": "egressAllow",
 }
 
 func apiFlags() []cli.Flag {
@@ -86,6 +87,7 @@ func apiFlags() []cli.Flag {
 		&cli.StringFlag{Name: "key-header", Usage: "header carrying the subscription key"},
 		&cli.StringFlag{Name: "key-query", Usage: "query parameter carrying the subscription key"},
 		&cli.BoolFlag{Name: "allow-query-key", Usage: "accept the key in the query"},
+		&cli.StringSliceFlag{Name: "egress-allow", Usage: "what backends set by this API's policies, and redirects, may reach on private networks: CIDR, address, host[:port] or *.domain (repeat; replaces the list; docs/egress.md)"},
 	}
 }
 
@@ -100,6 +102,8 @@ func setFlags(c *cli.Context, body map[string]any, names map[string]string) {
 			body[field] = c.Bool(flag)
 		case *cli.IntFlag:
 			body[field] = c.Int(flag)
+		case *cli.StringSliceFlag:
+			body[field] = c.StringSlice(flag)
 		default:
 			_ = f
 			body[field] = c.String(flag)
