@@ -110,6 +110,10 @@ type Step struct {
 	// Set by the catalog source; not part of the YAML format.
 	Products       []string `json:"products,omitempty" yaml:"-"`
 	ExceptProducts []string `json:"except_products,omitempty" yaml:"-"`
+
+	// scope is where the step was attached (global, product, api,
+	// operation), for console traces; set by the snapshot build.
+	scope string
 }
 
 // Fallback is a fixed answer used when a fail-mode "fallback" policy fails.
