@@ -221,16 +221,16 @@ type Trace struct {
 // TraceStage is one engine call: one or more consecutive policies of one
 // module run as one plan.
 type TraceStage struct {
-	Section  string         `json:"section"` // inbound, backend, outbound, on-error
-	Phase    string         `json:"phase"`   // request, response, error
-	Policies []TracePolicy  `json:"policies"`
-	Decision string         `json:"decision"` // continue, answered, ended, failed, skipped
-	Reason   string         `json:"reason,omitempty"`
-	Status   int            `json:"status,omitempty"` // the answer's status when answered
-	TimeMS   float64        `json:"timeMs"`
-	Headers  []TraceChange  `json:"headers,omitempty"`
-	Vars     []TraceChange  `json:"variables,omitempty"`
-	Body     string         `json:"body,omitempty"` // "replaced" when a policy set the body
+	Section  string        `json:"section"` // inbound, backend, outbound, on-error
+	Phase    string        `json:"phase"`   // request, response, error
+	Policies []TracePolicy `json:"policies"`
+	Decision string        `json:"decision"` // continue, answered, ended, failed, skipped
+	Reason   string        `json:"reason,omitempty"`
+	Status   int           `json:"status,omitempty"` // the answer's status when answered
+	TimeMS   float64       `json:"timeMs"`
+	Headers  []TraceChange `json:"headers,omitempty"`
+	Vars     []TraceChange `json:"variables,omitempty"`
+	Body     string        `json:"body,omitempty"` // "replaced" when a policy set the body
 }
 
 // TracePolicy is one policy of a stage.

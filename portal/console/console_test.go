@@ -319,7 +319,9 @@ func TestRelaySSRF(t *testing.T) {
 	}
 	// A gateway redirect is shown, never followed.
 	f.mu.Lock()
-	f.gwHandler = func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, f.elsewhere.URL+"/steal", http.StatusFound) }
+	f.gwHandler = func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, f.elsewhere.URL+"/steal", http.StatusFound)
+	}
 	f.mu.Unlock()
 	code, out := post(t, s, f.alice.ID, map[string]any{"subscriptionId": f.aliceSub.ID, "operationId": f.getItem.ID, "pathParams": map[string]string{"id": "1"}})
 	if code != 200 || out["status"].(float64) != 302 {
