@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,5 +291,52 @@ func BenchmarkConsoleTrace(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Many traced and untraced calls at once: each traced call gets its own
+// trace (its request id), untraced ones none, and nothing is left pending.
+func TestTraceConcurrent(t *testing.T) {
+	tr := newTracer(t)
+	g, _ := traceGateway(t, tr, false)
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	var wg sync.WaitGroup
+	errs := make(chan string, 200)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 15; i++ {
+				traced := (w+i)%2 == 0
+				tok, id := "", ""
+				if traced {
+					tok, id, _ = tr.Mint("s", "a")
+				}
+				req, _ := http.NewRequest("GET", srv.URL+"/a/items/"+strconv.Itoa(i), nil)
+				req.Header.Set("X-My-Key", "key-of-s-123")
+				if tok != "" {
+					req.Header.Set(gateway.TraceHeader, tok)
+				}
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				res.Body.Close()
+				if !traced {
+					continue
+				}
+				got, ok := take(tr, id)
+				if !ok || got.RequestID != res.Header.Get("X-Request-Id") || got.Backend == nil || got.Backend.URLPath != "/items/"+strconv.Itoa(i) {
+					errs <- "trace of call " + strconv.Itoa(i) + " is not its own"
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
