@@ -79,7 +79,7 @@ func NewTracer(key []byte) (*Tracer, error) {
 	return &Tracer{key: append([]byte(nil), key...), now: time.Now, used: map[string]time.Time{}, pending: map[string]*traceSlot{}}, nil
 }
 
-// SetClock replaces the tracer's clock (tests).
+// SetClock replaces the tracer's clock (tests; not safe while calls run).
 func (t *Tracer) SetClock(now func() time.Time) { t.now = now }
 
 type tokenClaims struct {

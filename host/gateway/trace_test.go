@@ -80,10 +80,15 @@ func traceGateway(t testing.TB, tr *gateway.Tracer, disabled bool) (*gateway.Gat
 
 // recordingTransport keeps the headers of every backend request (the
 // gateway compares transports, so this is a pointer type).
-type recordingTransport struct{ seen *[]http.Header }
+type recordingTransport struct {
+	mu   sync.Mutex
+	seen *[]http.Header
+}
 
 func (t *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.mu.Lock()
 	*t.seen = append(*t.seen, r.Header.Clone())
+	t.mu.Unlock()
 	return cannedTransport{}.RoundTrip(r)
 }
 
