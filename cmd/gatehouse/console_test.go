@@ -491,3 +491,42 @@ func BenchmarkConsoleRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// `gatehouse api update ID --console-trace=false` switches the trace off
+// through the real admin API; =true switches it back on; other updates
+// keep it.
+func TestConsoleTraceCLI(t *testing.T) {
+	admEnv(t)
+	base := startTestAdmin(t)
+	t.Setenv("GATEHOUSE_ADMIN_URL", base)
+	t.Setenv("GATEHOUSE_ADMIN_TOKEN", admToken)
+	admOK(t, "api", "create", "--id", "orders", "--name", "Orders", "--path", "/orders", "--backend", "http://127.0.0.1:9999")
+	get := func() map[string]any {
+		var a map[string]any
+		if err := json.Unmarshal([]byte(admOK(t, "api", "get", "orders", "-o", "json")), &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if a := get(); a["consoleTraceDisabled"] != false {
+		t.Errorf("new API: consoleTraceDisabled %v", a["consoleTraceDisabled"])
+	}
+	admOK(t, "api", "update", "orders", "--console-trace=false")
+	if a := get(); a["consoleTraceDisabled"] != true {
+		t.Errorf("after --console-trace=false: %v", a["consoleTraceDisabled"])
+	}
+	admOK(t, "api", "update", "orders", "--key-header", "X-Key")
+	if a := get(); a["consoleTraceDisabled"] != true || a["keyHeader"] != "X-Key" {
+		t.Errorf("another update reset the switch: %v", a)
+	}
+	admOK(t, "api", "update", "orders", "--console-trace")
+	if a := get(); a["consoleTraceDisabled"] != false {
+		t.Errorf("after --console-trace: %v", a["consoleTraceDisabled"])
+	}
+	admOK(t, "api", "create", "--id", "quiet", "--name", "Quiet", "--path", "/quiet", "--backend", "http://127.0.0.1:9999", "--console-trace=false")
+	var q map[string]any
+	json.Unmarshal([]byte(admOK(t, "api", "get", "quiet", "-o", "json")), &q)
+	if q["consoleTraceDisabled"] != true {
+		t.Errorf("create --console-trace=false: %v", q)
+	}
+}
