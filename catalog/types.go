@@ -34,6 +34,10 @@ type API struct {
 	// redirects, may reach beyond public addresses and the API's own
 	// backend: CIDRs, addresses, host[:port], *.domain (docs/egress.md).
 	EgressAllow []string `json:"egressAllow,omitempty"`
+	// ConsoleTraceDisabled switches off the developer portal console's
+	// policy trace for this API (docs/console.md): console calls still
+	// work, but the gateway never records a trace for them.
+	ConsoleTraceDisabled bool `json:"consoleTraceDisabled"`
 }
 
 // Operation is one method + URL template of an API.

@@ -67,6 +67,7 @@ type API struct {
 	KeyQuery             string      `yaml:"keyQuery,omitempty" json:"keyQuery,omitempty"`
 	AllowQueryKey        bool        `yaml:"allowQueryKey,omitempty" json:"allowQueryKey,omitempty"`
 	EgressAllow          []string    `yaml:"egressAllow,omitempty" json:"egressAllow,omitempty"`
+	ConsoleTraceDisabled bool        `yaml:"consoleTraceDisabled,omitempty" json:"consoleTraceDisabled,omitempty"`
 	Operations           []Operation `yaml:"operations,omitempty" json:"operations,omitempty"`
 	Policy               *Policy     `yaml:"policy,omitempty" json:"policy,omitempty"`
 }
@@ -471,7 +472,7 @@ func (d *Document) validate() error {
 func (a *API) toCatalog() catalog.API {
 	ca := catalog.API{ID: a.ID, Name: a.Name, PathPrefix: a.PathPrefix, BackendURL: a.BackendURL, Version: a.Version,
 		SubscriptionRequired: true, KeyHeader: a.KeyHeader, KeyQuery: a.KeyQuery, AllowQueryKey: a.AllowQueryKey,
-		EgressAllow: a.EgressAllow}
+		EgressAllow: a.EgressAllow, ConsoleTraceDisabled: a.ConsoleTraceDisabled}
 	if a.SubscriptionRequired != nil {
 		ca.SubscriptionRequired = *a.SubscriptionRequired
 	}

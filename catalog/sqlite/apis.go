@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/catalog"
 )
 
-const apiCols = `id, name, path_prefix, backend_url, version, revision, subscription_required, key_header, key_query, allow_query_key, egress_allow`
+const apiCols = `id, name, path_prefix, backend_url, version, revision, subscription_required, key_header, key_query, allow_query_key, egress_allow, console_trace_disabled`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -17,7 +17,7 @@ func scanAPI(row scanner, extra ...any) (catalog.API, error) {
 	var a catalog.API
 	var egress string
 	dest := append([]any{&a.ID, &a.Name, &a.PathPrefix, &a.BackendURL, &a.Version, &a.Revision,
-		&a.SubscriptionRequired, &a.KeyHeader, &a.KeyQuery, &a.AllowQueryKey, &egress}, extra...)
+		&a.SubscriptionRequired, &a.KeyHeader, &a.KeyQuery, &a.AllowQueryKey, &egress, &a.ConsoleTraceDisabled}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return a, err
 	}
@@ -51,9 +51,9 @@ func (s *Store) CreateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 	err := s.write(ctx, audit{"create", "api", a.ID, a.Name}, func(tx *sql.Tx) error {
 		now := s.now().UnixNano()
 		_, err := tx.ExecContext(ctx, `INSERT INTO apis (`+apiCols+`, openapi_doc, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
-			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), a.OpenAPIDoc, now, now)
+			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), b2i(a.ConsoleTraceDisabled), a.OpenAPIDoc, now, now)
 		return err
 	})
 	if err != nil {
@@ -100,9 +100,9 @@ func (s *Store) UpdateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 	}
 	err := s.writeOne(ctx, audit{"update", "api", a.ID, a.Name}, "api", a.ID, `UPDATE apis SET name = ?, path_prefix = ?, backend_url = ?, version = ?,
 		revision = ?, subscription_required = ?, key_header = ?, key_query = ?, allow_query_key = ?,
-		egress_allow = ?, openapi_doc = ?, updated_at = ? WHERE id = ?`,
+		egress_allow = ?, console_trace_disabled = ?, openapi_doc = ?, updated_at = ? WHERE id = ?`,
 		a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
-		a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
+		a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), b2i(a.ConsoleTraceDisabled), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
 	if err != nil {
 		return catalog.API{}, err
 	}

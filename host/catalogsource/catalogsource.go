@@ -449,7 +449,8 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 	for _, a := range apis {
 		apiIdx[a.ID] = len(cfg.APIs)
 		st.apiIDs[a.ID] = a.ID
-		cfg.APIs = append(cfg.APIs, gateway.API{Name: a.ID, PathPrefix: a.PathPrefix, Backend: a.BackendURL, EgressAllow: a.EgressAllow})
+		cfg.APIs = append(cfg.APIs, gateway.API{Name: a.ID, PathPrefix: a.PathPrefix, Backend: a.BackendURL, EgressAllow: a.EgressAllow,
+			ConsoleTraceDisabled: a.ConsoleTraceDisabled})
 	}
 	type opPos struct{ api, op int }
 	opIdx := make(map[string]opPos, len(ops))
