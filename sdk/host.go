@@ -65,11 +65,12 @@ func (k Cache) Set(key string, value []byte, ttl time.Duration) error {
 // without a lease). A wait of 0 asks for no wait: busy is false, nil, and
 // the plan goes on.
 //
-// Keys are the cache's keys, not prefixed (the lease is on the cache entry
-// key). Other errors: ErrUnavailable (no lease table on this host, or the
-// table is full: go on without a lease), ErrInvalid (empty key, key over
-// 512 bytes, wait outside 0–30 s), ErrPhase (allowed in the request phase
-// only).
+// Keys are the cache's keys, not prefixed by the SDK (the lease is on the
+// cache entry key, in the module's namespace). Other errors: ErrUnavailable
+// (no lease table on this host, or the table is full: go on without a
+// lease), ErrInvalid (empty key, key over 512 bytes, wait outside 0–30 s),
+// ErrPhase (allowed in the request phase only), ErrTooLarge (the request
+// already holds 16 leases).
 func (k Cache) FillLease(key string, wait time.Duration) (bool, error) {
 	if wait < 0 || wait > abi.MaxFillLeaseWait*time.Millisecond {
 		return false, ErrInvalid
@@ -173,7 +174,7 @@ var concurrencyKey []byte
 // (at most 512 bytes with the prefix), so policies never share semaphores
 // by accident; the key is only read during the call. A host without
 // semaphores answers ErrUnavailable; an empty key or a limit below 1 is
-// ErrInvalid.
+// ErrInvalid; a request that already holds 16 slots gets ErrTooLarge.
 func (c *Context) AcquireConcurrency(key []byte, limit int64) (bool, error) {
 	if len(key) == 0 {
 		return false, ErrInvalid

@@ -147,6 +147,9 @@ func (p *pool) get(ctx context.Context, api string, wait time.Duration) (*instan
 	var err error
 	select {
 	case inst := <-ch:
+		if inst == nil { // serveWaiter could not make one
+			return nil, fmt.Errorf("instance for a waiting call could not be made")
+		}
 		return inst, nil
 	case <-t.C:
 		p.exhausted.Add(1)
@@ -166,7 +169,9 @@ func (p *pool) get(ctx context.Context, api string, wait time.Duration) (*instan
 		}
 	}
 	p.mu.Unlock()
-	p.put(<-ch)
+	if inst := <-ch; inst != nil {
+		p.put(inst)
+	}
 	return nil, err
 }
 
@@ -202,6 +207,50 @@ func (p *pool) discard(inst *instance) {
 	p.mu.Unlock()
 	p.drop(inst)
 	p.refill()
+	p.serveWaiter()
+}
+
+// serveWaiter makes an instance, off the request path, for the longest
+// waiter whose API is under its share, when a discard left room in the pool
+// (a waiter is otherwise served only by a put, and would wait its whole
+// queue timeout although the pool could grow). On failure the waiter gets
+// nil.
+func (p *pool) serveWaiter() {
+	p.mu.Lock()
+	if p.closed || p.total >= p.opts.Max {
+		p.mu.Unlock()
+		return
+	}
+	for i, w := range p.waiters {
+		if p.busy[w.api] >= p.opts.MaxPerAPI {
+			continue
+		}
+		p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+		p.total++
+		p.busy[w.api]++ // reserved while the instance is made
+		p.wg.Add(1)
+		p.mu.Unlock()
+		go func() {
+			defer p.wg.Done()
+			inst, err := p.m.newInstance(context.Background())
+			p.mu.Lock()
+			if p.busy[w.api]--; p.busy[w.api] <= 0 {
+				delete(p.busy, w.api)
+			}
+			if err != nil {
+				p.total--
+				p.mu.Unlock()
+				p.m.e.log.Error("policy instance for a waiting call failed", "module", p.m.Name, "version", p.m.Version, "err", err)
+				w.ch <- nil // buffered: never blocks
+				return
+			}
+			p.borrowLocked(inst, w.api)
+			p.mu.Unlock()
+			w.ch <- inst
+		}()
+		return
+	}
+	p.mu.Unlock()
 }
 
 func (p *pool) drop(inst *instance) {

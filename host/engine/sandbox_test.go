@@ -308,3 +308,34 @@ func TestBuiltinPersistedCountersSurvive(t *testing.T) {
 		t.Fatalf("uploaded module sees the built-in's persisted counter: %v", out)
 	}
 }
+
+// TestWaiterServedAfterDiscard: when a trap discards an instance, a call
+// waiting (its API at its share) gets a fresh instance at once instead of
+// waiting for its queue timeout while the pool has room.
+func TestWaiterServedAfterDiscard(t *testing.T) {
+	s := newSandbox(t, engine.Options{})
+	m := s.load(t, "evil", engine.LoadOptions{Min: 1, Max: 3}) // per API: 2
+	p, err := m.NewPlan(m.Attach("hostile", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(cmd string, queue time.Duration) error {
+		ex := newExchange()
+		ex.API = "a"
+		ex.ReqHeader.Set("X-Cmd", cmd)
+		_, err := m.Call(ex, engine.PhaseRequest, p, engine.CallOptions{Deadline: 10 * time.Second, QueueTimeout: queue})
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); call("spin:4000", time.Second) }()
+	waitFor(t, func() bool { idle, total := m.PoolStats(); return total-idle >= 1 })
+	go func() { defer wg.Done(); call("spin:400;trap", time.Second) }()
+	waitFor(t, func() bool { idle, total := m.PoolStats(); return total-idle >= 2 })
+	// API a holds its share (2): this call waits; the trap at ≈400 ms makes
+	// room, long before the first call returns (4 s) and its 2 s timeout.
+	if err := call("cache-get:00", 2*time.Second); err != nil {
+		t.Fatalf("waiting call after a discard: %v", err)
+	}
+	wg.Wait()
+}

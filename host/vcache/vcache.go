@@ -1,6 +1,6 @@
 // Package vcache is the host side of the cache capability (cache_get,
 // cache_set, cache_del): a value cache shared by every module and instance on
-// the node, bounded by number of entries and by bytes, with a TTL for each
+// the node (each module in its own namespace, see host/engine), bounded by number of entries and by bytes, with a TTL for each
 // entry.
 //
 // It is built on the (non-thread-safe) simplelru.LRU of
@@ -10,6 +10,12 @@
 // len(key) + len(value). Expired entries are removed when a Get finds them;
 // otherwise they age out of the LRU like any other entry, so they count
 // against both bounds until then.
+//
+// There are two key spaces, each with its own LRU and both bounds: keys
+// starting with NUL (the namespaced keys of uploaded modules, see
+// host/engine) and the others (the built-ins'). A module filling the cache
+// evicts only uploaded modules' entries, never a built-in's (the response
+// cache, cache-store-value).
 //
 // Times are passed in by the caller (the host's clock), which keeps the cache
 // deterministic and testable.
@@ -60,13 +66,30 @@ type Cache struct {
 	bytes    int64
 	maxBytes int64
 	maxVal   int64
+	// mods is the modules' key space (keys starting with NUL); nil in
+	// mods itself.
+	mods *Cache
+}
+
+// space returns the Cache holding key's key space.
+func (c *Cache) space(key string) *Cache {
+	if c.mods != nil && len(key) > 0 && key[0] == 0 {
+		return c.mods
+	}
+	return c
 }
 
 // New returns a cache holding at most maxEntries entries and maxBytes bytes
-// (keys plus values). A single value may be at most maxBytes/16 bytes. A
-// bound that is zero or negative gets its default (DefaultMaxEntries,
-// DefaultMaxBytes).
+// (keys plus values) per key space. A single value may be at most
+// maxBytes/16 bytes. A bound that is zero or negative gets its default
+// (DefaultMaxEntries, DefaultMaxBytes).
 func New(maxEntries int, maxBytes int64) *Cache {
+	c := newSpace(maxEntries, maxBytes)
+	c.mods = newSpace(maxEntries, maxBytes)
+	return c
+}
+
+func newSpace(maxEntries int, maxBytes int64) *Cache {
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
 	}
@@ -100,6 +123,7 @@ func (c *Cache) onEvict(key string, e entry) {
 // valid after the entry is replaced or evicted: stored values are never
 // written to after Set.
 func (c *Cache) Get(key string, now time.Time) ([]byte, bool) {
+	c = c.space(key)
 	t := now.UnixNano()
 	c.mu.Lock()
 	e, ok := c.lru.Get(key)
@@ -136,6 +160,7 @@ func (c *Cache) Set(key string, val []byte, ttl time.Duration, now time.Time) er
 	}
 	// Copy outside the lock; clip capacity so Get's callers cannot append
 	// into it.
+	c = c.space(key)
 	v := make([]byte, len(val))
 	copy(v, val)
 	e := entry{val: v[:len(v):len(v)], expires: now.UnixNano() + int64(ttl)}
@@ -157,24 +182,34 @@ func (c *Cache) Set(key string, val []byte, ttl time.Duration, now time.Time) er
 
 // Delete removes key, if present.
 func (c *Cache) Delete(key string) {
+	c = c.space(key)
 	c.mu.Lock()
 	c.lru.Remove(key)
 	c.mu.Unlock()
 }
 
-// Len returns the number of entries, expired ones not yet removed included.
+// Len returns the number of entries (both key spaces), expired ones not yet
+// removed included.
 func (c *Cache) Len() int {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
+	n := c.lru.Len()
+	c.mu.Unlock()
+	if c.mods != nil {
+		n += c.mods.Len()
+	}
+	return n
 }
 
-// Bytes returns the total size of the entries (keys plus values), expired
-// ones not yet removed included.
+// Bytes returns the total size of the entries (keys plus values, both key
+// spaces), expired ones not yet removed included.
 func (c *Cache) Bytes() int64 {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.bytes
+	n := c.bytes
+	c.mu.Unlock()
+	if c.mods != nil {
+		n += c.mods.Bytes()
+	}
+	return n
 }
 
 // Keys returns the keys in the cache, expired ones not yet removed

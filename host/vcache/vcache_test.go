@@ -262,3 +262,24 @@ func BenchmarkGetHitParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestKeySpacesDoNotEvictEachOther: entries of the modules' key space
+// (keys starting with NUL) stored by the thousand never evict a built-in's
+// entry; each space keeps its own bounds.
+func TestKeySpacesDoNotEvictEachOther(t *testing.T) {
+	c := New(10, 1000)
+	mustSet(t, c, "gatehouse-response:abc", []byte("cached"), time.Hour, t0)
+	for i := 0; i < 5000; i++ {
+		mustSet(t, c, fmt.Sprintf("\x00evil\x00k-%d", i), []byte("0123456789"), time.Hour, t0)
+	}
+	if v, ok := c.Get("gatehouse-response:abc", t0); !ok || string(v) != "cached" {
+		t.Fatalf("built-in entry evicted by the modules' space: %q %v", v, ok)
+	}
+	if c.Len() != 11 || c.Bytes() > 2000 {
+		t.Fatalf("Len=%d Bytes=%d: a space grew past its bounds", c.Len(), c.Bytes())
+	}
+	c.Delete("\x00evil\x00k-4999")
+	if _, ok := c.Get("\x00evil\x00k-4999", t0); ok || c.Len() != 10 {
+		t.Fatalf("delete in the modules' space: Len=%d", c.Len())
+	}
+}

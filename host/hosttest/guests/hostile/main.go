@@ -15,6 +15,7 @@
 //	set-var:<n>:<size>                 n variables; body "ok=<k> st=…"
 //	lease:<hexkey>:<n>                 n fill leases on key+i; body "ok=<k> st=…"
 //	spin:<ms>                          loop for ms (wall clock), holding the instance
+//	trap                               pass the host a pointer outside memory (the call traps)
 //
 // It answers 200 with the results of every command, one line each, unless
 // the last command is "pass" (then the request goes on).
@@ -137,6 +138,9 @@ func run(ctx uint32, cmd string) string {
 			ok++
 		}
 		return "ok=" + itoa(ok) + " st=" + itoa(int64(st))
+	case "trap":
+		cacheGet(ctx, unsafe.Pointer(&scratch[0]), 0x7fffffff, unsafe.Pointer(&scratch[0]), 1)
+		return "not trapped"
 	case "spin":
 		end := now() + atoi(arg(1))*1e6
 		for now() < end {
