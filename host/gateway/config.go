@@ -26,6 +26,8 @@ type Config struct {
 	// Subscriptions is a static key list for running without a catalog
 	// (demo and tests). Keys here are plaintext: use the catalog in production.
 	Subscriptions []StaticSubscription `yaml:"subscriptions" json:"subscriptions"`
+	// Edge replaces Options.Edge (serve's flags) when present.
+	Edge *EdgeConfig `yaml:"edge" json:"edge,omitempty"`
 }
 
 // ModuleSpec names a module version and where its bytes come from.

@@ -87,6 +87,8 @@ type stage struct {
 	// steps with equal conditions share a stage.
 	only, except []string
 	cond         string
+	// body: which bodies the stage's policies may read (body.go).
+	body bodyUse
 }
 
 // skip reports whether the stage's product condition excludes this call.
@@ -306,13 +308,14 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 				}
 				curAtts = append(curAtts, ref.mod.Attach(st.Policy, st.Config))
 				cur.label += "," + st.Policy
+				cur.body |= stageBodyUse(ref, st.Policy)
 				continue
 			}
 			if err := flush(); err != nil {
 				return nil, err
 			}
 			curRef = ref
-			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy, cond: cond}
+			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy, cond: cond, body: stageBodyUse(ref, st.Policy)}
 			curRerun = -1
 			if reruns[st.Policy] {
 				curRerun = 0
