@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -273,7 +274,7 @@ type prefixedBody struct {
 func (c *call) backendBodyFailure(err error) {
 	c.g.log.Warn("backend response body not received", "request_id", c.reqID, "api", c.ex.API, "err", err)
 	switch {
-	case errors.Is(err, errResponseBodyTimeout):
+	case errors.Is(err, errResponseBodyTimeout) || errors.Is(err, context.DeadlineExceeded):
 		c.failed = &failure{status: http.StatusGatewayTimeout, source: "backend", reason: err.Error()}
 	case errors.Is(err, errBodyMemory):
 		c.failed = &failure{status: http.StatusServiceUnavailable, source: "gateway", reason: err.Error()}
