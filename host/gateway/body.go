@@ -151,6 +151,9 @@ func (c *call) receiveRequestBody() bool {
 
 var errBodyTooLarge = errors.New("body over its limit")
 
+// initialBodyBuffer is the most a receive buffer starts with.
+const initialBodyBuffer = 64 << 10
+
 // readBody reads src into buf (reused), at most limit bytes (more is
 // errBodyTooLarge), reserving what it holds from the node's body budget
 // (released by putCall). progress is called with the bytes read so far
@@ -159,9 +162,14 @@ func (c *call) readBody(src io.Reader, buf []byte, limit, contentLength int64, p
 	if contentLength > limit {
 		return buf, errBodyTooLarge
 	}
-	want := 32 << 10
-	if contentLength > 0 {
-		want = int(contentLength) + 1 // +1: see EOF without a second grow
+	// The first buffer is the declared length (+1: see EOF without a
+	// second grow) up to 64 KiB, at least 4 KiB; beyond that the buffer doubles as bytes
+	// actually arrive, so a client declaring a large body and trickling it
+	// reserves 64 KiB of the node's budget, not its Content-Length.
+	// Without a declared length (chunked) the buffer starts at 4 KiB.
+	want := 4 << 10
+	if contentLength >= 0 {
+		want = int(min(contentLength+1, initialBodyBuffer))
 	}
 	for {
 		if len(buf) == cap(buf) {

@@ -566,3 +566,81 @@ func TestResponseBodyReceivedBeforeResponsePhase(t *testing.T) {
 		t.Fatalf("body memory held: %d", en.g.BodyMemory())
 	}
 }
+
+// A YAML config's edge section replaces the serve flags' edge settings,
+// and is parsed (bad values refused by the reload, naming the field).
+func TestYAMLEdgeSection(t *testing.T) {
+	be := xffBackend(t)
+	cfg, err := gateway.ParseYAML([]byte(`
+edge:
+  trusted_proxies: [127.0.0.1]
+  forwarded_header: Forwarded
+  hostnames: [yaml.example]
+apis:
+  - name: a
+    path: /a
+    backend: ` + be.URL + `
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := newEdgeEnv(t, cfg, gateway.Options{Edge: gateway.EdgeConfig{Hostnames: []string{"flag.example"}}})
+	if code, _ := en.get(t, "/a/x", http.Header{"Host": {"flag.example"}}); code != http.StatusMisdirectedRequest {
+		t.Errorf("flag hostname with a YAML edge section: %d; want 421", code)
+	}
+	code, body := en.get(t, "/a/x", http.Header{"Host": {"yaml.example"}, "Forwarded": {"for=203.0.113.7"}})
+	if code != 200 || body != "xff=203.0.113.7 xfh=yaml.example fwd=" {
+		t.Errorf("YAML edge: %d %q", code, body)
+	}
+	bad, err := gateway.ParseYAML([]byte("edge:\n  trusted_proxies: [10.0.0.0/99]\napis: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e, _ := engine.New(ctx, engine.Options{CacheDir: cacheDir, Logger: quiet})
+	defer e.Close(ctx)
+	g, _ := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(bad, ""), Logger: quiet})
+	defer g.Close()
+	if err := g.Reload(ctx); err == nil || !strings.Contains(err.Error(), "trusted proxies[0]") {
+		t.Errorf("bad edge section: %v", err)
+	}
+}
+
+// The node-wide budget for received bodies: a body that would take more
+// gets 503, nothing is held after, and smaller bodies pass.
+func TestBodyMemoryBudget(t *testing.T) {
+	cfg := &gateway.Config{APIs: []gateway.API{
+		{Name: "conv", PathPrefix: "/conv", Policies: gateway.Policy{Inbound: []gateway.Step{
+			step("json-to-xml", `{"apply":"always","consider_accept_header":false}`)}}},
+	}}
+	// 16 KiB: a small request and its response (json-to-xml may read both,
+	// 4 KiB each at least) fit; a 40 KB body does not.
+	en := newEdgeEnv(t, cfg, gateway.Options{BodyMemory: 16 << 10})
+	for _, tc := range []struct {
+		body    string
+		chunked bool
+		status  int
+	}{
+		{`{"a":1}`, false, 200},
+		{`[` + strings.Repeat(`1,`, 20000) + `1]`, false, 503},
+		{`[` + strings.Repeat(`1,`, 20000) + `1]`, true, 503},
+		{`{"b":2}`, true, 200},
+	} {
+		var body io.Reader = strings.NewReader(tc.body)
+		if tc.chunked {
+			body = io.MultiReader(body)
+		}
+		resp, err := http.Post(en.srv.URL+"/conv/x", "application/json", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%d-byte body (chunked %v): %d %q; want %d", len(tc.body), tc.chunked, resp.StatusCode, rb, tc.status)
+		}
+		if en.g.BodyMemory() != 0 {
+			t.Errorf("body memory held after a call: %d", en.g.BodyMemory())
+		}
+	}
+}
