@@ -214,3 +214,24 @@ func FuzzForwardedFor(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkProxiesClient(b *testing.B) {
+	p, _ := NewProxies([]string{"192.0.2.0/24", "10.0.0.0/8"}, "")
+	h := http.Header{"X-Forwarded-For": {"6.6.6.6, 203.0.113.7, 10.0.0.9"}}
+	for _, tc := range []struct {
+		name, peer string
+	}{{"untrusted-peer", "198.51.100.1:1234"}, {"trusted-3-hops", "192.0.2.1:1234"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				_ = p.Client(tc.peer, h)
+			}
+		})
+	}
+	b.Run("ClientIP-before", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			_ = ClientIP("198.51.100.1:1234")
+		}
+	})
+}

@@ -644,3 +644,54 @@ func TestBodyMemoryBudget(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEdgeModel is the hot-path cost of the edge model through the
+// real built-in module (one set-header): no edge config (the default), and
+// trusted proxies with a three-hop X-Forwarded-For plus a hostname list.
+func BenchmarkEdgeModel(b *testing.B) {
+	builtin := hosttest.Guest(b, "plugins/builtin")
+	for _, tc := range []struct {
+		name string
+		edge gateway.EdgeConfig
+		xff  string
+	}{
+		{"default", gateway.EdgeConfig{}, ""},
+		{"proxies+hostnames", gateway.EdgeConfig{TrustedProxies: []string{"192.0.2.0/24", "10.0.0.0/8"}, Hostnames: []string{"example.com", "api.example.com"}}, "6.6.6.6, 203.0.113.7, 10.0.0.9"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			e, err := engine.New(ctx, engine.Options{CacheDir: cacheDir, Logger: quiet})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close(ctx)
+			cfg := &gateway.Config{APIs: []gateway.API{{Name: "a", PathPrefix: "/a", Backend: "http://backend.invalid",
+				Policies: gateway.Policy{Inbound: []gateway.Step{step("set-header", `{"name":"X-Bench","value":"1"}`)}}}}}
+			g, err := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(cfg, ""), Transport: cannedTransport{}, Logger: quiet,
+				Builtin: builtin, BuiltinVersion: "bench", Edge: tc.edge})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Close()
+			if err := g.Reload(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("GET", "/a/items/1", nil) // from 192.0.2.1, Host example.com
+					if tc.xff != "" {
+						req.Header.Set("X-Forwarded-For", tc.xff)
+					}
+					w := httptest.NewRecorder()
+					g.ServeHTTP(w, req)
+					if w.Code != 200 {
+						b.Errorf("status %d: %s", w.Code, w.Body)
+						return
+					}
+				}
+			})
+		})
+	}
+}
