@@ -171,6 +171,10 @@ func (c *call) readBody(src io.Reader, buf []byte, limit, contentLength int64, p
 	if contentLength >= 0 {
 		want = int(min(contentLength+1, initialBodyBuffer))
 	}
+	// A buffer kept by the pooled call counts against the budget too.
+	if cap(buf) > 0 && !c.reserveBody(int64(cap(buf))) {
+		return buf, errBodyMemory
+	}
 	for {
 		if len(buf) == cap(buf) {
 			grow := max(want-len(buf), len(buf), 4<<10)
@@ -180,7 +184,11 @@ func (c *call) readBody(src io.Reader, buf []byte, limit, contentLength int64, p
 			if !c.reserveBody(int64(grow)) {
 				return buf, errBodyMemory
 			}
+			old := cap(buf)
 			buf = slices.Grow(buf, grow)
+			// the allocator rounds up to a size class: count what is held
+			c.bodyHeld += int64(cap(buf) - old - grow)
+			c.g.bodyMem.Add(int64(cap(buf) - old - grow))
 		}
 		n, err := src.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -211,11 +219,19 @@ func (c *call) reserveBody(n int64) bool {
 	return true
 }
 
-// releaseBody gives back the call's share of the received-body budget.
+// releaseBody gives back the call's share of the received-body budget. A
+// pooled call keeps its body buffers for reuse only up to the first
+// buffer's size, so what the budget released is really free.
 func (c *call) releaseBody() {
 	if c.bodyHeld != 0 {
 		c.g.bodyMem.Add(-c.bodyHeld)
 		c.bodyHeld = 0
+	}
+	if cap(c.ex.ReqBody.Bytes) > initialBodyBuffer {
+		c.ex.ReqBody.Bytes = nil
+	}
+	if cap(c.ex.RespBody.Bytes) > initialBodyBuffer {
+		c.ex.RespBody.Bytes = nil
 	}
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/gatehouse/gatehouse/host/edge"
 )
@@ -43,4 +44,18 @@ func (c EdgeConfig) parse() (*edgeState, error) {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 	return &edgeState{proxies: p, hostnames: h}, nil
+}
+
+// setHeader1 sets h[key] to the single value v, reusing a one-element slice
+// already there; an empty v deletes the header.
+func setHeader1(h http.Header, key, v string) {
+	if v == "" {
+		delete(h, key)
+		return
+	}
+	if cur := h[key]; len(cur) == 1 {
+		cur[0] = v
+		return
+	}
+	h[key] = []string{v}
 }

@@ -536,14 +536,9 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
 	// Rebuilt, not appended: the client the edge resolved, and the host
 	// only when it is a configured gateway hostname.
-	if c.clientIP != "" {
-		out.Header["X-Forwarded-For"] = []string{c.clientIP}
-	}
-	if c.host != "" {
-		out.Header["X-Forwarded-Host"] = []string{c.host}
-	} else {
-		delete(out.Header, "X-Forwarded-Host")
-	}
+	// (SetXForwarded made one-element slices: overwritten in place.)
+	setHeader1(out.Header, "X-Forwarded-For", c.clientIP)
+	setHeader1(out.Header, "X-Forwarded-Host", c.host)
 	out.Header["X-Request-Id"] = []string{ex.RequestID}
 	if c.g.observing {
 		c.backendStart = time.Now()
