@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -28,30 +29,56 @@ const (
 	readsResponseBody
 )
 
-// builtinBodyReaders are the built-in policies that call get_body, and for
-// which message. plugins/builtin's TestBodyReadersDeclared checks this
-// table against the policies' sources: a built-in that reads a body
-// without being listed would get ErrUnavail from get_body.
-var builtinBodyReaders = map[string]bodyUse{
-	"find-and-replace": readsRequestBody | readsResponseBody,
-	"json-to-xml":      readsRequestBody | readsResponseBody,
-	"xml-to-json":      readsRequestBody | readsResponseBody,
-	"forward-request":  readsRequestBody, // buffer_request_body
-	"cache-store":      readsResponseBody,
+// builtinBodyReaders are the built-in policies that call get_body, each
+// with which message it reads for a given config: the message its "phase"
+// names (request by default), forward-request's request only with
+// buffer_request_body, cache-store's response. A config that does not
+// decode reads both (the attach-time schema check refuses it anyway).
+// plugins/builtin's TestBodyReadersDeclared checks the names against the
+// policies' sources: a built-in that reads a body without being listed
+// would get ErrUnavail from get_body.
+var builtinBodyReaders = map[string]func(config []byte) bodyUse{
+	"find-and-replace": byPhase,
+	"json-to-xml":      byPhase,
+	"xml-to-json":      byPhase,
+	"forward-request": func(config []byte) bodyUse {
+		var c struct {
+			Buffer bool `json:"buffer_request_body"`
+		}
+		if len(config) > 0 && json.Unmarshal(config, &c) != nil {
+			return readsRequestBody
+		}
+		if c.Buffer {
+			return readsRequestBody
+		}
+		return 0
+	},
+	"cache-store": func([]byte) bodyUse { return readsResponseBody },
 }
 
-// BuiltinBodyReaders returns the built-in policies the gateway receives
-// bodies for, by name: "request", "response" or both.
-func BuiltinBodyReaders() map[string][]string {
-	out := map[string][]string{}
-	for n, u := range builtinBodyReaders {
-		if u&readsRequestBody != 0 {
-			out[n] = append(out[n], "request")
-		}
-		if u&readsResponseBody != 0 {
-			out[n] = append(out[n], "response")
-		}
+// byPhase is the body of a policy whose "phase" field names the message it
+// works on (plugins/internal/conf.ResponsePhase: "request" by default).
+func byPhase(config []byte) bodyUse {
+	var c struct {
+		Phase string `json:"phase"`
 	}
+	if len(config) > 0 && json.Unmarshal(config, &c) != nil {
+		return readsRequestBody | readsResponseBody
+	}
+	if c.Phase == "response" {
+		return readsResponseBody
+	}
+	return readsRequestBody
+}
+
+// BuiltinBodyReaders returns the names of the built-in policies whose
+// bodies the gateway receives before their guest calls.
+func BuiltinBodyReaders() []string {
+	out := make([]string, 0, len(builtinBodyReaders))
+	for n := range builtinBodyReaders {
+		out = append(out, n)
+	}
+	slices.Sort(out)
 	return out
 }
 
@@ -59,9 +86,12 @@ func BuiltinBodyReaders() map[string][]string {
 // module its policy's entry in builtinBodyReaders; for any other module,
 // both bodies if it imports get_body (an uploaded module's policies are
 // opaque to the host), none otherwise.
-func stageBodyUse(ref *moduleRef, policy string) bodyUse {
+func stageBodyUse(ref *moduleRef, st Step) bodyUse {
 	if ref.name == "builtin" {
-		return builtinBodyReaders[policy]
+		if f := builtinBodyReaders[st.Policy]; f != nil {
+			return f(st.Config)
+		}
+		return 0
 	}
 	if slices.Contains(ref.mod.Info().HostImports, "get_body") {
 		return readsRequestBody | readsResponseBody

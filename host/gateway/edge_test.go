@@ -317,7 +317,9 @@ func TestLargeUploadStreamsUnbuffered(t *testing.T) {
 	be, got := countingBackend(t)
 	cfg := &gateway.Config{APIs: []gateway.API{
 		{Name: "up", PathPrefix: "/up", Backend: be.URL, BodyLimit: 1 << 30, Policies: gateway.Policy{Inbound: []gateway.Step{
-			step("set-header", `{"name":"X-A","value":"1"}`), step("rate-limit-by-key", `{"calls":100,"renewal_period":60,"counter_key":"ip"}`)}}},
+			step("set-header", `{"name":"X-A","value":"1"}`), step("rate-limit-by-key", `{"calls":100,"renewal_period":60,"counter_key":"ip"}`),
+			// forward-request reads the body only with buffer_request_body
+			step("forward-request", `{"timeout":60}`)}}},
 	}}
 	en := newEdgeEnv(t, cfg, gateway.Options{})
 	const size = 64 << 20

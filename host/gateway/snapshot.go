@@ -308,14 +308,14 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 				}
 				curAtts = append(curAtts, ref.mod.Attach(st.Policy, st.Config))
 				cur.label += "," + st.Policy
-				cur.body |= stageBodyUse(ref, st.Policy)
+				cur.body |= stageBodyUse(ref, st)
 				continue
 			}
 			if err := flush(); err != nil {
 				return nil, err
 			}
 			curRef = ref
-			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy, cond: cond, body: stageBodyUse(ref, st.Policy)}
+			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy, cond: cond, body: stageBodyUse(ref, st)}
 			curRerun = -1
 			if reruns[st.Policy] {
 				curRerun = 0
