@@ -283,6 +283,9 @@ func (c *call) finish() {
 		path = r.URL.Path
 	}
 	ip := c.clientIP
+	if ip == "" {
+		ip = edge.ClientIP(r.RemoteAddr)
+	}
 	*rec = CallRecord{
 		Time: c.start, RequestID: c.reqID, API: api, Operation: op,
 		ClientIP: ip, Method: r.Method, Path: path,
