@@ -56,6 +56,14 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "log-requests", Value: true, EnvVars: []string{"GATEHOUSE_LOG_REQUESTS"}, Usage: "write one record per call to DATA/logs.db (the request log and analytics)"},
 			&cli.IntFlag{Name: "log-retention-days", Value: 30, EnvVars: []string{"GATEHOUSE_LOG_RETENTION_DAYS"}, Usage: "days the request log keeps records"},
 			&cli.StringSliceFlag{Name: "egress-allow", EnvVars: []string{"GATEHOUSE_EGRESS_ALLOW"}, Usage: "CIDRs, addresses, host[:port] or *.domain that backends set by policies, redirects and JWKS fetches may reach on private networks, for every API (repeat or comma-separate; docs/egress.md)"},
+			// The request edge (docs/config.md "Edge"): who the client is and
+			// which hostnames the gateway serves; bodies policies read.
+			&cli.StringSliceFlag{Name: "trusted-proxies", EnvVars: []string{"GATEHOUSE_TRUSTED_PROXIES"}, Usage: "addresses or CIDRs of the proxies in front of the gateway whose forwarded header names the client (comma-separated); empty: the TCP peer is the client"},
+			&cli.StringFlag{Name: "forwarded-header", Value: "X-Forwarded-For", EnvVars: []string{"GATEHOUSE_FORWARDED_HEADER"}, Usage: "header believed from trusted proxies: X-Forwarded-For (right-most untrusted address) or Forwarded (RFC 7239)"},
+			&cli.StringSliceFlag{Name: "hostnames", EnvVars: []string{"GATEHOUSE_HOSTNAMES"}, Usage: "host names the gateway is served under (comma-separated); another Host gets 421; empty: any Host"},
+			&cli.DurationFlag{Name: "body-read-timeout", Value: 10 * time.Second, EnvVars: []string{"GATEHOUSE_BODY_READ_TIMEOUT"}, Usage: "time a request body that a policy reads may take to arrive, plus one second per --min-body-rate bytes; slower: 408"},
+			&cli.Int64Flag{Name: "min-body-rate", Value: 1024, EnvVars: []string{"GATEHOUSE_MIN_BODY_RATE"}, Usage: "bytes per second a request body that a policy reads must keep up beyond --body-read-timeout"},
+			&cli.Int64Flag{Name: "body-memory", Value: 256 << 20, EnvVars: []string{"GATEHOUSE_BODY_MEMORY"}, Usage: "bytes all bodies received for policies may hold at once; beyond: 503"},
 		}, moduleCeilingFlags()...),
 		Action: serve,
 	}
@@ -92,6 +100,12 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	start := time.Now()
+	if _, err := edge.NewProxies(c.StringSlice("trusted-proxies"), c.String("forwarded-header")); err != nil {
+		return usageError{fmt.Errorf("--trusted-proxies / --forwarded-header: %v", err)}
+	}
+	if _, err := edge.NewHostnames(c.StringSlice("hostnames")); err != nil {
+		return usageError{fmt.Errorf("--hostnames: %v", err)}
+	}
 	data := c.String("data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -203,7 +217,9 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), GuardBuiltin: c.Bool("guard-builtins"), Logger: log, Egress: guard,
-		Observer: observer, Metrics: met, TraceContext: true, Tracer: consoleTracer})
+		Observer: observer, Metrics: met, TraceContext: true, Tracer: consoleTracer,
+		Edge:            gateway.EdgeConfig{TrustedProxies: c.StringSlice("trusted-proxies"), ForwardedHeader: c.String("forwarded-header"), Hostnames: c.StringSlice("hostnames")},
+		BodyReadTimeout: c.Duration("body-read-timeout"), MinBodyRate: c.Int64("min-body-rate"), BodyMemory: c.Int64("body-memory")})
 	if err != nil {
 		return err
 	}

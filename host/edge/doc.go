@@ -85,8 +85,14 @@
 //
 // # Client address and server limits
 //
-// [ClientIP] extracts the peer address from http.Request.RemoteAddr, the
-// only client address the gateway can trust. [NewServer] builds the
+// [ClientIP] extracts the peer address from http.Request.RemoteAddr.
+// [Proxies] is the edge model of who the client is: the peer, unless it is a
+// configured trusted proxy, in which case the forwarding header
+// (X-Forwarded-For or RFC 7239 Forwarded) is walked from the right and the
+// first address that is not a trusted proxy is the client; a malformed entry
+// stops the walk at the nearest trusted hop. The gateway resolves it once,
+// before [StripIdentityHeaders]. [Hostnames] is the configured list of names
+// the gateway is served under. [NewServer] builds the
 // listening http.Server with timeouts and header limits suited to an
 // internet-facing gateway; see [DefaultServerOptions] for the reasoning
 // behind each value.

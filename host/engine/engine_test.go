@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -197,9 +198,20 @@ func TestCallHappyPaths(t *testing.T) {
 	ex = newExchange()
 	ex.Status, ex.RespHeader = 200, http.Header{}
 	ex.RespBody = engine.Body{Src: strings.NewReader("hello"), Limit: 100}
+	ex.RespBody.Load([]byte("hello")) // received by the gateway before the call
 	res, err = h.m.Call(ex, engine.PhaseResponse, p3, relaxed)
 	if err != nil || res != 0 || ex.Status != 201 || ex.RespHeader.Get("X-R") != "yes" || string(ex.RespBody.Bytes) != "HELLO" {
 		t.Fatalf("response phase: res=%d err=%v status=%d hdr=%v body=%q", res, err, ex.Status, ex.RespHeader, ex.RespBody.Bytes)
+	}
+	// A body still on the wire is never read inside the call: get_body
+	// answers ErrUnavail (the policy fails) and the reader is untouched.
+	src := &countingReader{r: strings.NewReader("hello")}
+	ex = newExchange()
+	ex.Status, ex.RespHeader = 200, http.Header{}
+	ex.RespBody = engine.Body{Src: src, Limit: 100}
+	res, err = h.m.Call(ex, engine.PhaseResponse, p3, relaxed)
+	if err == nil || res != abi.ErrUnavail || src.n != 0 || ex.RespBody.Buffered() {
+		t.Fatalf("body not received: res=%d err=%v reads=%d", res, err, src.n)
 	}
 }
 
@@ -423,3 +435,11 @@ func TestTrustedOverrunIsLoggedNotKilled(t *testing.T) {
 // be saturated (go test runs packages in parallel), and a wall-clock policy
 // deadline counts time the goroutine waits for a CPU.
 var relaxed = engine.CallOptions{Deadline: 5 * time.Second}
+
+// countingReader counts Read calls.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) { c.n++; return c.r.Read(p) }

@@ -118,7 +118,9 @@ const (
 )
 
 // Body is a request or response body as policies see it: streamed unless a
-// policy reads or replaces it, then buffered up to Limit.
+// policy reads or replaces it, then buffered up to Limit. A body a policy
+// reads is received by the gateway before the guest call (Load); inside a
+// call get_body only reads memory.
 type Body struct {
 	Src   io.Reader // the original body; nil means empty
 	Limit int64     // read cap; above it get_body answers ErrTooLarge
@@ -158,6 +160,34 @@ func (b *Body) read() ([]byte, bool) {
 	b.Bytes = buf.Bytes()
 	b.state = bodyBuffered
 	return b.Bytes, true
+}
+
+// Load makes p the body as received: the gateway reads a body a policy will
+// read before it borrows an instance (no client or backend I/O inside a
+// guest call), then hands the bytes over here. The body keeps Src (already
+// drained) and counts as buffered, unchanged.
+func (b *Body) Load(p []byte) {
+	b.Bytes = p
+	b.state = bodyBuffered
+}
+
+// Received reports whether the body is in memory (read, replaced or empty),
+// so a guest call may read it without touching a socket.
+func (b *Body) Received() bool { return b.state != bodyUnread || b.Src == nil }
+
+// inMemory is what get_body answers from: the body when it is in memory;
+// ok is false when it is over its limit (TooLarge) or still on the wire
+// (notReceived: the gateway did not expect a policy to read it). It never
+// reads Src.
+func (b *Body) inMemory() (data []byte, ok, notReceived bool) {
+	if b.TooLarge {
+		return nil, false, false
+	}
+	if !b.Received() {
+		return nil, false, true
+	}
+	data, ok = b.read() // Src is nil or the body is buffered: memory only
+	return data, ok, false
 }
 
 func (b *Body) set(p []byte) {

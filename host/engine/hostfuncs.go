@@ -509,7 +509,14 @@ func (e *Engine) hGetBody(_ context.Context, mod api.Module, s []uint64) {
 		ret(s, abi.ErrInvalid)
 		return
 	}
-	data, ok := b.read()
+	data, ok, notReceived := b.inMemory()
+	if notReceived {
+		// Never read a client or backend socket inside a guest call: the
+		// gateway receives the bodies of the policies declared to read
+		// them before the call (host/gateway body.go).
+		ret(s, abi.ErrUnavail)
+		return
+	}
 	if !ok || (ex.BodyCap > 0 && len(data) > ex.BodyCap) {
 		ret(s, abi.ErrTooLarge)
 		return

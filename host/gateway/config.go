@@ -31,6 +31,8 @@ type Config struct {
 	// entries: CIDRs, addresses, host[:port], *.domain), merged into every
 	// API's; serve --egress-allow adds to it.
 	EgressAllow []string `yaml:"egress_allow" json:"egress_allow,omitempty"`
+	// Edge replaces Options.Edge (serve's flags) when present.
+	Edge *EdgeConfig `yaml:"edge" json:"edge,omitempty"`
 }
 
 // ModuleSpec names a module version and where its bytes come from.

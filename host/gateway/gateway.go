@@ -71,6 +71,18 @@ type Options struct {
 	// Tracer, if set, records console traces for calls carrying a valid
 	// trace token (trace.go). Nil: the gateway never traces.
 	Tracer *Tracer
+
+	// Edge: trusted proxies, the forwarded header and the gateway's
+	// hostnames (edge.go). A YAML config's edge section replaces it.
+	Edge EdgeConfig
+	// BodyReadTimeout is how long a request body a policy reads may take
+	// to arrive, plus one second per MinBodyRate bytes received (10s);
+	// slower → 408. MinBodyRate is in bytes per second (1024).
+	BodyReadTimeout time.Duration
+	MinBodyRate     int64
+	// BodyMemory caps the bytes held node-wide by bodies received for
+	// policies (256 MiB); over it a request gets 503.
+	BodyMemory int64
 }
 
 // Gateway is the data plane's http.Handler.
@@ -102,6 +114,11 @@ type Gateway struct {
 	observing bool
 	noRoute   RouteMetrics // metrics of calls that match no route
 	sensitive []string     // redacted query names for calls without a route
+
+	edge         atomic.Pointer[edgeState] // edge.go
+	optsEdge     *edgeState                // from Options.Edge
+	bodyMem      atomic.Int64              // bytes held by received bodies (body.go)
+	bodyTimeouts atomic.Int64              // request bodies refused with 408
 }
 
 // New creates a gateway. Call Reload (or Start) before serving.
@@ -118,13 +135,26 @@ func New(o Options) (*Gateway, error) {
 	if o.ResponseBodyLimit <= 0 {
 		o.ResponseBodyLimit = 8 << 20
 	}
-	g := &Gateway{opts: o, log: o.Logger, mods: newModuleRegistry(o.Engine), stop: make(chan struct{})}
+	if o.BodyReadTimeout <= 0 {
+		o.BodyReadTimeout = defaultBodyReadTimeout
+	}
+	if o.MinBodyRate <= 0 {
+		o.MinBodyRate = defaultMinBodyRate
+	}
+	if o.BodyMemory <= 0 {
+		o.BodyMemory = defaultBodyMemory
+	}
+	es, err := o.Edge.parse()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{opts: o, log: o.Logger, mods: newModuleRegistry(o.Engine), stop: make(chan struct{}), optsEdge: es}
+	g.edge.Store(es)
 	g.errLog = slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn)
 	g.transport = o.Transport
 	if g.transport == nil {
 		g.transport = NewTransport()
 	}
-	var err error
 	if g.guard, err = egressGuard(&o); err != nil {
 		return nil, err
 	}
@@ -175,11 +205,19 @@ func (g *Gateway) reloadLocked(ctx context.Context) error {
 		g.lastErr.Store(&err)
 		return err
 	}
+	es := g.optsEdge
+	if cfg.Edge != nil {
+		if es, err = cfg.Edge.parse(); err != nil {
+			g.lastErr.Store(&err)
+			return err
+		}
+	}
 	snap, err := g.build(ctx, cfg, dir)
 	if err != nil {
 		g.lastErr.Store(&err)
 		return err
 	}
+	g.edge.Store(es)
 	g.seen.Store(snap.version)
 	g.live.Add(1)
 	snap.onClose = func() { g.live.Add(-1) }

@@ -25,6 +25,7 @@ type call struct {
 	g      *Gateway
 	rt     *route
 	w      http.ResponseWriter
+	rawW   http.ResponseWriter // the server's writer (read deadlines)
 	r      *http.Request
 	ex     engine.Exchange
 	rp     httputil.ReverseProxy
@@ -37,6 +38,12 @@ type call struct {
 	// cancel releases the last backend attempt's timeout when the call
 	// resent its request (resend.go); nil otherwise.
 	cancel context.CancelFunc
+	// clientIP is the client address the edge resolved (trusted proxies);
+	// host is the configured gateway hostname the request came in under
+	// ("" when no list is configured).
+	clientIP, host string
+	// bodyHeld is this call's share of the received-body budget (body.go).
+	bodyHeld int64
 
 	// Observation state, used only when the gateway observes (an Observer
 	// or Metrics is set); reset per call, never reallocated.
@@ -87,7 +94,9 @@ func (g *Gateway) putCall(c *call) {
 	if c.ctr != nil {
 		c.finishTrace()
 	}
-	c.rt, c.w, c.r, c.failed = nil, nil, nil, nil
+	c.releaseBody()
+	c.rt, c.w, c.r, c.failed, c.rawW = nil, nil, nil, nil, nil
+	c.clientIP, c.host = "", ""
 	c.rp.Transport = g.transport
 	if c.cancel != nil {
 		c.cancel()
@@ -108,7 +117,7 @@ func (g *Gateway) putCall(c *call) {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := g.calls.Get().(*call)
 	defer g.putCall(c)
-	c.w, c.r = w, r
+	c.w, c.r, c.rawW = w, r, w
 	if g.observing {
 		c.start = time.Now()
 		c.rw.ResponseWriter = w
@@ -129,7 +138,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.opts.Tracer != nil {
 		traceToken = r.Header[TraceHeader] // read before the strip below removes it
 	}
+	// The edge model (edge.go): the client address, resolved once through
+	// the trusted proxies before their headers are stripped, and the
+	// gateway hostname the request came in under.
+	es := g.edge.Load()
+	c.clientIP = es.proxies.Client(r.RemoteAddr, r.Header)
 	edge.StripIdentityHeaders(r.Header, nil)
+	if es.hostnames.Enabled() {
+		name, ok := es.hostnames.Match(r.Host)
+		if !ok {
+			c.writeGeneric(http.StatusMisdirectedRequest, "Misdirected request: unknown host")
+			return
+		}
+		c.host = name
+	}
 	if g.opts.TraceContext {
 		// W3C Trace Context: a valid incoming traceparent passes to the
 		// backend as it is; otherwise the gateway starts a trace.
@@ -185,7 +207,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.OrigPath = path
 	ex.Path = relPath(path, api.prefix)
 	ex.Query = r.URL.RawQuery
-	ex.ClientIP = edge.ClientIP(r.RemoteAddr)
+	ex.ClientIP = c.clientIP
 	ex.RequestID = c.reqID
 	ex.API = api.cfg.Name
 	ex.Operation = rt.opID
@@ -195,6 +217,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ex.Scheme = "https"
 	}
 	ex.Host = r.Host
+	if c.host != "" {
+		ex.Host = c.host
+	}
 	ex.APIBackend, ex.APITimeout, ex.Egress = api.cfg.Backend, api.timeout, api.egress
 	c.rp.Transport = api.transport
 	for k, v := range c.match.Vars {
@@ -204,6 +229,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, api.bodyLimit)
 		ex.ReqBody = engine.Body{Src: r.Body, Limit: api.bodyLimit, Bytes: ex.ReqBody.Bytes[:0]}
+		// A body a policy will read is received now, before any instance
+		// is borrowed (body.go); other bodies stream to the backend.
+		if rt.chain.readsBody(readsRequestBody, secInbound, secBackend, secOnError) && !c.receiveRequestBody() {
+			return
+		}
 	} else {
 		ex.ReqBody = engine.Body{Limit: api.bodyLimit, Bytes: ex.ReqBody.Bytes[:0]}
 	}
@@ -265,7 +295,7 @@ func (c *call) finish() {
 	if path == "" {
 		path = r.URL.Path
 	}
-	ip := ex.ClientIP
+	ip := c.clientIP
 	if ip == "" {
 		ip = edge.ClientIP(r.RemoteAddr)
 	}
@@ -543,6 +573,11 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 	out.Method = ex.Method
 	out.Host = ""
 	pr.SetXForwarded()
+	// Rebuilt, not appended: the client the edge resolved, and the host
+	// only when it is a configured gateway hostname.
+	// (SetXForwarded made one-element slices: overwritten in place.)
+	setHeader1(out.Header, "X-Forwarded-For", c.clientIP)
+	setHeader1(out.Header, "X-Forwarded-Host", c.host)
 	out.Header["X-Request-Id"] = []string{ex.RequestID}
 	if c.g.observing {
 		c.backendStart = time.Now()
@@ -601,7 +636,15 @@ func (c *call) modifyResponse(resp *http.Response) error {
 	ex := &c.ex
 	ex.Status = resp.StatusCode
 	ex.RespHeader = resp.Header
-	ex.RespBody = engine.Body{Src: resp.Body, Limit: c.g.opts.ResponseBodyLimit, Bytes: ex.RespBody.Bytes[:0]}
+	if c.rt.chain.readsBody(readsResponseBody, secInbound, secBackend, secOutbound) {
+		// Received before the response phase borrows an instance (body.go).
+		if err := c.receiveResponseBody(resp); err != nil {
+			c.backendBodyFailure(err)
+			return errPolicy
+		}
+	} else {
+		ex.RespBody = engine.Body{Src: resp.Body, Limit: c.g.opts.ResponseBodyLimit, Bytes: ex.RespBody.Bytes[:0]}
+	}
 	_, f := c.responsePhase()
 	if f != nil {
 		c.failed = f

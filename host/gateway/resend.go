@@ -42,13 +42,10 @@ func (c *call) prepareResend() bool {
 		// A retried request is sent again with the same body: buffer it,
 		// bounded by the API's body limit (the retry policy's documented
 		// cost). Redirects alone do not buffer: a 307/308 with a streamed
-		// body is passed to the client.
-		if _, ok := ex.ReqBody.Read(); !ok {
-			status := http.StatusBadRequest
-			if ex.ReqBody.TooLarge {
-				status = http.StatusRequestEntityTooLarge
-			}
-			c.fail(&failure{status: status, source: "gateway", reason: "request body not replayable for retry (over the API's body limit or unreadable)"})
+		// body is passed to the client. Received like a body a policy
+		// reads: limit (413), deadline and minimum rate (408), node budget
+		// (503); receiveRequestBody answers when it cannot.
+		if !c.receiveRequestBody() {
 			return false
 		}
 	}

@@ -90,6 +90,8 @@ type stage struct {
 	cond         string
 	// trace describes the stage's policies in console traces (trace.go).
 	trace []TracePolicy
+	// body: which bodies the stage's policies may read (body.go).
+	body bodyUse
 }
 
 // skip reports whether the stage's product condition excludes this call.
@@ -314,13 +316,14 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 				curAtts = append(curAtts, ref.mod.Attach(st.Policy, st.Config))
 				cur.label += "," + st.Policy
 				cur.trace = append(cur.trace, tracePolicy(ref, st))
+				cur.body |= stageBodyUse(ref, st)
 				continue
 			}
 			if err := flush(); err != nil {
 				return nil, err
 			}
 			curRef = ref
-			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy, cond: cond}
+			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy, cond: cond, body: stageBodyUse(ref, st)}
 			curRerun = -1
 			if reruns[st.Policy] {
 				curRerun = 0

@@ -40,10 +40,15 @@
 // the client. The walk never skips such an entry to read further left,
 // where the addresses were written by the client.
 //
-// The gateway removes X-Forwarded-*, Forwarded, X-Real-IP and X-Client-IP
-// from every incoming request before policies run (host/edge), so with the
-// default forwarded_header every request from a trusted proxy is refused;
-// see docs/policies/ip-filter.md.
+// The client IP field is the address the gateway resolved at its edge from
+// its own trusted proxies (gatehouse serve --trusted-proxies; host/edge),
+// the same one rate limits and the request log use: with the gateway
+// configured, trusted_proxies stays empty here. The gateway removes
+// X-Forwarded-*, Forwarded, X-Real-IP and X-Client-IP before policies run,
+// so trusted_proxies with the default forwarded_header refuses a request
+// whose resolved client is one of them; the fields remain for proxies that
+// record the client under another header (X-Azure-ClientIP). See
+// docs/policies/ip-filter.md.
 package ipfilter
 
 import (

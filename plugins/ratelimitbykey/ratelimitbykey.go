@@ -2,7 +2,9 @@
 // Management's rate-limit-by-key): it allows at most calls requests per
 // renewal period per value of a counter key (the subscription, the client
 // IP, a request header, a variable or a JWT claim) and answers the rest
-// with 429.
+// with 429. The client IP is the address the gateway resolved at its edge
+// (trusted proxies); an IPv6 client is counted per /64 prefix
+// (plugins/internal/limit.IPKey), as one client normally holds a whole /64.
 //
 // Config:
 //

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -94,10 +95,10 @@ func (k *Key) Append(dst []byte, c *sdk.Context) []byte {
 	case BySubscription:
 		dst = c.AppendField(append(dst, "s:"...), sdk.FieldSubscription)
 		if len(dst) == mark+2 {
-			dst = c.AppendField(append(dst[:mark], "i:"...), sdk.FieldClientIP)
+			dst = IPKey(c.AppendField(append(dst[:mark], "i:"...), sdk.FieldClientIP), mark+2)
 		}
 	case ByIP:
-		dst = c.AppendField(append(dst, "i:"...), sdk.FieldClientIP)
+		dst = IPKey(c.AppendField(append(dst, "i:"...), sdk.FieldClientIP), mark+2)
 	case ByHeader:
 		dst, _ = c.Request().Header().AppendGet(append(dst, "h:"...), k.Name)
 	case ByVar:
@@ -241,4 +242,23 @@ func (s Statuses) Match(code int) bool {
 		}
 	}
 	return false
+}
+
+// IPKey turns the client address in b[start:] (text form) into its counting
+// key in place: an IPv4 address stays as it is, an IPv6 address becomes its
+// /64 prefix ("2001:db8:1:2::/64"). One IPv6 client (a home or mobile
+// network, a host with privacy addresses) is normally given a whole /64 and
+// can pick any of its 2^64 addresses per request, so keying by the address
+// would give it a fresh counter every call. It does not allocate.
+func IPKey(b []byte, start int) []byte {
+	ip := b[start:]
+	if len(ip) == 0 {
+		return b
+	}
+	a, err := netip.ParseAddr(unsafe.String(&ip[0], len(ip)))
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return b
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.AppendTo(b[:start])
 }

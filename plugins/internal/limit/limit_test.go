@@ -52,3 +52,29 @@ func TestParseStatuses(t *testing.T) {
 		}
 	}
 }
+
+func TestIPKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"198.51.100.7", "198.51.100.7"},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"::1", "::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"::ffff:1.2.3.4", "::ffff:1.2.3.4"}, // the host unmaps; kept as sent
+		{"", ""},
+		{"garbage", "garbage"},
+	} {
+		b := append([]byte("x|i:"), tc.in...)
+		if got := string(IPKey(b, 4)); got != "x|i:"+tc.want {
+			t.Errorf("IPKey(%q) = %q; want %q", tc.in, got, "x|i:"+tc.want)
+		}
+	}
+	b := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() {
+		b = append(b[:0], "i:2001:db8:1:2:aaaa:bbbb:cccc:dddd"...)
+		b = IPKey(b, 2)
+	}); n != 0 || string(b) != "i:2001:db8:1:2::/64" {
+		t.Errorf("IPKey allocates %v times", n)
+	}
+}
