@@ -58,6 +58,9 @@ type Options struct {
 	// /subscriptions/{subId}/usage (an *analytics.Writer); when nil (or a
 	// nil *analytics.Writer) those routes answer 503.
 	Analytics Analytics
+	// PortalURL is the developer portal's base URL, for password reset
+	// links; "" answers those routes 503.
+	PortalURL string
 }
 
 // Route is one method and path template of the admin API.
@@ -73,6 +76,7 @@ type server struct {
 	schemas  schemaCache
 	// analytics is Options.Analytics (nil: the analytics routes answer 503).
 	analytics Analytics
+	portalURL string
 }
 
 // New returns the handler serving Prefix. It routes on the full request
@@ -86,7 +90,7 @@ func New(o Options) (http.Handler, error) {
 	if o.Token == "" {
 		return nil, errors.New("adminapi: Token is required")
 	}
-	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics}
+	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, portalURL: strings.TrimSuffix(o.PortalURL, "/")}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -180,5 +184,6 @@ func (s *server) router() *mux.Router {
 	s.policyRoutes(r)
 	s.namedValueRoutes(r)
 	s.analyticsRoutes(r)
+	s.portalRoutes(r)
 	return root
 }

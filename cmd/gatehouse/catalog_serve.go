@@ -166,7 +166,7 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 //
 // The same listener serves /metrics, /healthz and /readyz without the token
 // (ops); the admin handler routes on the full /admin/v1/ path.
-func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, reqLog *analytics.Writer, ops *metrics.Ops, log *slog.Logger) (*http.Server, string, error) {
+func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, reqLog *analytics.Writer, ops *metrics.Ops, portalURL string, log *slog.Logger) (*http.Server, string, error) {
 	// The request log behind the analytics routes (503 without it:
 	// --log-requests=false).
 	var an adminapi.Analytics
@@ -185,6 +185,7 @@ func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, re
 		},
 		Logger:    log,
 		Analytics: an,
+		PortalURL: portalURL,
 	})
 	if err != nil {
 		return nil, "", err

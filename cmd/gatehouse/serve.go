@@ -41,6 +41,7 @@ func serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "./data", EnvVars: []string{"GATEHOUSE_DATA"}, Usage: "data directory (compilation cache, demo state)"},
 			&cli.StringFlag{Name: "listen", Value: ":8080", EnvVars: []string{"GATEHOUSE_LISTEN"}, Usage: "gateway listen address"},
+			&cli.StringFlag{Name: "portal-listen", Value: ":8081", EnvVars: []string{"GATEHOUSE_PORTAL_LISTEN"}, Usage: "developer portal listen address (catalog mode); empty: off"},
 			&cli.StringFlag{Name: "admin-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_ADMIN_LISTEN"}, Usage: "admin API listen address (catalog mode)"},
 			&cli.StringFlag{Name: "config", EnvVars: []string{"GATEHOUSE_CONFIG"}, Usage: "serve a YAML gateway config file instead of the catalog (no admin API); reloaded on change"},
 			&cli.BoolFlag{Name: "guard-builtins", EnvVars: []string{"GATEHOUSE_GUARD_BUILTINS"}, Usage: "run the built-in policies with loop termination checks, like uploaded modules (slower)"},
@@ -218,14 +219,22 @@ func serve(c *cli.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	url := "http://" + displayAddr(ln.Addr())
-	var adminURL, opsURL string
+	var adminURL, opsURL, portalURL string
+	if store != nil && c.String("portal-listen") != "" {
+		var psrv *http.Server
+		psrv, portalURL, err = startPortal(c.String("portal-listen"), data, store, reqLog, url, g, log)
+		if err != nil {
+			return err
+		}
+		defer psrv.Close()
+	}
 	if store != nil {
 		token, err := adminToken(data)
 		if err != nil {
 			return err
 		}
 		var admin *http.Server
-		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log)
+		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, portalURL, log)
 		if err != nil {
 			return err
 		}
@@ -239,9 +248,9 @@ func serve(c *cli.Context) error {
 		}
 		defer opsSrv.Close()
 	}
-	log.Info("gateway ready", "url", url, "admin_url", adminURL, "ops_url", opsURL, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
+	log.Info("gateway ready", "url", url, "admin_url", adminURL, "ops_url", opsURL, "portal_url", portalURL, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
 	if demo != nil {
-		demo.printWelcome(c.App.Writer, url, adminURL)
+		demo.printWelcome(c.App.Writer, url, adminURL, portalURL)
 	}
 
 	select {

@@ -1,0 +1,163 @@
+// Gatehouse developer portal: the interactive console. It posts the
+// operation's inputs to the portal's relay (POST /console/api/send), which
+// adds the chosen subscription's key and calls the gateway; the key never
+// reaches this page.
+"use strict";
+(function () {
+  const form = document.getElementById("console-form");
+  if (!form) return;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  let samples = {};
+
+  function pretty(body, headers) {
+    const ct = ((headers && (headers["Content-Type"] || headers["content-type"])) || [""])[0].toLowerCase();
+    if (ct.includes("json") || /^\s*[\[{]/.test(body)) {
+      try { return JSON.stringify(JSON.parse(body), null, 2); } catch (e) { /* not JSON after all */ }
+    }
+    if (ct.includes("xml") || /^\s*<\?xml|^\s*<[A-Za-z]/.test(body)) return prettyXML(body);
+    return body;
+  }
+  function prettyXML(xml) {
+    const doc = new DOMParser().parseFromString(xml, "application/xml");
+    if (doc.getElementsByTagName("parsererror").length) return xml;
+    const out = [];
+    (function walk(n, depth) {
+      const pad = "  ".repeat(depth);
+      if (n.nodeType === Node.TEXT_NODE) {
+        const t = n.nodeValue.trim();
+        if (t) out.push(pad + t);
+        return;
+      }
+      if (n.nodeType !== Node.ELEMENT_NODE) return;
+      const attrs = Array.from(n.attributes).map((a) => " " + a.name + '="' + a.value + '"').join("");
+      if (!n.childNodes.length) { out.push(pad + "<" + n.nodeName + attrs + "/>"); return; }
+      if (n.childNodes.length === 1 && n.firstChild.nodeType === Node.TEXT_NODE) {
+        out.push(pad + "<" + n.nodeName + attrs + ">" + n.firstChild.nodeValue.trim() + "</" + n.nodeName + ">");
+        return;
+      }
+      out.push(pad + "<" + n.nodeName + attrs + ">");
+      n.childNodes.forEach((c) => walk(c, depth + 1));
+      out.push(pad + "</" + n.nodeName + ">");
+    })(doc.documentElement, 0);
+    return out.join("\n");
+  }
+  function decodeBody(res) {
+    if (res.bodyEncoding === "base64") {
+      try { return atob(res.body || ""); } catch (e) { return "(binary body, " + res.sizeBytes + " bytes)"; }
+    }
+    return res.body || "";
+  }
+  function renderTrace(trace) {
+    const box = $("trace-box"), list = $("trace-list"), raw = $("trace-raw");
+    list.textContent = "";
+    if (!trace) { box.hidden = true; return; }
+    box.hidden = false;
+    const stages = Array.isArray(trace) ? trace : (trace.stages || trace.Stages || []);
+    stages.forEach((s) => {
+      const li = document.createElement("li");
+      li.className = "stage";
+      const head = document.createElement("div");
+      head.className = "stage-head";
+      const name = [s.section || s.phase, s.scope, s.module && (s.module + (s.version ? "@" + s.version : "")), s.policy]
+        .filter(Boolean).join(" · ");
+      head.textContent = name || JSON.stringify(s);
+      const dec = document.createElement("span");
+      dec.className = "decision decision-" + String(s.decision || "").toLowerCase();
+      dec.textContent = [s.decision, s.reason || s.error].filter(Boolean).join(": ");
+      head.appendChild(document.createTextNode(" "));
+      head.appendChild(dec);
+      const t = s.timeMs != null ? s.timeMs : s.durationMs;
+      if (t != null) {
+        const tm = document.createElement("span");
+        tm.className = "meta";
+        tm.textContent = " " + Number(t).toFixed(3) + " ms";
+        head.appendChild(tm);
+      }
+      li.appendChild(head);
+      const rest = Object.assign({}, s);
+      ["section", "phase", "scope", "module", "version", "policy", "decision", "reason", "error", "timeMs", "durationMs"].forEach((k) => delete rest[k]);
+      if (Object.keys(rest).length) {
+        const pre = document.createElement("pre");
+        pre.textContent = JSON.stringify(rest, null, 2);
+        li.appendChild(pre);
+      }
+      list.appendChild(li);
+    });
+    const other = Object.assign({}, trace);
+    delete other.stages;
+    raw.hidden = Array.isArray(trace) || !Object.keys(other).length;
+    raw.textContent = JSON.stringify(other, null, 2);
+  }
+  function renderSamples(s) {
+    samples = s || {};
+    const tabs = $("sample-tabs");
+    tabs.textContent = "";
+    const names = { curl: "curl", fetch: "JavaScript fetch", python: "Python requests", go: "Go net/http" };
+    Object.keys(names).filter((k) => samples[k]).forEach((k, i) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = names[k];
+      b.dataset.sample = k;
+      b.addEventListener("click", () => show(k));
+      tabs.appendChild(b);
+      if (i === 0) show(k);
+    });
+    function show(k) {
+      tabs.querySelectorAll("button").forEach((b) => b.classList.toggle("active", b.dataset.sample === k));
+      $("sample").textContent = samples[k];
+    }
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const req = { subscriptionId: $("subscription").value, operationId: form.dataset.operation,
+      pathParams: {}, query: {}, headers: {}, body: "", trace: $("trace").checked };
+    form.querySelectorAll("input.param").forEach((i) => {
+      if (i.value === "" && i.dataset.in !== "path") return;
+      const target = { path: req.pathParams, query: req.query, header: req.headers }[i.dataset.in];
+      if (target) target[i.dataset.name] = i.value;
+    });
+    $("extra-headers").value.split("\n").forEach((line) => {
+      const at = line.indexOf(":");
+      if (at > 0) req.headers[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    });
+    const body = $("body");
+    if (body) {
+      req.body = body.value;
+      if (body.dataset.type && !Object.keys(req.headers).some((h) => h.toLowerCase() === "content-type")) {
+        req.headers["Content-Type"] = body.dataset.type;
+      }
+    }
+    const send = $("send");
+    send.disabled = true;
+    send.textContent = "Sending…";
+    $("result").hidden = false;
+    $("res-error").hidden = true;
+    try {
+      const res = await fetch("/console/api/send", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify(req),
+      });
+      const out = await res.json();
+      if (!res.ok) throw new Error(out.error || res.statusText);
+      $("res-status").textContent = out.status;
+      $("res-status").dataset.status = out.status;
+      $("res-meta").textContent = out.sizeBytes + " bytes · " + Number(out.timeMs).toFixed(1) + " ms";
+      $("res-headers").textContent = Object.keys(out.headers || {}).sort()
+        .map((k) => k + ": " + out.headers[k].join(", ")).join("\n");
+      $("res-body").textContent = pretty(decodeBody(out), out.headers);
+      renderTrace(out.trace);
+      renderSamples(out.samples);
+    } catch (e) {
+      $("res-status").textContent = "";
+      $("res-error").hidden = false;
+      $("res-error").textContent = e.message;
+    } finally {
+      send.disabled = false;
+      send.textContent = "Send";
+    }
+  });
+})();
