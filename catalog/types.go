@@ -30,6 +30,10 @@ type API struct {
 	// AllowQueryKey is set. Defaults to DefaultKeyQuery.
 	KeyQuery      string `json:"keyQuery"`
 	AllowQueryKey bool   `json:"allowQueryKey"`
+	// ConsoleTraceDisabled switches off the developer portal console's
+	// policy trace for this API (docs/console.md): console calls still
+	// work, but the gateway never records a trace for them.
+	ConsoleTraceDisabled bool `json:"consoleTraceDisabled"`
 }
 
 // Operation is one method + URL template of an API.

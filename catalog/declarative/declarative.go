@@ -66,6 +66,7 @@ type API struct {
 	KeyHeader            string      `yaml:"keyHeader,omitempty" json:"keyHeader,omitempty"`
 	KeyQuery             string      `yaml:"keyQuery,omitempty" json:"keyQuery,omitempty"`
 	AllowQueryKey        bool        `yaml:"allowQueryKey,omitempty" json:"allowQueryKey,omitempty"`
+	ConsoleTraceDisabled bool        `yaml:"consoleTraceDisabled,omitempty" json:"consoleTraceDisabled,omitempty"`
 	Operations           []Operation `yaml:"operations,omitempty" json:"operations,omitempty"`
 	Policy               *Policy     `yaml:"policy,omitempty" json:"policy,omitempty"`
 }
@@ -469,7 +470,8 @@ func (d *Document) validate() error {
 
 func (a *API) toCatalog() catalog.API {
 	ca := catalog.API{ID: a.ID, Name: a.Name, PathPrefix: a.PathPrefix, BackendURL: a.BackendURL, Version: a.Version,
-		SubscriptionRequired: true, KeyHeader: a.KeyHeader, KeyQuery: a.KeyQuery, AllowQueryKey: a.AllowQueryKey}
+		SubscriptionRequired: true, KeyHeader: a.KeyHeader, KeyQuery: a.KeyQuery, AllowQueryKey: a.AllowQueryKey,
+		ConsoleTraceDisabled: a.ConsoleTraceDisabled}
 	if a.SubscriptionRequired != nil {
 		ca.SubscriptionRequired = *a.SubscriptionRequired
 	}

@@ -37,7 +37,7 @@ func Export(ctx context.Context, st catalog.Store) (*Document, error) {
 	for _, a := range apis {
 		req := a.SubscriptionRequired
 		x := API{ID: a.ID, Name: a.Name, PathPrefix: a.PathPrefix, BackendURL: a.BackendURL, Version: a.Version,
-			SubscriptionRequired: &req, AllowQueryKey: a.AllowQueryKey, Operations: []Operation{},
+			SubscriptionRequired: &req, AllowQueryKey: a.AllowQueryKey, ConsoleTraceDisabled: a.ConsoleTraceDisabled, Operations: []Operation{},
 			Policy: policy["api/"+a.ID]}
 		if a.KeyHeader != catalog.DefaultKeyHeader {
 			x.KeyHeader = a.KeyHeader

@@ -365,6 +365,7 @@ func (p *planner) apis() error {
 			df.field("keyHeader", old.KeyHeader, ca.KeyHeader)
 			df.field("keyQuery", old.KeyQuery, ca.KeyQuery)
 			df.field("allowQueryKey", old.AllowQueryKey, ca.AllowQueryKey)
+			df.field("consoleTraceDisabled", old.ConsoleTraceDisabled, ca.ConsoleTraceDisabled)
 			if len(df) > 0 {
 				p.add("update", "api", a.ID, df.String(), putAPI, func(ctx context.Context, st catalog.Store) error {
 					// Keep what the document does not carry.

@@ -7,14 +7,14 @@ import (
 	"github.com/gatehouse/gatehouse/catalog"
 )
 
-const apiCols = `id, name, path_prefix, backend_url, version, revision, subscription_required, key_header, key_query, allow_query_key`
+const apiCols = `id, name, path_prefix, backend_url, version, revision, subscription_required, key_header, key_query, allow_query_key, console_trace_disabled`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanAPI(row scanner, extra ...any) (catalog.API, error) {
 	var a catalog.API
 	dest := append([]any{&a.ID, &a.Name, &a.PathPrefix, &a.BackendURL, &a.Version, &a.Revision,
-		&a.SubscriptionRequired, &a.KeyHeader, &a.KeyQuery, &a.AllowQueryKey}, extra...)
+		&a.SubscriptionRequired, &a.KeyHeader, &a.KeyQuery, &a.AllowQueryKey, &a.ConsoleTraceDisabled}, extra...)
 	err := row.Scan(dest...)
 	return a, err
 }
@@ -32,9 +32,9 @@ func (s *Store) CreateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 	err := s.write(ctx, audit{"create", "api", a.ID, a.Name}, func(tx *sql.Tx) error {
 		now := s.now().UnixNano()
 		_, err := tx.ExecContext(ctx, `INSERT INTO apis (`+apiCols+`, openapi_doc, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
-			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), a.OpenAPIDoc, now, now)
+			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), b2i(a.ConsoleTraceDisabled), a.OpenAPIDoc, now, now)
 		return err
 	})
 	if err != nil {
@@ -81,9 +81,9 @@ func (s *Store) UpdateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 	}
 	err := s.writeOne(ctx, audit{"update", "api", a.ID, a.Name}, "api", a.ID, `UPDATE apis SET name = ?, path_prefix = ?, backend_url = ?, version = ?,
 		revision = ?, subscription_required = ?, key_header = ?, key_query = ?, allow_query_key = ?,
-		openapi_doc = ?, updated_at = ? WHERE id = ?`,
+		console_trace_disabled = ?, openapi_doc = ?, updated_at = ? WHERE id = ?`,
 		a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
-		a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
+		a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), b2i(a.ConsoleTraceDisabled), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
 	if err != nil {
 		return catalog.API{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -73,6 +74,8 @@ func apiCommand() *cli.Command {
 var apiFields = map[string]string{
 	"id": "id", "name": "name", "path": "pathPrefix", "backend": "backendUrl", "version": "version",
 	"subscription-required": "subscriptionRequired", "key-header": "keyHeader", "key-query": "keyQuery", "allow-query-key": "allowQueryKey",
+	// inverted: --console-trace=false stores consoleTraceDisabled: true
+	"console-trace": "!consoleTraceDisabled",
 }
 
 func apiFlags() []cli.Flag {
@@ -86,6 +89,7 @@ func apiFlags() []cli.Flag {
 		&cli.StringFlag{Name: "key-header", Usage: "header carrying the subscription key"},
 		&cli.StringFlag{Name: "key-query", Usage: "query parameter carrying the subscription key"},
 		&cli.BoolFlag{Name: "allow-query-key", Usage: "accept the key in the query"},
+		&cli.BoolFlag{Name: "console-trace", Usage: "let developer portal console calls ask for a policy trace (default true; --console-trace=false switches it off)"},
 	}
 }
 
@@ -97,6 +101,10 @@ func setFlags(c *cli.Context, body map[string]any, names map[string]string) {
 		}
 		switch f := findFlag(c.Command.Flags, flag).(type) {
 		case *cli.BoolFlag:
+			if inv, ok := strings.CutPrefix(field, "!"); ok {
+				body[inv] = !c.Bool(flag)
+				continue
+			}
 			body[field] = c.Bool(flag)
 		case *cli.IntFlag:
 			body[field] = c.Int(flag)

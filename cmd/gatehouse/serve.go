@@ -183,8 +183,13 @@ func serve(c *cli.Context) error {
 		observer = obs
 	}
 
+	// The developer portal console's trace tokens (portal/console, trace.go).
+	consoleTracer, err := newConsoleTracer()
+	if err != nil {
+		return err
+	}
 	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: embedded.Builtin(), BuiltinVersion: embedded.BuiltinVersion(), GuardBuiltin: c.Bool("guard-builtins"), Logger: log,
-		Observer: observer, Metrics: met, TraceContext: true})
+		Observer: observer, Metrics: met, TraceContext: true, Tracer: consoleTracer})
 	if err != nil {
 		return err
 	}

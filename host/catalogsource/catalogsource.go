@@ -402,7 +402,7 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 	for _, a := range apis {
 		apiIdx[a.ID] = len(cfg.APIs)
 		st.apiIDs[a.ID] = a.ID
-		cfg.APIs = append(cfg.APIs, gateway.API{Name: a.ID, PathPrefix: a.PathPrefix, Backend: a.BackendURL})
+		cfg.APIs = append(cfg.APIs, gateway.API{Name: a.ID, PathPrefix: a.PathPrefix, Backend: a.BackendURL, ConsoleTraceDisabled: a.ConsoleTraceDisabled})
 	}
 	type opPos struct{ api, op int }
 	opIdx := make(map[string]opPos, len(ops))

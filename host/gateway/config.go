@@ -59,6 +59,9 @@ type API struct {
 	// SensitiveQuery names query parameters whose values the request log
 	// redacts, in addition to DefaultSensitiveQueryParams.
 	SensitiveQuery []string `yaml:"sensitive_query" json:"sensitive_query,omitempty"`
+	// ConsoleTraceDisabled: the gateway records no console trace for this
+	// API, whatever token a call carries (trace.go).
+	ConsoleTraceDisabled bool `yaml:"console_trace_disabled" json:"console_trace_disabled,omitempty"`
 }
 
 // Operation is a method and URL template (relative to the API's prefix).
@@ -107,6 +110,10 @@ type Step struct {
 	// Set by the catalog source; not part of the YAML format.
 	Products       []string `json:"products,omitempty" yaml:"-"`
 	ExceptProducts []string `json:"except_products,omitempty" yaml:"-"`
+
+	// scope is where the step was attached (global, product, api,
+	// operation), for console traces; set by the snapshot build.
+	scope string
 }
 
 // Fallback is a fixed answer used when a fail-mode "fallback" policy fails.

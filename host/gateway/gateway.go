@@ -62,6 +62,9 @@ type Options struct {
 	// backend and starts a trace (a new sampled traceparent) when there is
 	// none, so that backend logs correlate with the gateway's.
 	TraceContext bool
+	// Tracer, if set, records console traces for calls carrying a valid
+	// trace token (trace.go). Nil: the gateway never traces.
+	Tracer *Tracer
 }
 
 // Gateway is the data plane's http.Handler.

@@ -51,6 +51,10 @@ type call struct {
 	traceParent   string
 	traceStarted  bool
 	rec           CallRecord
+
+	// ctr is the console trace being recorded (trace.go); nil for every
+	// call without a valid trace token.
+	ctr *consoleTrace
 }
 
 // failure is why a request goes to on-error.
@@ -79,6 +83,9 @@ func (g *Gateway) putCall(c *call) {
 	// putCall is deferred first in ServeHTTP, so this runs last, also when
 	// the handler panics; Reset below would do it too, and it is idempotent.
 	c.ex.ReleaseHeld()
+	if c.ctr != nil {
+		c.finishTrace()
+	}
 	c.rt, c.w, c.r, c.failed = nil, nil, nil, nil
 	c.rp.Transport = g.transport
 	if c.cancel != nil {
@@ -117,6 +124,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	removeConnectionHeaders(r.Header)
+	var traceToken []string
+	if g.opts.Tracer != nil {
+		traceToken = r.Header[TraceHeader] // read before the strip below removes it
+	}
 	edge.StripIdentityHeaders(r.Header, nil)
 	if g.opts.TraceContext {
 		// W3C Trace Context: a valid incoming traceparent passes to the
@@ -159,6 +170,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.rt = rt
+	if len(traceToken) == 1 {
+		c.ctr = c.beginTrace(traceToken[0])
+	}
 	api := rt.api
 	if r.ContentLength > api.bodyLimit {
 		c.writeGeneric(http.StatusRequestEntityTooLarge, "Request entity too large")
@@ -315,6 +329,9 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 			c.ran[sec]++
 		}
 		if st.skip(ex) {
+			if c.ctr != nil {
+				c.ctr.skipped(sec, st, phase)
+			}
 			continue
 		}
 		plan, rerun := st.plan, false
@@ -323,7 +340,15 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 		if c.g.observing {
 			t0 = time.Now()
 		}
+		var tt time.Time
+		if c.ctr != nil {
+			c.ctr.before(ex, phase)
+			tt = time.Now()
+		}
 		res, err := st.mod.Call(ex, phase, plan, st.opts)
+		if c.ctr != nil {
+			c.ctr.after(sec, st, ex, phase, res, err, time.Since(tt))
+		}
 		if c.g.observing {
 			d := time.Since(t0)
 			c.policyDur += d
@@ -430,6 +455,9 @@ func (c *call) write(status int, h http.Header, body []byte) {
 	if status < 100 || status > 599 {
 		status = http.StatusInternalServerError
 	}
+	if c.ctr != nil {
+		c.ctr.tr.Status = status
+	}
 	c.w.WriteHeader(status)
 	if c.r.Method != http.MethodHead && len(body) > 0 {
 		_, _ = c.w.Write(body)
@@ -469,6 +497,9 @@ func (c *call) fail(f *failure) {
 	ex := &c.ex
 	if c.g.opts.Observer != nil && c.policyErr == "" {
 		c.policyErr = f.source + ": " + f.reason
+	}
+	if c.ctr != nil {
+		c.ctr.failed(f)
 	}
 	if c.rt != nil && len(c.rt.chain[secOnError]) > 0 {
 		ex.SetVar("gatehouse.error.source", f.source)
@@ -511,6 +542,9 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 	if c.g.observing {
 		c.backendStart = time.Now()
 	}
+	if c.ctr != nil {
+		c.ctr.backendStart(out.URL.Path)
+	}
 	if ex.ReqBody.Buffered() {
 		body := ex.ReqBody.Bytes
 		out.Body = io.NopCloser(bytes.NewReader(body))
@@ -552,6 +586,10 @@ func (c *call) modifyResponse(resp *http.Response) error {
 		c.backendDur = time.Since(c.backendStart)
 		c.backendStatus = resp.StatusCode
 	}
+	if c.ctr != nil {
+		c.ctr.backendDone(resp.StatusCode, "")
+		defer func() { c.ctr.tr.Status = resp.StatusCode }()
+	}
 	if len(c.rt.chain[secOutbound]) == 0 && c.ran[secInbound] == 0 && c.ran[secBackend] == 0 {
 		return nil
 	}
@@ -585,6 +623,9 @@ var errPolicy = errors.New("outbound policy failed")
 func (c *call) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	if c.g.observing && c.backendDur == 0 && !c.backendStart.IsZero() {
 		c.backendDur = time.Since(c.backendStart)
+	}
+	if c.ctr != nil && c.failed == nil {
+		c.ctr.backendFailed(err)
 	}
 	if c.failed != nil {
 		c.fail(c.failed)

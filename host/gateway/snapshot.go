@@ -87,6 +87,8 @@ type stage struct {
 	// steps with equal conditions share a stage.
 	only, except []string
 	cond         string
+	// trace describes the stage's policies in console traces (trace.go).
+	trace []TracePolicy
 }
 
 // skip reports whether the stage's product condition excludes this call.
@@ -306,6 +308,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 				}
 				curAtts = append(curAtts, ref.mod.Attach(st.Policy, st.Config))
 				cur.label += "," + st.Policy
+				cur.trace = append(cur.trace, tracePolicy(ref, st))
 				continue
 			}
 			if err := flush(); err != nil {
@@ -323,6 +326,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 				cur.except = slices.Clone(st.ExceptProducts)
 			}
 			curAtts = []*engine.Attachment{ref.mod.Attach(st.Policy, st.Config)}
+			cur.trace = []TracePolicy{tracePolicy(ref, st)}
 		}
 		if err := flush(); err != nil {
 			return nil, err
@@ -358,11 +362,11 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 		effective := func(op *Policy) (chain, error) {
 			var c chain
 			for i := 0; i < numSections; i++ {
-				gs := cfg.Policies.section(i)
-				as_ := a.Policies.section(i)
+				gs := scoped(cfg.Policies.section(i), "global")
+				as_ := scoped(a.Policies.section(i), "api")
 				steps := MergeSection(gs, as_)
 				if op != nil {
-					os_ := op.section(i)
+					os_ := scoped(op.section(i), "operation")
 					steps = MergeSection(steps, os_)
 				}
 				st, err := compile(steps)
