@@ -15,15 +15,18 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/util"
 
 	"github.com/gatehouse/gatehouse/catalog"
 	"github.com/gatehouse/gatehouse/catalog/oasimport"
 )
 
 var (
-	// Raw HTML in Markdown is dropped by goldmark (no WithUnsafe), and
+	// Raw HTML in Markdown renders as escaped text (rawHTMLAsText), and
 	// the output goes through bluemonday's user-content policy anyway.
-	md        = goldmark.New(goldmark.WithExtensions(extension.GFM))
+	md = goldmark.New(goldmark.WithExtensions(extension.GFM),
+		goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(rawHTMLAsText{}, 100))))
 	sanitizer = bluemonday.UGCPolicy()
 )
 

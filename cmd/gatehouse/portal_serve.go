@@ -26,7 +26,7 @@ const portalKeyFile = "portal.key"
 // startPortal serves the developer portal on its own listener (its own
 // origin, never the admin listener), with the gateway's hardened server
 // limits.
-func startPortal(addr, data string, st catalog.Store, reqLog *analytics.Writer, gatewayURL string, g *gateway.Gateway, log *slog.Logger) (*http.Server, string, error) {
+func startPortal(addr, data string, st catalog.Store, reqLog *analytics.Writer, gatewayAddr net.Addr, gatewayURL string, tracer *gateway.Tracer, log *slog.Logger) (*http.Server, string, error) {
 	secret, err := portalSecret(data)
 	if err != nil {
 		return nil, "", err
@@ -35,9 +35,12 @@ func startPortal(addr, data string, st catalog.Store, reqLog *analytics.Writer, 
 	if reqLog != nil {
 		o.Analytics = reqLog
 	}
-	if o.Console, err = portalConsole(st, gatewayURL, g, log); err != nil {
+	// The console relay (portal/console): calls go to this gateway only.
+	c, err := newConsole(st, gatewayAddr, gatewayURL, tracer, log)
+	if err != nil {
 		return nil, "", err
 	}
+	o.Console = c
 	h, err := portal.New(o)
 	if err != nil {
 		return nil, "", err
@@ -50,12 +53,6 @@ func startPortal(addr, data string, st catalog.Store, reqLog *analytics.Writer, 
 		slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	go srv.Serve(ln)
 	return srv, "http://" + displayAddr(ln.Addr()), nil
-}
-
-// portalConsole builds the console relay the portal mounts under
-// /console/api/ (package portal/console); nil until it is wired.
-func portalConsole(st catalog.Store, gatewayURL string, g *gateway.Gateway, log *slog.Logger) (portal.Console, error) {
-	return nil, nil
 }
 
 // portalSecret returns DATA/portal.key, created on the first start.

@@ -227,7 +227,7 @@ func serve(c *cli.Context) error {
 	var adminURL, opsURL, portalURL string
 	if store != nil && c.String("portal-listen") != "" {
 		var psrv *http.Server
-		psrv, portalURL, err = startPortal(c.String("portal-listen"), data, store, reqLog, url, g, log)
+		psrv, portalURL, err = startPortal(c.String("portal-listen"), data, store, reqLog, ln.Addr(), url, consoleTracer, log)
 		if err != nil {
 			return err
 		}

@@ -48,46 +48,57 @@
     }
     return res.body || "";
   }
+  // The trace (host/gateway trace.go): stages in order, each with the
+  // policies that ran in it, its decision and time, and the headers and
+  // variables it changed (secret values already redacted); then the
+  // backend call.
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
   function renderTrace(trace) {
     const box = $("trace-box"), list = $("trace-list"), raw = $("trace-raw");
     list.textContent = "";
     if (!trace) { box.hidden = true; return; }
     box.hidden = false;
-    const stages = Array.isArray(trace) ? trace : (trace.stages || trace.Stages || []);
-    stages.forEach((s) => {
-      const li = document.createElement("li");
-      li.className = "stage";
-      const head = document.createElement("div");
-      head.className = "stage-head";
-      const name = [s.section || s.phase, s.scope, s.module && (s.module + (s.version ? "@" + s.version : "")), s.policy]
-        .filter(Boolean).join(" · ");
-      head.textContent = name || JSON.stringify(s);
-      const dec = document.createElement("span");
-      dec.className = "decision decision-" + String(s.decision || "").toLowerCase();
-      dec.textContent = [s.decision, s.reason || s.error].filter(Boolean).join(": ");
-      head.appendChild(document.createTextNode(" "));
+    (trace.stages || []).forEach((s) => {
+      const li = el("li", "stage");
+      const head = el("div", "stage-head");
+      head.appendChild(el("strong", null, [s.section, s.phase].filter(Boolean).join(" / ")));
+      const dec = el("span", "decision decision-" + String(s.decision || "").toLowerCase(),
+        " " + [s.decision + (s.status ? " " + s.status : ""), s.reason].filter(Boolean).join(": "));
       head.appendChild(dec);
-      const t = s.timeMs != null ? s.timeMs : s.durationMs;
-      if (t != null) {
-        const tm = document.createElement("span");
-        tm.className = "meta";
-        tm.textContent = " " + Number(t).toFixed(3) + " ms";
-        head.appendChild(tm);
-      }
+      head.appendChild(el("span", "meta", " " + Number(s.timeMs || 0).toFixed(3) + " ms"));
       li.appendChild(head);
-      const rest = Object.assign({}, s);
-      ["section", "phase", "scope", "module", "version", "policy", "decision", "reason", "error", "timeMs", "durationMs"].forEach((k) => delete rest[k]);
-      if (Object.keys(rest).length) {
-        const pre = document.createElement("pre");
-        pre.textContent = JSON.stringify(rest, null, 2);
-        li.appendChild(pre);
-      }
+      const pols = el("ul", "policies");
+      (s.policies || []).forEach((p) => {
+        pols.appendChild(el("li", "policy", p.scope + " · " + p.module + (p.version ? "@" + p.version : "") + " · " + p.policy));
+      });
+      li.appendChild(pols);
+      const changes = [];
+      (s.headers || []).forEach((h) => changes.push("header " + h.name + " " + h.action + (h.value != null && h.value !== "" ? " = " + h.value : "")));
+      (s.variables || []).forEach((v) => changes.push("variable " + v.name + " " + v.action + (v.value != null && v.value !== "" ? " = " + v.value : "")));
+      if (s.body) changes.push("body " + s.body);
+      if (changes.length) li.appendChild(el("pre", "changes", changes.join("\n")));
       list.appendChild(li);
     });
-    const other = Object.assign({}, trace);
-    delete other.stages;
-    raw.hidden = Array.isArray(trace) || !Object.keys(other).length;
-    raw.textContent = JSON.stringify(other, null, 2);
+    const b = trace.backend;
+    if (b) {
+      const li = el("li", "stage backend");
+      li.appendChild(el("strong", null, "backend "));
+      li.appendChild(el("code", null, b.urlPath || ""));
+      li.appendChild(el("span", b.error ? "decision decision-failed" : "decision decision-continue", " " + (b.error || b.status)));
+      li.appendChild(el("span", "meta", " " + Number(b.timeMs || 0).toFixed(3) + " ms"));
+      list.appendChild(li);
+    }
+    const notes = [];
+    if (trace.failure) notes.push("failure: " + trace.failure);
+    if (trace.truncated) notes.push("(trace truncated)");
+    if (trace.totalMs != null) notes.push("total " + Number(trace.totalMs).toFixed(2) + " ms in the gateway");
+    raw.hidden = !notes.length;
+    raw.textContent = notes.join("\n");
   }
   function renderSamples(s) {
     samples = s || {};
