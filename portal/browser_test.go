@@ -261,7 +261,9 @@ func TestBrowserFlow(t *testing.T) {
 		t.Skip("browser test: not in -short")
 	}
 	ctx, dialogs := newBrowser(t)
+	t0 := time.Now()
 	srv := startDemo(t)
+	t.Logf("serve --demo ready in %v", time.Since(t0).Round(time.Millisecond))
 	sh := shots{t: t, dir: os.Getenv("GATEHOUSE_SCREENSHOTS")}
 	if sh.dir != "" {
 		if err := os.MkdirAll(sh.dir, 0o755); err != nil {
@@ -325,6 +327,7 @@ func TestBrowserFlow(t *testing.T) {
 		t.Fatalf("console call: status %q, error %q", status, e)
 	}
 	body, sample = text(t, ctx, "#res-body"), text(t, ctx, "#sample")
+	t.Logf("from starting the server to the first console 200 (sign up, subscribe, show key, open the console, send): %v", time.Since(t0).Round(time.Millisecond))
 	if !strings.Contains(body, "/items/42") || !strings.Contains(body, "set by a Wasm policy") {
 		t.Errorf("console body lacks the echo of the call and the demo policy's header:\n%s", body)
 	}

@@ -20,7 +20,7 @@ import (
 
 // env is a portal over a real SQLite catalog, served over loopback.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	st  *sqlite.Store
 	srv *httptest.Server
 }
@@ -70,7 +70,7 @@ func (e *env) seed(doc string, product catalog.Product) {
 	must(e.t, func() error { return e.st.AddProductAPI(ctx, catalog.ProductAPI{ProductID: "hidden", APIID: "secret"}) })
 }
 
-func must(t *testing.T, f func() error) {
+func must(t testing.TB, f func() error) {
 	t.Helper()
 	if err := f(); err != nil {
 		t.Fatal(err)

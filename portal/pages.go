@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/catalog"
@@ -15,14 +16,39 @@ import (
 // catalogView is the published part of the catalog: published products,
 // the APIs they contain, and which products contain which API.
 type catalogView struct {
-	products   []catalog.Product
-	apis       []catalog.API
-	apiByID    map[string]catalog.API
-	productAPI map[string][]string // product ID -> API IDs
-	apiProduct map[string][]string // API ID -> published product IDs
+	version     int64
+	mu          sync.Mutex
+	opCount     map[string]int    // API ID -> operations, filled on first use
+	productName map[string]string // every product, published or not
+	products    []catalog.Product
+	apis        []catalog.API
+	apiByID     map[string]catalog.API
+	productAPI  map[string][]string // product ID -> API IDs
+	apiProduct  map[string][]string // API ID -> published product IDs
 }
 
+// published returns the published view of the catalog, rebuilt only when
+// the catalog version changed (one cheap query per request otherwise).
 func (s *Server) published(ctx context.Context) (*catalogView, error) {
+	v, err := s.st.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c := s.cv.Load(); c != nil && c.version == v {
+		return c, nil
+	}
+	cv, err := s.buildView(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Built after reading v: a write in between only makes the next
+	// request rebuild again.
+	cv.version = v
+	s.cv.Store(cv)
+	return cv, nil
+}
+
+func (s *Server) buildView(ctx context.Context) (*catalogView, error) {
 	ps, err := s.st.ListProducts(ctx)
 	if err != nil {
 		return nil, err
@@ -35,9 +61,10 @@ func (s *Server) published(ctx context.Context) (*catalogView, error) {
 	if err != nil {
 		return nil, err
 	}
-	cv := &catalogView{apiByID: map[string]catalog.API{}, productAPI: map[string][]string{}, apiProduct: map[string][]string{}}
+	cv := &catalogView{apiByID: map[string]catalog.API{}, productAPI: map[string][]string{}, apiProduct: map[string][]string{}, productName: map[string]string{}}
 	pub := map[string]bool{}
 	for _, p := range ps {
+		cv.productName[p.ID] = p.Name
 		if p.Published {
 			cv.products = append(cv.products, p)
 			pub[p.ID] = true
@@ -208,14 +235,7 @@ func (s *Server) mySubscriptions(ctx context.Context, userID string, cv *catalog
 	if err != nil {
 		return nil, err
 	}
-	allProducts, err := s.st.ListProducts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pname := map[string]string{}
-	for _, p := range allProducts {
-		pname[p.ID] = p.Name
-	}
+	pname := cv.productName
 	var out []subItem
 	for _, sub := range subs {
 		it := subItem{Sub: sub}

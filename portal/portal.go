@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -78,6 +79,7 @@ type Server struct {
 	docs    *lru.Cache[string, *apiDoc]
 	mux     *http.ServeMux
 	now     func() time.Time
+	cv      atomic.Pointer[catalogView]
 }
 
 // New returns the portal handler.

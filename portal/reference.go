@@ -360,13 +360,9 @@ func (s *Server) apis(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ops, err := s.st.ListOperations(r.Context(), "")
+	count, err := s.opCounts(r.Context(), cv)
 	if err != nil {
 		return err
-	}
-	count := map[string]int{}
-	for _, o := range ops {
-		count[o.APIID]++
 	}
 	type item struct {
 		API catalog.API
@@ -378,6 +374,25 @@ func (s *Server) apis(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.render(w, r, http.StatusOK, "apis", map[string]any{"Title": "APIs", "APIs": items})
 	return nil
+}
+
+// opCounts counts each API's operations, once per catalog version.
+func (s *Server) opCounts(ctx context.Context, cv *catalogView) (map[string]int, error) {
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	if cv.opCount != nil {
+		return cv.opCount, nil
+	}
+	ops, err := s.st.ListOperations(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	count := map[string]int{}
+	for _, o := range ops {
+		count[o.APIID]++
+	}
+	cv.opCount = count
+	return count, nil
 }
 
 func (s *Server) apiReference(w http.ResponseWriter, r *http.Request) error {
