@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -443,6 +445,44 @@ paths:
 	}
 	if code != http.StatusForbidden {
 		t.Errorf("POST without CSRF token: %d", code)
+	}
+
+	// BOLA against the real server and relay: another developer asking
+	// for this developer's subscription, keys, usage or console gets 404.
+	var mine []struct{ ID string }
+	srv.adminDo(t, "GET", "/subscriptions?scope=product&scopeId=starter", nil, &struct{ Items *[]struct{ ID string } }{&mine})
+	var starterSub string
+	for _, x := range mine {
+		if x.ID != "demo-subscription" {
+			starterSub = x.ID
+		}
+	}
+	if starterSub == "" {
+		t.Fatal("the browser developer's Starter subscription is not in the catalog")
+	}
+	mal := (&env{t: t, srv: &httptest.Server{URL: p}}).browser()
+	mal.signup("mallory@example.com", "Mallory", "mallory password")
+	ops := map[string]string{}
+	var opList []struct{ ID, Name string }
+	srv.adminDo(t, "GET", "/apis/echo/operations", nil, &struct{ Items *[]struct{ ID, Name string } }{&opList})
+	for _, o := range opList {
+		ops[o.Name] = o.ID
+	}
+	for _, probe := range []struct{ method, path, body string }{
+		{"GET", "/subscriptions/" + starterSub + "/keys", ""},
+		{"GET", "/usage?subscription=" + starterSub, ""},
+		{"POST", "/console/api/send", `{"subscriptionId":"` + starterSub + `","operationId":"` + ops["get-item"] + `","pathParams":{"id":"1"},"trace":true}`},
+		{"POST", "/console/api/send", `{"subscriptionId":"demo-subscription","operationId":"` + ops["get-item"] + `","pathParams":{"id":"1"}}`},
+	} {
+		if code, out := mal.do(probe.method, probe.path, probe.body, true); code != http.StatusNotFound || strings.Contains(out, strings.TrimSpace(key)) {
+			t.Errorf("mallory %s %s: %d %s", probe.method, probe.path, code, out)
+		}
+	}
+	for _, path := range []string{"/subscriptions/" + starterSub + "/rename", "/subscriptions/" + starterSub + "/cancel", "/subscriptions/" + starterSub + "/regenerate"} {
+		mal.get("/subscriptions")
+		if code, _, _ := mal.post(path, url.Values{"name": {"x"}, "slot": {"primary"}}, true); code != http.StatusNotFound {
+			t.Errorf("mallory POST %s: %d", path, code)
+		}
 	}
 
 	// Sign out, then the sign-in page (for the screenshots).
