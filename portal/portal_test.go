@@ -50,6 +50,14 @@ func TestSignupSigninSignout(t *testing.T) {
 	if code, _ := b.get("/subscriptions"); code != http.StatusSeeOther {
 		t.Errorf("signed out but /subscriptions answered %d", code)
 	}
+	// The post-sign-in target stays on this site.
+	for next, want := range map[string]string{"/apis/echo": "/apis/echo", "//evil.example/x": "/?done=signedin", "https://evil.example": "/?done=signedin", "/\\evil.example": "/?done=signedin"} {
+		n := e.browser()
+		n.get("/signin")
+		if code, loc, _ := n.post("/signin", url.Values{"email": {"ada@example.com"}, "password": {pw}, "next": {next}}, true); code != http.StatusSeeOther || loc != want {
+			t.Errorf("next=%q: %d %q, want %q", next, code, loc, want)
+		}
+	}
 	// Bad sign-ups are refused with a message and create nothing.
 	c := e.browser()
 	for _, f := range []url.Values{
