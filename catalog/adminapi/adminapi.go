@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -61,6 +62,9 @@ type Options struct {
 	// PortalURL is the developer portal's base URL, for password reset
 	// links; "" answers those routes 503.
 	PortalURL string
+	// SendResetLink, when set, mails a reset link to the user (the route
+	// then answers "mailed": true); nil: the link is only returned.
+	SendResetLink func(ctx context.Context, u catalog.User, link string, expires time.Time) error
 }
 
 // Route is one method and path template of the admin API.
@@ -77,6 +81,7 @@ type server struct {
 	// analytics is Options.Analytics (nil: the analytics routes answer 503).
 	analytics Analytics
 	portalURL string
+	sendReset func(ctx context.Context, u catalog.User, link string, expires time.Time) error
 }
 
 // New returns the handler serving Prefix. It routes on the full request
@@ -90,7 +95,7 @@ func New(o Options) (http.Handler, error) {
 	if o.Token == "" {
 		return nil, errors.New("adminapi: Token is required")
 	}
-	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, portalURL: strings.TrimSuffix(o.PortalURL, "/")}
+	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, portalURL: strings.TrimSuffix(o.PortalURL, "/"), sendReset: o.SendResetLink}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -62,8 +62,18 @@ func (s *server) createResetLink(w http.ResponseWriter, r *http.Request) error {
 	if err := s.st.CreateResetToken(r.Context(), catalog.ResetToken{TokenHash: hex.EncodeToString(sum[:]), UserID: u.ID, ExpiresAt: exp}); err != nil {
 		return err
 	}
-	s.log.Info("portal reset link issued", "user", u.ID, "expires", exp)
-	writeJSON(w, http.StatusCreated, map[string]any{"url": s.portalURL + "/reset?token=" + url.QueryEscape(tok), "expiresAt": exp})
+	link := s.portalURL + "/reset?token=" + url.QueryEscape(tok)
+	mailed := false
+	if s.sendReset != nil {
+		if err := s.sendReset(r.Context(), u, link, exp); err != nil {
+			// The link still works: the admin can hand it over.
+			s.log.Warn("portal reset link: mail failed", "user", u.ID, "err", err)
+		} else {
+			mailed = true
+		}
+	}
+	s.log.Info("portal reset link issued", "user", u.ID, "expires", exp, "mailed", mailed)
+	writeJSON(w, http.StatusCreated, map[string]any{"url": link, "expiresAt": exp, "mailed": mailed})
 	return nil
 }
 

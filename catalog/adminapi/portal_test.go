@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -26,7 +27,13 @@ func TestPortalResetLinkAndSessions(t *testing.T) {
 	if r := e.do("POST", "/users/"+u.ID+"/reset-link", nil); r.status != 503 {
 		t.Errorf("no portal: %d", r.status)
 	}
-	h, err := New(Options{Store: e.st, Token: testToken, PortalURL: "http://portal.example/", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var mailedTo, mailedLink string
+	mailErr := error(nil)
+	h, err := New(Options{Store: e.st, Token: testToken, PortalURL: "http://portal.example/", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SendResetLink: func(_ context.Context, u catalog.User, link string, _ time.Time) error {
+			mailedTo, mailedLink = u.Email, link
+			return mailErr
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +43,18 @@ func TestPortalResetLinkAndSessions(t *testing.T) {
 	var out struct {
 		URL       string    `json:"url"`
 		ExpiresAt time.Time `json:"expiresAt"`
+		Mailed    bool      `json:"mailed"`
 	}
+	mailErr = errors.New("smtp down")
+	e.must(201, "POST", "/users/"+u.ID+"/reset-link", nil, &out)
+	if out.Mailed || out.URL == "" {
+		t.Errorf("failed mail: %+v", out)
+	}
+	mailErr = nil
 	e.must(201, "POST", "/users/"+u.ID+"/reset-link", map[string]int{"ttlMinutes": 30}, &out)
+	if !out.Mailed || mailedTo != "dev@example.com" || mailedLink != out.URL {
+		t.Errorf("mail: %+v to %q link %q", out, mailedTo, mailedLink)
+	}
 	link, err := url.Parse(out.URL)
 	if err != nil || !strings.HasPrefix(out.URL, "http://portal.example/reset?token=") || time.Until(out.ExpiresAt) > 31*time.Minute || time.Until(out.ExpiresAt) < 29*time.Minute {
 		t.Fatalf("link %+v", out)

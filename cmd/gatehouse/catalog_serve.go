@@ -166,12 +166,16 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 //
 // The same listener serves /metrics, /healthz and /readyz without the token
 // (ops); the admin handler routes on the full /admin/v1/ path.
-func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, reqLog *analytics.Writer, ops *metrics.Ops, portalURL string, log *slog.Logger) (*http.Server, string, error) {
+func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, reqLog *analytics.Writer, ops *metrics.Ops, portalURL string, mailer *resetMailer, log *slog.Logger) (*http.Server, string, error) {
 	// The request log behind the analytics routes (503 without it:
 	// --log-requests=false).
 	var an adminapi.Analytics
 	if reqLog != nil {
 		an = reqLog
+	}
+	var sendReset func(context.Context, catalog.User, string, time.Time) error
+	if mailer != nil {
+		sendReset = mailer.send
 	}
 	h, err := adminapi.New(adminapi.Options{
 		Store: st,
@@ -183,9 +187,10 @@ func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, re
 			}
 			return info.ABIMajor, info.Capabilities, nil
 		},
-		Logger:    log,
-		Analytics: an,
-		PortalURL: portalURL,
+		Logger:        log,
+		Analytics:     an,
+		PortalURL:     portalURL,
+		SendResetLink: sendReset,
 	})
 	if err != nil {
 		return nil, "", err

@@ -42,6 +42,9 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "data", Value: "./data", EnvVars: []string{"GATEHOUSE_DATA"}, Usage: "data directory (compilation cache, demo state)"},
 			&cli.StringFlag{Name: "listen", Value: ":8080", EnvVars: []string{"GATEHOUSE_LISTEN"}, Usage: "gateway listen address"},
 			&cli.StringFlag{Name: "portal-listen", Value: ":8081", EnvVars: []string{"GATEHOUSE_PORTAL_LISTEN"}, Usage: "developer portal listen address (catalog mode); empty: off"},
+			&cli.StringFlag{Name: "smtp-addr", EnvVars: []string{"GATEHOUSE_SMTP_ADDR"}, Usage: "SMTP server (host:port) that mails developer portal reset links; empty: links are only shown to the admin"},
+			&cli.StringFlag{Name: "smtp-from", Value: "gatehouse@localhost", EnvVars: []string{"GATEHOUSE_SMTP_FROM"}, Usage: "sender address of portal mails"},
+			&cli.StringFlag{Name: "smtp-user", EnvVars: []string{"GATEHOUSE_SMTP_USER"}, Usage: "SMTP user (PLAIN auth, only over TLS or to localhost); the password comes from GATEHOUSE_SMTP_PASSWORD"},
 			&cli.StringFlag{Name: "admin-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_ADMIN_LISTEN"}, Usage: "admin API listen address (catalog mode)"},
 			&cli.StringFlag{Name: "config", EnvVars: []string{"GATEHOUSE_CONFIG"}, Usage: "serve a YAML gateway config file instead of the catalog (no admin API); reloaded on change"},
 			&cli.BoolFlag{Name: "guard-builtins", EnvVars: []string{"GATEHOUSE_GUARD_BUILTINS"}, Usage: "run the built-in policies with loop termination checks, like uploaded modules (slower)"},
@@ -238,8 +241,12 @@ func serve(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		mailer, err := newResetMailer(c.String("smtp-addr"), c.String("smtp-from"), c.String("smtp-user"), os.Getenv("GATEHOUSE_SMTP_PASSWORD"))
+		if err != nil {
+			return err
+		}
 		var admin *http.Server
-		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, portalURL, log)
+		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, portalURL, mailer, log)
 		if err != nil {
 			return err
 		}
