@@ -44,7 +44,7 @@ type consoleStack struct {
 	echoPost  catalog.Operation
 }
 
-func newConsoleStack(t *testing.T) *consoleStack {
+func newConsoleStack(t testing.TB) *consoleStack {
 	t.Helper()
 	if embedded.Builtin() == nil {
 		t.Fatal("the built-in module is not built: run `make wasm` first")
@@ -121,6 +121,13 @@ func newConsoleStack(t *testing.T) *consoleStack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.mountConsole(t, c)
+	return s
+}
+
+// mountConsole serves c as the portal mounts it, the user taken from a
+// test header standing in for the session.
+func (s *consoleStack) mountConsole(t testing.TB, c *console.Console) {
 	mux := http.NewServeMux()
 	mux.Handle("/console/api/", c.Handler(func(r *http.Request) (string, bool) {
 		u := r.Header.Get("X-Test-User")
@@ -128,7 +135,6 @@ func newConsoleStack(t *testing.T) *consoleStack {
 	}))
 	s.portal = httptest.NewServer(mux)
 	t.Cleanup(s.portal.Close)
-	return s
 }
 
 func (s *consoleStack) send(t *testing.T, user string, req map[string]any) (int, map[string]any) {
@@ -427,5 +433,61 @@ func TestConsoleRealGatewayRefusals(t *testing.T) {
 	}
 	if r := s.lastSeen(t); !strings.HasPrefix(r.URL.Path, "/items/u@127.0.0.1:") || s.elseHits.Load() != 0 {
 		t.Errorf("backend saw %q", r.URL.Path)
+	}
+}
+
+// BenchmarkConsoleRoundTrip compares a console call (browser → relay →
+// gateway → backend and back, over loopback) with the same call made
+// directly to the gateway, and a traced console call.
+func BenchmarkConsoleRoundTrip(b *testing.B) {
+	s := newConsoleStack(b)
+	ctx := context.Background()
+	sub, key, _, err := s.st.CreateSubscription(ctx, catalog.Subscription{UserID: demoUser, Scope: catalog.ScopeAPI, ScopeID: demoAPI, State: catalog.StateActive})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := console.New(console.Options{Store: s.st, GatewayURL: s.gw.URL, Tracer: s.tracer, PerMinute: 1 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.mountConsole(b, c)
+	b.Run("direct", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			hr, _ := http.NewRequest("GET", s.gw.URL+"/echo/items/1", nil)
+			hr.Header.Set(catalog.DefaultKeyHeader, key)
+			res, err := http.DefaultClient.Do(hr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				b.Fatal(res.StatusCode)
+			}
+		}
+	})
+	for _, traced := range []bool{false, true} {
+		name := "console"
+		if traced {
+			name = "console-traced"
+		}
+		body, _ := json.Marshal(map[string]any{"subscriptionId": sub.ID, "operationId": s.getItem.ID, "pathParams": map[string]string{"id": "1"}, "trace": traced})
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				hr, _ := http.NewRequest("POST", s.portal.URL+"/console/api/send", bytes.NewReader(body))
+				hr.Header.Set("X-Test-User", demoUser)
+				res, err := http.DefaultClient.Do(hr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Fatal(res.StatusCode)
+				}
+			}
+		})
 	}
 }

@@ -82,6 +82,11 @@ func BuildURL(base *url.URL, prefix, template string, params map[string]string, 
 		sort.Strings(unknown)
 		return nil, badInput("the operation has no path parameter %q", unknown[0])
 	}
+	for _, seg := range strings.Split(dec.String(), "/") {
+		if seg == "." || seg == ".." {
+			return nil, fmt.Errorf("console: operation template %q has a dot segment", template)
+		}
+	}
 	q, err := buildQuery(query, drop)
 	if err != nil {
 		return nil, err
