@@ -26,12 +26,12 @@ const portalKeyFile = "portal.key"
 // startPortal serves the developer portal on its own listener (its own
 // origin, never the admin listener), with the gateway's hardened server
 // limits.
-func startPortal(addr, data string, st catalog.Store, reqLog *analytics.Writer, gatewayAddr net.Addr, gatewayURL string, tracer *gateway.Tracer, log *slog.Logger) (*http.Server, string, error) {
+func startPortal(addr, data string, st catalog.Store, reqLog *analytics.Writer, gatewayAddr net.Addr, gatewayURL string, tracer *gateway.Tracer, secureCookies bool, log *slog.Logger) (*http.Server, string, error) {
 	secret, err := portalSecret(data)
 	if err != nil {
 		return nil, "", err
 	}
-	o := portal.Options{Store: st, GatewayURL: gatewayURL, Secret: secret, Logger: log}
+	o := portal.Options{Store: st, GatewayURL: gatewayURL, Secret: secret, SecureCookies: secureCookies, Logger: log}
 	if reqLog != nil {
 		o.Analytics = reqLog
 	}

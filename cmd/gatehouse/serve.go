@@ -42,6 +42,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "data", Value: "./data", EnvVars: []string{"GATEHOUSE_DATA"}, Usage: "data directory (compilation cache, demo state)"},
 			&cli.StringFlag{Name: "listen", Value: ":8080", EnvVars: []string{"GATEHOUSE_LISTEN"}, Usage: "gateway listen address"},
 			&cli.StringFlag{Name: "portal-listen", Value: ":8081", EnvVars: []string{"GATEHOUSE_PORTAL_LISTEN"}, Usage: "developer portal listen address (catalog mode); empty: off"},
+			&cli.BoolFlag{Name: "portal-secure-cookies", EnvVars: []string{"GATEHOUSE_PORTAL_SECURE_COOKIES"}, Usage: "mark portal cookies Secure on plain-HTTP requests too (behind a TLS-terminating proxy)"},
 			&cli.StringFlag{Name: "smtp-addr", EnvVars: []string{"GATEHOUSE_SMTP_ADDR"}, Usage: "SMTP server (host:port) that mails developer portal reset links; empty: links are only shown to the admin"},
 			&cli.StringFlag{Name: "smtp-from", Value: "gatehouse@localhost", EnvVars: []string{"GATEHOUSE_SMTP_FROM"}, Usage: "sender address of portal mails"},
 			&cli.StringFlag{Name: "smtp-user", EnvVars: []string{"GATEHOUSE_SMTP_USER"}, Usage: "SMTP user (PLAIN auth, only over TLS or to localhost); the password comes from GATEHOUSE_SMTP_PASSWORD"},
@@ -230,7 +231,7 @@ func serve(c *cli.Context) error {
 	var adminURL, opsURL, portalURL string
 	if store != nil && c.String("portal-listen") != "" {
 		var psrv *http.Server
-		psrv, portalURL, err = startPortal(c.String("portal-listen"), data, store, reqLog, ln.Addr(), url, consoleTracer, log)
+		psrv, portalURL, err = startPortal(c.String("portal-listen"), data, store, reqLog, ln.Addr(), url, consoleTracer, c.Bool("portal-secure-cookies"), log)
 		if err != nil {
 			return err
 		}
