@@ -7,7 +7,7 @@ EXAMPLES := $(BIN)/examples/ua-filter.wasm
 DATA     ?= ./data
 GO_SRC   := $(shell find . -name '*.go' -not -path './data/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build examples wasm run test test-race bench bench-go bench-load check fmt fuzz clean
+.PHONY: all build examples wasm run test test-race bench bench-go bench-load check fmt fuzz clean chromium screenshots
 
 all: build
 
@@ -32,10 +32,24 @@ $(BIN)/gatehouse: $(BUILTIN) $(GO_SRC)
 run: build
 	$(BIN)/gatehouse serve --data $(DATA) --demo
 
-test: wasm
+test: wasm chromium
 	$(GO) vet ./...
 	$(WASMENV) $(GO) vet ./sdk/... ./plugins/... ./examples/...
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Headless Chromium (Debian) for the developer portal's browser tests
+# (portal/browser_test.go); they skip loudly where it cannot be installed.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium for the portal's browser tests (apt-get)"; \
+	  $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; } || \
+	  echo "*** could not install chromium: the portal's browser tests will be SKIPPED ***"; }
+
+# PNGs of each main portal page, from the browser test's walk through the
+# demo, into docs/screenshots.
+screenshots: wasm chromium
+	GATEHOUSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowserFlow$$' -v ./portal/
 
 test-race: wasm
 	$(GO) test -race -count=1 -timeout 30m ./...

@@ -151,5 +151,35 @@ type Store interface {
 	Policies
 	NamedValues
 	AuditLog
+	Accounts
 	Close() error
+}
+
+// Accounts keeps what the developer portal needs beyond the catalog
+// entities: password hashes, sign-in sessions and one-time reset tokens
+// (all stored as hashes only), and subscription renaming by their owner.
+// Writes to credentials, sessions and tokens do not bump the catalog
+// version: the gateway never reads them.
+type Accounts interface {
+	// GetUserByEmail finds a user by email, case-insensitively.
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	// SetPasswordHash stores (or replaces) a user's password hash.
+	SetPasswordHash(ctx context.Context, userID, hash string) error
+	// PasswordHash returns a user's password hash; ErrNotFound when the
+	// user has none.
+	PasswordHash(ctx context.Context, userID string) (string, error)
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns the unexpired session with this ID hash and its
+	// user; ErrNotFound otherwise.
+	GetSession(ctx context.Context, idHash string) (Session, User, error)
+	DeleteSession(ctx context.Context, idHash string) error
+	// DeleteUserSessions signs a user out everywhere and returns how many
+	// sessions ended.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	CreateResetToken(ctx context.Context, t ResetToken) error
+	// UseResetToken consumes an unexpired, unused reset token and returns
+	// its user ID; a token works once.
+	UseResetToken(ctx context.Context, tokenHash string) (userID string, err error)
+	// RenameSubscription sets a subscription's display name.
+	RenameSubscription(ctx context.Context, id, name string) (Subscription, error)
 }

@@ -92,6 +92,23 @@ type User struct {
 	State string `json:"state"`
 }
 
+// Session is a developer portal sign-in. The session token itself is
+// never stored: IDHash is its SHA-256 (hex).
+type Session struct {
+	IDHash    string    `json:"-"`
+	UserID    string    `json:"userId"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// ResetToken is an admin-issued one-time password reset token; TokenHash
+// is the SHA-256 (hex) of the token in the link.
+type ResetToken struct {
+	TokenHash string    `json:"-"`
+	UserID    string    `json:"userId"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 // Scope is what a subscription or a policy document applies to.
 type Scope string
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -65,6 +66,12 @@ type Options struct {
 	// Cache reaches the gateway's response cache for POST /cache/purge;
 	// when nil that route answers 503.
 	Cache CachePurger
+	// PortalURL is the developer portal's base URL, for password reset
+	// links; "" answers those routes 503.
+	PortalURL string
+	// SendResetLink, when set, mails a reset link to the user (the route
+	// then answers "mailed": true); nil: the link is only returned.
+	SendResetLink func(ctx context.Context, u catalog.User, link string, expires time.Time) error
 }
 
 // Route is one method and path template of the admin API.
@@ -82,6 +89,8 @@ type server struct {
 	analytics Analytics
 	ceilings  catalog.ModuleLimits
 	cache     CachePurger // Options.Cache
+	portalURL string
+	sendReset func(ctx context.Context, u catalog.User, link string, expires time.Time) error
 }
 
 // New returns the handler serving Prefix. It routes on the full request
@@ -95,7 +104,8 @@ func New(o Options) (http.Handler, error) {
 	if o.Token == "" {
 		return nil, errors.New("adminapi: Token is required")
 	}
-	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, ceilings: o.ModuleCeilings, cache: o.Cache}
+	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, ceilings: o.ModuleCeilings, cache: o.Cache,
+		portalURL: strings.TrimSuffix(o.PortalURL, "/"), sendReset: o.SendResetLink}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -190,5 +200,6 @@ func (s *server) router() *mux.Router {
 	s.namedValueRoutes(r)
 	s.analyticsRoutes(r)
 	s.cacheRoutes(r)
+	s.portalRoutes(r)
 	return root
 }

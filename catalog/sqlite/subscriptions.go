@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/catalog"
@@ -144,10 +145,21 @@ func (s *Store) GetSubscription(ctx context.Context, id string) (catalog.Subscri
 
 // ListSubscriptions returns matching subscriptions, oldest first.
 func (s *Store) ListSubscriptions(ctx context.Context, f catalog.SubscriptionFilter) ([]catalog.Subscription, error) {
+	// Only the given filters are in the WHERE clause, so that SQLite can
+	// use the user index (an "?1 = '' OR user_id = ?1" term defeats it:
+	// a full scan per developer portal page with many subscriptions).
+	where, args := []string{"1"}, []any{}
+	if f.UserID != "" {
+		where, args = append(where, "s.user_id = ?"), append(args, f.UserID)
+	}
+	if f.Scope != "" {
+		where, args = append(where, "s.scope = ?"), append(args, string(f.Scope))
+	}
+	if f.ScopeID != "" {
+		where, args = append(where, "COALESCE(s.product_id, s.api_id) = ?"), append(args, f.ScopeID)
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+subCols+` FROM subscriptions s
-		WHERE (?1 = '' OR s.user_id = ?1) AND (?2 = '' OR s.scope = ?2)
-		AND (?3 = '' OR COALESCE(s.product_id, s.api_id) = ?3)
-		ORDER BY s.created_at, s.id`, f.UserID, string(f.Scope), f.ScopeID)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY s.created_at, s.id`, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}

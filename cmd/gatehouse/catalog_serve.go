@@ -166,12 +166,16 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 //
 // The same listener serves /metrics, /healthz and /readyz without the token
 // (ops); the admin handler routes on the full /admin/v1/ path.
-func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, reqLog *analytics.Writer, ops *metrics.Ops, log *slog.Logger, ceilings catalog.ModuleLimits, cache adminapi.CachePurger) (*http.Server, string, error) {
+func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, reqLog *analytics.Writer, ops *metrics.Ops, portalURL string, mailer *resetMailer, log *slog.Logger, ceilings catalog.ModuleLimits, cache adminapi.CachePurger) (*http.Server, string, error) {
 	// The request log behind the analytics routes (503 without it:
 	// --log-requests=false).
 	var an adminapi.Analytics
 	if reqLog != nil {
 		an = reqLog
+	}
+	var sendReset func(context.Context, catalog.User, string, time.Time) error
+	if mailer != nil {
+		sendReset = mailer.send
 	}
 	h, err := adminapi.New(adminapi.Options{
 		Store: st,
@@ -187,6 +191,8 @@ func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, re
 		Analytics:      an,
 		ModuleCeilings: ceilings,
 		Cache:          cache,
+		PortalURL:      portalURL,
+		SendResetLink:  sendReset,
 	})
 	if err != nil {
 		return nil, "", err

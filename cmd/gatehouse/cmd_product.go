@@ -79,6 +79,10 @@ func userCommand() *cli.Command {
 				&cli.StringFlag{Name: "state", Usage: "active, blocked or pending"},
 			}, func(e *cmdEnv) error { return updateCmd(e, "/users/", fields) }),
 			leaf("delete", "delete a user", "ID", nil, func(e *cmdEnv) error { return deleteCmd(e, "/users/", "user") }),
+			leaf("reset-link", "issue a one-time developer portal password reset link", "ID", []cli.Flag{
+				&cli.IntFlag{Name: "ttl-minutes", Usage: "minutes the link works (5 to 10080; default 1440)"},
+			}, userResetLink),
+			leaf("signout", "end every developer portal session of a user", "ID", nil, userSignout),
 		},
 	}
 }

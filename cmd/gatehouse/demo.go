@@ -34,6 +34,8 @@ type demoState struct {
 	echo    *http.Server
 	echoURL string
 	key     string
+	// signIn reports that the demo developer can sign in to the portal.
+	signIn bool
 }
 
 // startEcho starts the demo's echo backend on a loopback port.
@@ -72,6 +74,9 @@ func (d *demoState) seed(ctx context.Context, st catalog.Store, log *slog.Logger
 				return fmt.Errorf("pointing the demo API at the echo backend: %w", err)
 			}
 		}
+	}
+	if d.signIn, err = seedDemoPassword(ctx, st); err != nil {
+		return fmt.Errorf("demo developer password: %w", err)
 	}
 	keys, err := st.ShowKeys(ctx, demoSubscription)
 	if errors.Is(err, catalog.ErrNotFound) {
@@ -122,7 +127,7 @@ func seedDemo(ctx context.Context, st catalog.Store, echoURL string) error {
 	return err
 }
 
-func (d *demoState) printWelcome(w io.Writer, gatewayURL, adminURL string) {
+func (d *demoState) printWelcome(w io.Writer, gatewayURL, adminURL, portalURL string) {
 	fmt.Fprintf(w, `
 Gatehouse demo is running.
   gateway:      %s
@@ -137,6 +142,13 @@ Without the key you get 401; more than 5 calls in 10 s get 429.
 See the README for changing a policy with the CLI.
 
 `, gatewayURL, adminURL, d.echoURL, d.key, gatewayURL)
+	if portalURL != "" {
+		fmt.Fprintf(w, "Developer portal: %s\n", portalURL)
+		if d.signIn {
+			fmt.Fprintf(w, "  sign in as %s with password %s, open the Echo API and try it in the console.\n", demoEmail, demoPassword)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // echoHandler answers with what it received, as JSON; /status/NNN answers

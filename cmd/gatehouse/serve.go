@@ -43,6 +43,11 @@ func serveCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "./data", EnvVars: []string{"GATEHOUSE_DATA"}, Usage: "data directory (compilation cache, demo state)"},
 			&cli.StringFlag{Name: "listen", Value: ":8080", EnvVars: []string{"GATEHOUSE_LISTEN"}, Usage: "gateway listen address"},
+			&cli.StringFlag{Name: "portal-listen", Value: ":8081", EnvVars: []string{"GATEHOUSE_PORTAL_LISTEN"}, Usage: "developer portal listen address (catalog mode); empty: off"},
+			&cli.BoolFlag{Name: "portal-secure-cookies", EnvVars: []string{"GATEHOUSE_PORTAL_SECURE_COOKIES"}, Usage: "mark portal cookies Secure on plain-HTTP requests too (behind a TLS-terminating proxy)"},
+			&cli.StringFlag{Name: "smtp-addr", EnvVars: []string{"GATEHOUSE_SMTP_ADDR"}, Usage: "SMTP server (host:port) that mails developer portal reset links; empty: links are only shown to the admin"},
+			&cli.StringFlag{Name: "smtp-from", Value: "gatehouse@localhost", EnvVars: []string{"GATEHOUSE_SMTP_FROM"}, Usage: "sender address of portal mails"},
+			&cli.StringFlag{Name: "smtp-user", EnvVars: []string{"GATEHOUSE_SMTP_USER"}, Usage: "SMTP user (PLAIN auth, only over TLS or to localhost); the password comes from GATEHOUSE_SMTP_PASSWORD"},
 			&cli.StringFlag{Name: "admin-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_ADMIN_LISTEN"}, Usage: "admin API listen address (catalog mode)"},
 			&cli.StringFlag{Name: "config", EnvVars: []string{"GATEHOUSE_CONFIG"}, Usage: "serve a YAML gateway config file instead of the catalog (no admin API); reloaded on change"},
 			&cli.BoolFlag{Name: "guard-builtins", EnvVars: []string{"GATEHOUSE_GUARD_BUILTINS"}, Usage: "run the built-in policies with loop termination checks, like uploaded modules (slower)"},
@@ -254,14 +259,26 @@ func serve(c *cli.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	url := "http://" + displayAddr(ln.Addr())
-	var adminURL, opsURL string
+	var adminURL, opsURL, portalURL string
+	if store != nil && c.String("portal-listen") != "" {
+		var psrv *http.Server
+		psrv, portalURL, err = startPortal(c.String("portal-listen"), data, store, reqLog, ln.Addr(), url, consoleTracer, c.Bool("portal-secure-cookies"), log)
+		if err != nil {
+			return err
+		}
+		defer psrv.Close()
+	}
 	if store != nil {
 		token, err := adminToken(data)
 		if err != nil {
 			return err
 		}
+		mailer, err := newResetMailer(c.String("smtp-addr"), c.String("smtp-from"), c.String("smtp-user"), os.Getenv("GATEHOUSE_SMTP_PASSWORD"))
+		if err != nil {
+			return err
+		}
 		var admin *http.Server
-		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, log, ceilings, vcache.Purger{C: respCache})
+		admin, adminURL, err = startAdmin(c.String("admin-listen"), data, token, store, e, reqLog, ops, portalURL, mailer, log, ceilings, vcache.Purger{C: respCache})
 		if err != nil {
 			return err
 		}
@@ -275,9 +292,9 @@ func serve(c *cli.Context) error {
 		}
 		defer opsSrv.Close()
 	}
-	log.Info("gateway ready", "url", url, "admin_url", adminURL, "ops_url", opsURL, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
+	log.Info("gateway ready", "url", url, "admin_url", adminURL, "ops_url", opsURL, "portal_url", portalURL, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
 	if demo != nil {
-		demo.printWelcome(c.App.Writer, url, adminURL)
+		demo.printWelcome(c.App.Writer, url, adminURL, portalURL)
 	}
 
 	select {

@@ -88,7 +88,7 @@ func (s *syncBuffer) String() string {
 func startServe(t *testing.T, dir string, args ...string) *served {
 	t.Helper()
 	bin := gatehouseBinary(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--data", "data", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--data", "data", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--portal-listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_TOKEN=", "GATEHOUSE_MASTER_KEY=")
 	s := &served{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}}

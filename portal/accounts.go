@@ -1,0 +1,278 @@
+package portal
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/gatehouse/gatehouse/catalog"
+)
+
+// Password rules: bcrypt reads at most 72 bytes, so longer passwords are
+// refused rather than silently truncated.
+const (
+	minPassword = 10
+	maxPassword = 72
+	bcryptCost  = 11
+)
+
+// dummyHash is compared against when the account does not exist, so that
+// a sign-in takes as long for an unknown email as for a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("gatehouse-no-such-account"), bcryptCost)
+
+// HashPassword checks a new password against the rules and returns its
+// bcrypt hash.
+func HashPassword(pw string) (string, error) {
+	if utf8.RuneCountInString(pw) < minPassword {
+		return "", badRequest("The password must have at least %d characters.", minPassword)
+	}
+	if len(pw) > maxPassword {
+		return "", badRequest("The password must have at most %d bytes.", maxPassword)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+	if err != nil {
+		return "", err
+	}
+	return string(h), nil
+}
+
+func formError(err error) (string, bool) {
+	var se *statusError
+	if errors.As(err, &se) && se.status == http.StatusBadRequest {
+		return se.msg, true
+	}
+	return "", false
+}
+
+func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "signup", map[string]any{"Title": "Sign up"})
+	return nil
+}
+
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	pw := r.PostFormValue("password")
+	again := func(msg string) error {
+		s.render(w, r, http.StatusBadRequest, "signup", map[string]any{"Title": "Sign up", "Error": msg, "Email": email, "Name": name})
+		return nil
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		return again("Enter a valid email address, like ada@example.com.")
+	}
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return again("Enter your name (at most 100 characters).")
+	}
+	if pw != r.PostFormValue("password2") {
+		return again("The two passwords differ.")
+	}
+	hash, err := HashPassword(pw)
+	if msg, ok := formError(err); ok {
+		return again(msg)
+	} else if err != nil {
+		return err
+	}
+	ctx := catalog.WithActor(r.Context(), "portal")
+	u, err := s.st.CreateUser(ctx, catalog.User{Email: email, Name: name, State: catalog.UserActive})
+	if errors.Is(err, catalog.ErrConflict) {
+		return again("An account with this email already exists. Sign in, or ask an administrator for a reset link.")
+	}
+	var fe *catalog.FieldError
+	if errors.As(err, &fe) {
+		return again(fe.Error())
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.st.SetPasswordHash(r.Context(), u.ID, hash); err != nil {
+		return err
+	}
+	if err := s.startSession(w, r, u); err != nil {
+		return err
+	}
+	redirect(w, r, "/products", "signedup")
+	return nil
+}
+
+func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "signin", map[string]any{"Title": "Sign in", "Next": safeNext(r.URL.Query().Get("next"))})
+	return nil
+}
+
+// safeNext keeps a post-sign-in target on this site.
+func safeNext(n string) string {
+	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\\r\n") {
+		return "/"
+	}
+	return n
+}
+
+func minutes(d float64) string {
+	m := int(math.Ceil(d / 60))
+	if m <= 1 {
+		return "a minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
+}
+
+func (s *Server) signin(w http.ResponseWriter, r *http.Request) error {
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	pw := r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
+	again := func(status int, msg string) error {
+		s.render(w, r, status, "signin", map[string]any{"Title": "Sign in", "Error": msg, "Email": email, "Next": next})
+		return nil
+	}
+	acct, client := "acct:"+strings.ToLower(email), "ip:"+clientIP(r)
+	if d := s.limiter.blocked(acct, maxAccountFails); d > 0 {
+		return again(http.StatusTooManyRequests, "Too many failed sign-ins for this account. Try again in "+minutes(d.Seconds())+", or ask an administrator for a reset link.")
+	}
+	if d := s.limiter.blocked(client, maxClientFails); d > 0 {
+		return again(http.StatusTooManyRequests, "Too many failed sign-ins from your network address. Try again in "+minutes(d.Seconds())+".")
+	}
+	u, err := s.st.GetUserByEmail(r.Context(), email)
+	hash := string(dummyHash)
+	if err == nil {
+		if h, herr := s.st.PasswordHash(r.Context(), u.ID); herr == nil {
+			hash = h
+		} else if !errors.Is(herr, catalog.ErrNotFound) {
+			return herr
+		}
+	} else if !errors.Is(err, catalog.ErrNotFound) {
+		return err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil || err != nil {
+		s.limiter.fail(acct, client)
+		return again(http.StatusUnauthorized, "Wrong email or password.")
+	}
+	switch u.State {
+	case catalog.UserBlocked:
+		return again(http.StatusForbidden, "This account is blocked. Contact an administrator.")
+	case catalog.UserPending:
+		return again(http.StatusForbidden, "This account awaits activation by an administrator.")
+	}
+	s.limiter.reset(acct)
+	if err := s.startSession(w, r, u); err != nil {
+		return err
+	}
+	if next == "/" {
+		redirect(w, r, "/", "signedin")
+	} else {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+	return nil
+}
+
+func (s *Server) signout(w http.ResponseWriter, r *http.Request) error {
+	if v := viewerFrom(r); v != nil {
+		if err := s.st.DeleteSession(r.Context(), v.idHash); err != nil {
+			return err
+		}
+	}
+	s.clearCookie(w, r, sessionCookie)
+	redirect(w, r, "/", "signedout")
+	return nil
+}
+
+func (s *Server) profile(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "profile", map[string]any{"Title": "Profile", "Session": viewerFrom(r).session})
+	return nil
+}
+
+func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) error {
+	v := viewerFrom(r)
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		s.render(w, r, http.StatusBadRequest, "profile", map[string]any{"Title": "Profile", "Error": "Enter your name (at most 100 characters).", "Session": v.session})
+		return nil
+	}
+	u := v.user
+	u.Name = name
+	if _, err := s.st.UpdateUser(catalog.WithActor(r.Context(), "portal"), u); err != nil {
+		return err
+	}
+	redirect(w, r, "/profile", "profile")
+	return nil
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	v := viewerFrom(r)
+	again := func(status int, msg string) error {
+		s.render(w, r, status, "profile", map[string]any{"Title": "Profile", "PasswordError": msg, "Session": v.session})
+		return nil
+	}
+	if d := s.limiter.blocked("acct:"+strings.ToLower(v.user.Email), maxAccountFails); d > 0 {
+		return again(http.StatusTooManyRequests, "Too many wrong passwords. Try again in "+minutes(d.Seconds())+".")
+	}
+	hash, err := s.st.PasswordHash(r.Context(), v.user.ID)
+	if err != nil {
+		return err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(r.PostFormValue("current"))) != nil {
+		s.limiter.fail("acct:"+strings.ToLower(v.user.Email), "ip:"+clientIP(r))
+		return again(http.StatusUnauthorized, "The current password is wrong.")
+	}
+	if r.PostFormValue("password") != r.PostFormValue("password2") {
+		return again(http.StatusBadRequest, "The two new passwords differ.")
+	}
+	nh, err := HashPassword(r.PostFormValue("password"))
+	if msg, ok := formError(err); ok {
+		return again(http.StatusBadRequest, msg)
+	} else if err != nil {
+		return err
+	}
+	if err := s.st.SetPasswordHash(r.Context(), v.user.ID, nh); err != nil {
+		return err
+	}
+	// Every other session ends; this browser gets a fresh one.
+	if _, err := s.st.DeleteUserSessions(r.Context(), v.user.ID); err != nil {
+		return err
+	}
+	if err := s.startSession(w, r.WithContext(r.Context()), v.user); err != nil {
+		return err
+	}
+	redirect(w, r, "/profile", "password")
+	return nil
+}
+
+func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "reset", map[string]any{"Title": "Set a new password", "Token": r.URL.Query().Get("token")})
+	return nil
+}
+
+func (s *Server) reset(w http.ResponseWriter, r *http.Request) error {
+	tok := r.PostFormValue("token")
+	again := func(status int, msg string) error {
+		s.render(w, r, status, "reset", map[string]any{"Title": "Set a new password", "Token": tok, "Error": msg})
+		return nil
+	}
+	if r.PostFormValue("password") != r.PostFormValue("password2") {
+		return again(http.StatusBadRequest, "The two passwords differ.")
+	}
+	hash, err := HashPassword(r.PostFormValue("password"))
+	if msg, ok := formError(err); ok {
+		return again(http.StatusBadRequest, msg)
+	} else if err != nil {
+		return err
+	}
+	userID, err := s.st.UseResetToken(r.Context(), hashToken(tok))
+	if errors.Is(err, catalog.ErrNotFound) {
+		return again(http.StatusBadRequest, "This reset link is unknown, already used or expired. Ask an administrator for a new one.")
+	} else if err != nil {
+		return err
+	}
+	if err := s.st.SetPasswordHash(r.Context(), userID, hash); err != nil {
+		return err
+	}
+	if _, err := s.st.DeleteUserSessions(r.Context(), userID); err != nil {
+		return err
+	}
+	redirect(w, r, "/signin", "reset")
+	return nil
+}
