@@ -530,3 +530,38 @@ func TestConsoleTraceCLI(t *testing.T) {
 		t.Errorf("create --console-trace=false: %v", q)
 	}
 }
+
+// A secret named value a policy is configured with ({{name}}) reaches the
+// backend but never a console trace, even in a header whose name says
+// nothing of secrets.
+func TestConsoleTraceRedactsSecretNamedValues(t *testing.T) {
+	s := newConsoleStack(t)
+	ctx := context.Background()
+	const secret = "s3cr3t-backend-token-0123456789"
+	if _, err := s.st.CreateNamedValue(ctx, catalog.NamedValue{Name: "backend-token", Value: secret, Secret: true}); err != nil {
+		t.Fatal(err)
+	}
+	doc := catalog.PolicyDoc{Scope: catalog.ScopeAPI, ScopeID: demoAPI, Inbound: []catalog.PolicyEntry{{Base: true}, {Module: "builtin", Policy: "set-header",
+		Config: json.RawMessage(`{"name":"X-Upstream-Auth","value":"{{backend-token}}"}`)}}}
+	if err := s.st.SetPolicy(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.g.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	code, out := s.send(t, demoUser, map[string]any{"subscriptionId": demoSubscription, "operationId": s.getItem.ID,
+		"pathParams": map[string]string{"id": "7"}, "trace": true})
+	if code != 200 || out["status"].(float64) != 200 {
+		t.Fatalf("console call: %d %v", code, out)
+	}
+	if got := s.lastSeen(t).Header.Get("X-Upstream-Auth"); got != secret {
+		t.Fatalf("the backend got X-Upstream-Auth %q, want the named value", got)
+	}
+	raw, _ := json.Marshal(out["trace"])
+	if !strings.Contains(string(raw), "X-Upstream-Auth") {
+		t.Fatalf("the trace does not show the header change at all: %s", raw)
+	}
+	if strings.Contains(string(raw), secret) {
+		t.Fatalf("the trace shows the secret named value: %s", raw)
+	}
+}

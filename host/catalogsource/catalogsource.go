@@ -230,13 +230,14 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 	m := newMapper(mods)
 	m.examples = exs
 	m.ceilings = s.Ceilings
-	if m.values, err = namedValues(ctx, s.store, docs); err != nil {
+	if m.values, m.secrets, err = namedValues(ctx, s.store, docs); err != nil {
 		return nil, nil, err
 	}
 	cfg, st, err := m.mapCatalog(apis, ops, docs, links)
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg.SecretValues = m.secrets
 	for i := range m.specs {
 		spec := &m.specs[i]
 		wasm, err := s.moduleBytes(ctx, m.refs[i])
@@ -255,9 +256,10 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 }
 
 // namedValues returns the named values (secret ones decrypted) that the
-// policy documents reference as {{name}}; nil when none does, so a
+// policy documents reference as {{name}}, and the values of the secret ones
+// (for the gateway to redact from console traces); nil when none does, so a
 // catalog without references never decrypts anything.
-func namedValues(ctx context.Context, store Store, docs []catalog.PolicyDoc) (map[string]string, error) {
+func namedValues(ctx context.Context, store Store, docs []catalog.PolicyDoc) (map[string]string, []string, error) {
 	refs := false
 	for _, d := range docs {
 		for _, sec := range [][]catalog.PolicyEntry{d.Inbound, d.Backend, d.Outbound, d.OnError} {
@@ -267,17 +269,21 @@ func namedValues(ctx context.Context, store Store, docs []catalog.PolicyDoc) (ma
 		}
 	}
 	if !refs {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ns, err := store.ListNamedValues(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make(map[string]string, len(ns))
+	var secrets []string
 	for _, n := range ns {
 		out[n.Name] = n.Value
+		if n.Secret && n.Value != "" {
+			secrets = append(secrets, n.Value)
+		}
 	}
-	return out, nil
+	return out, secrets, nil
 }
 
 // moduleBytes returns a module version's wasm, cached by name, version and
@@ -314,6 +320,7 @@ type mapper struct {
 	examples map[string]*oasimport.Examples // API ID → its document, for mock-response
 	ceilings catalog.ModuleLimits
 	values   map[string]string // named values the documents reference
+	secrets  []string          // values of the secret named values
 }
 
 func newMapper(mods []catalog.Module) *mapper {

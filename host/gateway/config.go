@@ -27,6 +27,10 @@ type Config struct {
 	// Subscriptions is a static key list for running without a catalog
 	// (demo and tests). Keys here are plaintext: use the catalog in production.
 	Subscriptions []StaticSubscription `yaml:"subscriptions" json:"subscriptions"`
+	// SecretValues are the values of secret named values that the policies'
+	// {{name}} references were resolved to (the catalog fills it): console
+	// traces redact them wherever they appear. Never read from a file.
+	SecretValues []string `yaml:"-" json:"-"`
 	// EgressAllow is the config's global egress allow-list (abi/egress
 	// entries: CIDRs, addresses, host[:port], *.domain), merged into every
 	// API's; serve --egress-allow adds to it.

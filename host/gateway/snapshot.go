@@ -140,6 +140,10 @@ type apiState struct {
 	sensitive []string          // lower-case query names redacted in call records
 	egress    *rule.Scope       // what the API's backends may reach (egress.go)
 	transport http.RoundTripper // dials through egress
+	// secrets are the values of secret named values the config's
+	// policies reference (Config.SecretValues), shared by every API of
+	// the snapshot: console traces never show them.
+	secrets []string
 }
 
 type apiRoute struct {
@@ -356,7 +360,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 		s.egressKeys[key] = true
 		u, _ := rule.ParseBackend(a.Backend)
 		as := &apiState{cfg: a, prefix: strings.TrimSuffix(a.PathPrefix, "/"), backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout),
-			egress: scope, transport: tr}
+			egress: scope, transport: tr, secrets: cfg.SecretValues}
 		if as.bodyLimit == 0 {
 			as.bodyLimit = 1 << 20
 		}

@@ -308,6 +308,13 @@ func (c *call) beginTrace(token string) *consoleTrace {
 			}
 		}
 	}
+	// Values of secret named values that policies were configured with
+	// (a set-header carrying {{backend-token}}, say) are never shown either.
+	for _, s := range c.rt.api.secrets {
+		if len(s) >= 4 {
+			ct.secrets = append(ct.secrets, s)
+		}
+	}
 	ct.hdrKeys = keyHeaders
 	return ct
 }
