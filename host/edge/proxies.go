@@ -150,9 +150,8 @@ func parsePeer(remoteAddr string) (netip.Addr, bool) {
 func (p *Proxies) walk(peer netip.Addr, h http.Header) netip.Addr {
 	client := peer
 	if p.mode == HeaderForwarded {
-		nodes, err := ForwardedFor(headerValues(h, "Forwarded"), MaxHops)
-		for i := len(nodes) - 1; i >= 0; i-- {
-			a, ok := parseNode(nodes[i])
+		for _, n := range ForwardedFromRight(headerValues(h, "Forwarded"), MaxHops) {
+			a, ok := parseNode(n)
 			if !ok {
 				return client
 			}
@@ -161,7 +160,6 @@ func (p *Proxies) walk(peer netip.Addr, h http.Header) netip.Addr {
 			}
 			client = a
 		}
-		_ = err // a syntax error: nodes is empty, the peer is the client
 		return client
 	}
 	vals := headerValues(h, "X-Forwarded-For")
@@ -288,6 +286,39 @@ func validNodePort(s string) bool {
 
 func isAlnum(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// ForwardedFromRight returns the for= nodes of a Forwarded header's
+// elements from the right-most one leftwards, as a walk from the right
+// reads them. Each line is split at its commas from the right and each piece
+// parsed as one element, so an element written by a trusted proxy is read
+// correctly whatever a client wrote to its left (an unclosed quote there
+// would make the whole line a syntax error for a left-to-right parser and
+// hide the proxy's entry). The first piece that is not one valid element
+// (or has no single for=) gives "" and ends the list; so does passing max
+// pieces. Proxies never write commas inside their own values, so quoted
+// commas only matter left of what they wrote.
+func ForwardedFromRight(lines []string, max int) []string {
+	var out []string
+	for i := len(lines) - 1; i >= 0; i-- {
+		rest := lines[i]
+		for {
+			j := strings.LastIndexByte(rest, ',')
+			if len(out) >= max {
+				return append(out, "")
+			}
+			nodes, err := parseForwardedLine(rest[j+1:], nil)
+			if err != nil || len(nodes) != 1 || nodes[0] == "" {
+				return append(out, "")
+			}
+			out = append(out, nodes[0])
+			if j < 0 {
+				break
+			}
+			rest = rest[:j]
+		}
+	}
+	return out
 }
 
 // ErrForwardedSyntax is returned by ForwardedFor for a header that is not

@@ -88,8 +88,10 @@ func TestProxiesClientForwarded(t *testing.T) {
 		{"obfuscated stops", []string{"for=_hidden"}, "10.0.0.1"},
 		{"no for", []string{"proto=https;by=10.0.0.1"}, "10.0.0.1"},
 		{"two fors in one element", []string{"for=1.1.1.1;for=198.51.100.7"}, "10.0.0.1"},
-		{"unclosed quote", []string{`for="198.51.100.7, for=10.0.0.5`}, "10.0.0.1"},
-		{"quoted comma", []string{`for=198.51.100.7;x="a,b", for=10.0.0.5`}, "198.51.100.7"},
+		{"unclosed quote left of a trusted hop", []string{`for="198.51.100.7, for=10.0.0.5`}, "10.0.0.5"},
+		{"client's unclosed quote cannot hide the proxy's entry", []string{`for="6.6.6.6, for=198.51.100.7`}, "198.51.100.7"},
+		{"quoted comma stops the walk", []string{`for=198.51.100.7;x="a,b", for=10.0.0.5`}, "10.0.0.5"},
+		{"empty element", []string{`for=198.51.100.7,,for=10.0.0.5`}, "10.0.0.5"},
 		{"bare v6 invalid", []string{"for=2001:db8::1"}, "10.0.0.1"},
 		{"unquoted brackets invalid token", []string{"for=[2001:db8::1]"}, "10.0.0.1"},
 		{"v4 in brackets invalid", []string{`for="[198.51.100.7]"`}, "10.0.0.1"},
@@ -191,9 +193,13 @@ func FuzzForwardedFor(f *testing.F) {
 			t.Fatalf("%d nodes over the bound", len(nodes))
 		}
 		h := http.Header{"Forwarded": {a, b}, "X-Forwarded-For": {a, b}}
+		right := ForwardedFromRight([]string{a, b}, MaxHops)
+		if len(right) > MaxHops+1 {
+			t.Fatalf("%d nodes from the right over the bound", len(right))
+		}
 		if got := pf.Client("10.0.0.1:1", h); got != "10.0.0.1" {
 			found := false
-			for _, n := range nodes {
+			for _, n := range right {
 				if na, ok := parseNode(n); ok && na.String() == got {
 					found = true
 				}

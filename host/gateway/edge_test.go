@@ -404,6 +404,7 @@ func TestTrustedProxyChains(t *testing.T) {
 		{"Forwarded: forbidden client", fwd, http.Header{"Forwarded": {`for=198.51.100.9`}}, 403, "198.51.100.9"},
 		{"Forwarded mode ignores XFF", fwd, http.Header{"X-Forwarded-For": {"203.0.113.7"}}, 200, "127.0.0.1"},
 		{"Forwarded: syntax error", fwd, http.Header{"Forwarded": {`for="198.51.100.9`}}, 200, "127.0.0.1"},
+		{"Forwarded: forbidden client's unclosed quote cannot hide the proxy's entry", fwd, http.Header{"Forwarded": {`for="6.6.6.6, for=198.51.100.9`}}, 403, "198.51.100.9"},
 	} {
 		n := len(tc.en.rec.all())
 		code, body := tc.en.get(t, "/a/x", tc.hdr)
