@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 // ends (answer, backend, failure, trap, client gone).
 func TestFillLeaseWait(t *testing.T) {
 	ctx := context.Background()
-	leases := vcache.NewLeases(0)
+	leases := &countingLeases{Leases: vcache.NewLeases(0)}
 	e, err := engine.New(ctx, engine.Options{CacheDir: cacheDir, Services: &engine.Services{Cache: vcache.New(100, 1<<20), Leases: leases}})
 	if err != nil {
 		t.Fatal(err)
@@ -134,10 +135,21 @@ func TestFillLeaseWait(t *testing.T) {
 	t.Run("waiter wakes when the filler ends, re-runs once", func(t *testing.T) {
 		f := fill()
 		waiters := make(chan result, 8)
+		busy := leases.busy.Load()
 		for range 8 {
 			go func() { waiters <- get(ctx, "/c/wait") }()
 		}
-		time.Sleep(100 * time.Millisecond) // they are waiting, holding no instance (max 2)
+		// They are waiting, holding no instance (max 2): each found the
+		// lease held (a busy Acquire) and then waits in the gateway. Wait
+		// for all eight to have found it held, not for a fixed time (a
+		// loaded machine took longer than 100 ms and let a late waiter take
+		// the freed lease itself).
+		for deadline := time.Now().Add(10 * time.Second); leases.busy.Load()-busy < 8; time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of 8 waiters found the lease held", leases.busy.Load()-busy)
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // from the guest call's return to the wait
 		if r := get(ctx, "/c/nowait"); r.status != 200 || r.body != "lease=-6" {
 			t.Errorf("wait 0 while held: %+v", r)
 		}
@@ -211,4 +223,18 @@ func TestFillLeaseWait(t *testing.T) {
 			drained(tc.path)
 		}
 	}
+}
+
+// countingLeases counts the acquisitions that found a lease held.
+type countingLeases struct {
+	*vcache.Leases
+	busy atomic.Int64
+}
+
+func (c *countingLeases) Acquire(key string, now time.Time) (*vcache.Lease, bool) {
+	l, ok := c.Leases.Acquire(key, now)
+	if !ok {
+		c.busy.Add(1)
+	}
+	return l, ok
 }
