@@ -72,7 +72,7 @@ func TestAdminAccountsCLI(t *testing.T) {
 	json.Unmarshal([]byte(admOK(t, "admin", "create", "--email", "ed@example.com", "--role", "editor", "-o", "json")), &ed)
 	var edTok struct{ ID, Token string }
 	json.Unmarshal([]byte(admOK(t, "admin", "token", "create", "--admin", ed.ID, "--name", "laptop", "-o", "json")), &edTok)
-	if out := admOK(t, "admin", "list"); !regexp.MustCompile(`(?m)^`+ed.ID+`\s+ed@example.com\s+-\s+editor\s+active$`).MatchString(out) {
+	if out := admOK(t, "admin", "list"); !regexp.MustCompile(`(?m)^` + ed.ID + `\s+ed@example.com\s+-\s+editor\s+active$`).MatchString(out) {
 		t.Fatalf("admin list:\n%s", out)
 	}
 
