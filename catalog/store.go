@@ -152,6 +152,7 @@ type Store interface {
 	NamedValues
 	AuditLog
 	Accounts
+	Admins
 	Close() error
 }
 

@@ -14,12 +14,10 @@ import (
 	"github.com/gatehouse/gatehouse/catalog"
 )
 
-// Password rules: bcrypt reads at most 72 bytes, so longer passwords are
-// refused rather than silently truncated.
+// Password rules are catalog.HashPassword's, shared with admin accounts.
 const (
-	minPassword = 10
-	maxPassword = 72
-	bcryptCost  = 11
+	minPassword = catalog.MinPassword
+	bcryptCost  = catalog.BcryptCost
 )
 
 // dummyHash is compared against when the account does not exist, so that
@@ -27,19 +25,14 @@ const (
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("gatehouse-no-such-account"), bcryptCost)
 
 // HashPassword checks a new password against the rules and returns its
-// bcrypt hash.
+// bcrypt hash (catalog.HashPassword, with the portal's wording).
 func HashPassword(pw string) (string, error) {
-	if utf8.RuneCountInString(pw) < minPassword {
-		return "", badRequest("The password must have at least %d characters.", minPassword)
+	h, err := catalog.HashPassword(pw)
+	var fe *catalog.FieldError
+	if errors.As(err, &fe) {
+		return "", badRequest("The password %s.", fe.Msg)
 	}
-	if len(pw) > maxPassword {
-		return "", badRequest("The password must have at most %d bytes.", maxPassword)
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
-	if err != nil {
-		return "", err
-	}
-	return string(h), nil
+	return h, err
 }
 
 func formError(err error) (string, bool) {

@@ -5,7 +5,6 @@ package adminapi
 
 import (
 	"context"
-	"crypto/subtle"
 	_ "embed"
 	"errors"
 	"log/slog"
@@ -29,8 +28,10 @@ const (
 	maxModuleBody   = 32 << 20 // module uploads
 )
 
-// Actor is the audit actor of every write made through the admin API.
-const Actor = "admin"
+// Actor is the audit actor of writes made with the break-glass token
+// (Options.Token); writes made with an admin's personal token are audited
+// with that admin's email.
+const Actor = "break-glass"
 
 // Built-in subscription-key check placed first in effective inbound
 // chains of APIs that require a subscription (always; there is no option
@@ -46,7 +47,8 @@ var openAPIDoc []byte
 // Options configures New.
 type Options struct {
 	Store catalog.Store
-	// Token is the bearer token every request must carry; required.
+	// Token is the break-glass bearer token, acting as an owner; required.
+	// Admins' personal tokens (Store.LookupAdminToken) work as well.
 	Token string
 	// ValidateModule checks a wasm module with the host and returns its
 	// ABI major version and the capabilities it imports, or an error
@@ -136,19 +138,30 @@ func Routes() []Route {
 	return out
 }
 
-// auth refuses requests without the right bearer token. It wraps the
-// whole router so that no route (nor the 404/405 answers) can skip it.
+// auth refuses requests without a valid bearer token: the break-glass
+// token or an active admin's personal token (admins.go). It wraps the
+// whole router so that no route (nor the 404/405 answers) can skip it;
+// the router's authorize middleware then checks the principal's role.
 func (s *server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") ||
-			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), s.token) != 1 {
+		var p principal
+		found := false
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			var err error
+			p, found, err = s.principalFor(r.Context(), strings.TrimSpace(tok))
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		if !found {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin"`)
 			writeError(w, &httpError{status: http.StatusUnauthorized, code: "unauthorized", msg: "missing or wrong bearer token"})
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }
 
@@ -163,9 +176,9 @@ func (s *server) h(f handlerFunc) http.Handler {
 	})
 }
 
-// writeCtx is the context of a write: audited as Actor.
+// writeCtx is the context of a write: audited as the request's actor.
 func writeCtx(r *http.Request) context.Context {
-	return catalog.WithActor(r.Context(), Actor)
+	return catalog.WithActor(r.Context(), principalOf(r).actor)
 }
 
 // routes registers handlers under Prefix.
@@ -184,6 +197,7 @@ func (s *server) router() *mux.Router {
 	// Full paths on the root router rather than a PathPrefix subrouter:
 	// mux answers 404 instead of 405 for method mismatches in subrouters.
 	r := routes{root}
+	root.Use(s.authorize)
 
 	r.Handle("/version", s.h(s.getVersion)).Methods(http.MethodGet)
 	r.Handle("/openapi.json", s.h(s.getOpenAPI)).Methods(http.MethodGet)
@@ -201,5 +215,6 @@ func (s *server) router() *mux.Router {
 	s.analyticsRoutes(r)
 	s.cacheRoutes(r)
 	s.portalRoutes(r)
+	s.adminRoutes(r)
 	return root
 }

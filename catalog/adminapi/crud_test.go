@@ -214,7 +214,7 @@ func TestNamedValuesAuditVersion(t *testing.T) {
 		t.Fatalf("audit %+v", audit)
 	}
 	a := audit.Items[0]
-	if a.Actor != "admin" || a.Action != "delete" || a.Entity != "named-value" || a.EntityID != "db-pass" || a.Version != e.version() {
+	if a.Actor != Actor || a.Action != "delete" || a.Entity != "named-value" || a.EntityID != "db-pass" || a.Version != e.version() {
 		t.Fatalf("newest audit entry %+v", a)
 	}
 	e.must(400, "GET", "/audit?limit=0", nil, nil)

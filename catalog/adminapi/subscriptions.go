@@ -127,7 +127,7 @@ func (s *server) showKeys(w http.ResponseWriter, r *http.Request) error {
 	if err := s.st.RecordRead(writeCtx(r), "subscription", id, "keys shown"); err != nil {
 		return err
 	}
-	s.log.Info("admin api: subscription keys shown", "actor", Actor, "subscription", id, "remote", r.RemoteAddr)
+	s.log.Info("admin api: subscription keys shown", "actor", principalOf(r).actor, "subscription", id, "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, k)
 	return nil
 }

@@ -45,6 +45,7 @@ func adminCommands() []*cli.Command {
 		catalogVersionCommand(),
 		analyticsCommand(),
 		cacheCommand(),
+		adminAccountsCommand(),
 	}
 	for _, c := range cmds {
 		if c.Description == "" {

@@ -395,7 +395,7 @@ paths:
 	}
 
 	// Audit and version.
-	if out := admOK(t, "audit", "--limit", "5"); strings.Count(out, "\n") != 6 || !strings.Contains(out, "admin") {
+	if out := admOK(t, "audit", "--limit", "5"); strings.Count(out, "\n") != 6 || !strings.Contains(out, "break-glass") {
 		t.Errorf("audit:\n%s", out)
 	}
 

@@ -201,7 +201,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	ok(200, "GET", "/subscriptions/s1/keys", nil)
 	audit := ok(200, "GET", "/audit", nil)
-	for _, want := range []string{`"actor":"admin","action":"read","entity":"named-value","entityId":"backend-token"`, `"actor":"admin","action":"read","entity":"subscription","entityId":"s1"`} {
+	for _, want := range []string{`"actor":"break-glass","action":"read","entity":"named-value","entityId":"backend-token"`, `"actor":"break-glass","action":"read","entity":"subscription","entityId":"s1"`} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit log lacks %s:\n%s", want, audit)
 		}
