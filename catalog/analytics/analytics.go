@@ -26,7 +26,11 @@ type Record struct {
 	Total, Backend, Policies                                                              time.Duration
 	BytesIn, BytesOut                                                                     int64
 	CacheHit                                                                              bool
-	PolicyError                                                                           string
+	// CacheStatus is what the gateway's response cache did: "hit", "miss",
+	// "stale", "revalidated", "bypass", or "" when no cache policy ran
+	// (records written before it was kept read back "hit" or "").
+	CacheStatus string
+	PolicyError string
 }
 
 // recordJSON is the JSON shape of a Record: durations in milliseconds.
@@ -50,6 +54,7 @@ type recordJSON struct {
 	BytesIn       int64     `json:"bytesIn"`
 	BytesOut      int64     `json:"bytesOut"`
 	CacheHit      bool      `json:"cacheHit"`
+	CacheStatus   string    `json:"cacheStatus,omitempty"`
 	PolicyError   string    `json:"policyError,omitempty"`
 }
 
@@ -61,7 +66,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Subscription: r.Subscription, User: r.User, ClientIP: r.ClientIP, Method: r.Method, Path: r.Path,
 		Query: r.Query, Status: r.Status, BackendStatus: r.BackendStatus,
 		TotalMs: ms(r.Total), BackendMs: ms(r.Backend), PoliciesMs: ms(r.Policies),
-		BytesIn: r.BytesIn, BytesOut: r.BytesOut, CacheHit: r.CacheHit, PolicyError: r.PolicyError,
+		BytesIn: r.BytesIn, BytesOut: r.BytesOut, CacheHit: r.CacheHit, CacheStatus: r.CacheStatus, PolicyError: r.PolicyError,
 	})
 }
 
@@ -75,7 +80,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Subscription: j.Subscription, User: j.User, ClientIP: j.ClientIP, Method: j.Method, Path: j.Path,
 		Query: j.Query, Status: j.Status, BackendStatus: j.BackendStatus,
 		Total: fromMs(j.TotalMs), Backend: fromMs(j.BackendMs), Policies: fromMs(j.PoliciesMs),
-		BytesIn: j.BytesIn, BytesOut: j.BytesOut, CacheHit: j.CacheHit, PolicyError: j.PolicyError}
+		BytesIn: j.BytesIn, BytesOut: j.BytesOut, CacheHit: j.CacheHit, CacheStatus: j.CacheStatus, PolicyError: j.PolicyError}
 	return nil
 }
 
@@ -212,3 +217,31 @@ const (
 	DefaultRequestLimit = 100
 	MaxRequestLimit     = 1000
 )
+
+// The request log keeps the cache status in its cache_hit column as a
+// small code, so that rows written before statuses existed (0 or 1) read
+// back as they were: 0 none, 1 hit, 2 miss, 3 stale, 4 revalidated,
+// 5 bypass.
+var cacheCodes = [...]string{"", "hit", "miss", "stale", "revalidated", "bypass"}
+
+func cacheCode(r *Record) int64 {
+	for i, s := range cacheCodes {
+		if i > 0 && s == r.CacheStatus {
+			return int64(i)
+		}
+	}
+	if r.CacheHit {
+		return 1
+	}
+	return 0
+}
+
+// decodeCache turns a cache_hit column value back into CacheHit (the
+// response came from the cache) and CacheStatus.
+func decodeCache(code int) (hit bool, status string) {
+	if code < 0 || code >= len(cacheCodes) {
+		return false, ""
+	}
+	status = cacheCodes[code]
+	return status == "hit" || status == "stale" || status == "revalidated", status
+}

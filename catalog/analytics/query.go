@@ -259,7 +259,7 @@ func (w *Writer) Requests(ctx context.Context, f RequestFilter) ([]Record, error
 		}
 		r.Time = time.UnixMicro(ts).UTC()
 		r.Total, r.Backend, r.Policies = time.Duration(tot)*time.Microsecond, time.Duration(be)*time.Microsecond, time.Duration(pol)*time.Microsecond
-		r.CacheHit = ch != 0
+		r.CacheHit, r.CacheStatus = decodeCache(ch)
 		out = append(out, r)
 	}
 	return out, rows.Err()

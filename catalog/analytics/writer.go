@@ -764,7 +764,7 @@ func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
 			a[15].Value = r.Policies.Microseconds()
 			a[16].Value = r.BytesIn
 			a[17].Value = r.BytesOut
-			a[18].Value = r.CacheHit
+			a[18].Value = cacheCode(r)
 			a[19].Value = r.PolicyError
 		}
 		if err := execStmt(ctx, st, args); err != nil {

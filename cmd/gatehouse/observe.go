@@ -19,7 +19,7 @@ func (l requestLog) Observe(c *gateway.CallRecord) {
 		ClientIP: c.ClientIP, Method: c.Method, Path: c.Path, Query: c.Query,
 		Status: c.Status, BackendStatus: c.BackendStatus,
 		Total: c.Total, Backend: c.Backend, Policies: c.Policies,
-		BytesIn: c.BytesIn, BytesOut: c.BytesOut, CacheHit: c.CacheHit,
+		BytesIn: c.BytesIn, BytesOut: c.BytesOut, CacheHit: c.CacheHit, CacheStatus: c.CacheStatus,
 		PolicyError: c.PolicyError,
 	}
 	l.w.Log(&r)
