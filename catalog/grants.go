@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	egressrule "github.com/gatehouse/gatehouse/abi/egress"
 	"net"
 	"slices"
 	"sort"
@@ -126,6 +127,18 @@ func listOrNone(s []string) string {
 // each optionally with ":port". Whether a destination is allowed is the
 // egress policy's decision at dial time, not this function's.
 func ValidateEgressDest(d string) error {
+	if err := validEgressSyntax(d); err != nil {
+		return err
+	}
+	// The gateway merges granted destinations into the allow-lists of the
+	// APIs the module is attached to: they must be entries it takes.
+	if _, err := egressrule.ParseAllowList([]string{d}); err != nil {
+		return fmt.Errorf("egress destination %q: %v", d, err)
+	}
+	return nil
+}
+
+func validEgressSyntax(d string) error {
 	if d == "" || len(d) > 253+6 {
 		return fmt.Errorf("egress destination must be 1..259 characters")
 	}

@@ -419,7 +419,7 @@ func (m *mapper) finishModules() {
 		for _, v := range keys {
 			mod := vs[v]
 			spec := gateway.ModuleSpec{Name: n, Version: v, MaxInstances: mod.Manifest.Limits.Clamp(m.ceilings).Instances,
-				Granted: mod.GrantedCapabilities()}
+				Granted: mod.GrantedCapabilities(), GrantedEgress: mod.Grant.Egress}
 			if spec.Granted == nil {
 				spec.Granted = []string{} // enforced: nothing granted
 			}

@@ -54,6 +54,10 @@ type ModuleSpec struct {
 	// admin's grant); absent (nil) means not enforced. See
 	// engine.LoadOptions.Granted.
 	Granted []string `yaml:"granted" json:"granted,omitempty"`
+	// GrantedEgress lists the destinations an admin granted the module
+	// (abi/egress allow-list entries): they are added to the egress
+	// allow-list of every API whose chains use the module.
+	GrantedEgress []string `yaml:"granted_egress" json:"granted_egress,omitempty"`
 
 	trusted bool // only the embedded built-ins (see Options.GuardBuiltin)
 

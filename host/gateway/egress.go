@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -26,11 +27,12 @@ type transports struct {
 
 // apiEgress returns an API's Scope and the transport that enforces it (the
 // Options.Transport, unchecked at dial time, when the embedder set one).
-func (g *Gateway) apiEgress(a *API, global rule.AllowList) (*rule.Scope, http.RoundTripper, string, error) {
+func (g *Gateway) apiEgress(a *API, global, granted rule.AllowList) (*rule.Scope, http.RoundTripper, string, error) {
 	allow, err := a.egressAllow(global)
 	if err != nil {
 		return nil, nil, "", err
 	}
+	allow = allow.Merge(granted)
 	s, err := g.guard.Scope(a.Backend, allow)
 	if err != nil {
 		return nil, nil, "", err
@@ -82,4 +84,46 @@ func egressGuard(o *Options) (*egress.Guard, error) {
 		return o.Egress, nil
 	}
 	return egress.New(egress.Options{Logger: o.Logger})
+}
+
+// moduleEgress returns, per module name a step may reference, the egress
+// an admin granted it (ModuleSpec.GrantedEgress).
+func moduleEgress(cfg *Config) (map[string]rule.AllowList, error) {
+	out := map[string]rule.AllowList{}
+	for _, m := range cfg.Modules {
+		if len(m.GrantedEgress) == 0 {
+			continue
+		}
+		al, err := rule.ParseAllowList(m.GrantedEgress)
+		if err != nil {
+			return nil, fmt.Errorf("module %s: granted_egress: %w", m.Name, err)
+		}
+		out[m.Name] = al
+	}
+	return out, nil
+}
+
+// grantedEgress is the union of the egress granted to the modules whose
+// steps can run for API a: the global chain, the API's, and its
+// operations' (product-scope steps are flattened into these).
+func grantedEgress(cfg *Config, a *API, byModule map[string]rule.AllowList) rule.AllowList {
+	var out rule.AllowList
+	if len(byModule) == 0 {
+		return out
+	}
+	add := func(p *Policy) {
+		for i := 0; i < numSections; i++ {
+			for _, st := range p.section(i) {
+				if al, ok := byModule[st.Module]; ok {
+					out = out.Merge(al)
+				}
+			}
+		}
+	}
+	add(&cfg.Policies)
+	add(&a.Policies)
+	for j := range a.Operations {
+		add(&a.Operations[j].Policies)
+	}
+	return out
 }

@@ -352,8 +352,12 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 		return nil, fmt.Errorf("egress_allow: %w", err)
 	}
 	s.egressKeys = map[string]bool{}
+	modEgress, err := moduleEgress(cfg)
+	if err != nil {
+		return nil, err
+	}
 	for _, a := range cfg.APIs {
-		scope, tr, key, err := g.apiEgress(&a, globalEgress)
+		scope, tr, key, err := g.apiEgress(&a, globalEgress, grantedEgress(cfg, &a, modEgress))
 		if err != nil {
 			return nil, fmt.Errorf("api %s: %w", a.Name, err)
 		}
