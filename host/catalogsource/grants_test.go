@@ -308,9 +308,9 @@ func TestGrantsEndToEnd(t *testing.T) {
 		}
 	}
 	want := []string{
-		"admin counterguest@1.0.0 capabilities= egress=",
-		"admin counterguest@1.0.0 capabilities=config,counters,http,log egress=",
-		"admin counterguest@1.0.0 capabilities=config,http,log egress=",
+		"break-glass counterguest@1.0.0 capabilities= egress=",
+		"break-glass counterguest@1.0.0 capabilities=config,counters,http,log egress=",
+		"break-glass counterguest@1.0.0 capabilities=config,http,log egress=",
 	}
 	if strings.Join(grants, "\n") != strings.Join(want, "\n") {
 		t.Errorf("grant audit entries (newest first):\n%s\nwant:\n%s", strings.Join(grants, "\n"), strings.Join(want, "\n"))
