@@ -242,3 +242,41 @@ func BenchmarkRouteMatch(b *testing.B) {
 		})
 	}
 }
+
+// FuzzRouteIndex: for any request path (untrusted), the route index and the
+// old single router agree on a fixed catalog with overlapping prefixes.
+func FuzzRouteIndex(f *testing.F) {
+	cfg := genCatalog(rand.New(rand.NewSource(7)), 2)
+	// Add a deep prefix and a root API so long and short paths both have
+	// candidates.
+	cfg.APIs = append(cfg.APIs, API{Name: "deep", PathPrefix: "/d/e/e/p/er", Backend: "http://127.0.0.1:1", AllowPrivateBackend: true,
+		Operations: []Operation{{ID: "x", Method: "GET", Template: "/{rest:.*}"}}})
+	old := oldRouter(f, cfg)
+	s, done := buildTestSnapshot(f, cfg)
+	f.Cleanup(done)
+	for _, seed := range []string{"/", "/a/b/c", "/ab/items/1", "/a//b", "/d/e/e/p/er/x/y", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s", "/items/", "/%2F", "/gen1/items/9"} {
+		f.Add(uint8(0), seed)
+	}
+	f.Fuzz(func(t *testing.T, mi uint8, path string) {
+		if len(path) == 0 || path[0] != '/' || strings.ContainsAny(path, "?#") {
+			return
+		}
+		m := genReqMethods[int(mi)%len(genReqMethods)]
+		req := httptest.NewRequest(m, "http://gw/", nil)
+		req.URL.Path, req.URL.RawPath = path, ""
+		var om, nm mux.RouteMatch
+		ook, nok := old.Match(req, &om), s.routes.match(req, &nm)
+		if ook != nok || (!ook && errors.Is(om.MatchErr, mux.ErrMethodMismatch) != errors.Is(nm.MatchErr, mux.ErrMethodMismatch)) {
+			t.Fatalf("%s %q: old %v (%v), new %v (%v)", m, path, ook, om.MatchErr, nok, nm.MatchErr)
+		}
+		if ook {
+			o, n := om.Handler.(*oracleRoute), nm.Handler.(*route)
+			if o.api != n.api.cfg.Name || o.op != n.opID || o.catchAll != n.catchAll || !maps.Equal(om.Vars, nm.Vars) {
+				t.Fatalf("%s %q: old %+v %v, new %s/%s %v", m, path, *o, om.Vars, n.api.cfg.Name, n.opID, nm.Vars)
+			}
+		}
+		if want, got := oldPreflight(cfg, path), s.preflightRoute(path); (got == nil) != (want == "") || (got != nil && got.api.cfg.Name != want) {
+			t.Fatalf("preflight %q: old %q, new %v", path, want, got)
+		}
+	})
+}
