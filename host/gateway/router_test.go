@@ -280,3 +280,45 @@ func FuzzRouteIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestRouteIndexDeepPrefixes: prefixes deeper than the index's inline
+// candidate buffer (17) still match, in configuration order (deepest
+// first here, so that each API is reached by some path).
+func TestRouteIndexDeepPrefixes(t *testing.T) {
+	seg := func(n int) string { return strings.Repeat("/s", n) }
+	cfg := &Config{}
+	for i, d := range []int{25, 20, 18, 17, 16, 3} {
+		a := API{Name: fmt.Sprintf("d%d", d), PathPrefix: seg(d), Backend: "http://127.0.0.1:1", AllowPrivateBackend: true}
+		if i%2 == 0 {
+			a.Operations = []Operation{{ID: "get", Method: "GET", Template: "/{x}"}, {ID: "any", Method: "POST", Template: "/s/{rest:.*}"}}
+		}
+		cfg.APIs = append(cfg.APIs, a)
+	}
+	old := oldRouter(t, cfg)
+	s, done := buildTestSnapshot(t, cfg)
+	defer done()
+	hits := map[string]bool{}
+	for d := 1; d <= 30; d++ {
+		for _, tail := range []string{"", "/", "/x", "/s/y/z"} {
+			for _, m := range []string{"GET", "POST", "PUT"} {
+				path := seg(d) + tail
+				req := httptest.NewRequest(m, "http://gw"+path, nil)
+				var om, nm mux.RouteMatch
+				ook, nok := old.Match(req, &om), s.routes.match(req, &nm)
+				if ook != nok || (!ook && errors.Is(om.MatchErr, mux.ErrMethodMismatch) != errors.Is(nm.MatchErr, mux.ErrMethodMismatch)) {
+					t.Fatalf("%s %s: old %v (%v), new %v (%v)", m, path, ook, om.MatchErr, nok, nm.MatchErr)
+				}
+				if ook {
+					o, n := om.Handler.(*oracleRoute), nm.Handler.(*route)
+					if o.api != n.api.cfg.Name || o.op != n.opID {
+						t.Fatalf("%s %s: old %+v, new %s/%s", m, path, *o, n.api.cfg.Name, n.opID)
+					}
+					hits[o.api] = true
+				}
+			}
+		}
+	}
+	if len(hits) != len(cfg.APIs) {
+		t.Fatalf("only %v of %d APIs were reached", hits, len(cfg.APIs))
+	}
+}
