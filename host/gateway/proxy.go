@@ -176,7 +176,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer snap.release()
 	r.URL.Path, r.URL.RawPath = path, ""
 	var rt *route
-	if snap.router.Match(r, &c.match) {
+	if snap.routes.match(r, &c.match) {
 		rt, _ = c.match.Handler.(*route)
 	} else if isPreflight(r) {
 		// No operation declares OPTIONS: the API's own policy (its cors

@@ -8,12 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/mux"
 
 	rule "github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/host/engine"
@@ -146,19 +143,9 @@ type apiState struct {
 	secrets []string
 }
 
-type apiRoute struct {
-	prefix string
-	rt     *route
-}
-
 // preflightRoute finds the API-level route for a CORS preflight to path.
 func (s *snapshot) preflightRoute(path string) *route {
-	for _, a := range s.apiRoutes {
-		if path == a.prefix || strings.HasPrefix(path, a.prefix+"/") || a.prefix == "" {
-			return a.rt
-		}
-	}
-	return nil
+	return s.routes.preflightRoute(path)
 }
 
 // snapshot is an immutable generation of everything a request needs. It is
@@ -166,16 +153,15 @@ func (s *snapshot) preflightRoute(path string) *route {
 // each request holds one while it runs; the last release closes it.
 type snapshot struct {
 	version int64
-	router  *mux.Router
-	// apiRoutes are the API-level chains of APIs with operations, longest
-	// prefix first, used for CORS preflights.
-	apiRoutes []apiRoute
-	subs      map[string]StaticSubscription
-	refs      atomic.Int64
-	mods      []*moduleRef
-	plans     map[*moduleRef][]*engine.Plan
-	built     time.Time
-	onClose   func()
+	// routes finds a request's route by path prefix, then within its API
+	// (router.go); it also holds the API-level routes for CORS preflights.
+	routes  *routeIndex
+	subs    map[string]StaticSubscription
+	refs    atomic.Int64
+	mods    []*moduleRef
+	plans   map[*moduleRef][]*engine.Plan
+	built   time.Time
+	onClose func()
 	// egressKeys name the backend transports this snapshot's APIs use.
 	egressKeys map[string]bool
 }
@@ -346,7 +332,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 		return out, nil
 	}
 
-	r := mux.NewRouter()
+	s.routes = newRouteIndex()
 	globalEgress, err := rule.ParseAllowList(cfg.EgressAllow)
 	if err != nil {
 		return nil, fmt.Errorf("egress_allow: %w", err)
@@ -386,6 +372,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			return g.opts.Metrics.Route(a.Name, op)
 		}
 		prefix := as.prefix
+		r := s.routes.add(prefix)
 		effective := func(op *Policy) (chain, error) {
 			var c chain
 			for i := 0; i < numSections; i++ {
@@ -427,7 +414,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			if err != nil {
 				return nil, fmt.Errorf("api %s: %w", a.Name, err)
 			}
-			s.apiRoutes = append(s.apiRoutes, apiRoute{prefix: prefix, rt: &route{api: as, chain: ch, catchAll: true, met: routeMet("")}})
+			s.routes.setPreflight(&route{api: as, chain: ch, catchAll: true, met: routeMet("")})
 		}
 		// Without operations an API forwards everything under its prefix.
 		if len(a.Operations) == 0 {
@@ -444,8 +431,6 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			}
 		}
 	}
-	s.router = r
-	sort.Slice(s.apiRoutes, func(i, j int) bool { return len(s.apiRoutes[i].prefix) > len(s.apiRoutes[j].prefix) })
 	for _, sub := range cfg.Subscriptions {
 		s.subs[sub.Key] = sub
 	}

@@ -46,15 +46,39 @@ type Metrics struct {
 	mu     sync.Mutex
 	routes map[[2]string]*routeMetrics
 	stages map[string]*stageMetrics
+	// opLimit caps the operations with their own operation label (-1: no
+	// cap); opCount counts those admitted. See LimitOperations.
+	opLimit, opCount int
+}
+
+// OverflowOperation is the operation label of the calls to operations past
+// the LimitOperations cap, one per API.
+const OverflowOperation = "_other"
+
+// DefaultOperationLimit is the operations with their own series unless
+// LimitOperations says otherwise.
+const DefaultOperationLimit = 1000
+
+// LimitOperations caps how many operations get their own operation label
+// (requests_total and request_duration_seconds series): the first n routes
+// resolved keep theirs for the life of the process; later operations are
+// counted under operation="_other" of their API. n < 0 lifts the cap; 0
+// counts every operation as "_other" (per-API series only). Call it before
+// the gateway resolves routes; it does not relabel routes already resolved.
+func (m *Metrics) LimitOperations(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.opLimit = n
 }
 
 // New creates the registry with the request and policy instruments and the
 // Go runtime and process collectors.
 func New() *Metrics {
 	m := &Metrics{
-		reg:    prometheus.NewRegistry(),
-		routes: map[[2]string]*routeMetrics{},
-		stages: map[string]*stageMetrics{},
+		reg:     prometheus.NewRegistry(),
+		routes:  map[[2]string]*routeMetrics{},
+		stages:  map[string]*stageMetrics{},
+		opLimit: DefaultOperationLimit,
 	}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "requests_total",
@@ -112,15 +136,29 @@ type classMetrics struct {
 }
 
 // Route implements gateway.Metrics. Routes are cached across snapshots.
+// Past the LimitOperations cap an operation shares its API's "_other"
+// route, so series stay bounded however many operations the catalog has.
 func (m *Metrics) Route(api, op string) gateway.RouteMetrics {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := [2]string{api, op}
 	r, ok := m.routes[k]
-	if !ok {
-		r = &routeMetrics{m: m, api: api, op: op}
-		m.routes[k] = r
+	if ok {
+		return r
 	}
+	if op != "" {
+		if m.opLimit >= 0 && m.opCount >= m.opLimit {
+			op = OverflowOperation
+			k[1] = op
+			if r, ok = m.routes[k]; ok {
+				return r
+			}
+		} else {
+			m.opCount++
+		}
+	}
+	r = &routeMetrics{m: m, api: api, op: op}
+	m.routes[k] = r
 	return r
 }
 
