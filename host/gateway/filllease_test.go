@@ -45,6 +45,11 @@ func TestFillLeaseWait(t *testing.T) {
 				return
 			}
 		}
+		if strings.HasSuffix(r.URL.Path, "/wait") {
+			// The waiter that takes the freed lease holds it while the
+			// others re-run, however slowly the machine schedules them.
+			time.Sleep(300 * time.Millisecond)
+		}
 		io.WriteString(w, "lease="+r.Header.Get("X-Var-lease"))
 	}))
 	defer be.Close()
