@@ -131,11 +131,13 @@ type NamedValues interface {
 }
 
 // AuditLog reads the audit log, newest first, and records reads of
-// sensitive data (secret named values, subscription keys) with the
-// context's actor (WithActor).
+// sensitive data (secret named values, subscription keys) and admin
+// actions that change no catalog entity (a portal reset link issued,
+// portal sessions ended) with the context's actor (WithActor).
 type AuditLog interface {
 	ListAudit(ctx context.Context, limit int) ([]AuditEntry, error)
 	RecordRead(ctx context.Context, entity, id, detail string) error
+	RecordAction(ctx context.Context, action, entity, id, detail string) error
 }
 
 // Store is the whole catalog.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -62,6 +63,9 @@ func (s *server) createResetLink(w http.ResponseWriter, r *http.Request) error {
 	if err := s.st.CreateResetToken(r.Context(), catalog.ResetToken{TokenHash: hex.EncodeToString(sum[:]), UserID: u.ID, ExpiresAt: exp}); err != nil {
 		return err
 	}
+	if err := s.st.RecordAction(writeCtx(r), "reset-link", "user", u.ID, "portal password reset link issued, expires "+exp.Format(time.RFC3339)); err != nil {
+		return err
+	}
 	link := s.portalURL + "/reset?token=" + url.QueryEscape(tok)
 	mailed := false
 	if s.sendReset != nil {
@@ -84,6 +88,9 @@ func (s *server) deleteUserSessions(w http.ResponseWriter, r *http.Request) erro
 	}
 	n, err := s.st.DeleteUserSessions(r.Context(), u.ID)
 	if err != nil {
+		return err
+	}
+	if err := s.st.RecordAction(writeCtx(r), "sign-out", "user", u.ID, fmt.Sprintf("%d portal sessions ended", n)); err != nil {
 		return err
 	}
 	s.log.Info("portal sessions ended by an admin", "user", u.ID, "sessions", n)

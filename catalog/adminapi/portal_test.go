@@ -92,6 +92,23 @@ func TestPortalResetLinkAndSessions(t *testing.T) {
 	if ended.Ended != 2 {
 		t.Errorf("ended %d sessions, want 2", ended.Ended)
 	}
+	// Both admin actions are in the audit log with the actor.
+	audit, err := e.st.ListAudit(ctx, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, a := range audit {
+		if a.EntityID == u.ID && (a.Action == "reset-link" || a.Action == "sign-out") {
+			if a.Actor == "" {
+				t.Errorf("audit row without actor: %+v", a)
+			}
+			seen[a.Action]++
+		}
+	}
+	if seen["reset-link"] != 2 || seen["sign-out"] != 1 {
+		t.Errorf("audit rows for the portal admin actions: %v, want 2 reset-link and 1 sign-out", seen)
+	}
 	if r := e.do("DELETE", "/users/nobody/sessions", nil); r.status != 404 {
 		t.Errorf("unknown user: %d", r.status)
 	}

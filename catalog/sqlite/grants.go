@@ -115,11 +115,18 @@ func checkGrantInUse(ctx context.Context, tx *sql.Tx, before, after []catalog.Mo
 // named value, subscription keys) by the context's actor. Reads do not
 // change the catalog: the entry carries the current catalog version.
 func (s *Store) RecordRead(ctx context.Context, entity, id, detail string) error {
-	if entity == "" || id == "" {
-		return errors.New("sqlite: RecordRead needs an entity and an id")
+	return s.RecordAction(ctx, "read", entity, id, detail)
+}
+
+// RecordAction appends an audit row for an admin action that writes no
+// catalog entity (the catalog version is not bumped), with the context's
+// actor.
+func (s *Store) RecordAction(ctx context.Context, action, entity, id, detail string) error {
+	if action == "" || entity == "" || id == "" {
+		return errors.New("sqlite: RecordAction needs an action, an entity and an id")
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, version)
-		VALUES (?, ?, 'read', ?, ?, ?, (SELECT version FROM catalog_version WHERE id = 1))`,
-		s.now().UnixNano(), catalog.ActorFrom(ctx), entity, id, detail)
+		VALUES (?, ?, ?, ?, ?, ?, (SELECT version FROM catalog_version WHERE id = 1))`,
+		s.now().UnixNano(), catalog.ActorFrom(ctx), action, entity, id, detail)
 	return mapErr(err)
 }
