@@ -312,3 +312,15 @@ func ActorFrom(ctx context.Context) string {
 	}
 	return "system"
 }
+
+// PolicySection is one section of a policy document under its JSON name.
+type PolicySection struct {
+	Name    string // inbound, backend, outbound, onError
+	Entries []PolicyEntry
+}
+
+// Sections returns the document's four sections in order, named as in
+// JSON and in field paths ("inbound[2].config").
+func (d *PolicyDoc) Sections() [4]PolicySection {
+	return [4]PolicySection{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}}
+}

@@ -68,47 +68,31 @@ func (s *Store) SetModuleGrant(ctx context.Context, name, version string, g cata
 // checkGrantInUse refuses a grant change after which a policy entry that
 // runs target no longer does (its version lost a grant it needs).
 func checkGrantInUse(ctx context.Context, tx *sql.Tx, before, after []catalog.Module, target catalog.Module) error {
-	rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies ORDER BY scope, scope_id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		d, err := scanPolicy(rows)
-		if err != nil {
-			return err
-		}
-		for _, sec := range []struct {
-			name    string
-			entries []catalog.PolicyEntry
-		}{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}} {
-			for i, e := range sec.entries {
-				for _, r := range []string{e.Module, e.Fallback} {
-					if e.Base || r == "" {
-						continue
-					}
-					if n, _, err := catalog.ParseModuleRef(r); err != nil || n != target.Name {
-						continue
-					}
-					was, err := catalog.ResolveGranted(before, r)
-					if err != nil || was.Version != target.Version {
-						continue
-					}
-					if now, err := catalog.ResolveGranted(after, r); err != nil || now.Version != target.Version {
-						missing := ""
-						for _, m := range after {
-							if m.Version == target.Version {
-								missing = strings.Join(m.MissingGrants(), ", ")
-							}
-						}
-						return catalog.Conflictf("module %s@%s is used by the policy of %s %s (%s[%d]); it would then miss %s: detach it first",
-							target.Name, target.Version, d.Scope, d.ScopeID, sec.name, i, missing)
+	return eachPolicyEntry(ctx, tx, func(d *catalog.PolicyDoc, sec string, i int, e catalog.PolicyEntry) error {
+		for _, r := range []string{e.Module, e.Fallback} {
+			if e.Base || r == "" {
+				continue
+			}
+			if n, _, err := catalog.ParseModuleRef(r); err != nil || n != target.Name {
+				continue
+			}
+			was, err := catalog.ResolveGranted(before, r)
+			if err != nil || was.Version != target.Version {
+				continue
+			}
+			if now, err := catalog.ResolveGranted(after, r); err != nil || now.Version != target.Version {
+				missing := ""
+				for _, m := range after {
+					if m.Version == target.Version {
+						missing = strings.Join(m.MissingGrants(), ", ")
 					}
 				}
+				return catalog.Conflictf("module %s@%s is used by the policy of %s %s (%s[%d]); it would then miss %s: detach it first",
+					target.Name, target.Version, d.Scope, d.ScopeID, sec, i, missing)
 			}
 		}
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // RecordRead writes an audit entry for a read of sensitive data (a secret

@@ -135,27 +135,15 @@ func (s *Store) DeleteModule(ctx context.Context, name, version string) error {
 			_, err := catalog.ResolveGranted(after, r)
 			return err != nil
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanPolicy(rows)
-			if err != nil {
-				return err
-			}
-			for _, sec := range [][]catalog.PolicyEntry{d.Inbound, d.Backend, d.Outbound, d.OnError} {
-				for _, e := range sec {
-					for _, r := range []string{e.Module, e.Fallback} {
-						if r == ref || (r == name && orphaned(r)) {
-							return catalog.Conflictf("module %s is used by the policy of %s %s", ref, d.Scope, d.ScopeID)
-						}
-					}
+		err = eachPolicyEntry(ctx, tx, func(d *catalog.PolicyDoc, _ string, _ int, e catalog.PolicyEntry) error {
+			for _, r := range []string{e.Module, e.Fallback} {
+				if r == ref || (r == name && orphaned(r)) {
+					return catalog.Conflictf("module %s is used by the policy of %s %s", ref, d.Scope, d.ScopeID)
 				}
 			}
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM modules WHERE name = ? AND version = ?`, name, version)
@@ -217,11 +205,8 @@ func (s *Store) SetPolicy(ctx context.Context, d catalog.PolicyDoc) error {
 
 func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error {
 	versions := map[string][]catalog.Module{}
-	for _, sec := range []struct {
-		name    string
-		entries []catalog.PolicyEntry
-	}{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}} {
-		for i, e := range sec.entries {
+	for _, sec := range d.Sections() {
+		for i, e := range sec.Entries {
 			for _, r := range [...]struct{ field, ref string }{{"module", e.Module}, {"fallback", e.Fallback}} {
 				field, ref := r.field, r.ref
 				if e.Base || ref == "" {
@@ -237,7 +222,7 @@ func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error
 					versions[name] = mods
 				}
 				if _, err := catalog.ResolveGranted(mods, ref); err != nil {
-					return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].%s", sec.name, i, field), Msg: err.Error()}
+					return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].%s", sec.Name, i, field), Msg: err.Error()}
 				}
 			}
 		}
@@ -409,28 +394,13 @@ func (s *Store) ListNamedValues(ctx context.Context) ([]catalog.NamedValue, erro
 // config references it ({{name}}).
 func (s *Store) DeleteNamedValue(ctx context.Context, name string) error {
 	return s.write(ctx, audit{"delete", "named-value", name, ""}, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies ORDER BY scope, scope_id`)
+		err := eachPolicyEntry(ctx, tx, func(d *catalog.PolicyDoc, sec string, i int, e catalog.PolicyEntry) error {
+			if slices.Contains(catalog.NamedValueRefs(e.Config), name) {
+				return catalog.Conflictf("named value %q is referenced by the policy of %s %s (%s[%d].config)", name, d.Scope, d.ScopeID, sec, i)
+			}
+			return nil
+		})
 		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanPolicy(rows)
-			if err != nil {
-				return err
-			}
-			for _, sec := range []struct {
-				name    string
-				entries []catalog.PolicyEntry
-			}{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}} {
-				for i, e := range sec.entries {
-					if slices.Contains(catalog.NamedValueRefs(e.Config), name) {
-						return catalog.Conflictf("named value %q is referenced by the policy of %s %s (%s[%d].config)", name, d.Scope, d.ScopeID, sec.name, i)
-					}
-				}
-			}
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM named_values WHERE name = ?`, name)
@@ -444,11 +414,8 @@ func (s *Store) DeleteNamedValue(ctx context.Context, name string) error {
 // checkNamedValueRefs refuses a document whose configs reference named
 // values that do not exist, naming the entry and the names.
 func checkNamedValueRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error {
-	for _, sec := range []struct {
-		name    string
-		entries []catalog.PolicyEntry
-	}{{"inbound", d.Inbound}, {"backend", d.Backend}, {"outbound", d.Outbound}, {"onError", d.OnError}} {
-		for i, e := range sec.entries {
+	for _, sec := range d.Sections() {
+		for i, e := range sec.Entries {
 			var unknown []string
 			for _, n := range catalog.NamedValueRefs(e.Config) {
 				var one int
@@ -460,9 +427,33 @@ func checkNamedValueRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) e
 				}
 			}
 			if len(unknown) > 0 {
-				return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].config", sec.name, i), Msg: (&catalog.UnknownNamedValueError{Names: unknown}).Error()}
+				return &catalog.FieldError{Path: fmt.Sprintf("%s[%d].config", sec.Name, i), Msg: (&catalog.UnknownNamedValueError{Names: unknown}).Error()}
 			}
 		}
 	}
 	return nil
+}
+
+// eachPolicyEntry calls f with every entry of every stored policy
+// document, in scope order, until f returns an error.
+func eachPolicyEntry(ctx context.Context, tx *sql.Tx, f func(d *catalog.PolicyDoc, section string, i int, e catalog.PolicyEntry) error) error {
+	rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, doc FROM policies ORDER BY scope, scope_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d, err := scanPolicy(rows)
+		if err != nil {
+			return err
+		}
+		for _, sec := range d.Sections() {
+			for i, e := range sec.Entries {
+				if err := f(&d, sec.Name, i, e); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return rows.Err()
 }
