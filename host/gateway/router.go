@@ -11,14 +11,14 @@ import (
 // of APIs: a map from path prefix to the APIs with that prefix, then the
 // routes of those APIs only (one gorilla/mux router per API).
 //
-// It keeps the rules of the single router it replaces (every route of every
-// API in one mux, tried in configuration order): an API's routes can only
-// match a path equal to its prefix or under prefix+"/" (templates start with
-// "/"), so the APIs that can match a path are found by looking up the path's
-// own prefixes at each "/" — at most maxDepth lookups, bounded by the
-// configuration, not by the request. Among those, the first in
-// configuration order with a full match wins; otherwise 405 if any matched
-// the path but not the method, as mux does; otherwise 404.
+// Overlapping prefixes resolve longest first, as in APIM and Kong. An API's
+// routes can only match a path equal to its prefix or under prefix+"/"
+// (templates start with "/"), so the APIs that can match a path are found
+// by looking up the path's own prefixes at each "/" — at most maxDepth
+// lookups, bounded by the configuration, not by the request — longest
+// first (APIs with the same prefix in configuration order). The first of
+// them with a full match (path and method) wins; otherwise 405 if any
+// matched the path but not the method, as mux does; otherwise 404.
 type routeIndex struct {
 	apis     []indexedAPI
 	byPrefix map[string][]int // prefix without trailing slash → indexes into apis, ascending
@@ -113,23 +113,22 @@ func (x *routeIndex) candidates(path string, f func(i int) bool) {
 // m.Vars; false with m.MatchErr mux.ErrMethodMismatch (405) or
 // mux.ErrNotFound (404).
 func (x *routeIndex) match(r *http.Request, m *mux.RouteMatch) bool {
-	best := -1
+	found := false
 	methodMismatch := false
 	var tmp mux.RouteMatch
 	x.candidates(r.URL.Path, func(i int) bool {
-		if best >= 0 && i > best {
-			return true // a match earlier in configuration order exists
-		}
 		tmp = mux.RouteMatch{}
 		if x.apis[i].router.Match(r, &tmp) {
-			best = i
+			found = true
 			*m = tmp
-		} else if tmp.MatchErr == mux.ErrMethodMismatch {
+			return false // the longest prefix with a full match wins
+		}
+		if tmp.MatchErr == mux.ErrMethodMismatch {
 			methodMismatch = true
 		}
 		return true
 	})
-	if best >= 0 {
+	if found {
 		return true
 	}
 	*m = mux.RouteMatch{MatchErr: mux.ErrNotFound}

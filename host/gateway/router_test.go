@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -25,12 +26,18 @@ type oracleRoute struct {
 
 func (oracleRoute) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
-// oldRouter builds the router the gateway used before routeIndex: every
-// route of every API in one gorilla/mux router, in configuration order.
-// It is the oracle of TestRouteIndexMatchesSingleRouter.
+// oldRouter builds the oracle of TestRouteIndexMatchesSingleRouter: the
+// router the gateway used before routeIndex (every route of every API in
+// one gorilla/mux router, tried in order) with the APIs ordered longest
+// prefix first, configuration order among equal prefixes — the rule the
+// index implements.
 func oldRouter(t testing.TB, cfg *Config) *mux.Router {
 	r := mux.NewRouter()
-	for _, a := range cfg.APIs {
+	apis := slices.Clone(cfg.APIs)
+	sort.SliceStable(apis, func(i, j int) bool {
+		return len(strings.TrimSuffix(apis[i].PathPrefix, "/")) > len(strings.TrimSuffix(apis[j].PathPrefix, "/"))
+	})
+	for _, a := range apis {
 		prefix := strings.TrimSuffix(a.PathPrefix, "/")
 		for _, o := range a.Operations {
 			mr := r.NewRoute().Path(prefix + o.Template).Handler(&oracleRoute{api: a.Name, op: o.ID})
@@ -282,8 +289,7 @@ func FuzzRouteIndex(f *testing.F) {
 }
 
 // TestRouteIndexDeepPrefixes: prefixes deeper than the index's inline
-// candidate buffer (17) still match, in configuration order (deepest
-// first here, so that each API is reached by some path).
+// candidate buffer (17) still match, longest prefix first.
 func TestRouteIndexDeepPrefixes(t *testing.T) {
 	seg := func(n int) string { return strings.Repeat("/s", n) }
 	cfg := &Config{}
@@ -320,5 +326,50 @@ func TestRouteIndexDeepPrefixes(t *testing.T) {
 	}
 	if len(hits) != len(cfg.APIs) {
 		t.Fatalf("only %v of %d APIs were reached", hits, len(cfg.APIs))
+	}
+}
+
+// TestRouteLongestPrefixWins: overlapping prefixes resolve longest first
+// whatever the configuration order; a shorter prefix still gets what the
+// longer one does not route, and a method the longer one lacks for a path it
+// declares is still offered to the shorter one before 405.
+func TestRouteLongestPrefixWins(t *testing.T) {
+	cfg := &Config{APIs: []API{
+		{Name: "root", PathPrefix: "/", Backend: "http://127.0.0.1:1", AllowPrivateBackend: true,
+			Operations: []Operation{{ID: "ab", Method: "GET", Template: "/ab/items"}, {ID: "cdy", Method: "GET", Template: "/c/d/y"}}},
+		{Name: "a", PathPrefix: "/a", Backend: "http://127.0.0.1:1", AllowPrivateBackend: true,
+			Operations: []Operation{{ID: "any", Method: "*", Template: "/{rest:.*}"}}},
+		{Name: "ab", PathPrefix: "/a/b", Backend: "http://127.0.0.1:1", AllowPrivateBackend: true,
+			Operations: []Operation{{ID: "get", Method: "GET", Template: "/items"}}},
+		{Name: "c", PathPrefix: "/c/d", Backend: "http://127.0.0.1:1", AllowPrivateBackend: true,
+			Operations: []Operation{{ID: "get", Method: "GET", Template: "/x"}}},
+	}}
+	s, done := buildTestSnapshot(t, cfg)
+	defer done()
+	for _, c := range []struct{ method, path, api, op string }{
+		{"GET", "/a/b/items", "ab", "get"},
+		{"POST", "/a/b/items", "a", "any"}, // ab has the path, not the method: a's catch-all template takes it
+		{"GET", "/a/b/other", "a", "any"},
+		{"GET", "/a/x", "a", "any"},
+		{"GET", "/ab/items", "root", "ab"},
+		{"GET", "/c/d/x", "c", "get"},
+		{"POST", "/c/d/x", "", "405"},
+		{"GET", "/c/d/y", "root", "cdy"}, // ... while a path c does not declare falls to root
+	} {
+		req := httptest.NewRequest(c.method, "http://gw"+c.path, nil)
+		var m mux.RouteMatch
+		ok := s.routes.match(req, &m)
+		if c.op == "405" {
+			if ok || !errors.Is(m.MatchErr, mux.ErrMethodMismatch) {
+				t.Fatalf("%s %s: matched=%v err=%v, want 405", c.method, c.path, ok, m.MatchErr)
+			}
+			continue
+		}
+		if !ok {
+			t.Fatalf("%s %s: no match (%v), want %s", c.method, c.path, m.MatchErr, c.api)
+		}
+		if rt := m.Handler.(*route); rt.api.cfg.Name != c.api || rt.opID != c.op {
+			t.Fatalf("%s %s: got %s/%s, want %s/%s", c.method, c.path, rt.api.cfg.Name, rt.opID, c.api, c.op)
+		}
 	}
 }
