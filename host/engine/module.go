@@ -104,9 +104,12 @@ type Module struct {
 	ns        string
 	nsPrefix  []byte // nil: the built-in namespace (keys unprefixed)
 
+	// atts and plans are read by guest calls (by id) without a lock and
+	// written per registration: sync.Map, not a copy-on-write map, whose
+	// copy per Attach/NewPlan made a snapshot build quadratic in its size.
 	regMu   sync.Mutex
-	atts    atomic.Pointer[map[uint32]*Attachment]
-	plans   atomic.Pointer[map[uint32]*Plan]
+	atts    sync.Map // uint32 → *Attachment
+	plans   sync.Map // uint32 → *Plan
 	nextID  uint32
 	closed  atomic.Bool
 	closeMu sync.Mutex
@@ -148,10 +151,6 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 		budgetLog: newGuestLog(e.log, name+"@"+version, e.opts.GuestLogRate),
 		ns:        ns, nsPrefix: nsPrefix,
 	}
-	empty := map[uint32]*Attachment{}
-	m.atts.Store(&empty)
-	emptyP := map[uint32]*Plan{}
-	m.plans.Store(&emptyP)
 	m.pool = newPool(m, po.withDefaults())
 	// One instance eagerly: a module that cannot start, or whose marker says
 	// a newer minor, fails here and not on the first request.
@@ -193,13 +192,7 @@ func (m *Module) Attach(policy string, config []byte) *Attachment {
 	if len(a.Config) == 0 {
 		a.Config = []byte("{}")
 	}
-	old := *m.atts.Load()
-	next := make(map[uint32]*Attachment, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[a.ID] = a
-	m.atts.Store(&next)
+	m.atts.Store(a.ID, a)
 	return a
 }
 
@@ -207,10 +200,9 @@ func (m *Module) Attach(policy string, config []byte) *Attachment {
 func (m *Module) NewPlan(atts ...*Attachment) (*Plan, error) {
 	m.regMu.Lock()
 	defer m.regMu.Unlock()
-	cur := *m.atts.Load()
 	p := &Plan{}
 	for _, a := range atts {
-		if cur[a.ID] != a {
+		if m.attachment(a.ID) != a {
 			return nil, fmt.Errorf("engine: attachment %d does not belong to module %s", a.ID, m.Name)
 		}
 		p.Attachments = append(p.Attachments, a.ID)
@@ -218,13 +210,7 @@ func (m *Module) NewPlan(atts ...*Attachment) (*Plan, error) {
 	}
 	m.nextID++
 	p.ID = m.nextID
-	old := *m.plans.Load()
-	next := make(map[uint32]*Plan, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[p.ID] = p
-	m.plans.Store(&next)
+	m.plans.Store(p.ID, p)
 	return p, nil
 }
 
@@ -232,27 +218,27 @@ func (m *Module) NewPlan(atts ...*Attachment) (*Plan, error) {
 func (m *Module) Release(plans []*Plan) {
 	m.regMu.Lock()
 	defer m.regMu.Unlock()
-	oldP, oldA := *m.plans.Load(), *m.atts.Load()
-	nextP := make(map[uint32]*Plan, len(oldP))
-	for k, v := range oldP {
-		nextP[k] = v
-	}
-	nextA := make(map[uint32]*Attachment, len(oldA))
-	for k, v := range oldA {
-		nextA[k] = v
-	}
 	for _, p := range plans {
-		delete(nextP, p.ID)
+		m.plans.Delete(p.ID)
 		for _, a := range p.Attachments {
-			delete(nextA, a)
+			m.atts.Delete(a)
 		}
 	}
-	m.plans.Store(&nextP)
-	m.atts.Store(&nextA)
 }
 
-func (m *Module) attachment(id uint32) *Attachment { return (*m.atts.Load())[id] }
-func (m *Module) plan(id uint32) *Plan             { return (*m.plans.Load())[id] }
+func (m *Module) attachment(id uint32) *Attachment {
+	if v, ok := m.atts.Load(id); ok {
+		return v.(*Attachment)
+	}
+	return nil
+}
+
+func (m *Module) plan(id uint32) *Plan {
+	if v, ok := m.plans.Load(id); ok {
+		return v.(*Plan)
+	}
+	return nil
+}
 
 // PoolExhaustions is how many calls found no instance before their queue
 // timeout (each failed closed: ErrNoInstance).
