@@ -23,6 +23,13 @@ type moduleRef struct {
 	refs int // guarded by reg.mu
 }
 
+// retain adds a reference (a snapshot part that runs the module).
+func (r *moduleRef) retain() {
+	r.reg.mu.Lock()
+	r.refs++
+	r.reg.mu.Unlock()
+}
+
 func (r *moduleRef) release() {
 	r.reg.mu.Lock()
 	r.refs--

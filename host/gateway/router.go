@@ -37,21 +37,15 @@ func newRouteIndex() *routeIndex {
 	return &routeIndex{byPrefix: map[string][]int{}}
 }
 
-// add registers the next API in configuration order and returns its router.
-// prefix has no trailing slash ("" for an API at the root).
-func (x *routeIndex) add(prefix string) *mux.Router {
-	r := mux.NewRouter()
+// add registers the next API in configuration order: its router and its
+// preflight route (nil for an API without operations). prefix has no
+// trailing slash ("" for an API at the root).
+func (x *routeIndex) add(prefix string, r *mux.Router, preflight *route) {
 	x.byPrefix[prefix] = append(x.byPrefix[prefix], len(x.apis))
-	x.apis = append(x.apis, indexedAPI{prefix: prefix, router: r})
+	x.apis = append(x.apis, indexedAPI{prefix: prefix, router: r, preflight: preflight})
 	if d := strings.Count(prefix, "/"); d > x.maxDepth {
 		x.maxDepth = d
 	}
-	return r
-}
-
-// setPreflight records the API-level route of the API last added.
-func (x *routeIndex) setPreflight(rt *route) {
-	x.apis[len(x.apis)-1].preflight = rt
 }
 
 // candidates calls f with the indexes of the APIs whose prefix path is

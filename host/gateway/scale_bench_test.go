@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,5 +120,66 @@ func BenchmarkCatalogScale(b *testing.B) {
 			b.ReportMetric(vmRSS(), "rss-MiB")
 			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 		})
+	}
+}
+
+// BenchmarkSnapshotBuild is a snapshot build of n APIs × 5 operations with
+// the modules already loaded: full (nothing reused: a start or restore)
+// and incremental (one API's policy changed since the serving snapshot:
+// what a catalog write pays). GATEHOUSE_SCALE_MAX caps n (default 3000).
+func BenchmarkSnapshotBuild(b *testing.B) {
+	builtin := hosttest.Guest(b, "plugins/builtin")
+	max := 3000
+	if v, err := strconv.Atoi(os.Getenv("GATEHOUSE_SCALE_MAX")); err == nil {
+		max = v
+	}
+	for _, n := range []int{1000, 3000, 10000} {
+		if n > max {
+			continue
+		}
+		ctx := context.Background()
+		e, err := engine.New(ctx, engine.Options{CacheDir: cacheDir, Logger: quiet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := scaleConfig(n)
+		g, err := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(cfg, ""), Transport: cannedTransport{}, Logger: quiet,
+			Builtin: builtin, BuiltinVersion: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := g.Reload(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for _, full := range []bool{true, false} {
+			name := fmt.Sprintf("incremental/apis=%d", n)
+			if full {
+				name = fmt.Sprintf("full/apis=%d", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					b.StopTimer()
+					next := *cfg
+					next.APIs = slices.Clone(cfg.APIs)
+					i++
+					a := &next.APIs[i%n]
+					a.Policies = gateway.Policy{Inbound: []gateway.Step{{Policy: "set-header", Config: []byte(fmt.Sprintf(`{"name":"X-API","value":"changed %d"}`, i))}}}
+					b.StartTimer()
+					reused, release, err := g.BuildForTest(ctx, &next, full)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					if want := n - 1; !full && reused != want {
+						b.Fatalf("reused %d parts, want %d", reused, want)
+					}
+					release()
+					b.StartTimer()
+				}
+			})
+		}
+		g.Close()
+		e.Close(ctx)
 	}
 }

@@ -1,12 +1,8 @@
 package gateway
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -155,11 +151,16 @@ type snapshot struct {
 	version int64
 	// routes finds a request's route by path prefix, then within its API
 	// (router.go); it also holds the API-level routes for CORS preflights.
-	routes  *routeIndex
-	subs    map[string]StaticSubscription
-	refs    atomic.Int64
-	mods    []*moduleRef
-	plans   map[*moduleRef][]*engine.Plan
+	routes *routeIndex
+	subs   map[string]StaticSubscription
+	refs   atomic.Int64
+	mods   []*moduleRef
+	// parts are the compiled APIs, shared with the snapshots before and
+	// after this one while unchanged (build.go); byName indexes them.
+	parts   []*apiPart
+	byName  map[string]*apiPart
+	shared  sharedInputs
+	reused  int // parts taken over from the previous snapshot
 	built   time.Time
 	onClose func()
 	// egressKeys name the backend transports this snapshot's APIs use.
@@ -180,8 +181,8 @@ func (s *snapshot) tryAcquire() bool {
 
 func (s *snapshot) release() {
 	if s.refs.Add(-1) == 0 {
-		for ref, plans := range s.plans {
-			ref.mod.Release(plans)
+		for _, p := range s.parts {
+			p.release()
 		}
 		for _, m := range s.mods {
 			m.release()
@@ -190,251 +191,4 @@ func (s *snapshot) release() {
 			s.onClose()
 		}
 	}
-}
-
-// build compiles a Config into a snapshot: it loads (or reuses) every module
-// that a step uses, registers attachments and plans, computes each
-// operation's effective chain and builds the router.
-func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snapshot, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	s := &snapshot{version: cfg.Version, subs: map[string]StaticSubscription{}, plans: map[*moduleRef][]*engine.Plan{}, built: time.Now()}
-	ok := false
-	defer func() {
-		if !ok {
-			for ref, plans := range s.plans {
-				ref.mod.Release(plans)
-			}
-			for _, m := range s.mods {
-				m.release()
-			}
-		}
-	}()
-	specs := map[string]ModuleSpec{}
-	for _, m := range cfg.Modules {
-		specs[m.Name] = m
-	}
-	loaded := map[string]*moduleRef{}
-	getMod := func(name string) (*moduleRef, error) {
-		if name == "" {
-			name = "builtin"
-		}
-		if r, ok := loaded[name]; ok {
-			return r, nil
-		}
-		var spec ModuleSpec
-		if name == "builtin" {
-			if g.opts.Builtin == nil {
-				return nil, fmt.Errorf("module builtin: the built-in policies were not built into this binary (run make build)")
-			}
-			spec = ModuleSpec{Name: "builtin", Version: g.opts.BuiltinVersion, Wasm: g.opts.Builtin, MinInstances: 1, MaxInstances: 4, trusted: !g.opts.GuardBuiltin, builtin: true}
-		} else {
-			spec = specs[name]
-			if spec.Wasm == nil {
-				p := spec.Path
-				if !filepath.IsAbs(p) {
-					p = filepath.Join(baseDir, p)
-				}
-				b, err := os.ReadFile(p)
-				if err != nil {
-					return nil, fmt.Errorf("module %s: %v", name, err)
-				}
-				spec.Wasm = b
-			}
-		}
-		r, err := g.mods.acquire(ctx, spec)
-		if err != nil {
-			return nil, fmt.Errorf("module %s: %w", name, err)
-		}
-		s.mods = append(s.mods, r)
-		loaded[name] = r
-		return r, nil
-	}
-	compile := func(steps []Step) ([]*stage, error) {
-		var out []*stage
-		var cur *stage
-		var curAtts []*engine.Attachment
-		var curRef *moduleRef
-		curRerun := -1 // index in curAtts of the stage's reruns policy
-		flush := func() error {
-			if cur == nil {
-				return nil
-			}
-			p, err := curRef.mod.NewPlan(curAtts...)
-			if err != nil {
-				return err
-			}
-			cur.plan, cur.rerun = p, p
-			if curRerun > 0 {
-				// The re-run starts at the policy that asked for it.
-				rp, err := curRef.mod.NewPlan(curAtts[curRerun:]...)
-				if err != nil {
-					return err
-				}
-				cur.rerun = rp
-				s.plans[curRef] = append(s.plans[curRef], rp)
-			}
-			if g.opts.Metrics != nil {
-				cur.met = g.opts.Metrics.Stage(cur.label)
-			}
-			s.plans[curRef] = append(s.plans[curRef], p)
-			out = append(out, cur)
-			cur, curAtts = nil, nil
-			return nil
-		}
-		for _, st := range steps {
-			ref, err := getMod(st.Module)
-			if err != nil {
-				return nil, err
-			}
-			opts := engine.CallOptions{Deadline: time.Duration(st.Timeout), MaxPages: st.MaxMemoryPages, MaxBody: st.MaxBodyBytes, MaxOutput: st.MaxOutputBytes}
-			fm := st.FailMode
-			if fm == "" {
-				fm = "closed"
-			}
-			// Consecutive closed-mode steps of one module with the same
-			// limits run as one plan: one guest call instead of several.
-			cond := condKey(st)
-			// A stage holds at most one policy that may have it re-run
-			// (reruns), which the re-run starts from.
-			if cur != nil && curRef == ref && fm == "closed" && cur.failMode == "closed" && cur.opts == opts && cur.cond == cond &&
-				!(reruns[st.Policy] && curRerun >= 0) {
-				if reruns[st.Policy] {
-					curRerun = len(curAtts)
-				}
-				curAtts = append(curAtts, ref.mod.Attach(st.Policy, st.Config))
-				cur.label += "," + st.Policy
-				cur.trace = append(cur.trace, tracePolicy(ref, st))
-				cur.body |= stageBodyUse(ref, st)
-				continue
-			}
-			if err := flush(); err != nil {
-				return nil, err
-			}
-			curRef = ref
-			cur = &stage{mod: ref.mod, failMode: fm, fallback: st.Fallback, opts: opts, label: ref.name + "/" + st.Policy, cond: cond, body: stageBodyUse(ref, st)}
-			curRerun = -1
-			if reruns[st.Policy] {
-				curRerun = 0
-			}
-			if len(st.Products) > 0 {
-				cur.only = slices.Clone(st.Products)
-			} else if len(st.ExceptProducts) > 0 {
-				cur.except = slices.Clone(st.ExceptProducts)
-			}
-			curAtts = []*engine.Attachment{ref.mod.Attach(st.Policy, st.Config)}
-			cur.trace = []TracePolicy{tracePolicy(ref, st)}
-		}
-		if err := flush(); err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-
-	s.routes = newRouteIndex()
-	globalEgress, err := rule.ParseAllowList(cfg.EgressAllow)
-	if err != nil {
-		return nil, fmt.Errorf("egress_allow: %w", err)
-	}
-	s.egressKeys = map[string]bool{}
-	modEgress, err := moduleEgress(cfg)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range cfg.APIs {
-		scope, tr, key, err := g.apiEgress(&a, globalEgress, grantedEgress(cfg, &a, modEgress))
-		if err != nil {
-			return nil, fmt.Errorf("api %s: %w", a.Name, err)
-		}
-		s.egressKeys[key] = true
-		u, _ := rule.ParseBackend(a.Backend)
-		as := &apiState{cfg: a, prefix: strings.TrimSuffix(a.PathPrefix, "/"), backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout),
-			egress: scope, transport: tr, secrets: cfg.SecretValues}
-		if as.bodyLimit == 0 {
-			as.bodyLimit = 1 << 20
-		}
-		if as.timeout == 0 {
-			as.timeout = 30 * time.Second
-		}
-		as.sensitive = g.sensitiveParams(&a)
-		for i := 0; i < numSections; i++ {
-			as.sensitive = addKeyStepParams(as.sensitive, cfg.Policies.section(i))
-			as.sensitive = addKeyStepParams(as.sensitive, a.Policies.section(i))
-			for _, o := range a.Operations {
-				as.sensitive = addKeyStepParams(as.sensitive, o.Policies.section(i))
-			}
-		}
-		routeMet := func(op string) RouteMetrics {
-			if g.opts.Metrics == nil {
-				return nil
-			}
-			return g.opts.Metrics.Route(a.Name, op)
-		}
-		prefix := as.prefix
-		r := s.routes.add(prefix)
-		effective := func(op *Policy) (chain, error) {
-			var c chain
-			for i := 0; i < numSections; i++ {
-				gs := scoped(cfg.Policies.section(i), "global")
-				as_ := scoped(a.Policies.section(i), "api")
-				steps := MergeSection(gs, as_)
-				if op != nil {
-					os_ := scoped(op.section(i), "operation")
-					steps = MergeSection(steps, os_)
-				}
-				st, err := compile(steps)
-				if err != nil {
-					return c, err
-				}
-				c[i] = st
-			}
-			return c, nil
-		}
-		for _, o := range a.Operations {
-			o := o
-			ch, err := effective(&o.Policies)
-			if err != nil {
-				return nil, fmt.Errorf("api %s operation %s: %w", a.Name, o.ID, err)
-			}
-			rt := &route{api: as, opID: o.ID, tmpl: o.Template, chain: ch, met: routeMet(o.ID)}
-			mr := r.NewRoute().Path(prefix + o.Template).Handler(rt)
-			if m := strings.ToUpper(o.Method); m != "*" {
-				mr.Methods(m)
-			}
-			if err := mr.GetError(); err != nil {
-				return nil, fmt.Errorf("api %s operation %s: template %q: %v", a.Name, o.ID, o.Template, err)
-			}
-		}
-		// An API with operations also gets an API-level route for CORS
-		// preflights, which no operation declares (APIM answers them with
-		// the API's cors policy): the API's effective policy, no operation.
-		if len(a.Operations) > 0 {
-			ch, err := effective(nil)
-			if err != nil {
-				return nil, fmt.Errorf("api %s: %w", a.Name, err)
-			}
-			s.routes.setPreflight(&route{api: as, chain: ch, catchAll: true, met: routeMet("")})
-		}
-		// Without operations an API forwards everything under its prefix.
-		if len(a.Operations) == 0 {
-			ch, err := effective(nil)
-			if err != nil {
-				return nil, fmt.Errorf("api %s: %w", a.Name, err)
-			}
-			rt := &route{api: as, chain: ch, catchAll: true, met: routeMet("")}
-			if prefix == "" {
-				r.NewRoute().PathPrefix("/").Handler(rt)
-			} else {
-				r.NewRoute().Path(prefix).Handler(rt)
-				r.NewRoute().PathPrefix(prefix + "/").Handler(rt)
-			}
-		}
-	}
-	for _, sub := range cfg.Subscriptions {
-		s.subs[sub.Key] = sub
-	}
-	s.refs.Store(1)
-	ok = true
-	return s, nil
 }
