@@ -226,6 +226,24 @@ func (m *Module) Release(plans []*Plan) {
 	}
 }
 
+// PlanAttachments returns the registered attachments of p in order, nil
+// for one no longer registered (tests and diagnostics).
+func (m *Module) PlanAttachments(p *Plan) []*Attachment {
+	out := make([]*Attachment, len(p.Attachments))
+	for i, id := range p.Attachments {
+		out[i] = m.attachment(id)
+	}
+	return out
+}
+
+// Registered counts the attachments and plans registered and not yet
+// released (tests: a released snapshot leaves nothing behind).
+func (m *Module) Registered() (attachments, plans int) {
+	m.atts.Range(func(any, any) bool { attachments++; return true })
+	m.plans.Range(func(any, any) bool { plans++; return true })
+	return
+}
+
 func (m *Module) attachment(id uint32) *Attachment {
 	if v, ok := m.atts.Load(id); ok {
 		return v.(*Attachment)

@@ -2,6 +2,10 @@ package gateway
 
 import "context"
 
+// TestCacheDir is the compilation cache of the package's internal tests
+// (set by TestMain; "" compiles without one).
+var TestCacheDir string
+
 // BuildForTest builds a snapshot of cfg without serving it: from scratch
 // (full) or reusing the serving snapshot's unchanged parts. It returns how
 // many parts were reused and the function releasing the snapshot.

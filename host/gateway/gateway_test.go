@@ -29,6 +29,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	cacheDir = d
+	gateway.TestCacheDir = d
 	code := m.Run()
 	os.RemoveAll(d)
 	os.Exit(code)
