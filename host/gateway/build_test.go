@@ -39,8 +39,10 @@ func describeSnapshot(t *testing.T, s *snapshot) string {
 		for i, sec := range c {
 			fmt.Fprintf(&b, "    %s:", sectionNames[i])
 			for _, st := range sec {
-				fmt.Fprintf(&b, " [%s@%s %s fm=%s opts=%+v cond=%q only=%v except=%v body=%v trace=%v plan=%s rerun=%s]",
-					st.mod.Name, st.mod.Version, st.label, st.failMode, st.opts, st.cond, st.only, st.except, st.body, st.trace,
+				// The module by identity: both builds share the registry,
+				// so the same loaded module is the same pointer.
+				fmt.Fprintf(&b, " [%s@%s(%p) %s fm=%s opts=%+v cond=%q only=%v except=%v body=%v trace=%v plan=%s rerun=%s]",
+					st.mod.Name, st.mod.Version, st.mod, st.label, st.failMode, st.opts, st.cond, st.only, st.except, st.body, st.trace,
 					plan(st.mod, st.plan), plan(st.mod, st.rerun))
 			}
 			b.WriteString("\n")
