@@ -129,6 +129,9 @@ type Source struct {
 	Ceilings catalog.ModuleLimits
 
 	state atomic.Pointer[state]
+	// last is the config the last full Load built, for Load's fast path
+	// (changes.go).
+	last atomic.Pointer[gateway.Config]
 
 	wasmMu sync.Mutex
 	wasm   map[string][]byte // name@version#sha256 → bytes (versions are immutable)
@@ -186,10 +189,14 @@ func (s *Source) Skipped() []string {
 // Load builds the gateway config of the current catalog. The directory is
 // empty: every module carries its bytes.
 func (s *Source) Load(ctx context.Context) (*gateway.Config, string, error) {
+	if cfg := s.unchanged(ctx); cfg != nil {
+		return cfg, "", nil
+	}
 	cfg, st, err := s.build(ctx)
 	if err != nil {
 		return nil, "", fmt.Errorf("catalog source: %w", err)
 	}
+	s.last.Store(cfg)
 	s.state.Store(st)
 	if s.Logger != nil && len(st.skipped) > 0 {
 		s.Logger.Warn("catalog entries the gateway does not support were skipped",

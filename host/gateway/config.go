@@ -37,6 +37,12 @@ type Config struct {
 	EgressAllow []string `yaml:"egress_allow" json:"egress_allow,omitempty"`
 	// Edge replaces Options.Edge (serve's flags) when present.
 	Edge *EdgeConfig `yaml:"edge" json:"edge,omitempty"`
+
+	// Unchanged, set by a Source, says that this config is the one its
+	// previous Load returned under a new Version (only entities looked up
+	// per request changed, such as subscriptions): the gateway keeps its
+	// snapshot and records the version, building nothing.
+	Unchanged bool `yaml:"-" json:"-"`
 }
 
 // ModuleSpec names a module version and where its bytes come from.

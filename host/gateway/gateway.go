@@ -101,6 +101,7 @@ type Gateway struct {
 	reqPrefix string
 	reqSeq    atomic.Uint64
 	seen      atomic.Int64 // last source version a reload was tried for
+	served    atomic.Int64 // source version the current snapshot serves (Config.Unchanged moves it alone)
 
 	reloadMu sync.Mutex
 	live     atomic.Int64 // snapshots not yet closed
@@ -200,10 +201,18 @@ func (g *Gateway) Reload(ctx context.Context) error {
 }
 
 func (g *Gateway) reloadLocked(ctx context.Context) error {
+	loadStart := time.Now()
 	cfg, dir, err := g.opts.Source.Load(ctx)
 	if err != nil {
 		g.lastErr.Store(&err)
 		return err
+	}
+	if cfg.Unchanged && g.cur.Load() != nil && g.lastErr.Load() == nil {
+		// Nothing the snapshot holds changed: record the version only.
+		g.seen.Store(cfg.Version)
+		g.served.Store(cfg.Version)
+		g.log.Debug("catalog version without config changes", "version", cfg.Version, "load_ms", time.Since(loadStart).Milliseconds())
+		return nil
 	}
 	es := g.optsEdge
 	if cfg.Edge != nil {
@@ -219,6 +228,7 @@ func (g *Gateway) reloadLocked(ctx context.Context) error {
 	}
 	g.edge.Store(es)
 	g.seen.Store(snap.version)
+	g.served.Store(snap.version)
 	g.live.Add(1)
 	snap.onClose = func() { g.live.Add(-1) }
 	old := g.cur.Swap(snap)
@@ -227,7 +237,8 @@ func (g *Gateway) reloadLocked(ctx context.Context) error {
 	}
 	g.pruneTransports(snap.egressKeys)
 	g.lastErr.Store(nil)
-	g.log.Info("catalog snapshot loaded", "version", snap.version, "build_ms", time.Since(snap.built).Milliseconds())
+	g.log.Info("catalog snapshot loaded", "version", snap.version, "load_ms", snap.built.Sub(loadStart).Milliseconds(),
+		"build_ms", time.Since(snap.built).Milliseconds(), "apis", len(snap.parts), "reused", snap.reused)
 	return nil
 }
 
@@ -267,8 +278,8 @@ func (g *Gateway) Ready() bool { return g.cur.Load() != nil }
 
 // Version returns the serving snapshot's config version.
 func (g *Gateway) Version() int64 {
-	if s := g.cur.Load(); s != nil {
-		return s.version
+	if g.cur.Load() != nil {
+		return g.served.Load()
 	}
 	return 0
 }
