@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	rule "github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/host/engine"
 )
@@ -34,7 +32,7 @@ import (
 type apiPart struct {
 	api       API // as configured; compared field by field on the next build
 	state     *apiState
-	router    *mux.Router
+	router    *apiRouter
 	preflight *route
 	egressSig string // the API's egress Scope, own backend and allow-list
 	egressKey string // its transport (apiEgress)
@@ -276,7 +274,7 @@ func (b *builder) compileAPI(p *apiPart, scope *rule.Scope, tr http.RoundTripper
 		return *apiChain, nil
 	}
 	prefix := as.prefix
-	r := mux.NewRouter()
+	r := newAPIRouter()
 	p.router = r
 	for _, o := range a.Operations {
 		var ch chain
@@ -290,11 +288,7 @@ func (b *builder) compileAPI(p *apiPart, scope *rule.Scope, tr http.RoundTripper
 			return fmt.Errorf("api %s operation %s: %w", a.Name, o.ID, err)
 		}
 		rt := &route{api: as, opID: o.ID, tmpl: o.Template, chain: ch, met: routeMet(o.ID)}
-		mr := r.NewRoute().Path(prefix + o.Template).Handler(rt)
-		if m := strings.ToUpper(o.Method); m != "*" {
-			mr.Methods(m)
-		}
-		if err := mr.GetError(); err != nil {
+		if err := r.add(prefix+o.Template, o.Method, rt); err != nil {
 			return fmt.Errorf("api %s operation %s: template %q: %v", a.Name, o.ID, o.Template, err)
 		}
 	}
@@ -310,13 +304,7 @@ func (b *builder) compileAPI(p *apiPart, scope *rule.Scope, tr http.RoundTripper
 		return nil
 	}
 	// Without operations an API forwards everything under its prefix.
-	rt := &route{api: as, chain: ch, catchAll: true, met: routeMet("")}
-	if prefix == "" {
-		r.NewRoute().PathPrefix("/").Handler(rt)
-	} else {
-		r.NewRoute().Path(prefix).Handler(rt)
-		r.NewRoute().PathPrefix(prefix + "/").Handler(rt)
-	}
+	r.addCatchAll(prefix, &route{api: as, chain: ch, catchAll: true, met: routeMet("")})
 	return nil
 }
 

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gorilla/mux"
-
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/hosttest"
 )
@@ -53,14 +51,11 @@ func describeSnapshot(t *testing.T, s *snapshot) string {
 		as := p.state
 		fmt.Fprintf(&b, "api %s prefix=%q backend=%v limit=%d timeout=%v sensitive=%v secrets=%v egress=%q\n",
 			as.cfg.Name, ia.prefix, as.backend, as.bodyLimit, as.timeout, as.sensitive, as.secrets, p.egressSig)
-		_ = ia.router.Walk(func(r *mux.Route, _ *mux.Router, _ []*mux.Route) error {
-			tpl, _ := r.GetPathTemplate()
-			ms, _ := r.GetMethods()
-			rt := r.GetHandler().(*route)
-			fmt.Fprintf(&b, "  route %s %v op=%q tmpl=%q catchAll=%v\n", tpl, ms, rt.opID, rt.tmpl, rt.catchAll)
+		for _, r := range ia.router.routes {
+			rt := r.h
+			fmt.Fprintf(&b, "  route %s %q regexp=%v op=%q tmpl=%q catchAll=%v\n", r.tmpl, r.method, r.fallback != nil, rt.opID, rt.tmpl, rt.catchAll)
 			ch(rt.chain)
-			return nil
-		})
+		}
 		if ia.preflight != nil {
 			b.WriteString("  preflight\n")
 			ch(ia.preflight.chain)

@@ -27,7 +27,7 @@ type routeIndex struct {
 
 type indexedAPI struct {
 	prefix string
-	router *mux.Router
+	router *apiRouter
 	// preflight is the API-level route of an API with operations (CORS
 	// preflights); nil otherwise.
 	preflight *route
@@ -40,7 +40,7 @@ func newRouteIndex() *routeIndex {
 // add registers the next API in configuration order: its router and its
 // preflight route (nil for an API without operations). prefix has no
 // trailing slash ("" for an API at the root).
-func (x *routeIndex) add(prefix string, r *mux.Router, preflight *route) {
+func (x *routeIndex) add(prefix string, r *apiRouter, preflight *route) {
 	x.byPrefix[prefix] = append(x.byPrefix[prefix], len(x.apis))
 	x.apis = append(x.apis, indexedAPI{prefix: prefix, router: r, preflight: preflight})
 	if d := strings.Count(prefix, "/"); d > x.maxDepth {
