@@ -29,6 +29,8 @@ import (
 // snapshots share a part while the API, the shared inputs (global policy,
 // secret values), its egress and the modules it runs are unchanged; the
 // last snapshot holding it releases its plans and module references.
+// (The shared inputs include what an API's egress depends on besides the
+// API: the global allow-list and the modules' granted egress.)
 type apiPart struct {
 	api       API // as configured; compared field by field on the next build
 	state     *apiState
@@ -60,12 +62,25 @@ func (p *apiPart) release() {
 // sharedInputs are the parts of a Config every API's part depends on
 // besides its own API, its egress and its modules.
 type sharedInputs struct {
-	policies Policy
-	secrets  []string
+	policies    Policy
+	secrets     []string
+	egressAllow []string            // Config.EgressAllow
+	modEgress   map[string][]string // module name → GrantedEgress
 }
 
 func (a sharedInputs) equal(b sharedInputs) bool {
-	return slices.Equal(a.secrets, b.secrets) && reflect.DeepEqual(a.policies, b.policies)
+	return slices.Equal(a.secrets, b.secrets) && slices.Equal(a.egressAllow, b.egressAllow) &&
+		reflect.DeepEqual(a.modEgress, b.modEgress) && reflect.DeepEqual(a.policies, b.policies)
+}
+
+func sharedOf(cfg *Config) sharedInputs {
+	in := sharedInputs{policies: cfg.Policies, secrets: cfg.SecretValues, egressAllow: cfg.EgressAllow, modEgress: map[string][]string{}}
+	for _, m := range cfg.Modules {
+		if len(m.GrantedEgress) > 0 {
+			in.modEgress[m.Name] = m.GrantedEgress
+		}
+	}
+	return in
 }
 
 // builder holds one snapshot build's state.
@@ -97,7 +112,7 @@ func (g *Gateway) buildFrom(ctx context.Context, cfg *Config, baseDir string, pr
 		return nil, err
 	}
 	s := &snapshot{version: cfg.Version, subs: make(map[string]StaticSubscription, len(cfg.Subscriptions)), built: time.Now(),
-		byName: make(map[string]*apiPart, len(cfg.APIs)), shared: sharedInputs{policies: cfg.Policies, secrets: cfg.SecretValues}}
+		byName: make(map[string]*apiPart, len(cfg.APIs)), shared: sharedOf(cfg)}
 	b := &builder{g: g, ctx: ctx, cfg: cfg, baseDir: baseDir, s: s, specs: map[string]ModuleSpec{}, loaded: map[string]*moduleRef{}}
 	ok := false
 	defer func() {
@@ -201,17 +216,20 @@ func (b *builder) module(name string) (*moduleRef, error) {
 
 // part returns the compiled API a: the previous snapshot's part when
 // nothing it was built from changed, a new one otherwise.
+//
+// An API's egress depends on the API, the global allow-list and the egress
+// granted to modules (shared inputs), so a reused part keeps its own.
 func (b *builder) part(a *API) (*apiPart, error) {
+	if p := b.prev[a.Name]; p != nil && b.sameModules(p) && reflect.DeepEqual(&p.api, a) {
+		p.retain()
+		b.s.reused++
+		return p, nil
+	}
 	scope, tr, key, err := b.g.apiEgress(a, b.globalEgress, grantedEgress(b.cfg, a, b.modEgress))
 	if err != nil {
 		return nil, fmt.Errorf("api %s: %w", a.Name, err)
 	}
 	sig := scope.Own() + "\x00" + strings.Join(scope.Allow().Entries(), "\x00")
-	if p := b.prev[a.Name]; p != nil && p.egressSig == sig && p.egressKey == key && b.sameModules(p) && reflect.DeepEqual(&p.api, a) {
-		p.retain()
-		b.s.reused++
-		return p, nil
-	}
 	p := &apiPart{api: cloneAPI(a), egressSig: sig, egressKey: key, mods: map[string]*moduleRef{}, plans: map[*moduleRef][]*engine.Plan{}}
 	p.refs.Store(1)
 	if err := b.compileAPI(p, scope, tr); err != nil {
