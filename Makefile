@@ -7,7 +7,7 @@ EXAMPLES := $(BIN)/examples/ua-filter.wasm
 DATA     ?= ./data
 GO_SRC   := $(shell find . -name '*.go' -not -path './data/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build examples wasm run test test-race bench bench-go bench-load check fmt fuzz clean chromium screenshots
+.PHONY: all build examples wasm run test test-race bench bench-go bench-load bench-scale check fmt fuzz clean chromium screenshots
 
 all: build
 
@@ -63,6 +63,10 @@ bench-go: wasm
 
 bench-load: build
 	./scripts/bench.sh
+
+# The catalog at scale (issue 15): 10, 1,000 and 10,000 APIs; bounded.
+bench-scale: wasm
+	./scripts/bench-scale.sh
 
 check: wasm
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -485,3 +485,25 @@ func cloneSteps(steps []Step) []Step {
 	}
 	return out
 }
+
+// routeMetricsPruner is a Metrics whose route cache can forget the routes
+// no snapshot serves any more (host/metrics).
+type routeMetricsPruner interface {
+	RetainRoutes(keep map[[2]string]bool)
+}
+
+// retainRouteMetrics tells a pruning Metrics which routes s serves.
+func (g *Gateway) retainRouteMetrics(s *snapshot) {
+	pr, ok := g.opts.Metrics.(routeMetricsPruner)
+	if !ok {
+		return
+	}
+	keep := make(map[[2]string]bool, len(s.parts)*6)
+	for _, p := range s.parts {
+		keep[[2]string{p.api.Name, ""}] = true
+		for _, o := range p.api.Operations {
+			keep[[2]string{p.api.Name, o.ID}] = true
+		}
+	}
+	pr.RetainRoutes(keep)
+}

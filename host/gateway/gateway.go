@@ -236,6 +236,7 @@ func (g *Gateway) reloadLocked(ctx context.Context) error {
 		old.release()
 	}
 	g.pruneTransports(snap.egressKeys)
+	g.retainRouteMetrics(snap)
 	g.lastErr.Store(nil)
 	g.log.Info("catalog snapshot loaded", "version", snap.version, "load_ms", snap.built.Sub(loadStart).Milliseconds(),
 		"build_ms", time.Since(snap.built).Milliseconds(), "apis", len(snap.parts), "reused", snap.reused)

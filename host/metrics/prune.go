@@ -1,0 +1,34 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// RetainRoutes forgets the cached routes whose API and operation are not in
+// keep (the routes of the snapshot now serving; the gateway calls it after
+// each swap), deletes their request series and gives their slots under the
+// LimitOperations cap back. An API's "_other" route stays while the API
+// does; the no-route route ("", "") always stays. A call still finishing on
+// the old snapshot may recreate a deleted series once; the next retain
+// removes it again.
+func (m *Metrics) RetainRoutes(keep map[[2]string]bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	apis := map[string]bool{}
+	for k := range keep {
+		apis[k[0]] = true
+	}
+	for k, r := range m.routes {
+		if keep[k] || k == [2]string{} || (k[1] == OverflowOperation && apis[k[0]]) {
+			continue
+		}
+		delete(m.routes, k)
+		if r.op != "" && r.op != OverflowOperation {
+			m.opCount--
+		}
+		l := prometheus.Labels{"api": k[0], "operation": k[1]}
+		m.requests.DeletePartialMatch(l)
+		m.latency.DeletePartialMatch(l)
+		if !apis[k[0]] {
+			m.cache.DeletePartialMatch(prometheus.Labels{"api": k[0]})
+		}
+	}
+}
