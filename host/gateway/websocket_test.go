@@ -207,4 +207,3 @@ func TestUpgradeOtherThanWebSocket(t *testing.T) {
 		t.Errorf("backend saw %d websocket handshakes", n)
 	}
 }
-
