@@ -598,6 +598,11 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.RawQuery = ex.Query
 	out.Method = ex.Method
 	out.Host = ""
+	if pr.In.Trailer != nil {
+		// The client's trailer values arrive at the end of its body, into
+		// pr.In.Trailer; Clone gave Out a copy taken before, so share it.
+		out.Trailer = pr.In.Trailer
+	}
 	pr.SetXForwarded()
 	// Rebuilt, not appended: the client the edge resolved, and the host
 	// only when it is a configured gateway hostname.
