@@ -6,9 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
+	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -68,6 +71,13 @@ type call struct {
 	// ws is the spliced connection once the backend accepted it.
 	wsUpgrade bool
 	ws        *wsSession
+
+	// The backend round trip's 1xx hook (forward.go): one per pooled call,
+	// reset per request; rtDone (under rtMu) ends forwarding of 1xx.
+	trace    httptrace.ClientTrace
+	got1xxFn func(int, textproto.MIMEHeader) error
+	rtMu     sync.Mutex
+	rtDone   bool
 }
 
 // failure is why a request goes to on-error.
@@ -87,6 +97,7 @@ func (g *Gateway) newCall() *call {
 		ErrorHandler:   c.proxyError,
 		ErrorLog:       g.errLog,
 	}
+	c.got1xxFn = c.got1xx
 	return c
 }
 
@@ -272,8 +283,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// again by the gateway itself, after the chain (websocket.go).
 		r.Header["Connection"] = []string{"Upgrade"}
 		r.Header["Upgrade"] = []string{"websocket"}
+		c.rp.ServeHTTP(w, r)
+		return
 	}
-	c.rp.ServeHTTP(w, r)
+	c.forward(w, r)
 }
 
 // finish records the call for the Observer and the route's metrics.
@@ -582,15 +595,22 @@ func (c *call) fail(f *failure) {
 	c.writeGeneric(f.status, "")
 }
 
-// rewrite builds the outbound request from the exchange (never Director:
-// hop-by-hop removal runs before Rewrite, so what we set here stays).
+// rewrite builds the outbound request of a WebSocket handshake, which
+// keeps httputil.ReverseProxy (never Director: hop-by-hop removal runs
+// before Rewrite, so what we set here stays).
 func (c *call) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetXForwarded()
+	c.prepareOut(pr.In, pr.Out)
+}
+
+// prepareOut points the outbound request at the backend and sets what the
+// gateway sends itself (forward.go and rewrite).
+func (c *call) prepareOut(in, out *http.Request) {
 	ex := &c.ex
 	b := c.rt.api.backend
 	if ex.Backend.URL != nil {
 		b = ex.Backend.URL
 	}
-	out := pr.Out
 	out.URL.Scheme = b.Scheme
 	out.URL.Host = b.Host
 	out.URL.Path = joinPath(b.Path, ex.Path)
@@ -598,15 +618,13 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.RawQuery = ex.Query
 	out.Method = ex.Method
 	out.Host = ""
-	if pr.In.Trailer != nil {
+	if in.Trailer != nil {
 		// The client's trailer values arrive at the end of its body, into
-		// pr.In.Trailer; Clone gave Out a copy taken before, so share it.
-		out.Trailer = pr.In.Trailer
+		// in.Trailer; a clone taken before would stay empty, so share it.
+		out.Trailer = in.Trailer
 	}
-	pr.SetXForwarded()
 	// Rebuilt, not appended: the client the edge resolved, and the host
 	// only when it is a configured gateway hostname.
-	// (SetXForwarded made one-element slices: overwritten in place.)
 	setHeader1(out.Header, "X-Forwarded-For", c.clientIP)
 	setHeader1(out.Header, "X-Forwarded-Host", c.host)
 	out.Header["X-Request-Id"] = []string{ex.RequestID}
