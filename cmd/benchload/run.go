@@ -34,6 +34,7 @@ type runOptions struct {
 	keep      bool
 	extra     bool // gw-4-yaml and gw-4-nolog
 	caddy     bool
+	before    string        // another gatehouse binary: gw-0 and gw-4 of it run in the same rounds
 	quietWait time.Duration // longest wait for a quiet machine before each run (0: 20 s)
 }
 
@@ -53,6 +54,7 @@ func parseRunFlags(args []string) (runOptions, error) {
 	fs.BoolVar(&o.extra, "extra", true, "with 4 in -gateways, also run gw-4-yaml (the chain from a YAML config) and gw-4-nolog (catalog, --log-requests=false)")
 	fs.BoolVar(&o.caddy, "caddy", true, "also run Caddy's reverse_proxy (skipped, loudly, when caddy is not installed)")
 	fs.DurationVar(&o.quietWait, "quiet-wait", 5*time.Second, "longest wait for a quiet machine before each measured run")
+	fs.StringVar(&o.before, "before", "", "another gatehouse binary (e.g. a build of main): its catalog-mode gw-0 and gw-4 run as gw-0-before and gw-4-before in the same interleaved rounds")
 	if err := fs.Parse(args); err != nil {
 		return o, flagError(err)
 	}
@@ -217,6 +219,14 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 			return err
 		}
 		rep.Targets = append(rep.Targets, &target{Name: name, Policies: n, Mode: "catalog", URL: url, Log: true, Key: key, proc: p})
+		if o.before != "" {
+			bname := name + "-before"
+			p, url, key, err := procs.startCatalogGateway(ctx, o.before, tmp, bname, n, backendURL, true)
+			if err != nil {
+				return err
+			}
+			rep.Targets = append(rep.Targets, &target{Name: bname, Policies: n, Mode: "catalog", URL: url, Log: true, Key: key, proc: p})
+		}
 		if n == 4 && o.extra {
 			p, url, key, err := procs.startCatalogGateway(ctx, o.gatehouse, tmp, nameGW4NoLog, n, backendURL, false)
 			if err != nil {
