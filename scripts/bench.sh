@@ -4,10 +4,11 @@
 # is missing, builds the harness into bin/ and runs it; arguments go to
 # `benchload run` (e.g. -rounds 5 -duration 10s). Expects bin/gatehouse
 # (`make build`; `make bench-load` does both). Results: a table on stdout and
-# the raw per-round numbers as JSON in bench-out/. With 4 in -gateways (the
-# default) it also runs gw-4-log, the 4-policy gateway with the request log
-# on (a real writer to its DATA/logs.db), and reports its req/s ratio to
-# gw-4 in the same rounds (target ≥ 0.97×); -log=false leaves it out.
+# the raw per-round numbers as JSON in bench-out/. The gateways run as users
+# run them (catalog mode, request log, metrics and trace context on), next
+# to the bare proxy and Caddy's reverse_proxy (installed here with apt-get
+# when missing; without it the caddy row is skipped with a loud line);
+# gw-4-yaml and gw-4-nolog are extra rows (-extra=false leaves them out).
 #
 # Each built-in policy alone: `scripts/bench.sh policies [flags]` runs
 # `benchload policies` (one gateway per policy, in batches, each batch with
@@ -27,6 +28,17 @@ if ! command -v wrk >/dev/null 2>&1; then
 	else
 		echo "bench.sh: wrk is missing; install it as root (apt-get install -y wrk)" >&2
 		exit 2
+	fi
+fi
+
+if ! command -v caddy >/dev/null 2>&1; then
+	echo "bench.sh: installing caddy (the Debian package) for the caddy row" >&2
+	if [ "$(id -u)" -eq 0 ]; then
+		apt-get install -y caddy || echo "bench.sh: could not install caddy: the caddy row will be SKIPPED" >&2
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo apt-get install -y caddy || echo "bench.sh: could not install caddy: the caddy row will be SKIPPED" >&2
+	else
+		echo "bench.sh: caddy is missing and cannot be installed: the caddy row will be SKIPPED" >&2
 	fi
 fi
 

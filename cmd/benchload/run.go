@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -31,7 +32,9 @@ type runOptions struct {
 	policies  string
 	retries   int
 	keep      bool
-	log       bool
+	extra     bool // gw-4-yaml and gw-4-nolog
+	caddy     bool
+	before    string        // another gatehouse binary: gw-0 and gw-4 of it run in the same rounds
 	quietWait time.Duration // longest wait for a quiet machine before each run (0: 20 s)
 }
 
@@ -45,10 +48,13 @@ func parseRunFlags(args []string) (runOptions, error) {
 	fs.StringVar(&o.gatehouse, "gatehouse", "bin/gatehouse", "gatehouse binary (make build)")
 	fs.StringVar(&o.out, "out", "bench-out", "directory for the JSON of raw per-round numbers")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the per-round shuffle (0: from the clock)")
-	fs.StringVar(&o.policies, "gateways", "0,1,4", "which gateways to run, by policy count (subset of 0,1,4)")
-	fs.IntVar(&o.retries, "retries", 2, "re-run a measured run up to N times when other processes used > 10% of a core during it")
+	fs.StringVar(&o.policies, "gateways", "0,4", "which catalog-mode gateways to run, by policy count (subset of 0,1,4)")
+	fs.IntVar(&o.retries, "retries", 1, "re-run a measured run up to N times when other processes used > 10% of a core during it")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, data dirs, logs)")
-	fs.BoolVar(&o.log, "log", true, "with 4 in -gateways, also run gw-4-log: the 4-policy gateway with the request log on")
+	fs.BoolVar(&o.extra, "extra", true, "with 4 in -gateways, also run gw-4-yaml (the chain from a YAML config) and gw-4-nolog (catalog, --log-requests=false)")
+	fs.BoolVar(&o.caddy, "caddy", true, "also run Caddy's reverse_proxy (skipped, loudly, when caddy is not installed)")
+	fs.DurationVar(&o.quietWait, "quiet-wait", 5*time.Second, "longest wait for a quiet machine before each measured run")
+	fs.StringVar(&o.before, "before", "", "another gatehouse binary (e.g. a build of main): its catalog-mode gw-0 and gw-4 run as gw-0-before and gw-4-before in the same interleaved rounds")
 	if err := fs.Parse(args); err != nil {
 		return o, flagError(err)
 	}
@@ -196,24 +202,49 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 	if err != nil {
 		return err
 	}
-	rep.Targets = []*target{{Name: nameBare, Policies: -1, URL: "http://" + addr + "/", proc: bare}}
+	rep.Targets = []*target{{Name: nameBare, Policies: -1, Mode: "go", URL: "http://" + addr + "/", proc: bare}}
+	if o.caddy {
+		p, url, err := procs.startCaddy(tmp, backendURL)
+		if err != nil {
+			fmt.Printf("WARNING: SKIPPING the caddy row: %v\n", err)
+			rep.Skipped = append(rep.Skipped, "caddy: "+err.Error())
+		} else {
+			rep.Targets = append(rep.Targets, &target{Name: nameCaddy, Policies: -1, Mode: "caddy", URL: url, proc: p})
+		}
+	}
 	for _, n := range counts {
 		name := fmt.Sprintf("gw-%d", n)
-		p, url, err := procs.startGateway(o.gatehouse, tmp, name, n, backendURL, false)
+		p, url, key, err := procs.startCatalogGateway(ctx, o.gatehouse, tmp, name, n, backendURL, true)
 		if err != nil {
 			return err
 		}
-		rep.Targets = append(rep.Targets, &target{Name: name, Policies: n, URL: url, proc: p})
-		if n == 4 && o.log {
-			p, url, err := procs.startGateway(o.gatehouse, tmp, nameGW4Log, n, backendURL, true)
+		rep.Targets = append(rep.Targets, &target{Name: name, Policies: n, Mode: "catalog", URL: url, Log: true, Key: key, proc: p})
+		if o.before != "" {
+			bname := name + "-before"
+			p, url, key, err := procs.startCatalogGateway(ctx, o.before, tmp, bname, n, backendURL, true)
 			if err != nil {
 				return err
 			}
-			rep.Targets = append(rep.Targets, &target{Name: nameGW4Log, Policies: n, URL: url, Log: true, proc: p})
+			rep.Targets = append(rep.Targets, &target{Name: bname, Policies: n, Mode: "catalog", URL: url, Log: true, Key: key, proc: p})
+		}
+		if n == 4 && o.extra {
+			p, url, key, err := procs.startCatalogGateway(ctx, o.gatehouse, tmp, nameGW4NoLog, n, backendURL, false)
+			if err != nil {
+				return err
+			}
+			rep.Targets = append(rep.Targets, &target{Name: nameGW4NoLog, Policies: n, Mode: "catalog", URL: url, Key: key, proc: p})
+			p, url, err = procs.startGateway(o.gatehouse, tmp, nameGW4YAML, n, backendURL, true)
+			if err != nil {
+				return err
+			}
+			rep.Targets = append(rep.Targets, &target{Name: nameGW4YAML, Policies: n, Mode: "yaml", URL: url, Log: true, proc: p})
 		}
 	}
 	for _, t := range rep.Targets {
-		d, err := waitReady(ctx, t.proc, t.URL, 10*time.Second)
+		d, err := waitReadyFunc(ctx, t.proc, 15*time.Second, http.StatusOK, func() (int, error) {
+			status, _, err := get(ctx, t.URL, t.key())
+			return status, err
+		})
 		if err != nil {
 			return err
 		}
@@ -227,9 +258,11 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 		fmt.Printf("%-8s pid %-7d %-32s ready; checked: %s\n", t.Name, t.proc.Pid(), t.URL, strings.Join(notes, ", "))
 	}
 
+	rep.LoadBefore = loadAvg()
 	if err := runRounds(ctx, rep, o, backend); err != nil {
 		return err
 	}
+	rep.LoadAfter = loadAvg()
 
 	// Memory after the load.
 	for _, p := range append([]*proc{backend}, targetProcs(rep.Targets)...) {
@@ -280,7 +313,6 @@ func measureStartToReady(ctx context.Context, procs *procSet, o runOptions, tmp 
 // round, measuring a run again when other processes disturbed it.
 func runRounds(ctx context.Context, rep *report, o runOptions, backend *proc) error {
 	rng := rand.New(rand.NewPCG(rep.Seed, rep.Seed^0x9e3779b97f4a7c15))
-	headers := []string{keyHeader + ": " + benchKey}
 	for round := 1; round <= o.rounds; round++ {
 		order := rng.Perm(len(rep.Targets))
 		for pos, i := range order {
@@ -288,7 +320,7 @@ func runRounds(ctx context.Context, rep *report, o runOptions, backend *proc) er
 			var rec runRecord
 			for attempt := 0; ; attempt++ {
 				var err error
-				rec, err = measure(ctx, rep, o, headers, backend, t)
+				rec, err = measure(ctx, rep, o, []string{keyHeader + ": " + t.key()}, backend, t)
 				if err != nil {
 					return err
 				}
@@ -332,7 +364,7 @@ func measure(ctx context.Context, rep *report, o runOptions, headers []string, b
 	rec.Target = t.Name
 	quietWait := o.quietWait
 	if quietWait <= 0 {
-		quietWait = 20 * time.Second
+		quietWait = time.Millisecond
 	}
 	switch waited, quiet := waitQuiet(ctx, rep.NProc, quietWait); {
 	case !quiet:

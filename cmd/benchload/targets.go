@@ -30,9 +30,17 @@ const (
 	nameGW0     = "gw-0"
 	nameGW1     = "gw-1"
 	nameGW4     = "gw-4"
-	// nameGW4Log is the 4-policy gateway with the request log on (a real
-	// analytics writer to DATA/logs.db); the other gateways run without it.
+	// nameGW4Log was the 4-policy gateway with the request log on when the
+	// other gateways ran without it; every run-mode gateway now runs as
+	// users run it (log on), and nameGW4NoLog is the extra row without it.
 	nameGW4Log = "gw-4-log"
+	// nameGW4NoLog is the catalog-mode 4-policy gateway with
+	// --log-requests=false; nameGW4YAML the same chain from a YAML config
+	// (--config) with the request log on.
+	nameGW4NoLog = "gw-4-nolog"
+	nameGW4YAML  = "gw-4-yaml"
+	// nameCaddy is Caddy's reverse_proxy (the Debian package).
+	nameCaddy = "caddy"
 )
 
 // benchKey is the subscription key of the gateways' configs.
@@ -47,7 +55,17 @@ type target struct {
 	Policies int    `json:"policies"` // -1 for the bare proxy
 	URL      string `json:"url"`      // what wrk requests
 	Log      bool   `json:"request_log"`
+	Mode     string `json:"mode,omitempty"` // catalog, yaml, go (bare), caddy
+	Key      string `json:"-"`              // subscription key wrk sends; "" means benchKey
 	proc     *proc
+}
+
+// key is the subscription key wrk sends to t.
+func (t *target) key() string {
+	if t.Key != "" {
+		return t.Key
+	}
+	return benchKey
 }
 
 // proc is a child process in its own process group.
@@ -111,6 +129,11 @@ type procSet struct {
 // when pinning is on. Its output goes to DIR/NAME.log. The child is also
 // sent SIGKILL by the kernel if the harness dies (Pdeathsig).
 func (s *procSet) start(name string, argv ...string) (*proc, error) {
+	return s.startEnv(name, nil, argv...)
+}
+
+// startEnv is start with extra environment variables (NAME=value).
+func (s *procSet) startEnv(name string, env []string, argv ...string) (*proc, error) {
 	if s.pin {
 		argv = append([]string{"taskset", "-c", serverCPU}, argv...)
 	}
@@ -123,6 +146,9 @@ func (s *procSet) start(name string, argv ...string) (*proc, error) {
 	fmt.Fprintf(logf, "=== %s %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(argv, " "))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	p := &proc{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	s.mu.Lock()
@@ -229,14 +255,17 @@ func gatewayConfig(policies int, backendURL string) (string, error) {
           config: {name: X-Bench, value: "1"}
 `
 	case 4:
+		// The issue's chain, as catalogDoc's 4-policy document.
 		chain = `    policies:
       inbound:
         - policy: subscription-key
-        - policy: rate-limit
-          config: {calls: 1000000000, renewal_period: 60}
+        - policy: rate-limit-by-key
+          config: {calls: 1000000000, renewal_period: 60, counter_key: subscription}
         - policy: set-header
           config: {name: X-Bench, value: "1"}
-        - policy: cache-lookup  # always misses: nothing stores (no cache-store)
+      outbound:
+        - policy: set-header
+          config: {name: ` + outHeader + `, value: "1", phase: response}
 `
 	default:
 		return "", fmt.Errorf("no config with %d policies", policies)
@@ -366,7 +395,7 @@ func waitReadyFunc(ctx context.Context, p *proc, timeout time.Duration, want int
 // so that a fast wrong answer (401, 404, 502) cannot pass for throughput.
 // It returns notes on what it verified, and an error if the target is unfit.
 func checkTarget(ctx context.Context, t *target) ([]string, error) {
-	status, body, err := get(ctx, t.URL, benchKey)
+	status, body, err := get(ctx, t.URL, t.key())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", t.Name, err)
 	}
@@ -375,7 +404,7 @@ func checkTarget(ctx context.Context, t *target) ([]string, error) {
 	}
 	notes := []string{"200 + backend body"}
 	echoURL := strings.TrimSuffix(t.URL, "/") + echoPath
-	_, echo, err := get(ctx, echoURL, benchKey)
+	_, echo, err := get(ctx, echoURL, t.key())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", t.Name, err)
 	}
@@ -397,6 +426,10 @@ func checkTarget(ctx context.Context, t *target) ([]string, error) {
 			return nil, fmt.Errorf("%s: without a key got %d, want 401 (subscription-key not enforced?)", t.Name, status)
 		}
 		notes = append(notes, "401 without key")
+		if err := checkOutHeader(ctx, t); err != nil {
+			return nil, err
+		}
+		notes = append(notes, outHeader+" in the answer")
 	}
 	return notes, nil
 }

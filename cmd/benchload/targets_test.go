@@ -13,7 +13,7 @@ func TestGatewayConfig(t *testing.T) {
 	for n, want := range map[int][]string{
 		0: {"path: /bench", "backend: http://127.0.0.1:9", "key: " + benchKey},
 		1: {"policy: set-header", "X-Bench"},
-		4: {"policy: subscription-key", "policy: rate-limit", "calls: 1000000000", "policy: set-header", "policy: cache-lookup"},
+		4: {"policy: subscription-key", "policy: rate-limit", "calls: 1000000000", "policy: set-header", "outbound:", "counter_key: subscription"},
 	} {
 		cfg, err := gatewayConfig(n, "http://127.0.0.1:9")
 		if err != nil {

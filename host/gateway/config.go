@@ -99,6 +99,8 @@ type API struct {
 	// ConsoleTraceDisabled: the gateway records no console trace for this
 	// API, whatever token a call carries (trace.go).
 	ConsoleTraceDisabled bool `yaml:"console_trace_disabled" json:"console_trace_disabled,omitempty"`
+	// WebSocket limits this API's WebSocket connections (websocket.go).
+	WebSocket WebSocketConfig `yaml:"websocket" json:"websocket,omitzero"`
 }
 
 // Operation is a method and URL template (relative to the API's prefix).

@@ -189,6 +189,7 @@ type recWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	ws     *wsSession // set when the backend accepted a WebSocket upgrade
 }
 
 func (w *recWriter) WriteHeader(code int) {
@@ -222,7 +223,11 @@ func (w *recWriter) Flush() {
 // Hijack supports protocol upgrades through the wrapper.
 func (w *recWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.status = http.StatusSwitchingProtocols
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.ws != nil {
+		conn, brw = w.ws.hijacked(conn, brw)
+	}
+	return conn, brw, err
 }
 
 // traceparent handling (W3C Trace Context, version 00).

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
+	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -63,6 +66,18 @@ type call struct {
 	// ctr is the console trace being recorded (trace.go); nil for every
 	// call without a valid trace token.
 	ctr *consoleTrace
+
+	// wsUpgrade: the client asked for a WebSocket upgrade (websocket.go);
+	// ws is the spliced connection once the backend accepted it.
+	wsUpgrade bool
+	ws        *wsSession
+
+	// The backend round trip's 1xx hook (forward.go): one per pooled call,
+	// reset per request; rtDone (under rtMu) ends forwarding of 1xx.
+	trace    httptrace.ClientTrace
+	got1xxFn func(int, textproto.MIMEHeader) error
+	rtMu     sync.Mutex
+	rtDone   bool
 }
 
 // failure is why a request goes to on-error.
@@ -82,6 +97,7 @@ func (g *Gateway) newCall() *call {
 		ErrorHandler:   c.proxyError,
 		ErrorLog:       g.errLog,
 	}
+	c.got1xxFn = c.got1xx
 	return c
 }
 
@@ -104,6 +120,7 @@ func (g *Gateway) putCall(c *call) {
 	}
 	c.ran = [numSections]int{}
 	c.rw = recWriter{}
+	c.wsUpgrade, c.ws = false, nil
 	c.path, c.policyErr, c.traceID, c.traceParent, c.traceStarted = "", "", "", "", false
 	c.backendStart, c.backendDur, c.policyDur, c.backendStatus = time.Time{}, 0, 0, 0
 	c.rec = CallRecord{}
@@ -131,6 +148,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.path = path
 	if err != nil {
 		c.writeGeneric(http.StatusBadRequest, "Bad request: "+strings.TrimPrefix(err.Error(), edge.ErrBadPath.Error()+": "))
+		return
+	}
+	switch upgradeKind(r) {
+	case "websocket":
+		c.wsUpgrade = true
+	case "refuse":
+		c.writeGeneric(http.StatusBadRequest, "Bad request: only WebSocket upgrades (HTTP/1.1 GET) are supported")
 		return
 	}
 	removeConnectionHeaders(r.Header)
@@ -254,7 +278,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c.rp.ServeHTTP(w, r)
+	if c.wsUpgrade {
+		// Removed at the edge with the other hop-by-hop headers; sent
+		// again by the gateway itself, after the chain (websocket.go).
+		r.Header["Connection"] = []string{"Upgrade"}
+		r.Header["Upgrade"] = []string{"websocket"}
+		c.rp.ServeHTTP(w, r)
+		return
+	}
+	c.forward(w, r)
 }
 
 // finish records the call for the Observer and the route's metrics.
@@ -264,6 +296,9 @@ func (c *call) finish() {
 	status := c.rw.status
 	if status == 0 {
 		status = 499 // the client went away before an answer
+	}
+	if c.ws != nil {
+		c.endWebSocket()
 	}
 	if g.opts.Metrics != nil {
 		if c.rt != nil && c.rt.met != nil {
@@ -286,10 +321,14 @@ func (c *call) finish() {
 		api, op = c.rt.api.cfg.Name, c.rt.opID
 	}
 	var in int64
+	out := c.rw.bytes
 	if ex.ReqBody.Buffered() {
 		in = int64(len(ex.ReqBody.Bytes))
 	} else if r.ContentLength > 0 {
 		in = r.ContentLength
+	}
+	if c.ws != nil {
+		in, out = c.ws.up.Load(), c.ws.down.Load()
 	}
 	path := c.path
 	if path == "" {
@@ -305,7 +344,7 @@ func (c *call) finish() {
 		Query:  RedactQuery(r.URL.RawQuery, sensitive),
 		Status: status, BackendStatus: c.backendStatus,
 		Total: total, Backend: c.backendDur, Policies: c.policyDur,
-		BytesIn: in, BytesOut: c.rw.bytes, CacheHit: ex.CacheServed(), CacheStatus: ex.CacheStatus(),
+		BytesIn: in, BytesOut: out, CacheHit: ex.CacheServed(), CacheStatus: ex.CacheStatus(),
 		PolicyError: c.policyErr, TraceID: c.traceID, TraceParent: c.traceParent, TraceStarted: c.traceStarted,
 	}
 	if s := ex.Subscription; s != nil {
@@ -556,15 +595,22 @@ func (c *call) fail(f *failure) {
 	c.writeGeneric(f.status, "")
 }
 
-// rewrite builds the outbound request from the exchange (never Director:
-// hop-by-hop removal runs before Rewrite, so what we set here stays).
+// rewrite builds the outbound request of a WebSocket handshake, which
+// keeps httputil.ReverseProxy (never Director: hop-by-hop removal runs
+// before Rewrite, so what we set here stays).
 func (c *call) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetXForwarded()
+	c.prepareOut(pr.In, pr.Out)
+}
+
+// prepareOut points the outbound request at the backend and sets what the
+// gateway sends itself (forward.go and rewrite).
+func (c *call) prepareOut(in, out *http.Request) {
 	ex := &c.ex
 	b := c.rt.api.backend
 	if ex.Backend.URL != nil {
 		b = ex.Backend.URL
 	}
-	out := pr.Out
 	out.URL.Scheme = b.Scheme
 	out.URL.Host = b.Host
 	out.URL.Path = joinPath(b.Path, ex.Path)
@@ -572,10 +618,13 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 	out.URL.RawQuery = ex.Query
 	out.Method = ex.Method
 	out.Host = ""
-	pr.SetXForwarded()
+	if in.Trailer != nil {
+		// The client's trailer values arrive at the end of its body, into
+		// in.Trailer; a clone taken before would stay empty, so share it.
+		out.Trailer = in.Trailer
+	}
 	// Rebuilt, not appended: the client the edge resolved, and the host
 	// only when it is a configured gateway hostname.
-	// (SetXForwarded made one-element slices: overwritten in place.)
 	setHeader1(out.Header, "X-Forwarded-For", c.clientIP)
 	setHeader1(out.Header, "X-Forwarded-Host", c.host)
 	out.Header["X-Request-Id"] = []string{ex.RequestID}
@@ -600,7 +649,10 @@ func (c *call) rewrite(pr *httputil.ProxyRequest) {
 	if ex.Backend.Timeout > 0 {
 		t = ex.Backend.Timeout
 	}
-	if t > 0 && t != defaultBackendTimeout {
+	if t > 0 && t != defaultBackendTimeout && !c.wsUpgrade {
+		// (A WebSocket's request context lives as long as the connection:
+		// its limits are websocket.go's; the transport still bounds the
+		// wait for the handshake's answer.)
 		ctx, cancel := context.WithTimeout(out.Context(), t)
 		_ = cancel // released when the request context ends
 		*out = *out.WithContext(ctx)
@@ -625,6 +677,14 @@ func (c *call) modifyResponse(resp *http.Response) error {
 	if c.g.observing {
 		c.backendDur = time.Since(c.backendStart)
 		c.backendStatus = resp.StatusCode
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if !c.wsUpgrade {
+			return errors.New("backend switched protocols without an upgrade request")
+		}
+		// The outbound section does not run on a 101 (websocket.go).
+		c.startWebSocket(resp)
+		return nil
 	}
 	if c.ctr != nil {
 		c.ctr.backendDone(resp.StatusCode, "")
