@@ -261,10 +261,12 @@ func serve(c *cli.Context) error {
 	errc := make(chan error, 2)
 	var tlsSrv *http.Server
 	var tlsURL string
-	var plain http.Handler = g
+	// gRPC calls get the gateway's own answers as gRPC statuses.
+	var front http.Handler = edge.GRPCErrors(g)
+	plain := front
 	if etls != nil {
 		var tln net.Listener
-		if tlsSrv, tln, err = etls.start(ctx, c.String("tls-listen"), g, log, errc); err != nil {
+		if tlsSrv, tln, err = etls.start(ctx, c.String("tls-listen"), front, log, errc); err != nil {
 			return err
 		}
 		tlsURL = "https://" + displayAddr(tln.Addr())
