@@ -72,8 +72,11 @@ func GRPCStatusForHTTP(status int) int {
 // IsGRPC reports whether r is a gRPC call (content-type application/grpc,
 // with or without a +codec suffix, over HTTP/2).
 func IsGRPC(r *http.Request) bool {
+	if r.ProtoMajor != 2 {
+		return false
+	}
 	ct := r.Header.Get("Content-Type")
-	return r.ProtoMajor == 2 && strings.HasPrefix(ct, grpcContentTypePrefix) &&
+	return strings.HasPrefix(ct, grpcContentTypePrefix) &&
 		(len(ct) == len(grpcContentTypePrefix) || ct[len(grpcContentTypePrefix)] == '+' || ct[len(grpcContentTypePrefix)] == ';')
 }
 
