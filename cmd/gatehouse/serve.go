@@ -266,7 +266,7 @@ func serve(c *cli.Context) error {
 	plain := front
 	if etls != nil {
 		var tln net.Listener
-		if tlsSrv, tln, err = etls.start(ctx, c.String("tls-listen"), front, log, errc); err != nil {
+		if tlsSrv, tln, err = etls.start(ctx, c.String("tls-listen"), front, g.NeedsClientCert, log, errc); err != nil {
 			return err
 		}
 		tlsURL = "https://" + displayAddr(tln.Addr())

@@ -72,8 +72,9 @@ func (t *edgeTLS) reload() {
 }
 
 // start serves h over TLS on addr and reloads certificates on SIGHUP and
-// file changes until ctx ends.
-func (t *edgeTLS) start(ctx context.Context, addr string, h http.Handler, log *slog.Logger, errc chan<- error) (*http.Server, net.Listener, error) {
+// file changes until ctx ends. Clients are asked for a certificate while
+// needClientCert holds.
+func (t *edgeTLS) start(ctx context.Context, addr string, h http.Handler, needClientCert func() bool, log *slog.Logger, errc chan<- error) (*http.Server, net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--tls-listen: %w", err)
@@ -93,7 +94,9 @@ func (t *edgeTLS) start(ctx context.Context, addr string, h http.Handler, log *s
 	}()
 	go t.loader.Watch(ctx, 2*time.Second, t.kick)
 	srv := edge.NewServer("", h, edge.DefaultServerOptions(), slog.NewLogLogger(log.Handler(), slog.LevelWarn))
-	edge.UseTLS(srv, edge.TLSConfig(t.certs))
+	cfg := edge.TLSConfig(t.certs)
+	edge.RequestClientCerts(cfg, needClientCert)
+	edge.UseTLS(srv, cfg)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	return srv, ln, nil
 }

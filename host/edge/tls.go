@@ -255,3 +255,20 @@ func TLSConfig(certs *Certs) *tls.Config {
 		NextProtos:       []string{"h2", "http/1.1"},
 	}
 }
+
+// RequestClientCerts makes cfg ask clients for a certificate whenever
+// need() holds at handshake time (an API validates client certificates).
+// The handshake does not verify it (tls.RequestClientCert): which CAs and
+// thumbprints are acceptable is decided per API after routing, so a
+// client without one can still reach the APIs that do not ask. Call it
+// before the server clones cfg (before ServeTLS).
+func RequestClientCerts(cfg *tls.Config, need func() bool) {
+	asking := cfg.Clone()
+	asking.ClientAuth = tls.RequestClientCert
+	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		if need() {
+			return asking, nil
+		}
+		return nil, nil
+	}
+}

@@ -67,12 +67,15 @@ func (b *BackendTLS) resolvePaths(dir string) {
 	}
 }
 
-// resolveBackendTLSPaths resolves every API's backend TLS files against
+// resolveBackendTLSPaths resolves every API's backend TLS and client CA files against
 // the YAML file's directory.
 func resolveBackendTLSPaths(c *Config, dir string) {
 	for i := range c.APIs {
 		if b := c.APIs[i].BackendTLS; b != nil {
 			b.resolvePaths(dir)
+		}
+		if cc := c.APIs[i].ClientCertificate; cc != nil && cc.CAFile != "" && !filepath.IsAbs(cc.CAFile) && dir != "" {
+			cc.CAFile = filepath.Join(dir, cc.CAFile)
 		}
 	}
 }

@@ -100,6 +100,9 @@ type API struct {
 	// BackendTLS: CA bundle, client certificate, SNI override and minimum
 	// version for an https backend (backendtls.go).
 	BackendTLS *BackendTLS `yaml:"backend_tls" json:"backend_tls,omitempty"`
+	// ClientCertificate, when set, makes every call of the API present a
+	// client certificate that it accepts (clientcert.go).
+	ClientCertificate *ClientCertificate `yaml:"client_certificate" json:"client_certificate,omitempty"`
 }
 
 // Operation is a method and URL template (relative to the API's prefix).

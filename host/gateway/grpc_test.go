@@ -127,6 +127,8 @@ type certPair struct {
 	caPEM, certPEM, keyPEM []byte
 	pool                   *x509.CertPool
 	tls                    tls.Certificate
+	ca                     *x509.Certificate
+	caKey                  *ecdsa.PrivateKey
 }
 
 func newCertPair(t testing.TB, names ...string) *certPair {
@@ -136,27 +138,30 @@ func newCertPair(t testing.TB, names ...string) *certPair {
 		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	caDER, _ := x509.CreateCertificate(rand.Reader, caT, caT, &caKey.PublicKey, caKey)
 	ca, _ := x509.ParseCertificate(caDER)
+	p := &certPair{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), pool: x509.NewCertPool(), ca: ca, caKey: caKey}
+	p.pool.AddCert(ca)
+	p.certPEM, p.keyPEM, p.tls = p.issue(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), names...)
+	return p
+}
+
+// issue signs another certificate with the pair's CA, valid from nb to na.
+func (p *certPair) issue(t testing.TB, nb, na time.Time, names ...string) (certPEM, keyPEM []byte, c tls.Certificate) {
+	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	lt := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: first(names)}, DNSNames: names,
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	lt := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: first(names)}, DNSNames: names,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: nb, NotAfter: na,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, lt, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, lt, p.ca, &key.PublicKey, p.caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	p := &certPair{
-		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
-		pool:    x509.NewCertPool(),
-	}
-	p.pool.AddCert(ca)
-	p.tls, err = tls.X509KeyPair(p.certPEM, p.keyPEM)
-	if err != nil {
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
+	if c, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return certPEM, keyPEM, c
 }
 
 func (p *certPair) writeFiles(t testing.TB) (ca, cert, key string) {

@@ -197,6 +197,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.ctr = c.beginTrace(traceToken[0])
 	}
 	api := rt.api
+	if api.clientCert != nil && !c.checkClientCert(api.clientCert) {
+		return
+	}
 	if r.ContentLength > api.bodyLimit {
 		c.writeGeneric(http.StatusRequestEntityTooLarge, "Request entity too large")
 		return

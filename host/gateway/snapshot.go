@@ -141,6 +141,8 @@ type apiState struct {
 	// policies reference (Config.SecretValues), shared by every API of
 	// the snapshot: console traces never show them.
 	secrets []string
+	// clientCert validates client certificates (clientcert.go); nil: none.
+	clientCert *clientCertRule
 }
 
 // preflightRoute finds the API-level route for a CORS preflight to path.
@@ -164,6 +166,8 @@ type snapshot struct {
 	onClose func()
 	// egressKeys name the backend transports this snapshot's APIs use.
 	egressKeys map[string]bool
+	// needClientCert: an API validates client certificates (clientcert.go).
+	needClientCert bool
 }
 
 func (s *snapshot) tryAcquire() bool {
@@ -351,6 +355,10 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 		u, _ := rule.ParseBackend(a.Backend)
 		as := &apiState{cfg: a, prefix: strings.TrimSuffix(a.PathPrefix, "/"), backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout),
 			egress: scope, transport: tr, secrets: cfg.SecretValues}
+		if as.clientCert, err = a.compileClientCert(); err != nil {
+			return nil, fmt.Errorf("api %s: %w", a.Name, err)
+		}
+		s.needClientCert = s.needClientCert || as.clientCert != nil
 		if as.bodyLimit == 0 {
 			as.bodyLimit = 1 << 20
 		}
