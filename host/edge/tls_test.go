@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,6 +16,8 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -407,4 +410,62 @@ func writeFile(t testing.TB, p string, b []byte) {
 	if err := os.Rename(tmp, p); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzParseKeyPair: any bytes as certificate and key either parse into a
+// matching pair or fail with ErrBadCertificate and an error that quotes
+// no input; never a panic.
+func FuzzParseKeyPair(f *testing.F) {
+	ca := newTestCA(f)
+	c, k := ca.valid(f, "a", "a.test")
+	f.Add(c, k)
+	f.Add(k, c)
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), k)
+	f.Add(c, []byte("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"))
+	f.Add([]byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, cert, key []byte) {
+		p, err := ParseKeyPair("fuzz", cert, key)
+		if err != nil {
+			if !errors.Is(err, ErrBadCertificate) {
+				t.Fatalf("error not ErrBadCertificate: %v", err)
+			}
+			if strings.Contains(err.Error(), "-----") {
+				t.Fatalf("error quotes PEM input: %v", err)
+			}
+			return
+		}
+		if p.Leaf == nil || !publicKeyMatches(p.Leaf.PublicKey, p.TLS.PrivateKey.(crypto.Signer)) {
+			t.Fatal("a pair was accepted whose key does not match")
+		}
+	})
+}
+
+// FuzzRedirectHTTPS: whatever the Host, the redirect never leaves the
+// https scheme or names a host other than the one asked for.
+func FuzzRedirectHTTPS(f *testing.F) {
+	for _, h := range []string{"a.test", "a.test:80", "[::1]:8080", "a.test@evil", "evil/x", "", "A.TEST.", "1.2.3.4"} {
+		f.Add(h, "/p?q")
+	}
+	h := RedirectHTTPS("8443", nil)
+	f.Fuzz(func(t *testing.T, host, target string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		if u, err := url.ParseRequestURI(target); err == nil {
+			r.URL = u
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusPermanentRedirect {
+			return
+		}
+		loc, err := url.Parse(w.Header().Get("Location"))
+		if err != nil {
+			t.Fatalf("Location %q does not parse: %v", w.Header().Get("Location"), err)
+		}
+		want, _ := splitHostPort(host)
+		want, _ = normHost(want)
+		if loc.Scheme != "https" || loc.Hostname() != strings.Trim(want, "[]") || loc.Port() != "8443" || loc.User != nil {
+			t.Fatalf("Host %q → Location %q", host, loc)
+		}
+	})
 }
