@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/host/edge"
+	"github.com/gatehouse/gatehouse/host/engine"
 )
 
 // Client certificates per API (APIM's validate-client-certificate;
@@ -116,4 +117,11 @@ func (c *call) checkClientCert(r *clientCertRule) bool {
 func (g *Gateway) NeedsClientCert() bool {
 	s := g.cur.Load()
 	return s != nil && s.needClientCert
+}
+
+// clientCertInfo is what policies see of the client's certificate (the
+// ABI's client certificate fields).
+func clientCertInfo(c *x509.Certificate) *engine.ClientCert {
+	return &engine.ClientCert{Subject: c.Subject.String(), Issuer: c.Issuer.String(),
+		Thumbprint: edge.Thumbprint(c), NotAfter: c.NotAfter.UTC().Format(time.RFC3339)}
 }

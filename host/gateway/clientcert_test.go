@@ -10,20 +10,28 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/host/edge"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
+	"github.com/gatehouse/gatehouse/host/hosttest"
 )
 
 // TestClientCertificatePerAPI runs real TLS handshakes against the edge
 // listener asking for client certificates only while an API validates
 // them, and the per-API rules: CA, thumbprint, expiry, none.
 func TestClientCertificatePerAPI(t *testing.T) {
-	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	var seen atomic.Pointer[http.Header]
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Clone()
+		seen.Store(&h)
+		io.WriteString(w, "ok")
+	}))
 	defer be.Close()
 	serverCert := newCertPair(t, "gw.test")
 	clients := newCertPair(t, "client-a")   // the CA the "secure" API trusts, and a client it signed
@@ -42,7 +50,14 @@ func TestClientCertificatePerAPI(t *testing.T) {
 		{Name: "pinned", PathPrefix: "/pinned", Backend: be.URL, Operations: ops,
 			ClientCertificate: &gateway.ClientCertificate{Thumbprints: []string{strings.ToUpper(edge.Thumbprint(leaf))}}},
 		{Name: "open", PathPrefix: "/open", Backend: be.URL, Operations: ops},
-	}}
+		// A policy reads the certificate's details (ABI client
+		// certificate fields 32–35).
+		{Name: "fields", PathPrefix: "/fields", Backend: be.URL, Operations: ops,
+			ClientCertificate: &gateway.ClientCertificate{CAFile: filepath.Join(dir, "clients-ca.pem")},
+			Policies:          gateway.Policy{Inbound: []gateway.Step{probeStep("field-to-header:32;field-to-header:33;field-to-header:34;field-to-header:35;set-field:34=forged")}}},
+		{Name: "fieldsopen", PathPrefix: "/fieldsopen", Backend: be.URL, Operations: ops,
+			Policies: gateway.Policy{Inbound: []gateway.Step{probeStep("field-to-header:32;field-to-header:34")}}},
+	}, Modules: []gateway.ModuleSpec{{Name: "probe", Wasm: hosttest.Probe(t), MinInstances: 1, MaxInstances: 2}}}
 	ctx := context.Background()
 	e, err := engine.New(ctx, engine.Options{CacheDir: cacheDir, Logger: quiet})
 	if err != nil {
@@ -115,6 +130,34 @@ func TestClientCertificatePerAPI(t *testing.T) {
 		if got, asked := call(tc.path, tc.cert); got != tc.want || !asked {
 			t.Errorf("%s with %s: %d (asked %v), want %d and a certificate request", tc.path, name, got, asked, tc.want)
 		}
+	}
+
+	// Policies see the details of the verified certificate; they cannot
+	// change them (set_field is refused, which fails the call: 500).
+	cleaf, _ := x509.ParseCertificate(clients.tls.Certificate[0])
+	if got, _ := call("/fields/x", &clients.tls); got != 500 {
+		t.Errorf("fields with set-field: %d, want 500 (read-only field)", got)
+	}
+	cfgNoSet := *cfg
+	cfgNoSet.APIs = slices.Clone(cfg.APIs)
+	cfgNoSet.APIs[3].Policies = gateway.Policy{Inbound: []gateway.Step{probeStep("field-to-header:32;field-to-header:33;field-to-header:34;field-to-header:35")}}
+	src.Set(&cfgNoSet)
+	if err := g.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := call("/fields/x", &clients.tls); got != 200 {
+		t.Fatalf("fields: %d", got)
+	}
+	h := *seen.Load()
+	if h.Get("X-Field-32") != "CN=client-a" || h.Get("X-Field-33") != "CN=test CA" ||
+		h.Get("X-Field-34") != edge.Thumbprint(cleaf) || h.Get("X-Field-35") != cleaf.NotAfter.UTC().Format(time.RFC3339) {
+		t.Errorf("certificate fields: %v", h)
+	}
+	if got, _ := call("/fieldsopen/x", nil); got != 200 {
+		t.Fatalf("fieldsopen: %d", got)
+	}
+	if h := *seen.Load(); h.Get("X-Field-32") != "" || h.Get("X-Field-34") != "" || len(h["X-Field-34"]) != 1 {
+		t.Errorf("no certificate: fields %v, want present and empty", h)
 	}
 
 	// Without an API that validates them, clients are not asked.

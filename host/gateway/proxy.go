@@ -218,6 +218,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.Scheme = "http"
 	if r.TLS != nil {
 		ex.Scheme = "https"
+		if len(r.TLS.PeerCertificates) > 0 {
+			ex.ClientCert = clientCertInfo(r.TLS.PeerCertificates[0]) // clientcert.go
+		}
 	}
 	ex.Host = r.Host
 	if c.host != "" {
