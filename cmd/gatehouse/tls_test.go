@@ -154,3 +154,37 @@ func TestServeTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestServeH2C: --h2c makes the plain listener speak prior-knowledge
+// HTTP/2 (and still HTTP/1.1).
+func TestServeH2C(t *testing.T) {
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer be.Close()
+	work := t.TempDir()
+	cfg := filepath.Join(work, "gateway.yaml")
+	if err := os.WriteFile(cfg, []byte("apis:\n  - name: a\n    path: /a\n    backend: "+be.URL+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, work, "--config", cfg, "--h2c")
+	defer s.stop(t)
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: p}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get(s.gateway + "/a/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Proto != "HTTP/2.0" {
+		t.Fatalf("h2c: %d %s", resp.StatusCode, resp.Proto)
+	}
+	resp, err = http.Get(s.gateway + "/a/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Proto != "HTTP/1.1" {
+		t.Fatalf("HTTP/1.1 next to h2c: %d %s", resp.StatusCode, resp.Proto)
+	}
+}
