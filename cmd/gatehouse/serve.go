@@ -262,7 +262,7 @@ func serve(c *cli.Context) error {
 	var tlsSrv *http.Server
 	var tlsURL string
 	// gRPC calls get the gateway's own answers as gRPC statuses.
-	var front http.Handler = edge.GRPCErrors(g)
+	var front http.Handler = edge.GRPCErrors(g, met.GRPCObserver())
 	plain := front
 	if etls != nil {
 		var tln net.Listener

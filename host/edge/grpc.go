@@ -81,10 +81,12 @@ func IsGRPC(r *http.Request) bool {
 }
 
 // GRPCErrors wraps h so that gRPC calls get gRPC-shaped answers when h
-// answers them itself (see the package comment of this file). Other
+// answers them itself (see the comment at the top of this file). Other
 // requests pass through untouched, as do responses that are already gRPC
-// (content-type application/grpc from the backend).
-func GRPCErrors(h http.Handler) http.Handler {
+// (content-type application/grpc from the backend). observe, if not nil,
+// gets the final grpc-status of every gRPC call (-1 when the response
+// carried none, such as a call the client cancelled).
+func GRPCErrors(h http.Handler, observe func(code int)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !IsGRPC(r) {
 			h.ServeHTTP(w, r)
@@ -93,7 +95,28 @@ func GRPCErrors(h http.Handler) http.Handler {
 		gw := &grpcWriter{ResponseWriter: w}
 		h.ServeHTTP(gw, r)
 		gw.finish()
+		if observe != nil {
+			observe(finalGRPCStatus(w.Header()))
+		}
 	})
+}
+
+// finalGRPCStatus reads grpc-status from a finished response's header map:
+// in the headers (trailers-only), as a declared trailer, or as an
+// undeclared one (http.TrailerPrefix, as httputil.ReverseProxy sets them).
+func finalGRPCStatus(h http.Header) int {
+	v := h[grpcStatusHeader]
+	if len(v) == 0 {
+		v = h[http.TrailerPrefix+grpcStatusHeader]
+	}
+	if len(v) != 1 {
+		return -1
+	}
+	n, err := strconv.Atoi(v[0])
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // grpcWriter holds back a non-gRPC answer (status and up to 1 KiB of body)

@@ -46,7 +46,11 @@ func TestGRPCErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
-			GRPCErrors(tc.h).ServeHTTP(w, tc.req)
+			observed := -2
+			GRPCErrors(tc.h, func(code int) { observed = code }).ServeHTTP(w, tc.req)
+			if want := map[string]int{"": -2, "16": 16, "8": 8, "14": 14, "7": 7, "13": 13, "2": 2}[tc.wantGRPC]; tc.name == "backend gRPC untouched" && observed != -1 || tc.name != "backend gRPC untouched" && observed != want {
+				t.Errorf("observed grpc-status %d", observed)
+			}
 			if w.Code != tc.wantStatus || w.Header().Get("Grpc-Status") != tc.wantGRPC ||
 				w.Header().Get("Grpc-Message") != tc.wantMsg || w.Body.String() != tc.wantBody {
 				t.Fatalf("got %d grpc-status %q grpc-message %q body %q", w.Code, w.Header().Get("Grpc-Status"), w.Header().Get("Grpc-Message"), w.Body.String())
@@ -55,5 +59,24 @@ func TestGRPCErrors(t *testing.T) {
 				t.Errorf("converted answer headers: %v", w.Header())
 			}
 		})
+	}
+}
+
+func TestFinalGRPCStatus(t *testing.T) {
+	for _, tc := range []struct {
+		h    http.Header
+		want int
+	}{
+		{http.Header{"Grpc-Status": {"0"}}, 0},
+		{http.Header{"Trailer:Grpc-Status": {"14"}}, 14},
+		{http.Header{}, -1},
+		{http.Header{"Grpc-Status": {"x"}}, -1},
+		{http.Header{"Grpc-Status": {"-3"}}, -1},
+		{http.Header{"Grpc-Status": {"1", "2"}}, -1},
+		{http.Header{"Grpc-Status": {"99"}}, 99},
+	} {
+		if got := finalGRPCStatus(tc.h); got != tc.want {
+			t.Errorf("%v: %d, want %d", tc.h, got, tc.want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
 	"github.com/gatehouse/gatehouse/host/hosttest"
+	"github.com/gatehouse/gatehouse/host/metrics"
 )
 
 // rawCodec moves gRPC messages as raw bytes, so the echo service needs no
@@ -178,7 +180,7 @@ func (p *certPair) writeFiles(t testing.TB) (ca, cert, key string) {
 // edgeGateway serves cfg through a real gateway behind the edge's
 // listener: TLS with HTTP/2 when cert is set, else h2c. The gateway's
 // answers to gRPC calls go through edge.GRPCErrors, as in serve.
-func edgeGateway(t *testing.T, cfg *gateway.Config, cert *certPair) (addr string, g *gateway.Gateway) {
+func edgeGateway(t *testing.T, cfg *gateway.Config, cert *certPair, met *metrics.Metrics) (addr string, g *gateway.Gateway) {
 	t.Helper()
 	ctx := context.Background()
 	svc := &engine.Services{}
@@ -199,7 +201,11 @@ func edgeGateway(t *testing.T, cfg *gateway.Config, cert *certPair) (addr string
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := edge.NewServer("", edge.GRPCErrors(g), edge.ServerOptions{}, nil)
+	var observe func(int)
+	if met != nil {
+		observe = met.GRPCObserver()
+	}
+	srv := edge.NewServer("", edge.GRPCErrors(g, observe), edge.ServerOptions{}, nil)
 	if cert != nil {
 		var certs edge.Certs
 		c, err := edge.ParseKeyPair("test", cert.certPEM, cert.keyPEM)
@@ -332,13 +338,35 @@ func exerciseGRPC(t *testing.T, conn *grpc.ClientConn) {
 func TestGRPCThroughTLSGatewayToH2CBackend(t *testing.T) {
 	be := grpcBackend(t, nil)
 	cert := newCertPair(t, "gw.test")
-	addr, _ := edgeGateway(t, grpcConfig("http://"+be, gateway.BackendH2C), cert)
+	met := metrics.New()
+	addr, _ := edgeGateway(t, grpcConfig("http://"+be, gateway.BackendH2C), cert, met)
 	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{ServerName: "gw.test", RootCAs: cert.pool})))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	exerciseGRPC(t, conn)
+	// The grpc_status series count every call by its final status:
+	// unary + server stream + bidi OK, the backend's NOT_FOUND, the
+	// policy's UNAUTHENTICATED, no route's UNIMPLEMENTED.
+	rec := httptest.NewRecorder()
+	met.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, line := range []string{`gatehouse_grpc_calls_total{grpc_status="0"} 3`, `gatehouse_grpc_calls_total{grpc_status="5"} 1`,
+		`gatehouse_grpc_calls_total{grpc_status="16"} 1`, `gatehouse_grpc_calls_total{grpc_status="12"} 1`} {
+		if !strings.Contains(rec.Body.String(), line+"\n") {
+			t.Errorf("metrics lack %s:\n%s", line, grepLines(rec.Body.String(), "grpc_calls"))
+		}
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestGRPCThroughH2CGatewayToTLSBackend: client → gateway over h2c →
@@ -349,7 +377,7 @@ func TestGRPCThroughH2CGatewayToTLSBackend(t *testing.T) {
 	ca, _, _ := bc.writeFiles(t)
 	cfg := grpcConfig("https://"+be, gateway.BackendH2)
 	cfg.APIs[0].BackendTLS = &gateway.BackendTLS{CAFile: ca}
-	addr, _ := edgeGateway(t, cfg, nil)
+	addr, _ := edgeGateway(t, cfg, nil, nil)
 	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +391,7 @@ func TestGRPCThroughH2CGatewayToTLSBackend(t *testing.T) {
 // UNAVAILABLE, not a hang.
 func TestGRPCWithoutHTTP2ToBackendFails(t *testing.T) {
 	be := grpcBackend(t, nil)
-	addr, _ := edgeGateway(t, grpcConfig("http://"+be, ""), nil)
+	addr, _ := edgeGateway(t, grpcConfig("http://"+be, ""), nil, nil)
 	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

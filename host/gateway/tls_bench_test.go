@@ -58,7 +58,7 @@ func BenchmarkEdgeTLS(b *testing.B) {
 	for _, target := range []struct {
 		name string
 		h    http.Handler
-	}{{"bare", bare}, {"gateway", edge.GRPCErrors(g)}} {
+	}{{"bare", bare}, {"gateway", edge.GRPCErrors(g, nil)}} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			b.Fatal(err)
