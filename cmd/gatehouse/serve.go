@@ -70,7 +70,7 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "body-read-timeout", Value: 10 * time.Second, EnvVars: []string{"GATEHOUSE_BODY_READ_TIMEOUT"}, Usage: "time a request body that a policy reads may take to arrive, plus one second per --min-body-rate bytes; slower: 408"},
 			&cli.Int64Flag{Name: "min-body-rate", Value: 1024, EnvVars: []string{"GATEHOUSE_MIN_BODY_RATE"}, Usage: "bytes per second a request body that a policy reads must keep up beyond --body-read-timeout"},
 			&cli.Int64Flag{Name: "body-memory", Value: 256 << 20, EnvVars: []string{"GATEHOUSE_BODY_MEMORY"}, Usage: "bytes all bodies received for policies may hold at once; beyond: 503"},
-		}, moduleCeilingFlags()...),
+		}, append(moduleCeilingFlags(), tlsFlags()...)...),
 		Action: serve,
 	}
 }
@@ -253,12 +253,39 @@ func serve(c *cli.Context) error {
 		}
 	}
 
+	// TLS at the edge (serve_tls.go, docs/tls.md).
+	etls, err := newEdgeTLS(ctx, c, nil, log)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	var tlsSrv *http.Server
+	var tlsURL string
+	// gRPC calls get the gateway's own answers as gRPC statuses.
+	var front http.Handler = edge.GRPCErrors(g, met.GRPCObserver())
+	plain := front
+	if etls != nil {
+		var tln net.Listener
+		if tlsSrv, tln, err = etls.start(ctx, c.String("tls-listen"), front, g.NeedsClientCert, log, errc); err != nil {
+			return err
+		}
+		tlsURL = "https://" + displayAddr(tln.Addr())
+		if c.Bool("https-redirect") {
+			_, port, _ := net.SplitHostPort(tln.Addr().String())
+			hn, _ := edge.NewHostnames(c.StringSlice("hostnames"))
+			plain = edge.RedirectHTTPS(port, hn)
+		}
+	} else if c.Bool("https-redirect") {
+		return usageError{errors.New("--https-redirect needs certificates (--tls-cert/--tls-key)")}
+	}
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
 		return err
 	}
-	srv := edge.NewServer("", g, edge.DefaultServerOptions(), slog.NewLogLogger(log.Handler(), slog.LevelWarn))
-	errc := make(chan error, 1)
+	srv := edge.NewServer("", plain, edge.DefaultServerOptions(), slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	if c.Bool("h2c") {
+		edge.AllowH2C(srv)
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	url := "http://" + displayAddr(ln.Addr())
 	var adminURL, opsURL, portalURL string
@@ -294,7 +321,7 @@ func serve(c *cli.Context) error {
 		}
 		defer opsSrv.Close()
 	}
-	log.Info("gateway ready", "url", url, "admin_url", adminURL, "ops_url", opsURL, "portal_url", portalURL, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
+	log.Info("gateway ready", "url", url, "https_url", tlsURL, "admin_url", adminURL, "ops_url", opsURL, "portal_url", portalURL, "ready_ms", time.Since(start).Milliseconds(), "config_version", g.Version())
 	if demo != nil {
 		demo.printWelcome(c.App.Writer, url, adminURL, portalURL)
 	}
@@ -321,9 +348,15 @@ func serve(c *cli.Context) error {
 		log.Info("shutting down: draining in-flight requests", "timeout", c.Duration("shutdown-timeout"))
 		sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
 		defer cancel()
+		if tlsSrv != nil {
+			go tlsSrv.Shutdown(sctx)
+		}
 		if err := srv.Shutdown(sctx); err != nil {
 			log.Warn("shutdown incomplete: in-flight requests did not finish in time", "err", err)
 			srv.Close()
+		}
+		if tlsSrv != nil && tlsSrv.Shutdown(sctx) != nil {
+			tlsSrv.Close()
 		}
 	}
 	// Every call has been observed: flush the request log (and the spans),

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"crypto/tls"
 	"log"
 	"net/http"
 	"time"
@@ -91,4 +92,26 @@ func NewServer(addr string, h http.Handler, o ServerOptions, errLog *log.Logger)
 		MaxHeaderBytes:    o.MaxHeaderBytes,
 		ErrorLog:          errLog,
 	}
+}
+
+// UseTLS sets the server's TLS configuration and protocols for a TLS
+// listener: HTTP/2 (ALPN h2) and HTTP/1.1. Serve it with
+// srv.ServeTLS(ln, "", "") (the certificates come from cfg).
+func UseTLS(srv *http.Server, cfg *tls.Config) {
+	srv.TLSConfig = cfg
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	srv.Protocols = p
+}
+
+// AllowH2C makes a plain-text server accept unencrypted HTTP/2 with prior
+// knowledge (h2c, as gRPC clients speak it) besides HTTP/1.1. Off unless
+// asked (--h2c): the HTTP/1.1 Upgrade to h2c is not supported, and an
+// h2c listener on the internet is rarely intended.
+func AllowH2C(srv *http.Server) {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	srv.Protocols = p
 }

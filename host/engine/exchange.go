@@ -210,6 +210,7 @@ type Exchange struct {
 	ClientIP, RequestID           string
 	API, Operation, Template      string
 	Scheme, Host                  string
+	ClientCert                    *ClientCert // nil: none presented (clientcert.go)
 	Params                        []Param
 	ReqHeader                     http.Header
 	ReqBody                       Body

@@ -234,6 +234,10 @@ func (e *Engine) hGetField(_ context.Context, mod api.Module, s []uint64) {
 	case abi.FieldCacheStatus:
 		v = ex.cacheStatus
 	default:
+		if cv, ok := ex.clientCertField(i32(s[1])); ok { // clientcert.go
+			ret(s, outString(mod, buf, capacity, cv))
+			return
+		}
 		read(mod, buf, capacity)
 		ret(s, abi.ErrInvalid)
 		return

@@ -172,6 +172,7 @@ func (b *builder) index() {
 	for _, p := range b.s.parts {
 		b.s.routes.add(p.state.prefix, p.router, p.preflight)
 		b.s.egressKeys[p.egressKey] = true
+		b.s.needClientCert = b.s.needClientCert || p.state.clientCert != nil
 	}
 }
 
@@ -259,6 +260,10 @@ func (b *builder) compileAPI(p *apiPart, scope *rule.Scope, tr http.RoundTripper
 	u, _ := rule.ParseBackend(a.Backend)
 	as := &apiState{cfg: *a, prefix: strings.TrimSuffix(a.PathPrefix, "/"), backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout),
 		egress: scope, transport: tr, secrets: b.cfg.SecretValues}
+	var err error
+	if as.clientCert, err = a.compileClientCert(); err != nil {
+		return fmt.Errorf("api %s: %w", a.Name, err)
+	}
 	if as.bodyLimit == 0 {
 		as.bodyLimit = 1 << 20
 	}

@@ -101,6 +101,16 @@ type API struct {
 	ConsoleTraceDisabled bool `yaml:"console_trace_disabled" json:"console_trace_disabled,omitempty"`
 	// WebSocket limits this API's WebSocket connections (websocket.go).
 	WebSocket WebSocketConfig `yaml:"websocket" json:"websocket,omitzero"`
+	// BackendProtocol is http1 (default), h2 (HTTP/2 over TLS, https
+	// backends) or h2c (HTTP/2 without TLS, http backends): gRPC backends
+	// need h2 or h2c (backendtls.go).
+	BackendProtocol string `yaml:"backend_protocol" json:"backend_protocol,omitempty"`
+	// BackendTLS: CA bundle, client certificate, SNI override and minimum
+	// version for an https backend (backendtls.go).
+	BackendTLS *BackendTLS `yaml:"backend_tls" json:"backend_tls,omitempty"`
+	// ClientCertificate, when set, makes every call of the API present a
+	// client certificate that it accepts (clientcert.go).
+	ClientCertificate *ClientCertificate `yaml:"client_certificate" json:"client_certificate,omitempty"`
 }
 
 // Operation is a method and URL template (relative to the API's prefix).
@@ -367,6 +377,7 @@ func (c *Config) Validate() error {
 		} else if _, err := egress.CheckBackend(a.Backend, allow); err != nil {
 			add(p+".backend", "%v", err)
 		}
+		a.checkBackend(add, p)
 		if a.BodyLimit < 0 || a.BodyLimit > 1<<30 {
 			add(p+".body_limit", "must be between 0 and 1 GiB")
 		}

@@ -40,7 +40,11 @@ func (g *Gateway) apiEgress(a *API, global, granted rule.AllowList) (*rule.Scope
 	if g.opts.Transport != nil {
 		return s, g.opts.Transport, "", nil
 	}
-	key := a.Name + "\x00" + s.Own() + "\x00" + strings.Join(s.Allow().Entries(), "\x00")
+	bc, err := a.backendSettings() // backendtls.go
+	if err != nil {
+		return nil, nil, "", err
+	}
+	key := a.Name + "\x00" + s.Own() + "\x00" + strings.Join(s.Allow().Entries(), "\x00") + "\x00" + bc.key
 	g.trs.mu.Lock()
 	defer g.trs.mu.Unlock()
 	if t, ok := g.trs.m[key]; ok {
@@ -48,6 +52,7 @@ func (g *Gateway) apiEgress(a *API, global, granted rule.AllowList) (*rule.Scope
 	}
 	t := NewTransport()
 	t.DialContext = g.guard.DialContext(s, "api "+a.Name)
+	bc.configure(t)
 	if g.trs.m == nil {
 		g.trs.m = map[string]*http.Transport{}
 	}

@@ -416,6 +416,7 @@ func (f *FileSource) Load(ctx context.Context) (*Config, string, error) {
 		f.Mutate(c)
 	}
 	c.Version = v
+	resolveBackendTLSPaths(c, filepath.Dir(f.Path))
 	return c, filepath.Dir(f.Path), nil
 }
 

@@ -221,6 +221,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.ctr = c.beginTrace(traceToken[0])
 	}
 	api := rt.api
+	if api.clientCert != nil && !c.checkClientCert(api.clientCert) {
+		return
+	}
 	if r.ContentLength > api.bodyLimit {
 		c.writeGeneric(http.StatusRequestEntityTooLarge, "Request entity too large")
 		return
@@ -239,6 +242,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.Scheme = "http"
 	if r.TLS != nil {
 		ex.Scheme = "https"
+		if len(r.TLS.PeerCertificates) > 0 {
+			ex.ClientCert = clientCertInfo(r.TLS.PeerCertificates[0]) // clientcert.go
+		}
 	}
 	ex.Host = r.Host
 	if c.host != "" {

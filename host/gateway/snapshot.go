@@ -137,6 +137,8 @@ type apiState struct {
 	// policies reference (Config.SecretValues), shared by every API of
 	// the snapshot: console traces never show them.
 	secrets []string
+	// clientCert validates client certificates (clientcert.go); nil: none.
+	clientCert *clientCertRule
 }
 
 // preflightRoute finds the API-level route for a CORS preflight to path.
@@ -165,6 +167,8 @@ type snapshot struct {
 	onClose func()
 	// egressKeys name the backend transports this snapshot's APIs use.
 	egressKeys map[string]bool
+	// needClientCert: an API validates client certificates (clientcert.go).
+	needClientCert bool
 }
 
 func (s *snapshot) tryAcquire() bool {

@@ -37,6 +37,7 @@ var PolicyBuckets = []float64{.00001, .000025, .00005, .0001, .00025, .0005, .00
 // gateway.Metrics; pass it as gateway.Options.Metrics.
 type Metrics struct {
 	reg      *prometheus.Registry
+	grpc     grpcCounters // grpc.go
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	policy   *prometheus.HistogramVec
