@@ -1,6 +1,7 @@
 package bodyconv
 
 import (
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -12,11 +13,25 @@ import (
 // (ErrTooLarge). Invalid JSON is an error with encoding/json's message.
 func JSONToXML(dst, in []byte, parseDate bool, max int) ([]byte, error) {
 	mark := len(dst)
-	f := fconv{conv: conv{in: in, out: dst, parseDate: parseDate, max: max}}
+	f := fconvs.Get().(*fconv)
+	defer f.release()
+	f.conv = conv{in: in, out: dst, parseDate: parseDate, max: max, names: f.names[:0], str: f.str[:0]}
+	f.bad = false
 	if f.document() && (max <= 0 || len(f.out) <= max) {
 		return f.out, nil
 	}
 	return jsonToXMLStd(f.out[:mark], in, parseDate, max)
+}
+
+// fconvs keeps the converters' name and string buffers between calls.
+var fconvs = sync.Pool{New: func() any { return new(fconv) }}
+
+func (f *fconv) release() {
+	if cap(f.names) > 64<<10 || cap(f.str) > 64<<10 {
+		return
+	}
+	f.in, f.out = nil, nil
+	fconvs.Put(f)
 }
 
 // fconv is the fast path: it validates while it converts, and any

@@ -3,6 +3,7 @@ package bodyconv
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -12,12 +13,28 @@ import (
 // (ErrTooLarge). Malformed XML is an error with encoding/xml's message.
 func XMLToJSON(dst, in []byte, o XMLOptions, max int) ([]byte, error) {
 	mark := len(dst)
-	// Room for a typical document, so that the slices rarely grow.
-	c := xconv{o: o, out: dst, nodes: make([]node, 0, len(in)/24+4), attrs: make([]attr, 0, len(in)/64+4), text: make([]byte, 0, len(in)/2)}
+	c := xconvs.Get().(*xconv)
+	defer c.release()
+	*c = xconv{o: o, out: dst, nodes: c.nodes[:0], attrs: c.attrs[:0], text: c.text[:0], order: c.order[:0]}
 	if decl, ok := c.parseFast(in); ok {
 		return c.emit(decl, max)
 	}
 	return xmlToJSONStd(dst[:mark], in, o, max)
+}
+
+// xconvs keeps the parse trees' slices between conversions.
+var xconvs = sync.Pool{New: func() any { return new(xconv) }}
+
+// release returns c to xconvs unless it grew large (a big document's
+// slices are not kept alive), dropping what it points into.
+func (c *xconv) release() {
+	if cap(c.nodes) > 4096 || cap(c.text) > 64<<10 {
+		return
+	}
+	clear(c.nodes) // names and values point into the input
+	clear(c.attrs)
+	c.out = nil
+	xconvs.Put(c)
 }
 
 // open is an element being parsed by the fast path: its node and its name
