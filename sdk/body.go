@@ -67,3 +67,37 @@ func convertBody(c *Context, kind, conversion, flags int32, max int) (bool, erro
 	}
 	return false, &InvalidBodyError{string(scratch[:n])}
 }
+
+// AppendBody appends the whole request body to dst and returns the
+// result, as Body does but into the caller's buffer: a policy that keeps its
+// buffer between calls reads a body without allocating (Body's slice is new
+// garbage on every call, and a Go guest's collections are slow).
+func (r *Request) AppendBody(dst []byte) ([]byte, error) {
+	return appendBody(r.c, abi.KindRequest, dst)
+}
+
+// AppendBody is Request.AppendBody for the response body (response phase
+// only).
+func (r *Response) AppendBody(dst []byte) ([]byte, error) {
+	return appendBody(r.c, abi.KindResponse, dst)
+}
+
+func appendBody(c *Context, kind int32, dst []byte) ([]byte, error) {
+	n := imports.GetBody(c.handle, kind, dst[len(dst):cap(dst)])
+	if n < 0 {
+		return dst, statusErr(n)
+	}
+	if int(n) <= cap(dst)-len(dst) {
+		return dst[:len(dst)+int(n)], nil
+	}
+	grown := make([]byte, len(dst), len(dst)+int(n))
+	copy(grown, dst)
+	m := imports.GetBody(c.handle, kind, grown[len(grown):cap(grown)])
+	if m < 0 {
+		return dst, statusErr(m)
+	}
+	if int(m) > cap(grown)-len(grown) {
+		return dst, ErrInvalid // the needed length must be stable within a call
+	}
+	return grown[:len(grown)+int(m)], nil
+}
