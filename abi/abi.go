@@ -356,6 +356,7 @@ func HostFuncs() []HostFunc {
 		{FnSubscriptionCheck, Signature{i32x6, i32x1}, CapSubscription},                                  // (ctx, header, header_len, query, query_len, flags) -> result|status
 		{FnConcurrencyAcquire, Signature{[]ValType{I32, I32, I32, I64}, i32x1}, CapConcurrency},          // (ctx, key, key_len, limit) -> status (v1.1)
 		{FnCacheFillLease, Signature{[]ValType{I32, I32, I32, I64}, i32x1}, CapCache},                    // (ctx, key, key_len, wait_ms) -> status (v1.1)
+		bodyConvert, // abi/body.go (v1.2)
 	}
 }
 

@@ -157,6 +157,7 @@ func (e *Engine) instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 		abi.FnSubscriptionCheck:  e.hSubscriptionCheck,
 		abi.FnConcurrencyAcquire: e.hConcurrencyAcquire,
 		abi.FnCacheFillLease:     e.hCacheFillLease,
+		abi.FnBodyConvert:        e.hBodyConvert, // hostfuncs_body.go
 	}
 	for _, hf := range abi.HostFuncs() {
 		fn, ok := fns[hf.Name]

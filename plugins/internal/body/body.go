@@ -51,6 +51,15 @@ func (t *Target) Read(c *sdk.Context) ([]byte, error) {
 	return c.Request().Body()
 }
 
+// ReadInto is Read into dst (appended): a policy that keeps its buffer
+// between calls reads the body without allocating.
+func (t *Target) ReadInto(c *sdk.Context, dst []byte) ([]byte, error) {
+	if t.Response {
+		return c.Response().AppendBody(dst)
+	}
+	return c.Request().AppendBody(dst)
+}
+
 // Write replaces the body; the host fixes Content-Length.
 func (t *Target) Write(c *sdk.Context, b []byte) error {
 	if t.Response {

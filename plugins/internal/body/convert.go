@@ -1,17 +1,18 @@
 package body
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse/gatehouse/host/bodyconv"
 	"github.com/gatehouse/gatehouse/plugins/internal/conf"
 	"github.com/gatehouse/gatehouse/sdk"
 )
 
-// ErrTooLarge is what a converter returns when its output would exceed
-// max_body_bytes: the call fails (it is not the client's fault).
-var ErrTooLarge = errors.New("body over max_body_bytes")
+// ErrTooLarge is the failure for a body, or a converted body, over
+// max_body_bytes (or the host's limits): the call fails (it is not the
+// client's fault). It is the converters' own error value.
+var ErrTooLarge = bodyconv.ErrTooLarge
 
 // Format is a body format known by its media types.
 type Format struct {
@@ -28,8 +29,9 @@ var (
 )
 
 // Conversion is what json-to-xml and xml-to-json share: when to convert
-// the target body, reading it, the size bound, the answers to bad input and
-// the relabelled result.
+// the target body, the size bound, the answers to bad input and the
+// relabelled result. The host converts the body (body_convert, with the
+// converters of host/bodyconv): it never crosses into the guest.
 type Conversion struct {
 	Target   Target
 	From, To Format
@@ -40,17 +42,13 @@ type Conversion struct {
 	// consider-accept-header).
 	Accept bool
 	Max    int
-	// GarbagePerByte estimates the garbage a conversion leaves per input
-	// byte (passed to Collect with the output's size).
-	GarbagePerByte int
-	// Convert appends the converted in to dst and returns ErrTooLarge when
-	// the result would exceed max.
-	Convert func(dst, in []byte, max int) ([]byte, error)
-	buf     []byte // output buffer reused between calls
+	// Kind and Flags are the host's conversion (sdk.JSONToXML, …) and its
+	// flags (sdk.ConvertParseDate, …).
+	Kind, Flags int32
 }
 
-// Run converts the target body with cv.Convert. Bad input is a 400 in the
-// request phase and leaves the body unchanged in the response phase.
+// Run converts the target body. Bad input is a 400 in the request phase
+// and leaves the body unchanged in the response phase.
 func (cv *Conversion) Run(c *sdk.Context) sdk.Action {
 	t := &cv.Target
 	if cv.OnlyFrom && !t.ContentTypeIs(c, cv.From.Suffix, cv.From.Types...) {
@@ -63,39 +61,29 @@ func (cv *Conversion) Run(c *sdk.Context) sdk.Action {
 		c.Log(sdk.LogWarn, "body has a Content-Encoding: not converted")
 		return sdk.Continue
 	}
-	in, err := t.Read(c)
-	if err != nil {
-		return c.Fail(fmt.Errorf("read body: %w", err))
+	var converted bool
+	var err error
+	if t.Response {
+		converted, err = c.Response().ConvertBody(cv.Kind, cv.Flags, cv.Max)
+	} else {
+		converted, err = c.Request().ConvertBody(cv.Kind, cv.Flags, cv.Max)
 	}
-	if len(in) > cv.Max {
-		return c.Fail(fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(in)))
-	}
-	if len(bytes.TrimSpace(in)) == 0 {
-		return sdk.Continue // no body (a GET, a 204): nothing to convert
-	}
-	out, err := cv.Convert(cv.buf[:0], in, cv.Max)
-	Collect(cv.GarbagePerByte*len(in) + len(out))
-	defer func() {
-		if cap(out) <= 64<<10 {
-			cv.buf = out[:0]
-		} else {
-			cv.buf = nil
-		}
-	}()
+	var invalid *sdk.InvalidBodyError
 	switch {
-	case errors.Is(err, ErrTooLarge):
-		return c.Fail(err)
-	case err != nil && t.Response:
+	case errors.Is(err, sdk.ErrTooLarge):
+		return c.Fail(ErrTooLarge)
+	case errors.As(err, &invalid) && t.Response:
 		c.Logf(sdk.LogWarn, "response body is not valid %s, left unchanged: %v", cv.From.Name, err)
 		return sdk.Continue
-	case err != nil:
+	case errors.As(err, &invalid):
 		if herr := c.Response().Header().Set("Content-Type", "application/json"); herr != nil {
 			return c.Fail(herr)
 		}
 		return c.Respond(400, conf.ErrorBody(400, "The request body is not valid "+cv.From.Name+": "+err.Error()))
-	}
-	if err := t.Write(c, out); err != nil {
-		return c.Fail(fmt.Errorf("set body: %w", err))
+	case err != nil:
+		return c.Fail(fmt.Errorf("convert body: %w", err))
+	case !converted:
+		return sdk.Continue // no body (a GET, a 204): nothing to convert
 	}
 	if err := t.Header(c).Set("Content-Type", cv.To.ContentType); err != nil {
 		return c.Fail(err)

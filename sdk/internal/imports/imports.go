@@ -51,6 +51,7 @@ type Backend interface {
 	SubscriptionCheck(ctx uint32, header, query []byte, flags int32) int32
 	ConcurrencyAcquire(ctx uint32, key []byte, limit int64) int32
 	CacheFillLease(ctx uint32, key []byte, waitMs int64) int32
+	BodyConvert(ctx uint32, kind, conversion, flags, max int32, buf []byte) int32 // body_wasip1.go, body_other.go
 }
 
 // Guest holds the SDK's entry points. Package sdk fills it in at init; the
