@@ -80,6 +80,10 @@ func setSelect(sel, value string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = %q`, sel, value))
 }
 
+// dropFlash removes the page's flash message, so that waiting for one
+// waits for the next page.
+var dropFlash = chromedp.Evaluate[chromedp.Void](`document.querySelectorAll(".flash").forEach(e => e.remove())`)
+
 // gatewayGet calls the gateway with a subscription key.
 func gatewayGet(t *testing.T, url, key string) (int, http.Header) {
 	t.Helper()
@@ -127,7 +131,12 @@ func TestAdminBrowserFlow(t *testing.T) {
 			t.Fatalf("%s: %v\npage: %s", what, err, html)
 		}
 	}
-	text := func(sel string) string { t.Helper(); return webtest.Text(t, ctx, sel) }
+	text := func(sel string) string {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return webtest.Text(t, sctx, sel)
+	}
 
 	// The first owner's sign-in, as `make run` prints it.
 	b, err := os.ReadFile(filepath.Join(srv.Dir, "data", "admin-owner.txt"))
@@ -266,7 +275,7 @@ func TestAdminBrowserFlow(t *testing.T) {
 			t.Fatalf("%s before the grant: %q", version, g)
 		}
 		run("grant "+version, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('#grant-form input[type=checkbox]').forEach(c => c.checked = true)`),
-			chromedp.Click(chromedp.CSS("#grant-submit")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+			dropFlash, chromedp.Click(chromedp.CSS("#grant-submit")), chromedp.WaitVisible(chromedp.CSS(".flash")))
 		if g := text("#module-grant-state"); !strings.Contains(g, "granted") || strings.Contains(g, "missing") {
 			t.Fatalf("%s after the grant: %q", version, g)
 		}
@@ -291,7 +300,7 @@ func TestAdminBrowserFlow(t *testing.T) {
 		t.Fatalf("attachment runs %q", r)
 	}
 	run("pin to 1.0.0", setSelect("#attachments select[name=version]", "1.0.0"),
-		chromedp.Click(chromedp.CSS("#attachments .pin-form button")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+		dropFlash, chromedp.Click(chromedp.CSS("#attachments .pin-form button")), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if r := text("#attachments td.runs"); r != "1.0.0" {
 		t.Fatalf("after pinning, the attachment runs %q", r)
 	}
@@ -304,9 +313,9 @@ func TestAdminBrowserFlow(t *testing.T) {
 	for _, p := range []string{"/subscriptions", "/users", "/named-values", "/audit", "/account", "/policies/global"} {
 		run(p, chromedp.Navigate(ui+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		sh.Take(ctx, "admin-"+strings.Trim(strings.ReplaceAll(p, "/", "-"), "-"))
-	}
-	if a := text("#audit"); !strings.Contains(a, email) {
-		t.Fatal("the audit log does not name the owner")
+		if p == "/audit" && !strings.Contains(text("#audit"), email) {
+			t.Fatal("the audit log does not name the owner")
+		}
 	}
 
 	// A viewer sees everything and changes nothing.
