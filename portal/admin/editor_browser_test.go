@@ -6,13 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,13 +26,8 @@ import (
 // The policy editor's browser tests run the real `gatehouse serve --demo`
 // (real SQLite catalog, real admin API, real gateway running the built-in
 // Wasm policies) and drive policy-editor.js in headless Debian Chromium
-// through chromedp. The page is served by edPageServer: the contract's
-// <div id="policy-editor">, the static files from ./static, a strict CSP,
-// and /admin/v1 proxied to the server's admin listener with the
-// break-glass token (standing in for the session cookie), refusing any
-// call without the page's X-CSRF-Token as the contract requires.
-
-const edCSRF = "csrf-token-for-the-editor-test"
+// through chromedp, signed in to the real /ui (session cookie, CSRF
+// token, the portal's strict CSP) as an editor and as a viewer.
 
 // edChromium finds the browser or skips the test, loudly.
 func edChromium(t *testing.T) string {
@@ -204,69 +195,16 @@ func (s *edServer) uploadUngranted(t *testing.T) {
 	}
 }
 
-var edPage = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Policy editor</title>
-<link rel="stylesheet" href="/ui/static/policy-editor.css"></head>
-<body><main>
-<div id="policy-editor" data-scope="{{.Scope}}" data-scope-id="{{.ScopeID}}" data-csrf="{{.CSRF}}" data-api="/admin/v1" data-can-write="{{.CanWrite}}"></div>
-</main><script src="/ui/static/policy-editor.js"></script></body></html>`))
-
-// edPages serves the editor page, the static files and the proxied admin
-// API. Pages under /viewer/ are read-only (data-can-write="false") and
-// their API calls other than GET are refused, as the viewer role is.
-type edPages struct {
-	*httptest.Server
-	mu     sync.Mutex
-	writes []string // non-GET admin calls that reached the proxy
-}
-
-func edPageServer(t *testing.T, s *edServer) *edPages {
+// edSignIn signs in through the real /ui sign-in form.
+func edSignIn(t *testing.T, ctx context.Context, srv *edServer, email, password string) {
 	t.Helper()
-	target, _ := url.Parse(s.admin)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	p := &edPages{}
-	mux := http.NewServeMux()
-	mux.Handle("/ui/static/", http.StripPrefix("/ui/static/", http.FileServer(http.Dir("static"))))
-	page := func(canWrite bool) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			rest := strings.TrimPrefix(r.URL.Path, "/ui/policies/")
-			scope, id, _ := strings.Cut(rest, "/")
-			w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			edPage.Execute(w, map[string]any{"Scope": scope, "ScopeID": id, "CSRF": edCSRF, "CanWrite": canWrite})
-		}
-	}
-	mux.HandleFunc("/ui/policies/", page(true))
-	mux.HandleFunc("/viewer/ui/policies/", func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Path = strings.TrimPrefix(r.URL.Path, "/viewer")
-		page(false)(w, r)
-	})
-	mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-CSRF-Token") != edCSRF {
-			http.Error(w, `{"error":{"code":"forbidden","message":"missing or wrong X-CSRF-Token"}}`, http.StatusForbidden)
-			return
-		}
-		if r.Method != http.MethodGet {
-			p.mu.Lock()
-			p.writes = append(p.writes, r.Method+" "+r.URL.Path+" from "+r.Referer())
-			p.mu.Unlock()
-			if strings.Contains(r.Referer(), "/viewer/") {
-				http.Error(w, `{"error":{"code":"forbidden","message":"viewers cannot change the catalog"}}`, http.StatusForbidden)
-				return
-			}
-		}
-		r.Header.Set("Authorization", "Bearer "+s.token)
-		proxy.ServeHTTP(w, r)
-	})
-	p.Server = httptest.NewServer(mux)
-	t.Cleanup(p.Close)
-	return p
-}
-
-func (p *edPages) writesSoFar() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.writes...)
+	edRun(t, ctx, "sign in as "+email,
+		chromedp.Navigate(srv.admin+"/ui/signin"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#signin-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#nav-role")),
+	)
 }
 
 func edBrowser(t *testing.T) context.Context {
@@ -413,7 +351,8 @@ func TestPolicyEditorBrowser(t *testing.T) {
 	}
 	srv := edStartDemo(t)
 	ctx := edBrowser(t)
-	pages := edPageServer(t, srv)
+	srv.must(t, "POST", "/admins", map[string]any{"email": "editor@example.com", "name": "Editor", "role": "editor", "password": "editor password 1"}, nil)
+	srv.must(t, "POST", "/admins", map[string]any{"email": "viewer@example.com", "name": "Viewer", "role": "viewer", "password": "viewer password 1"}, nil)
 	shotDir := os.Getenv("GATEHOUSE_SCREENSHOTS")
 	shot := func(name string) {
 		if shotDir == "" {
@@ -442,7 +381,8 @@ func TestPolicyEditorBrowser(t *testing.T) {
 	}
 	srv.must(t, "GET", "/subscriptions/demo-subscription/keys", nil, &keys)
 
-	opPage := pages.URL + "/ui/policies/operation/echo/echo.get-item"
+	opPage := srv.admin + "/ui/policies/operation/echo/echo.get-item"
+	edSignIn(t, ctx, srv, "editor@example.com", "editor password 1")
 	edOpen(t, ctx, opPage)
 
 	// --- the module catalog: the ungranted module says why ---
@@ -729,8 +669,9 @@ func TestPolicyEditorBrowser(t *testing.T) {
 	edNoProblems(t, ctx)
 
 	// --- a viewer: everything visible, nothing writable, nothing sent ---
-	before := len(pages.writesSoFar())
-	edOpen(t, ctx, pages.URL+"/viewer/ui/policies/operation/echo/echo.get-item")
+	edRun(t, ctx, "sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin-form")))
+	edSignIn(t, ctx, srv, "viewer@example.com", "viewer password 1")
+	edOpen(t, ctx, opPage)
 	edRun(t, ctx, "viewer effective", chromedp.WaitVisible(chromedp.CSS(`#pe-effective .pe-eff`)))
 	if got := edOrder(t, ctx, "inbound"); got != "base,set-header" {
 		t.Errorf("viewer sees %q", got)
@@ -756,8 +697,17 @@ func TestPolicyEditorBrowser(t *testing.T) {
 		t.Error("viewer's JSON is editable")
 	}
 	shot("policy-editor-viewer")
-	if w := pages.writesSoFar(); len(w) != before {
-		t.Errorf("the viewer page sent writes: %q", w[before:])
+	// The API refuses the viewer's session too, CSRF token and all.
+	st, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/admin/v1/policies/operation/echo.get-item", {method: "PUT", credentials: "same-origin",
+		headers: {"Content-Type": "application/json", "X-CSRF-Token": document.getElementById("policy-editor").dataset.csrf},
+		body: JSON.stringify({inbound: []})}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || st != http.StatusForbidden {
+		t.Errorf("the viewer's PUT answered %d (%v), want 403", st, err)
+	}
+	stored = policyDoc{}
+	srv.must(t, "GET", "/policies/operation/echo.get-item", nil, &stored)
+	if got := edNames(stored); got != "base,set-header" {
+		t.Errorf("stored after the viewer's visit: %q", got)
 	}
 	edNoProblems(t, ctx)
 }

@@ -247,6 +247,7 @@ func (s *Server) policyEditor(w http.ResponseWriter, r *http.Request) error {
 	}
 	title := "Global policy"
 	back := ""
+	pageID := id
 	switch scope {
 	case catalog.ScopeGlobal:
 	case catalog.ScopeProduct:
@@ -267,6 +268,9 @@ func (s *Server) policyEditor(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		title, back = "Policy of operation "+op.Method+" "+op.URLTemplate, Prefix+"/apis/"+op.APIID
+		// The editor's data-scope-id for an operation is "<apiId>/<operationId>"
+		// (contract), so it can load the operation's effective policy.
+		pageID = op.APIID + "/" + op.ID
 	default:
 		return errNotFound
 	}
@@ -278,6 +282,6 @@ func (s *Server) policyEditor(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		raw = []byte("(no policy at this scope yet)")
 	}
-	s.render(w, r, http.StatusOK, "policy", map[string]any{"Title": title, "Nav": "policies", "Scope": string(scope), "ScopeID": id, "Back": back, "Raw": string(raw)})
+	s.render(w, r, http.StatusOK, "policy", map[string]any{"Title": title, "Nav": "policies", "Scope": string(scope), "ScopeID": pageID, "Back": back, "Raw": string(raw)})
 	return nil
 }
