@@ -354,7 +354,7 @@
   clear(root);
   append(root, [
     el("div", { class: "pe-head" },
-      el("h2", { class: "pe-title", text: "Policy: " + scopeTitle }),
+      el("p", { class: "pe-scope" }, "Scope: ", el("code", { text: scopeTitle })),
       el("p", { class: "pe-mode", text: CAN_WRITE ? "" : "Read-only: your role can view policies but not change them." })),
     toolbar, statusBox, live, panel, main, effective,
   ]);
