@@ -668,6 +668,37 @@ func TestPolicyEditorBrowser(t *testing.T) {
 	edRun(t, ctx, "discard", chromedp.Click(chromedp.CSS(`#pe-discard`)), chromedp.Click(chromedp.CSS(`#pe-tab-entries`)))
 	edNoProblems(t, ctx)
 
+	// --- a conflict where there is no ETag: the API scope has no
+	// document yet, so the editor compares before its PUT ---
+	edOpen(t, ctx, srv.admin+"/ui/policies/api/echo")
+	edRun(t, ctx, "add to the API's outbound",
+		chromedp.Click(chromedp.CSS(`.pe-add[data-section="outbound"]`)),
+		chromedp.SendKeys(chromedp.CSS(`.pe-filter`), "set-header"),
+		chromedp.Click(chromedp.CSS(`.pe-pick[data-module="builtin"][data-policy="set-header"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pe-form .pe-field[data-path="name"] input`)),
+		chromedp.SendKeys(chromedp.CSS(`#pe-form .pe-field[data-path="name"] input`), "X-Mine"),
+		chromedp.SendKeys(chromedp.CSS(`#pe-form .pe-field[data-path="value"] input`), "1"),
+		chromedp.Click(chromedp.CSS(`#pe-apply`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#pe-form`)),
+	)
+	srv.must(t, "PUT", "/policies/api/echo", map[string]any{"outbound": []any{
+		map[string]any{"module": "builtin", "policy": "set-header", "config": map[string]any{"name": "X-First", "value": "1", "phase": "response"}},
+	}}, nil)
+	edRun(t, ctx, "save into a conflict (no ETag)",
+		chromedp.Click(chromedp.CSS(`#pe-review`)),
+		chromedp.Click(chromedp.CSS(`#pe-save`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pe-conflict-diff`)),
+	)
+	var apiDoc struct {
+		Outbound []struct{ Config map[string]string }
+	}
+	srv.must(t, "GET", "/policies/api/echo", nil, &apiDoc)
+	if len(apiDoc.Outbound) != 1 || apiDoc.Outbound[0].Config["name"] != "X-First" {
+		t.Fatalf("the first save of the API scope was overwritten: %+v", apiDoc)
+	}
+	edRun(t, ctx, "load theirs", chromedp.Click(chromedp.CSS(`#pe-load-theirs`)), edPoll(`document.getElementById("pe-review").disabled`, 5*time.Second))
+	edNoProblems(t, ctx)
+
 	// --- a viewer: everything visible, nothing writable, nothing sent ---
 	edRun(t, ctx, "sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin-form")))
 	edSignIn(t, ctx, srv, "viewer@example.com", "viewer password 1")

@@ -1718,7 +1718,7 @@
     saveBtn.focus();
   }
 
-  async function save(btn) {
+  async function save(btn, retried) {
     btn.disabled = true;
     say("Saving…");
     const doc = docOf(state.draft);
@@ -1753,9 +1753,16 @@
       loadEffective();
       return;
     }
-    if (res.status === 412 || res.status === 409) {
+    if (res.status === 412) {
       const cur = await api("GET", DOC_PATH);
-      showConflict(cur.status === 404 ? emptyDoc() : cur.data || emptyDoc(), cur.etag);
+      const theirs = cur.status === 404 ? emptyDoc() : cur.data || emptyDoc();
+      if (!retried && cur.ok && cur.etag && pretty(theirs) === pretty(state.loaded)) {
+        // Only the tag changed (tags are per server process: it
+        // restarted); the stored document is the one loaded.
+        state.etag = cur.etag;
+        return save(btn, true);
+      }
+      showConflict(theirs, cur.etag);
       return;
     }
     closePanel();
