@@ -382,6 +382,7 @@ func TestPolicyEditorBrowser(t *testing.T) {
 	srv.must(t, "GET", "/subscriptions/demo-subscription/keys", nil, &keys)
 
 	opPage := srv.admin + "/ui/policies/operation/echo/echo.get-item"
+	t0 := time.Now()
 	edSignIn(t, ctx, srv, "editor@example.com", "editor password 1")
 	edOpen(t, ctx, opPage)
 
@@ -519,6 +520,7 @@ func TestPolicyEditorBrowser(t *testing.T) {
 		t.Fatalf("the saved rate-limit (2 calls per hour) is not enforced: %v", statuses)
 	}
 	t.Logf("gateway calls after the save: %v", statuses)
+	t.Logf("from signing in to the 429 of the rate-limit attached through the form (with the refused save in between): %v", time.Since(t0).Round(time.Millisecond))
 
 	// --- the effective policy, coloured by scope ---
 	edRun(t, ctx, "effective", chromedp.WaitVisible(chromedp.CSS(`#pe-effective .pe-eff.pe-scope-operation`)))

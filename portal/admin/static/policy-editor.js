@@ -1853,7 +1853,13 @@
   const SCOPE_NAMES = { global: "global", product: "product", api: "API", operation: "operation" };
 
   async function loadEffective() {
-    if (SCOPE !== "operation" || !apiID) {
+    if (SCOPE !== "operation") {
+      return;
+    }
+    if (!apiID) {
+      effective.hidden = false;
+      clear(effective);
+      effective.appendChild(el("p", { class: "pe-desc", text: "Open this operation from its API's page to see its effective policy (this page's scope ID names no API)." }));
       return;
     }
     effective.hidden = false;
