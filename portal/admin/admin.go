@@ -55,11 +55,20 @@ type Options struct {
 	// IdleTimeout ends a session unused this long (default 30 minutes);
 	// MaxAge ends any session this long after sign-in (default 12 hours).
 	IdleTimeout, MaxAge time.Duration
+	// FetchDocument fetches an OpenAPI document by URL for an import
+	// (cmd/gatehouse passes one that dials through the egress guard: no
+	// loopback, private or metadata addresses); nil offers file upload
+	// and pasted text only.
+	FetchDocument func(ctx context.Context, url string) ([]byte, error)
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
+
+// maxBody bounds a form (module uploads are the largest: the admin API
+// takes 32 MiB of wasm).
+const maxBody = 40 << 20
 
 // Server is the admin portal's http.Handler (mount it at Prefix+"/").
 type Server struct {
@@ -122,6 +131,9 @@ func (s *Server) SetAPI(h http.Handler) { s.api = h }
 // session read once, CSRF checked on every state-changing request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	web.SetSecurityHeaders(w)
+	if !web.SafeMethod(r.Method) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	}
 	r = s.withSession(w, r)
 	if !web.SafeMethod(r.Method) && !s.checkCSRF(r) {
 		s.fail(w, r, &statusError{http.StatusForbidden, "This form was missing its security token or has expired. Go back, reload the page and try again."})

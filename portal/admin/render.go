@@ -49,6 +49,7 @@ var funcs = template.FuncMap{
 	},
 	"pathEsc": url.PathEscape,
 	"join":    strings.Join,
+	"list":    func(v ...string) []string { return v },
 }
 
 func loadPages() (*pages, error) {
