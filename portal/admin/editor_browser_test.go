@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,17 +9,16 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/gatehouse/gatehouse/portal/web/webtest"
 )
 
 // The policy editor's browser tests run the real `gatehouse serve --demo`
@@ -29,107 +27,15 @@ import (
 // through chromedp, signed in to the real /ui (session cookie, CSRF
 // token, the portal's strict CSP) as an editor and as a viewer.
 
-// edChromium finds the browser or skips the test, loudly.
-func edChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("\n\n*** SKIPPED: no chromium on PATH: the policy editor's browser tests did not run. Install it with `make chromium`. ***\n")
-	return ""
-}
-
-var (
-	edBinOnce sync.Once
-	edBinPath string
-	edBinErr  error
-)
-
-func edBinary(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat("../../plugins/embedded/wasm/builtin.wasm"); err != nil {
-		t.Fatal("the built-in module is not built: run `make wasm` first")
-	}
-	edBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gatehouse-editor-bin-")
-		if err != nil {
-			edBinErr = err
-			return
-		}
-		edBinPath = filepath.Join(dir, "gatehouse")
-		if out, err := exec.Command("go", "build", "-o", edBinPath, "../../cmd/gatehouse").CombinedOutput(); err != nil {
-			edBinErr = fmt.Errorf("build: %v\n%s", err, out)
-		}
-	})
-	if edBinErr != nil {
-		t.Fatal(edBinErr)
-	}
-	return edBinPath
-}
-
-// edServer is a running `gatehouse serve --demo`.
+// edServer is a running `gatehouse serve --demo` (webtest.StartDemo).
 type edServer struct {
 	gateway, admin, token string
 }
 
 func edStartDemo(t *testing.T) *edServer {
 	t.Helper()
-	bin := edBinary(t)
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "serve", "--data", "data", "--demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-		"--portal-listen", "127.0.0.1:0", "--log-format", "json")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_TOKEN=", "GATEHOUSE_MASTER_KEY=")
-	var mu sync.Mutex
-	var logs bytes.Buffer
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan map[string]any, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			mu.Lock()
-			logs.Write(append(sc.Bytes(), '\n'))
-			mu.Unlock()
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "gateway ready" {
-				ready <- m
-			}
-		}
-	}()
-	go func() { cmd.Wait(); pw.Close() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	s := &edServer{}
-	select {
-	case m := <-ready:
-		s.gateway, _ = m["url"].(string)
-		s.admin, _ = m["admin_url"].(string)
-	case <-time.After(120 * time.Second):
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("serve did not become ready:\n%s", logs.String())
-	}
-	tok, err := os.ReadFile(filepath.Join(dir, "data", "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.token = strings.TrimSpace(string(tok))
-	return s
+	s := webtest.StartDemo(t)
+	return &edServer{gateway: s.Gateway, admin: s.Admin, token: s.Token}
 }
 
 // do calls the admin API with the break-glass token and returns the
@@ -209,7 +115,7 @@ func edSignIn(t *testing.T, ctx context.Context, srv *edServer, email, password 
 
 func edBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := edChromium(t)
+	path := webtest.ChromiumPath(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
