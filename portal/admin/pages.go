@@ -248,6 +248,7 @@ func (s *Server) policyEditor(w http.ResponseWriter, r *http.Request) error {
 	}
 	title := "Global policy"
 	back := ""
+	pageID := id
 	switch scope {
 	case catalog.ScopeGlobal:
 	case catalog.ScopeProduct:
@@ -268,6 +269,9 @@ func (s *Server) policyEditor(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		title, back = "Policy of operation "+op.Method+" "+op.URLTemplate, Prefix+"/apis/"+op.APIID
+		// The editor's data-scope-id for an operation is "<apiId>/<operationId>"
+		// (contract), so it can load the operation's effective policy.
+		pageID = op.APIID + "/" + op.ID
 	default:
 		return errNotFound
 	}
@@ -285,6 +289,6 @@ func (s *Server) policyEditor(w http.ResponseWriter, r *http.Request) error {
 	} else if ae, ok := err.(*apiError); !ok || ae.Status != http.StatusNotFound {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "policy", map[string]any{"Title": title, "Nav": "policies", "Scope": string(scope), "ScopeID": id, "Back": back, "Raw": string(raw)})
+	s.render(w, r, http.StatusOK, "policy", map[string]any{"Title": title, "Nav": "policies", "Scope": string(scope), "ScopeID": pageID, "Back": back, "Raw": string(raw)})
 	return nil
 }

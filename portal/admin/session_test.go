@@ -337,8 +337,8 @@ func TestPolicyEditorPage(t *testing.T) {
 	for path, want := range map[string]string{
 		"/ui/policies/global":                  `data-scope="global" data-scope-id=""`,
 		"/ui/policies/api/echo":                `data-scope="api" data-scope-id="echo"`,
-		"/ui/policies/operation/" + op.ID:      `data-scope="operation" data-scope-id="get-item"`,
-		"/ui/policies/operation/echo/" + op.ID: `data-scope="operation" data-scope-id="get-item"`,
+		"/ui/policies/operation/" + op.ID:      `data-scope="operation" data-scope-id="echo/get-item"`,
+		"/ui/policies/operation/echo/" + op.ID: `data-scope="operation" data-scope-id="echo/get-item"`,
 	} {
 		code, body := b.get(path)
 		if code != http.StatusOK || !strings.Contains(body, want) || !strings.Contains(body, `data-csrf="`+b.csrf+`"`) ||
