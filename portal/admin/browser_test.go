@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -20,7 +21,8 @@ import (
 // The admin portal in a real browser against the real server (`serve
 // --demo`: real gateway, real Wasm policies, real SQLite): the first
 // owner signs in with the bootstrapped password, imports an OpenAPI
-// document, creates a product, attaches rate-limit, and the calls and the
+// document, creates a product, attaches rate-limit through the policy
+// editor's schema form, and the calls and the
 // 429s through the gateway show on the dashboard; a module is uploaded in
 // two versions, granted, attached, its effect seen through the gateway,
 // then rolled back by pinning; a viewer sees everything and changes
@@ -228,10 +230,34 @@ func TestAdminBrowserFlow(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#product-apis a[href="/ui/apis/`+apiID+`"]`)),
 	)
 	sh.Take(ctx, "admin-product")
-	run("policy page", chromedp.Navigate(ui+"/policies/product/gold"), chromedp.WaitVisible(chromedp.CSS("#policy-raw")))
-	if code, body := fetchJS(t, ctx, "PUT", "/admin/v1/policies/product/gold",
-		`{"inbound":[{"base":true},{"module":"builtin","policy":"rate-limit","config":{"calls":3,"renewal_period":60}}]}`, true); code != http.StatusOK {
-		t.Fatalf("attach rate-limit: %d %s", code, body)
+	// Attach rate-limit through the policy editor's schema form.
+	tAttach := time.Now()
+	run("policy editor", chromedp.Navigate(ui+"/policies/product/gold"),
+		webtest.Poll(`document.getElementById("policy-editor").dataset.ready === "true"`, 30*time.Second),
+		chromedp.Click(chromedp.CSS(`.pe-add[data-section="inbound"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pe-picks`)),
+		chromedp.SendKeys(chromedp.CSS(`.pe-filter`), "rate-limit"),
+		chromedp.Click(chromedp.CSS(`.pe-pick[data-module="builtin"][data-policy="rate-limit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pe-form .pe-field[data-path="calls"] input`)),
+		chromedp.SendKeys(chromedp.CSS(`#pe-form .pe-field[data-path="calls"] input`), "3"),
+		chromedp.SendKeys(chromedp.CSS(`#pe-form .pe-field[data-path="renewal_period"] input`), "60"),
+		chromedp.Click(chromedp.CSS(`#pe-apply`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#pe-form`)),
+		chromedp.Click(chromedp.CSS(`#pe-review`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pe-diff`)),
+		chromedp.Click(chromedp.CSS(`#pe-save`)),
+		webtest.Poll(`document.getElementById("pe-status").textContent.startsWith("Saved")`, 20*time.Second),
+	)
+	var stored struct {
+		Inbound []struct {
+			Base   bool            `json:"base"`
+			Policy string          `json:"policy"`
+			Config json.RawMessage `json:"config"`
+		} `json:"inbound"`
+	}
+	srv.AdminDo(t, "GET", "/policies/product/gold", nil, &stored)
+	if len(stored.Inbound) != 2 || !stored.Inbound[0].Base || stored.Inbound[1].Policy != "rate-limit" || string(stored.Inbound[1].Config) != `{"calls":3,"renewal_period":60}` {
+		t.Fatalf("stored after the editor: %+v", stored)
 	}
 	var sub struct {
 		PrimaryKey string `json:"primaryKey"`
@@ -244,7 +270,7 @@ func TestAdminBrowserFlow(t *testing.T) {
 		got = append(got, code)
 		return code == http.StatusTooManyRequests
 	})
-	t.Logf("calls until 429: %v (%v after serve started)", got, time.Since(t0).Round(time.Millisecond))
+	t.Logf("calls until 429: %v (%v after serve started; %v from opening the editor to the 429)", got, time.Since(t0).Round(time.Millisecond), time.Since(tAttach).Round(time.Millisecond))
 
 	// The dashboard shows the calls and the 429s.
 	eventually(t, 15*time.Second, "the 429s on the dashboard", func() bool {
