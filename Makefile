@@ -50,6 +50,7 @@ chromium:
 # demo, into docs/screenshots.
 screenshots: wasm chromium
 	GATEHOUSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowserFlow$$' -v ./portal/
+	GATEHOUSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestPolicyEditorBrowser$$' -v ./portal/admin/
 
 test-race: wasm
 	$(GO) test -race -count=1 -timeout 30m ./...

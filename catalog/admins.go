@@ -85,6 +85,9 @@ type AdminToken struct {
 	Name      string    `json:"name"`
 	Prefix    string    `json:"prefix"`
 	CreatedAt time.Time `json:"createdAt"`
+	// LastUsedAt is when the token last authenticated a request (to the
+	// minute; zero: never).
+	LastUsedAt time.Time `json:"lastUsedAt,omitzero"`
 }
 
 // Admins keeps admin accounts, their password hashes and their personal

@@ -155,6 +155,7 @@ type Store interface {
 	AuditLog
 	Accounts
 	Admins
+	AdminSessions
 	Close() error
 }
 

@@ -2,8 +2,6 @@ package portal
 
 import (
 	"errors"
-	"fmt"
-	"math"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/portal/web"
 )
 
 // Password rules are catalog.HashPassword's, shared with admin accounts.
@@ -94,40 +93,24 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "signin", map[string]any{"Title": "Sign in", "Next": safeNext(r.URL.Query().Get("next"))})
+	s.render(w, r, http.StatusOK, "signin", map[string]any{"Title": "Sign in", "Next": web.SafeNext(r.URL.Query().Get("next"), "/")})
 	return nil
-}
-
-// safeNext keeps a post-sign-in target on this site.
-func safeNext(n string) string {
-	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\\r\n") {
-		return "/"
-	}
-	return n
-}
-
-func minutes(d float64) string {
-	m := int(math.Ceil(d / 60))
-	if m <= 1 {
-		return "a minute"
-	}
-	return fmt.Sprintf("%d minutes", m)
 }
 
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) error {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	pw := r.PostFormValue("password")
-	next := safeNext(r.PostFormValue("next"))
+	next := web.SafeNext(r.PostFormValue("next"), "/")
 	again := func(status int, msg string) error {
 		s.render(w, r, status, "signin", map[string]any{"Title": "Sign in", "Error": msg, "Email": email, "Next": next})
 		return nil
 	}
-	acct, client := "acct:"+strings.ToLower(email), "ip:"+clientIP(r)
-	if d := s.limiter.blocked(acct, maxAccountFails); d > 0 {
-		return again(http.StatusTooManyRequests, "Too many failed sign-ins for this account. Try again in "+minutes(d.Seconds())+", or ask an administrator for a reset link.")
+	acct, client := "acct:"+strings.ToLower(email), "ip:"+web.ClientIP(r)
+	if d := s.limiter.Blocked(acct, web.MaxAccountFails); d > 0 {
+		return again(http.StatusTooManyRequests, "Too many failed sign-ins for this account. Try again in "+web.Minutes(d.Seconds())+", or ask an administrator for a reset link.")
 	}
-	if d := s.limiter.blocked(client, maxClientFails); d > 0 {
-		return again(http.StatusTooManyRequests, "Too many failed sign-ins from your network address. Try again in "+minutes(d.Seconds())+".")
+	if d := s.limiter.Blocked(client, web.MaxClientFails); d > 0 {
+		return again(http.StatusTooManyRequests, "Too many failed sign-ins from your network address. Try again in "+web.Minutes(d.Seconds())+".")
 	}
 	u, err := s.st.GetUserByEmail(r.Context(), email)
 	hash := string(dummyHash)
@@ -141,7 +124,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil || err != nil {
-		s.limiter.fail(acct, client)
+		s.limiter.Fail(acct, client)
 		return again(http.StatusUnauthorized, "Wrong email or password.")
 	}
 	switch u.State {
@@ -150,7 +133,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) error {
 	case catalog.UserPending:
 		return again(http.StatusForbidden, "This account awaits activation by an administrator.")
 	}
-	s.limiter.reset(acct)
+	s.limiter.Reset(acct)
 	if err := s.startSession(w, r, u); err != nil {
 		return err
 	}
@@ -200,15 +183,15 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		s.render(w, r, status, "profile", map[string]any{"Title": "Profile", "PasswordError": msg, "Session": v.session})
 		return nil
 	}
-	if d := s.limiter.blocked("acct:"+strings.ToLower(v.user.Email), maxAccountFails); d > 0 {
-		return again(http.StatusTooManyRequests, "Too many wrong passwords. Try again in "+minutes(d.Seconds())+".")
+	if d := s.limiter.Blocked("acct:"+strings.ToLower(v.user.Email), web.MaxAccountFails); d > 0 {
+		return again(http.StatusTooManyRequests, "Too many wrong passwords. Try again in "+web.Minutes(d.Seconds())+".")
 	}
 	hash, err := s.st.PasswordHash(r.Context(), v.user.ID)
 	if err != nil {
 		return err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(r.PostFormValue("current"))) != nil {
-		s.limiter.fail("acct:"+strings.ToLower(v.user.Email), "ip:"+clientIP(r))
+		s.limiter.Fail("acct:"+strings.ToLower(v.user.Email), "ip:"+web.ClientIP(r))
 		return again(http.StatusUnauthorized, "The current password is wrong.")
 	}
 	if r.PostFormValue("password") != r.PostFormValue("password2") {
@@ -254,7 +237,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	userID, err := s.st.UseResetToken(r.Context(), hashToken(tok))
+	userID, err := s.st.UseResetToken(r.Context(), web.HashToken(tok))
 	if errors.Is(err, catalog.ErrNotFound) {
 		return again(http.StatusBadRequest, "This reset link is unknown, already used or expired. Ask an administrator for a new one.")
 	} else if err != nil {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/portal/web"
 )
 
 // catalogView is the published part of the catalog: published products,
@@ -343,6 +344,6 @@ func (s *Server) showKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, k)
+	web.WriteJSON(w, http.StatusOK, k)
 	return nil
 }

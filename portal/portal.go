@@ -25,6 +25,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/catalog"
 	"github.com/gatehouse/gatehouse/catalog/analytics"
+	"github.com/gatehouse/gatehouse/portal/web"
 )
 
 // Console is the interactive console's JSON API (package portal/console):
@@ -75,7 +76,7 @@ type Server struct {
 	o       Options
 	log     *slog.Logger
 	pages   *pages
-	limiter *signinLimiter
+	limiter *web.Limiter
 	docs    *lru.Cache[string, *apiDoc]
 	mux     *http.ServeMux
 	now     func() time.Time
@@ -114,7 +115,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.docs, _ = lru.New[string, *apiDoc](128)
-	s.limiter = newSigninLimiter(s.now)
+	s.limiter = web.NewLimiter(s.now)
 	if o.Console != nil {
 		s.console = o.Console.Handler(s.userID)
 	}
@@ -125,9 +126,9 @@ func New(o Options) (*Server, error) {
 // ServeHTTP serves the portal: security headers on every answer, the
 // session read once, CSRF checked on every state-changing request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setSecurityHeaders(w)
+	web.SetSecurityHeaders(w)
 	r = s.withSession(w, r)
-	if !safeMethod(r.Method) && !s.checkCSRF(r) {
+	if !web.SafeMethod(r.Method) && !s.checkCSRF(r) {
 		s.csrfFailed(w, r)
 		return
 	}
@@ -169,7 +170,7 @@ func (s *Server) routes() *http.ServeMux {
 // consoleAPI hands signed-in, CSRF-checked requests to the console relay.
 func (s *Server) consoleAPI(w http.ResponseWriter, r *http.Request) error {
 	if s.console == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the console is not available on this server"})
+		web.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the console is not available on this server"})
 		return nil
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -192,19 +193,4 @@ func (s *Server) userID(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return v.user.ID, true
-}
-
-func setSecurityHeaders(w http.ResponseWriter) {
-	h := w.Header()
-	// No inline script or style anywhere: everything comes from /static.
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-}
-
-func safeMethod(m string) bool {
-	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }

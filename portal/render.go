@@ -3,7 +3,6 @@ package portal
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/portal/web"
 )
 
 //go:embed templates/*.html
@@ -141,7 +141,7 @@ func (s *Server) auth(f func(http.ResponseWriter, *http.Request) error) http.Han
 	return s.page(func(w http.ResponseWriter, r *http.Request) error {
 		if viewerFrom(r) == nil {
 			if wantsJSON(r) {
-				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first"})
+				web.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first"})
 				return nil
 			}
 			next := r.URL.Path
@@ -174,17 +174,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("portal: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if wantsJSON(r) {
-		writeJSON(w, status, map[string]string{"error": msg})
+		web.WriteJSON(w, status, map[string]string{"error": msg})
 		return
 	}
 	s.render(w, r, status, "error", map[string]any{"Title": http.StatusText(status), "Message": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
 
 // flashes are the one-time messages a redirect may ask for: fixed texts,
@@ -218,13 +211,5 @@ func redirect(w http.ResponseWriter, r *http.Request, target, done string) {
 
 func staticHandler() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
-	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fsrv.ServeHTTP(w, r)
-	})
+	return web.Static(sub, "/static/")
 }

@@ -2,20 +2,13 @@ package portal
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/portal/web"
 )
 
 // Cookies. The session cookie carries a random 256-bit token whose SHA-256
@@ -24,8 +17,6 @@ import (
 const (
 	sessionCookie = "gh_session"
 	preCookie     = "gh_pre"
-	csrfField     = "csrf"
-	csrfHeader    = "X-CSRF-Token"
 )
 
 // viewer is the signed-in user of a request.
@@ -50,19 +41,6 @@ func csrfToken(r *http.Request) string {
 	return t
 }
 
-func randomToken() string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func hashToken(t string) string {
-	h := sha256.Sum256([]byte(t))
-	return hex.EncodeToString(h[:])
-}
-
 // withSession reads the session cookie (a blocked or deleted user's
 // session ends here: blocking signs a user out everywhere) and computes
 // the request's CSRF token: an HMAC of the session token, or of the
@@ -71,7 +49,7 @@ func (s *Server) withSession(w http.ResponseWriter, r *http.Request) *http.Reque
 	ctx := r.Context()
 	var bind string
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		idHash := hashToken(c.Value)
+		idHash := web.HashToken(c.Value)
 		ses, u, err := s.st.GetSession(ctx, idHash)
 		switch {
 		case err == nil && (u.State == catalog.UserActive || u.State == ""):
@@ -93,8 +71,8 @@ func (s *Server) withSession(w http.ResponseWriter, r *http.Request) *http.Reque
 		pre := ""
 		if c, err := r.Cookie(preCookie); err == nil && len(c.Value) >= 32 {
 			pre = c.Value
-		} else if safeMethod(r.Method) {
-			pre = randomToken()
+		} else if web.SafeMethod(r.Method) {
+			pre = web.RandomToken()
 			s.setCookie(w, r, preCookie, pre, 0)
 		}
 		if pre != "" {
@@ -108,42 +86,19 @@ func (s *Server) withSession(w http.ResponseWriter, r *http.Request) *http.Reque
 }
 
 func (s *Server) csrfFor(bind string) string {
-	m := hmac.New(sha256.New, s.o.Secret)
-	m.Write([]byte("gatehouse-portal-csrf\x00" + bind))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return web.CSRF{Secret: s.o.Secret, Purpose: "gatehouse-portal-csrf"}.For(bind)
 }
 
 // checkCSRF reports whether a state-changing request carries the token
 // bound to its session (or pre-session) cookie, in the X-CSRF-Token header
 // or the csrf form field, and does not come from another origin.
 func (s *Server) checkCSRF(r *http.Request) bool {
-	want := csrfToken(r)
-	if want == "" {
-		return false
-	}
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		u, err := url.Parse(o)
-		if err != nil || u.Host != r.Host {
-			return false
-		}
-	}
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		return false
-	}
-	got := r.Header.Get(csrfHeader)
-	if got == "" {
-		ct := r.Header.Get("Content-Type")
-		if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
-			r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
-			got = r.PostFormValue(csrfField)
-		}
-	}
-	return hmac.Equal([]byte(got), []byte(want))
+	return web.SameOrigin(r) && web.CheckToken(web.Sent(r), csrfToken(r))
 }
 
 func (s *Server) csrfFailed(w http.ResponseWriter, r *http.Request) {
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "missing or invalid CSRF token: reload the page and try again"})
+		web.WriteJSON(w, http.StatusForbidden, map[string]string{"error": "missing or invalid CSRF token: reload the page and try again"})
 		return
 	}
 	s.render(w, r, http.StatusForbidden, "error", map[string]any{"Title": "Request refused",
@@ -175,91 +130,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u catalog.
 	if v := viewerFrom(r); v != nil {
 		_ = s.st.DeleteSession(r.Context(), v.idHash)
 	}
-	tok := randomToken()
+	tok := web.RandomToken()
 	now := s.now()
-	if err := s.st.CreateSession(r.Context(), catalog.Session{IDHash: hashToken(tok), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.o.SessionTTL)}); err != nil {
+	if err := s.st.CreateSession(r.Context(), catalog.Session{IDHash: web.HashToken(tok), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.o.SessionTTL)}); err != nil {
 		return err
 	}
 	s.setCookie(w, r, sessionCookie, tok, s.o.SessionTTL)
 	s.clearCookie(w, r, preCookie)
 	return nil
-}
-
-// clientIP is the address the request came from (the portal trusts no
-// forwarding header).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// Sign-in rate limits: failed attempts per account and per client address
-// within signinWindow.
-const (
-	signinWindow     = 15 * time.Minute
-	maxAccountFails  = 5
-	maxClientFails   = 20
-	maxLimiterEntrys = 100000
-)
-
-// signinLimiter counts failed sign-ins per account and per client.
-type signinLimiter struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	hits map[string][]time.Time
-}
-
-func newSigninLimiter(now func() time.Time) *signinLimiter {
-	return &signinLimiter{now: now, hits: map[string][]time.Time{}}
-}
-
-// blocked returns how long key must wait, or 0.
-func (l *signinLimiter) blocked(key string, max int) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	h := l.prune(key, now)
-	if len(h) < max {
-		return 0
-	}
-	return h[0].Add(signinWindow).Sub(now)
-}
-
-func (l *signinLimiter) fail(keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if len(l.hits) > maxLimiterEntrys {
-		for k := range l.hits {
-			if len(l.prune(k, now)) == 0 {
-				delete(l.hits, k)
-			}
-		}
-	}
-	for _, k := range keys {
-		l.hits[k] = append(l.prune(k, now), now)
-	}
-}
-
-func (l *signinLimiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.hits, key)
-}
-
-func (l *signinLimiter) prune(key string, now time.Time) []time.Time {
-	h := l.hits[key]
-	i := 0
-	for i < len(h) && now.Sub(h[i]) >= signinWindow {
-		i++
-	}
-	h = h[i:]
-	if len(h) == 0 {
-		delete(l.hits, key)
-		return nil
-	}
-	l.hits[key] = h
-	return h
 }

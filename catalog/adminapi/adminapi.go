@@ -74,6 +74,12 @@ type Options struct {
 	// SendResetLink, when set, mails a reset link to the user (the route
 	// then answers "mailed": true); nil: the link is only returned.
 	SendResetLink func(ctx context.Context, u catalog.User, link string, expires time.Time) error
+	// Session authenticates the admin portal's session cookie (package
+	// portal/admin) on requests without a bearer token: live reports a
+	// live session cookie and names its admin; csrfOK that the request
+	// also carries that session's X-CSRF-Token header. The cookie alone is
+	// refused (403). nil: bearer tokens only.
+	Session func(r *http.Request) (adminID string, live, csrfOK bool)
 }
 
 // Route is one method and path template of the admin API.
@@ -93,6 +99,7 @@ type server struct {
 	cache     CachePurger // Options.Cache
 	portalURL string
 	sendReset func(ctx context.Context, u catalog.User, link string, expires time.Time) error
+	session   func(r *http.Request) (string, bool, bool) // Options.Session
 }
 
 // New returns the handler serving Prefix. It routes on the full request
@@ -107,7 +114,7 @@ func New(o Options) (http.Handler, error) {
 		return nil, errors.New("adminapi: Token is required")
 	}
 	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, ceilings: o.ModuleCeilings, cache: o.Cache,
-		portalURL: strings.TrimSuffix(o.PortalURL, "/"), sendReset: o.SendResetLink}
+		portalURL: strings.TrimSuffix(o.PortalURL, "/"), sendReset: o.SendResetLink, session: o.Session}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -154,6 +161,16 @@ func (s *server) auth(next http.Handler) http.Handler {
 			if err != nil {
 				s.fail(w, r, err)
 				return
+			}
+		} else if h == "" && s.session != nil {
+			var err error
+			p, found, err = s.sessionPrincipal(w, r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			if found && p.role == "" {
+				return // refused (no CSRF header); answered
 			}
 		}
 		if !found {

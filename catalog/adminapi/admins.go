@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -62,7 +63,40 @@ func (s *server) principalFor(ctx context.Context, tok string) (p principal, ok 
 	if a.State != catalog.AdminActive || a.Role.Rank() == 0 {
 		return principal{}, false, nil
 	}
+	// Last use, to the minute: one write a minute per token at most.
+	if now := time.Now(); now.Sub(t.LastUsedAt) >= time.Minute {
+		if err := s.st.TouchAdminToken(ctx, t.ID, now); err != nil {
+			s.log.Warn("adminapi: recording a token's last use", "token", t.ID, "err", err)
+		}
+	}
 	return principal{actor: a.Email, role: a.Role, adminID: a.ID, tokenID: t.ID}, true, nil
+}
+
+// sessionPrincipal resolves the admin portal's session cookie (Options.
+// Session). A live cookie without its CSRF header is answered 403 here
+// (found true, empty principal): a cookie is sent by the browser on any
+// request, so it alone proves nothing about who made the request.
+func (s *server) sessionPrincipal(w http.ResponseWriter, r *http.Request) (principal, bool, error) {
+	id, live, csrfOK := s.session(r)
+	if !live {
+		return principal{}, false, nil
+	}
+	if !csrfOK {
+		writeError(w, &httpError{status: http.StatusForbidden, code: "csrf",
+			msg: "the admin portal's session cookie is accepted only with its X-CSRF-Token header; use a bearer token otherwise"})
+		return principal{}, true, nil
+	}
+	a, err := s.st.GetAdmin(r.Context(), id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return principal{}, false, nil
+	}
+	if err != nil {
+		return principal{}, false, err
+	}
+	if a.State != catalog.AdminActive || a.Role.Rank() == 0 {
+		return principal{}, false, nil
+	}
+	return principal{actor: a.Email, role: a.Role, adminID: a.ID}, true, nil
 }
 
 func hashToken(tok string) string {

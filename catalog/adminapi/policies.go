@@ -73,6 +73,7 @@ func (s *server) getPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", policyETag(d))
 	writeJSON(w, http.StatusOK, catalog.MaskPolicySecrets(d))
 	return nil
 }
@@ -102,6 +103,9 @@ func (s *server) storePolicy(w http.ResponseWriter, r *http.Request, d catalog.P
 	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
 		return err
 	}
+	if err := checkIfMatch(r, d.Scope, d.ScopeID, cur, err == nil); err != nil {
+		return err
+	}
 	if d, err = catalog.UnmaskPolicySecrets(d, cur); err != nil {
 		return err
 	}
@@ -111,6 +115,7 @@ func (s *server) storePolicy(w http.ResponseWriter, r *http.Request, d catalog.P
 	if err := s.st.SetPolicy(writeCtx(r), d); err != nil {
 		return err
 	}
+	s.setPolicyETag(w, r, d.Scope, d.ScopeID)
 	writeJSON(w, http.StatusOK, catalog.MaskPolicySecrets(d))
 	return nil
 }

@@ -198,7 +198,7 @@ func (s *Store) ListAdminTokens(ctx context.Context, adminID string) ([]catalog.
 	if _, err := s.GetAdmin(ctx, adminID); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, admin_id, name, prefix, created_at FROM admin_tokens WHERE admin_id = ? ORDER BY created_at, id`, adminID)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, admin_id, name, prefix, created_at, last_used_at FROM admin_tokens WHERE admin_id = ? ORDER BY created_at, id`, adminID)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -207,10 +207,14 @@ func (s *Store) ListAdminTokens(ctx context.Context, adminID string) ([]catalog.
 	for rows.Next() {
 		var t catalog.AdminToken
 		var created int64
-		if err := rows.Scan(&t.ID, &t.AdminID, &t.Name, &t.Prefix, &created); err != nil {
+		var used sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.AdminID, &t.Name, &t.Prefix, &created, &used); err != nil {
 			return nil, mapErr(err)
 		}
 		t.CreatedAt = unixNano(created)
+		if used.Valid {
+			t.LastUsedAt = unixNano(used.Int64)
+		}
 		out = append(out, t)
 	}
 	return out, mapErr(rows.Err())
@@ -231,15 +235,19 @@ func (s *Store) DeleteAdminToken(ctx context.Context, adminID, tokenID string) e
 func (s *Store) LookupAdminToken(ctx context.Context, hash string) (catalog.AdminToken, catalog.Admin, error) {
 	var t catalog.AdminToken
 	var tc int64
-	row := s.r.QueryRowContext(ctx, `SELECT t.id, t.admin_id, t.name, t.prefix, t.created_at,
+	row := s.r.QueryRowContext(ctx, `SELECT t.id, t.admin_id, t.name, t.prefix, t.created_at, t.last_used_at,
 		a.id, a.email, a.name, a.role, a.state, a.created_at
 		FROM admin_tokens t JOIN admins a ON a.id = t.admin_id WHERE t.token_hash = ?`, hash)
 	var a catalog.Admin
 	var ac int64
-	err := row.Scan(&t.ID, &t.AdminID, &t.Name, &t.Prefix, &tc, &a.ID, &a.Email, &a.Name, &a.Role, &a.State, &ac)
+	var used sql.NullInt64
+	err := row.Scan(&t.ID, &t.AdminID, &t.Name, &t.Prefix, &tc, &used, &a.ID, &a.Email, &a.Name, &a.Role, &a.State, &ac)
 	if err != nil {
 		return catalog.AdminToken{}, catalog.Admin{}, notFound(err, "admin token", "")
 	}
 	t.CreatedAt, a.CreatedAt = unixNano(tc), unixNano(ac)
+	if used.Valid {
+		t.LastUsedAt = unixNano(used.Int64)
+	}
 	return t, a, nil
 }

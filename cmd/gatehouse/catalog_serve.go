@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/metrics"
 	"github.com/gatehouse/gatehouse/plugins/embedded"
+	"github.com/gatehouse/gatehouse/portal/admin"
 )
 
 // Files the server keeps in the data directory for local clients.
@@ -177,9 +178,17 @@ func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, re
 	if mailer != nil {
 		sendReset = mailer.send
 	}
+	// The admin portal (/ui) on the same listener: the admin API accepts
+	// its session cookie with the CSRF header, and the portal's changes go
+	// through the admin API.
+	ui, err := newAdminUI(data, st, reqLog, log)
+	if err != nil {
+		return nil, "", err
+	}
 	h, err := adminapi.New(adminapi.Options{
-		Store: st,
-		Token: token,
+		Store:   st,
+		Token:   token,
+		Session: ui.SessionAuth,
 		ValidateModule: func(ctx context.Context, wasm []byte) (int, []string, error) {
 			info, err := e.Validate(ctx, wasm)
 			if err != nil {
@@ -202,6 +211,9 @@ func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, re
 		ops.Register(mux)
 	}
 	mux.Handle("/", h)
+	ui.SetAPI(h)
+	mux.Handle(admin.Prefix+"/", ui)
+	mux.Handle("GET "+admin.Prefix, http.RedirectHandler(admin.Prefix+"/", http.StatusSeeOther))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("--admin-listen: %w", err)

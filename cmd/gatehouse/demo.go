@@ -36,6 +36,9 @@ type demoState struct {
 	key     string
 	// signIn reports that the demo developer can sign in to the portal.
 	signIn bool
+	// ownerFile holds the first owner's admin portal sign-in ("" when
+	// deleted).
+	ownerFile string
 }
 
 // startEcho starts the demo's echo backend on a loopback port.
@@ -142,6 +145,9 @@ Without the key you get 401; more than 5 calls in 10 s get 429.
 See the README for changing a policy with the CLI.
 
 `, gatewayURL, adminURL, d.echoURL, d.key, gatewayURL)
+	if email, pw := ownerSignIn(d.ownerFile); email != "" && pw != "" {
+		fmt.Fprintf(w, "Admin portal: %s/ui/\n  sign in as %s with password %s (from %s; change it, then delete the file).\n\n", adminURL, email, pw, d.ownerFile)
+	}
 	if portalURL != "" {
 		fmt.Fprintf(w, "Developer portal: %s\n", portalURL)
 		if d.signIn {

@@ -302,6 +302,13 @@ func serve(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
+		ownerPath, err := bootstrapOwner(ctx, store, data, log)
+		if err != nil {
+			return err
+		}
+		if demo != nil {
+			demo.ownerFile = ownerPath
+		}
 		mailer, err := newResetMailer(c.String("smtp-addr"), c.String("smtp-from"), c.String("smtp-user"), os.Getenv("GATEHOUSE_SMTP_PASSWORD"))
 		if err != nil {
 			return err
