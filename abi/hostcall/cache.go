@@ -12,7 +12,7 @@ import (
 // CacheGet is cache_get. A hit under a response-cache variant key
 // (abi/respcache) is what backs a reported cache hit (FieldCacheStatus).
 func (h *Host) CacheGet(env Env, x *Exchange, key, buf []byte) int32 {
-	c := h.Services.Cache
+	c := h.svc().Cache
 	if c == nil {
 		return abi.ErrUnavail
 	}
@@ -20,7 +20,7 @@ func (h *Host) CacheGet(env Env, x *Exchange, key, buf []byte) int32 {
 	if !kok {
 		return abi.ErrNotFound // an empty or over-long key was never stored
 	}
-	v, ok := c.Get(k, h.Services.now())
+	v, ok := c.Get(k, h.svc().now())
 	if !ok {
 		return abi.ErrNotFound
 	}
@@ -33,7 +33,7 @@ func (h *Host) CacheGet(env Env, x *Exchange, key, buf []byte) int32 {
 // CacheSet is cache_set. Storing a key whose fill lease the request holds
 // ends that lease (the waiters find the entry).
 func (h *Host) CacheSet(env Env, x *Exchange, key, val []byte, ttlMs int64) int32 {
-	c := h.Services.Cache
+	c := h.svc().Cache
 	if c == nil {
 		return abi.ErrUnavail
 	}
@@ -41,7 +41,7 @@ func (h *Host) CacheSet(env Env, x *Exchange, key, val []byte, ttlMs int64) int3
 	if !kok || ttlMs <= 0 || ttlMs > abi.MaxCacheTTLMs {
 		return abi.ErrInvalid
 	}
-	if err := c.Set(k, val, time.Duration(ttlMs)*time.Millisecond, h.Services.now()); err != nil {
+	if err := c.Set(k, val, time.Duration(ttlMs)*time.Millisecond, h.svc().now()); err != nil {
 		return abi.ErrTooLarge
 	}
 	if len(x.leases) > 0 {
@@ -52,7 +52,7 @@ func (h *Host) CacheSet(env Env, x *Exchange, key, val []byte, ttlMs int64) int3
 
 // CacheDel is cache_del.
 func (h *Host) CacheDel(env Env, x *Exchange, key []byte) int32 {
-	c := h.Services.Cache
+	c := h.svc().Cache
 	if c == nil {
 		return abi.ErrUnavail
 	}
@@ -68,8 +68,8 @@ func (h *Host) CacheDel(env Env, x *Exchange, key []byte) int32 {
 // by the exchange until the call ends or it stores the key; when another
 // call holds it, the exchange records a fill wait for the gateway.
 func (h *Host) CacheFillLease(env Env, x *Exchange, key []byte, waitMs int64) int32 {
-	t := h.Services.Leases
-	if t == nil || h.Services.Cache == nil {
+	t := h.svc().Leases
+	if t == nil || h.svc().Cache == nil {
 		return abi.ErrUnavail
 	}
 	k, kok := env.StoredKey(key)
@@ -85,7 +85,7 @@ func (h *Host) CacheFillLease(env Env, x *Exchange, key []byte, waitMs int64) in
 	if b := h.Budgets.HeldLeases; len(x.leases) >= b {
 		return refuse(env, x, budgetLeases, abi.FnCacheFillLease, len(x.leases), b)
 	}
-	l, ok := t.Acquire(k, h.Services.now())
+	l, ok := t.Acquire(k, h.svc().now())
 	switch {
 	case ok:
 		x.holdLease(t, l)

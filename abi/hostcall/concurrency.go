@@ -7,7 +7,7 @@ import "github.com/gatehouse/gatehouse/abi"
 // ConcurrencyAcquire is concurrency_acquire: one slot of the key's
 // semaphore, held by the exchange until the call ends (ReleaseHeld).
 func (h *Host) ConcurrencyAcquire(env Env, x *Exchange, key []byte, limit int64) int32 {
-	sem := h.Services.Semaphores
+	sem := h.svc().Semaphores
 	if sem == nil {
 		return abi.ErrUnavail
 	}

@@ -12,7 +12,7 @@ import (
 // CounterAdd is counter_add; out receives count and reset time (also on
 // ErrLimit).
 func (h *Host) CounterAdd(env Env, x *Exchange, key []byte, delta, limit, windowMs int64, mode int32, o *[abi.CounterOutSize]byte) int32 {
-	c := h.Services.Counters
+	c := h.svc().Counters
 	if c == nil {
 		return abi.ErrUnavail
 	}
@@ -20,7 +20,7 @@ func (h *Host) CounterAdd(env Env, x *Exchange, key []byte, delta, limit, window
 	if !kok || windowMs <= 0 || windowMs > abi.MaxCounterWindowMs || delta < 0 {
 		return abi.ErrInvalid
 	}
-	count, reset, ok, err := c.Add(k, delta, limit, time.Duration(windowMs)*time.Millisecond, mode, h.Services.now())
+	count, reset, ok, err := c.Add(k, delta, limit, time.Duration(windowMs)*time.Millisecond, mode, h.svc().now())
 	if err != nil {
 		return abi.ErrInvalid
 	}

@@ -26,17 +26,30 @@ type Env interface {
 	BackendRefused(x *Exchange, err error)
 }
 
-// Host is the host functions' shared configuration: the node's services and
-// the per-request budgets.
+// Host is the host functions' shared configuration: where the node's
+// services are, and the per-request budgets.
 type Host struct {
-	Services Services
-	Budgets  Budgets
+	// Src is read at every host call, so services wired after the host
+	// was made (the catalog's subscription lookup) are seen.
+	Src     ServiceSource
+	Budgets Budgets
 }
 
-// New returns a Host over s with budgets b (zero fields: the abi defaults).
-func New(s Services, b Budgets) *Host {
-	return &Host{Services: s, Budgets: b.WithDefaults()}
+// ServiceSource gives the node's services as they are now.
+type ServiceSource interface {
+	HostServices() Services
 }
+
+// HostServices implements ServiceSource: the services as they are.
+func (s *Services) HostServices() Services { return *s }
+
+// New returns a Host over src with budgets b (zero fields: the abi
+// defaults).
+func New(src ServiceSource, b Budgets) *Host {
+	return &Host{Src: src, Budgets: b.WithDefaults()}
+}
+
+func (h *Host) svc() Services { return h.Src.HostServices() }
 
 // Budgets are the per-request limits across a request's whole chain (every
 // module, both phases): ABI.md §8.

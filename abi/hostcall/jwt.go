@@ -10,7 +10,7 @@ import (
 
 // JWTVerify is jwt_verify: the claims as JSON, or an ErrJWT* status.
 func (h *Host) JWTVerify(env Env, x *Exchange, token, cfg, buf []byte) int32 {
-	v := h.Services.JWT
+	v := h.svc().JWT
 	if v == nil {
 		return abi.ErrUnavail
 	}

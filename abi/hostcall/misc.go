@@ -21,14 +21,14 @@ func (h *Host) Log(env Env, x *Exchange, level int32, msg []byte) int32 {
 }
 
 // Now is now: the real clock, Unix nanoseconds.
-func (h *Host) Now() int64 { return h.Services.now().UnixNano() }
+func (h *Host) Now() int64 { return h.svc().now().UnixNano() }
 
 // Random is random: len(buf) crypto-random bytes, at most abi.MaxRandom.
 func (h *Host) Random(buf []byte) int32 {
 	if len(buf) > abi.MaxRandom {
 		return abi.ErrInvalid
 	}
-	if _, err := io.ReadFull(h.Services.rand(), buf); err != nil {
+	if _, err := io.ReadFull(h.svc().rand(), buf); err != nil {
 		return abi.ErrUnavail
 	}
 	return abi.OK

@@ -80,14 +80,14 @@ type Services struct {
 	Rand io.Reader
 }
 
-func (s *Services) now() time.Time {
+func (s Services) now() time.Time {
 	if s.Now == nil {
 		return time.Now()
 	}
 	return s.Now()
 }
 
-func (s *Services) rand() io.Reader {
+func (s Services) rand() io.Reader {
 	if s.Rand == nil {
 		return rand.Reader
 	}

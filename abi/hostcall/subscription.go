@@ -12,7 +12,7 @@ import (
 // SubscriptionLookup is subscription_lookup: the subscription as JSON; an
 // active one whose scope covers the API is bound to the request.
 func (h *Host) SubscriptionLookup(env Env, x *Exchange, key, buf []byte) int32 {
-	l := h.Services.Subscriptions
+	l := h.svc().Subscriptions
 	if l == nil {
 		return abi.ErrUnavail
 	}
@@ -48,7 +48,7 @@ func (h *Host) SubscriptionCheck(env Env, x *Exchange, header, query []byte, fla
 	if x.Phase == PhaseResponse {
 		return abi.ErrPhase
 	}
-	l := h.Services.Subscriptions
+	l := h.svc().Subscriptions
 	if l == nil {
 		return abi.ErrUnavail
 	}

@@ -96,7 +96,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	o.Budgets = o.Budgets.WithDefaults()
 	e := &Engine{opts: o, log: o.Logger, mods: map[*Module]struct{}{}}
-	e.hc = hostcall.New(o.Services.hostcall(), o.Budgets)
+	e.hc = hostcall.New(o.Services, o.Budgets)
 	cfg := wazero.NewRuntimeConfigCompiler().
 		WithCloseOnContextDone(true). // compiles loop checks so a runaway guest can be stopped
 		WithMemoryLimitPages(o.HardMemoryPages)

@@ -71,8 +71,9 @@ type Services struct {
 	Now func() time.Time
 }
 
-// hostcall returns the services as the semantics layer takes them.
-func (s *Services) hostcall() hostcall.Services {
+// HostServices returns the services as the semantics layer takes them, as
+// they are now (fields may be wired after the engine was made).
+func (s *Services) HostServices() hostcall.Services {
 	hs := hostcall.Services{
 		Counters:      s.Counters,
 		Cache:         s.Cache,
@@ -82,23 +83,24 @@ func (s *Services) hostcall() hostcall.Services {
 		Now:           s.Now,
 	}
 	if s.Leases != nil {
-		hs.Leases = leaseTable{s.Leases}
+		hs.Leases = leaseTable{s}
 	}
 	return hs
 }
 
-// leaseTable adapts a FillLeases to hostcall.FillLeases.
-type leaseTable struct{ t FillLeases }
+// leaseTable adapts the services' FillLeases to hostcall.FillLeases (one
+// pointer: no allocation per host call).
+type leaseTable struct{ s *Services }
 
 func (a leaseTable) Acquire(key string, now time.Time) (hostcall.Lease, bool) {
-	l, ok := a.t.Acquire(key, now)
+	l, ok := a.s.Leases.Acquire(key, now)
 	if l == nil {
 		return nil, ok // no typed nil in the interface: "table full"
 	}
 	return l, ok
 }
 
-func (a leaseTable) Release(l hostcall.Lease) { a.t.Release(l.(*vcache.Lease)) }
+func (a leaseTable) Release(l hostcall.Lease) { a.s.Leases.Release(l.(*vcache.Lease)) }
 
 // CheckBackendOverride checks a backend URL a policy sets against the
 // exchange's egress rule (abi/egress).
