@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/abi/upstream"
 )
@@ -189,6 +190,9 @@ type Exchange struct {
 	// keyQuery are the query parameters subscription_check took (or could
 	// take) a key from (ABI v1.2): the host redacts them from its logs.
 	keyQuery []string
+	// rerunAt is 1 + the plan index a guest named with FlagRerunFrom in
+	// its last result (0: none).
+	rerunAt int
 }
 
 type heldLease struct {
@@ -346,5 +350,18 @@ func (x *Exchange) Param(name string) (string, bool) {
 func (b *Body) Read() ([]byte, bool) { return b.read() }
 
 // ClearFillWait drops a fill wait a previous call asked for: a fill wait is
-// asked for by, and taken after, one call.
-func (x *Exchange) ClearFillWait() { x.fillWait = nil }
+// asked for by, and taken after, one call (and so is a re-run index).
+func (x *Exchange) ClearFillWait() { x.fillWait, x.rerunAt = nil, 0 }
+
+// NoteResult records what a guest call's result says for the host (ABI
+// v1.2): with abi.FlagRerunFrom, the plan index a fill-wait re-run starts at.
+func (x *Exchange) NoteResult(res int32) {
+	if res >= 0 && res&abi.FlagRerunFrom != 0 {
+		x.rerunAt = 1 + int((res>>abi.RerunIndexShift)&abi.RerunIndexMask)
+	}
+}
+
+// RerunFrom returns the plan index the last call's guest asked a fill-wait
+// re-run to start at (ABI v1.2 FlagRerunFrom); ok is false when it named
+// none (a v1.0/v1.1 guest: the whole plan runs again).
+func (x *Exchange) RerunFrom() (int, bool) { return x.rerunAt - 1, x.rerunAt > 0 }

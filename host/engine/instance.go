@@ -250,5 +250,6 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	if res&abi.FlagNoHandler != 0 {
 		p.skip[pi].Store(true)
 	}
+	ex.NoteResult(res) // ABI v1.2 FlagRerunFrom
 	return res & abi.ActionMask, nil
 }

@@ -104,12 +104,14 @@ type Module struct {
 	ns        string
 	nsPrefix  []byte // nil: the built-in namespace (keys unprefixed)
 
-	regMu   sync.Mutex
-	atts    atomic.Pointer[map[uint32]*Attachment]
-	plans   atomic.Pointer[map[uint32]*Plan]
-	nextID  uint32
-	closed  atomic.Bool
-	closeMu sync.Mutex
+	regMu sync.Mutex
+	atts  atomic.Pointer[map[uint32]*Attachment]
+	// suffixes are the fill-wait re-run plans made by SuffixPlan (rerun.go).
+	suffixes map[suffixKey]*Plan
+	plans    atomic.Pointer[map[uint32]*Plan]
+	nextID   uint32
+	closed   atomic.Bool
+	closeMu  sync.Mutex
 }
 
 // Load compiles, validates and warms a module version. Every failure wraps

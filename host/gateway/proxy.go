@@ -419,6 +419,11 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 			// policy's wait, or the client going away), then run the stage
 			// again, once, to find what the filler stored.
 			plan, rerun = st.rerun, true
+			if i, ok := ex.RerunFrom(); ok { // ABI v1.2: the guest names where
+				if p, err := st.mod.SuffixPlan(st.plan, i); err == nil {
+					plan = p
+				}
+			}
 			if !c.waitFill(done, wait) {
 				return false, &failure{status: 499, source: st.label, reason: "client went away while waiting for a cache fill"}
 			}

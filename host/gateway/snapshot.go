@@ -69,7 +69,12 @@ func MergeSection(parent, child []Step) []Step {
 // the policies after it run once, on the re-run, and the ones before it
 // (a subscription-key, a rate-limit) are not run, counted or applied twice.
 // Batching is otherwise unchanged: no extra guest call on the hot path.
-var reruns = map[string]bool{"cache-lookup": true}
+//
+// ABI v1.2: no policy is known by name here any more; a guest reports the
+// attachment that asked with abi.FlagRerunFrom and the re-run starts there
+// (proxy.go, engine.Module.SuffixPlan). A guest that does not (v1.0/v1.1)
+// gets its whole stage re-run.
+var reruns = map[string]bool{}
 
 type stage struct {
 	mod      *engine.Module

@@ -78,9 +78,8 @@ type Host struct {
 	// or when Do returns; HoldFillLease holds one as a fill in flight
 	// elsewhere would. When a request finds a lease held (with a wait), Do
 	// waits for it to end or for the wait (real time), then runs the
-	// request phase once more, as the gateway re-runs the stage. Unlike the
-	// gateway (which re-runs from cache-lookup on), Do re-runs the whole
-	// plan: attach the waiting policy first, as the cache-lookup tests do.
+	// request phase once more from the attachment that asked (ABI v1.2
+	// FlagRerunFrom), as the gateway re-runs the stage.
 	Leases *Leases
 	// Rand is the source of the random host function; New sets crypto/rand.
 	Rand io.Reader
@@ -334,7 +333,12 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 			case <-t.C:
 			}
 			t.Stop()
-			st, err = x.call(phaseRequest, plan)
+			rerun := plan
+			if i, ok := x.ex.RerunFrom(); ok && i < len(r.atts) {
+				// ABI v1.2: the re-run starts at the attachment that asked.
+				rerun = h.plan(r.atts[i:])
+			}
+			st, err = x.call(phaseRequest, rerun)
 			res.Calls = append(res.Calls, PhaseCall{"request", st})
 		}
 		if err == nil && st >= 0 {
@@ -515,6 +519,7 @@ func (x *exchange) call(phase int, plan uint32) (st int32, err error) {
 	guestMu.Lock()
 	defer guestMu.Unlock()
 	x.setPhase(phase)
+	x.ex.ClearFillWait()
 	x.handle = nextHandle.Add(1)
 	imports.SetBackend(x)
 	defer func() {
@@ -530,6 +535,7 @@ func (x *exchange) call(phase int, plan uint32) (st int32, err error) {
 		entry = imports.Guest.OnResponse
 	}
 	st = entry(x.handle, plan)
+	x.ex.NoteResult(st)
 	if st < 0 {
 		f := &Failure{Phase: "request", Result: st}
 		if phase == phaseResponse {
