@@ -58,6 +58,16 @@ const (
 	// FlagNoHandler: no policy in this plan handles this phase; the host may
 	// skip calling this phase for this plan from now on.
 	FlagNoHandler int32 = 0x100
+	// FlagRerunFrom (ABI v1.2): a policy of this plan asked for a cache
+	// fill-lease wait (cache_fill_lease answered ErrLimit with a wait) and
+	// the guest ended the plan after it; bits 16–23 (RerunIndexShift) hold
+	// that attachment's index in the plan, and the re-run after the wait
+	// starts there. Without it the host re-runs the whole plan.
+	FlagRerunFrom int32 = 0x200
+	// RerunIndexShift positions the attachment index of FlagRerunFrom.
+	RerunIndexShift = 16
+	// RerunIndexMask selects the index after the shift (at most 255).
+	RerunIndexMask int32 = 0xff
 	// A negative result is a policy failure (bad config, a failed host call the
 	// guest could not handle): the attachment's fail mode decides what happens.
 )

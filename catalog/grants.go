@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	egressrule "github.com/gatehouse/gatehouse/abi/egress"
+	"github.com/gatehouse/gatehouse/abi/manifest"
 	"net"
 	"slices"
 	"sort"
@@ -184,25 +185,9 @@ func validPort(p string) bool {
 }
 
 // DefaultModuleCeilings are the ceilings on what a module's manifest may
-// request when the operator sets none (`gatehouse serve
-// --module-max-memory-pages, --module-max-timeout, --module-max-instances`).
-var DefaultModuleCeilings = ModuleLimits{MemoryPages: 256, TimeoutMS: 1000, Instances: 8}
-
-// Clamp returns the requested limits l, each at most its ceiling in c (a
-// zero ceiling is DefaultModuleCeilings'). Zero requests stay zero (the
-// host default).
-func (l ModuleLimits) Clamp(c ModuleLimits) ModuleLimits {
-	if c.MemoryPages <= 0 {
-		c.MemoryPages = DefaultModuleCeilings.MemoryPages
-	}
-	if c.TimeoutMS <= 0 {
-		c.TimeoutMS = DefaultModuleCeilings.TimeoutMS
-	}
-	if c.Instances <= 0 {
-		c.Instances = DefaultModuleCeilings.Instances
-	}
-	return ModuleLimits{MemoryPages: min(l.MemoryPages, c.MemoryPages), TimeoutMS: min(l.TimeoutMS, c.TimeoutMS), Instances: min(l.Instances, c.Instances)}
-}
+// request when the operator sets none (manifest.DefaultCeilings; Clamp is
+// ModuleLimits.Clamp in abi/manifest).
+var DefaultModuleCeilings = manifest.DefaultCeilings
 
 // ResolveGranted resolves ref like ResolveModule, among the versions whose
 // requests are all granted (a version that is not granted never runs and

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/gatehouse/gatehouse/abi/manifest"
 )
 
 // Default names of the subscription key carriers, as in Azure API Management.
@@ -190,55 +192,16 @@ type Module struct {
 	Grant ModuleGrant `json:"grant"`
 }
 
-// ModuleManifest describes what a module needs from the host.
-type ModuleManifest struct {
-	ABIVersion   int             `json:"abiVersion"`
-	Capabilities []string        `json:"capabilities,omitempty"`
-	ConfigSchema json.RawMessage `json:"configSchema,omitempty"`
-	Limits       ModuleLimits    `json:"limits"`
-	// Egress lists the destinations (host names, IP addresses, CIDRs,
-	// optionally with a port) the module asks to reach; an admin grants
-	// them (Module.Grant), the egress policy enforces them.
-	Egress []string `json:"egress,omitempty"`
-	// Policies lists the policies a module provides when it provides
-	// several (the built-in module does); each has its own config schema.
-	// Empty for a module that provides one policy, named like the module,
-	// whose schema is ConfigSchema.
-	Policies []PolicyManifest `json:"policies,omitempty"`
-}
-
-// PolicyManifest describes one policy of a multi-policy module.
-type PolicyManifest struct {
-	Name         string          `json:"name"`
-	Version      string          `json:"version,omitempty"`
-	Description  string          `json:"description,omitempty"`
-	ConfigSchema json.RawMessage `json:"configSchema,omitempty"`
-}
-
-// PolicySchema returns the config JSON Schema of the named policy (the
-// module's default policy when name is "" or the module's name), and
-// whether the module provides that policy at all.
-func (m *ModuleManifest) PolicySchema(module, name string) (schema json.RawMessage, ok bool) {
-	if len(m.Policies) == 0 {
-		return m.ConfigSchema, name == "" || name == module
-	}
-	if name == "" {
-		name = module
-	}
-	for _, p := range m.Policies {
-		if p.Name == name {
-			return p.ConfigSchema, true
-		}
-	}
-	return nil, false
-}
-
-// ModuleLimits bounds a module instance. Zero means the host default.
-type ModuleLimits struct {
-	MemoryPages int `json:"memoryPages,omitempty"`
-	TimeoutMS   int `json:"timeoutMs,omitempty"`
-	Instances   int `json:"instances,omitempty"`
-}
+// The module manifest is part of the module contract (abi/manifest); the
+// catalog stores it under these names.
+type (
+	// ModuleManifest describes what a module needs from the host.
+	ModuleManifest = manifest.Module
+	// PolicyManifest describes one policy of a multi-policy module.
+	PolicyManifest = manifest.Policy
+	// ModuleLimits bounds a module instance. Zero means the host default.
+	ModuleLimits = manifest.Limits
+)
 
 // Policy fail modes.
 const (

@@ -54,7 +54,7 @@ func dispatch(phase Phase, ctx, plan uint32) int32 {
 		return st
 	}
 	handled := false
-	for _, a := range atts {
+	for i, a := range atts {
 		if a.err != nil {
 			c.log(LogError, a.err.Error())
 			return abi.ErrInvalid
@@ -77,9 +77,13 @@ func dispatch(phase Phase, ctx, plan uint32) int32 {
 			return abi.ActionStop
 		}
 		if c.rerun {
-			// The host waits for a cache fill and runs this stage again:
-			// the policies after this one run then, not twice.
-			return abi.ActionContinue
+			// The host waits for a cache fill and runs this stage again
+			// from this attachment (ABI v1.2 FlagRerunFrom): the policies
+			// before it do not run twice, the ones after it run then.
+			if i > int(abi.RerunIndexMask) {
+				return abi.ActionContinue // the host re-runs the whole plan
+			}
+			return abi.ActionContinue | abi.FlagRerunFrom | int32(i)<<abi.RerunIndexShift
 		}
 	}
 	c.policy = ""

@@ -1,30 +1,9 @@
 package engine
 
-import "github.com/gatehouse/gatehouse/abi"
+import "github.com/gatehouse/gatehouse/abi/hostcall"
 
 // ClientCert describes the certificate the client presented (the ABI's
-// client certificate fields, abi/clientcert.go). The gateway fills
-// Exchange.ClientCert only for calls that carried one.
-type ClientCert struct {
-	Subject, Issuer, Thumbprint, NotAfter string
-}
-
-// clientCertField answers get_field for the client certificate fields;
-// ok is false for any other field.
-func (x *Exchange) clientCertField(f int32) (v string, ok bool) {
-	c := x.ClientCert
-	if c == nil {
-		c = &ClientCert{}
-	}
-	switch f {
-	case abi.FieldClientCertSubject:
-		return c.Subject, true
-	case abi.FieldClientCertIssuer:
-		return c.Issuer, true
-	case abi.FieldClientCertThumbprint:
-		return c.Thumbprint, true
-	case abi.FieldClientCertNotAfter:
-		return c.NotAfter, true
-	}
-	return "", false
-}
+// client certificate fields, abi/clientcert.go; answered by
+// abi/hostcall). The gateway fills Exchange.ClientCert only for calls that
+// carried one.
+type ClientCert = hostcall.ClientCert

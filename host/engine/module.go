@@ -107,12 +107,15 @@ type Module struct {
 	// atts and plans are read by guest calls (by id) without a lock and
 	// written per registration: sync.Map, not a copy-on-write map, whose
 	// copy per Attach/NewPlan made a snapshot build quadratic in its size.
-	regMu   sync.Mutex
-	atts    sync.Map // uint32 → *Attachment
-	plans   sync.Map // uint32 → *Plan
-	nextID  uint32
-	closed  atomic.Bool
-	closeMu sync.Mutex
+	regMu sync.Mutex
+	atts  sync.Map // uint32 → *Attachment
+	plans sync.Map // uint32 → *Plan
+	// suffixes are the fill-wait re-run plans made by SuffixPlan (rerun.go),
+	// released with the plan they are a suffix of.
+	suffixes map[suffixKey]*Plan
+	nextID   uint32
+	closed   atomic.Bool
+	closeMu  sync.Mutex
 }
 
 // Load compiles, validates and warms a module version. Every failure wraps
@@ -220,6 +223,12 @@ func (m *Module) Release(plans []*Plan) {
 	defer m.regMu.Unlock()
 	for _, p := range plans {
 		m.plans.Delete(p.ID)
+		for k, sp := range m.suffixes {
+			if k.plan == p.ID {
+				m.plans.Delete(sp.ID)
+				delete(m.suffixes, k)
+			}
+		}
 		for _, a := range p.Attachments {
 			m.atts.Delete(a)
 		}

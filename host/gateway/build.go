@@ -271,13 +271,6 @@ func (b *builder) compileAPI(p *apiPart, scope *rule.Scope, tr http.RoundTripper
 		as.timeout = 30 * time.Second
 	}
 	as.sensitive = g.sensitiveParams(a)
-	for i := 0; i < numSections; i++ {
-		as.sensitive = addKeyStepParams(as.sensitive, b.cfg.Policies.section(i))
-		as.sensitive = addKeyStepParams(as.sensitive, a.Policies.section(i))
-		for _, o := range a.Operations {
-			as.sensitive = addKeyStepParams(as.sensitive, o.Policies.section(i))
-		}
-	}
 	p.state = as
 	routeMet := func(op string) RouteMetrics {
 		if g.opts.Metrics == nil {

@@ -321,9 +321,10 @@ func (c *call) finish() {
 	rec := &c.rec
 	r := c.r
 	sensitive := g.sensitive
+	var learned *learnedKeys
 	api, op := "", ""
 	if c.rt != nil {
-		sensitive = c.rt.api.sensitive
+		sensitive, learned = c.rt.api.sensitive, &c.rt.api.keys
 		api, op = c.rt.api.cfg.Name, c.rt.opID
 	}
 	var in int64
@@ -347,7 +348,7 @@ func (c *call) finish() {
 	*rec = CallRecord{
 		Time: c.start, RequestID: c.reqID, API: api, Operation: op,
 		ClientIP: ip, Method: r.Method, Path: path,
-		Query:  RedactQuery(r.URL.RawQuery, sensitive),
+		Query:  redactCallQuery(r.URL.RawQuery, sensitive, learned, ex),
 		Status: status, BackendStatus: c.backendStatus,
 		Total: total, Backend: c.backendDur, Policies: c.policyDur,
 		BytesIn: in, BytesOut: out, CacheHit: ex.CacheServed(), CacheStatus: ex.CacheStatus(),
@@ -463,6 +464,11 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 			// policy's wait, or the client going away), then run the stage
 			// again, once, to find what the filler stored.
 			plan, rerun = st.rerun, true
+			if i, ok := ex.RerunFrom(); ok { // ABI v1.2: the guest names where
+				if p, err := st.mod.SuffixPlan(st.plan, i); err == nil {
+					plan = p
+				}
+			}
 			if !c.waitFill(done, wait) {
 				return false, &failure{status: 499, source: st.label, reason: "client went away while waiting for a cache fill"}
 			}

@@ -65,7 +65,12 @@ func MergeSection(parent, child []Step) []Step {
 // the policies after it run once, on the re-run, and the ones before it
 // (a subscription-key, a rate-limit) are not run, counted or applied twice.
 // Batching is otherwise unchanged: no extra guest call on the hot path.
-var reruns = map[string]bool{"cache-lookup": true}
+//
+// ABI v1.2: no policy is known by name here any more; a guest reports the
+// attachment that asked with abi.FlagRerunFrom and the re-run starts there
+// (proxy.go, engine.Module.SuffixPlan). A guest that does not (v1.0/v1.1)
+// gets its whole stage re-run.
+var reruns = map[string]bool{}
 
 type stage struct {
 	mod      *engine.Module
@@ -131,6 +136,7 @@ type apiState struct {
 	bodyLimit int64
 	timeout   time.Duration
 	sensitive []string          // lower-case query names redacted in call records
+	keys      learnedKeys       // query names its subscription checks read (keyquery.go)
 	egress    *rule.Scope       // what the API's backends may reach (egress.go)
 	transport http.RoundTripper // dials through egress
 	// secrets are the values of secret named values the config's

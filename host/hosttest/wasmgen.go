@@ -13,10 +13,12 @@ type Import struct {
 	Type         Func
 }
 
-// Export is a function export whose body returns zero values.
+// Export is a function export whose body returns zero values, except an
+// i32 result, which is Returns (0–63).
 type Export struct {
-	Name string
-	Type Func
+	Name    string
+	Type    Func
+	Returns int32
 }
 
 // Spec describes a module.
@@ -95,7 +97,7 @@ func (s Spec) Build() []byte {
 			if r == I64 {
 				body = append(body, 0x42, 0x00)
 			} else {
-				body = append(body, 0x41, 0x00)
+				body = append(body, 0x41, byte(ex.Returns&0x3f)) // signed LEB128 of 0–63
 			}
 		}
 		body = append(body, 0x0b)

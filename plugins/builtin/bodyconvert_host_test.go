@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/host/bodyconv"
+	"github.com/gatehouse/gatehouse/abi/bodyconv"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/hosttest"
 )

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/abi"
-	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/abi/manifest"
 )
 
 // schemas holds the config JSON Schema (draft 2020-12) of every built-in
@@ -29,12 +29,12 @@ var schemas embed.FS
 // Policies returns the manifests of the built-in policies, sorted by name:
 // each with the built-in module's version (without build metadata), the
 // description and the config schema of schemas/<name>.json.
-func Policies() []catalog.PolicyManifest {
+func Policies() []manifest.Policy {
 	entries, err := schemas.ReadDir("schemas")
 	if err != nil {
 		panic(err) // the directory is embedded: it is always there
 	}
-	var out []catalog.PolicyManifest
+	var out []manifest.Policy
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok {
@@ -52,7 +52,7 @@ func Policies() []catalog.PolicyManifest {
 			// tested build.
 			panic(fmt.Sprintf("plugins/embedded: schemas/%s: %v", e.Name(), err))
 		}
-		out = append(out, catalog.PolicyManifest{
+		out = append(out, manifest.Policy{
 			Name:         name,
 			Version:      version,
 			Description:  s.Description,
@@ -66,6 +66,6 @@ func Policies() []catalog.PolicyManifest {
 // Manifest returns the manifest of the built-in module: ABI major version,
 // its policies with their config schemas, no capabilities list and zero
 // (host default) limits.
-func Manifest() catalog.ModuleManifest {
-	return catalog.ModuleManifest{ABIVersion: abi.Major, Policies: Policies()}
+func Manifest() manifest.Module {
+	return manifest.Module{ABIVersion: abi.Major, Policies: Policies()}
 }

@@ -41,7 +41,7 @@ package jsontoxml
 import (
 	"fmt"
 
-	"github.com/gatehouse/gatehouse/host/bodyconv"
+	"github.com/gatehouse/gatehouse/abi/bodyconv"
 	"github.com/gatehouse/gatehouse/plugins/internal/body"
 	"github.com/gatehouse/gatehouse/plugins/internal/conf"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -122,7 +122,7 @@ func (p *Policy) OnResponse(c *sdk.Context) sdk.Action {
 }
 
 // Convert appends the XML document for the JSON in in to dst, as the host
-// converts it for the policy (host/bodyconv, body_convert). max > 0 bounds
+// converts it for the policy (abi/bodyconv, body_convert). max > 0 bounds
 // the output (body.ErrTooLarge).
 func Convert(dst, in []byte, parseDate bool, max int) ([]byte, error) {
 	return bodyconv.JSONToXML(dst, in, parseDate, max)

@@ -50,7 +50,7 @@ package xmltojson
 import (
 	"fmt"
 
-	"github.com/gatehouse/gatehouse/host/bodyconv"
+	"github.com/gatehouse/gatehouse/abi/bodyconv"
 	"github.com/gatehouse/gatehouse/plugins/internal/body"
 	"github.com/gatehouse/gatehouse/plugins/internal/conf"
 	"github.com/gatehouse/gatehouse/sdk"
@@ -145,7 +145,7 @@ func (p *Policy) OnResponse(c *sdk.Context) sdk.Action {
 }
 
 // Convert appends the JSON for the XML document in in to dst, as the host
-// converts it for the policy (host/bodyconv, body_convert). max > 0 bounds
+// converts it for the policy (abi/bodyconv, body_convert). max > 0 bounds
 // the output (body.ErrTooLarge).
 func Convert(dst, in []byte, o Options, max int) ([]byte, error) {
 	return bodyconv.XMLToJSON(dst, in, o, max)

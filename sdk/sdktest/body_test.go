@@ -44,17 +44,17 @@ func TestBodyConvertStatuses(t *testing.T) {
 	x1 := req(`{"a":`)
 	buf := make([]byte, 100)
 	n := x1.BodyConvert(7, abi.KindRequest, j, 0, 1000, buf)
-	if n <= 0 || string(buf[:n]) != "unexpected end of JSON input" || string(x1.body) != `{"a":` {
-		t.Errorf("invalid: %d %q, body %q", n, buf[:max(n, 0)], x1.body)
+	if n <= 0 || string(buf[:n]) != "unexpected end of JSON input" || string(x1.ex.ReqBody.Bytes) != `{"a":` {
+		t.Errorf("invalid: %d %q, body %q", n, buf[:max(n, 0)], x1.ex.ReqBody.Bytes)
 	}
 	x2 := req(`{"a":1}`)
-	if st := x2.BodyConvert(7, abi.KindRequest, j, 0, 1000, nil); st != abi.OK || !strings.HasSuffix(string(x2.body), "<Document><a>1</a></Document>") {
-		t.Errorf("converted: %d %q", st, x2.body)
+	if st := x2.BodyConvert(7, abi.KindRequest, j, 0, 1000, nil); st != abi.OK || !strings.HasSuffix(string(x2.ex.ReqBody.Bytes), "<Document><a>1</a></Document>") {
+		t.Errorf("converted: %d %q", st, x2.ex.ReqBody.Bytes)
 	}
 	resp := newX(t, h, phaseResponse, Request{})
-	resp.resp.body = []byte(`<a>1</a>`)
-	if st := resp.BodyConvert(7, abi.KindResponse, x, 0, 1000, nil); st != abi.OK || string(resp.resp.body) != `{"a":"1"}` {
-		t.Errorf("response: %d %q", st, resp.resp.body)
+	resp.ex.RespBody.Set([]byte(`<a>1</a>`))
+	if st := resp.BodyConvert(7, abi.KindResponse, x, 0, 1000, nil); st != abi.OK || string(resp.ex.RespBody.Bytes) != `{"a":"1"}` {
+		t.Errorf("response: %d %q", st, resp.ex.RespBody.Bytes)
 	}
 	if st := resp.BodyConvert(7, abi.KindRequest, j, 0, 1000, nil); st != abi.ErrPhase {
 		t.Errorf("request kind in the response phase: %d", st)

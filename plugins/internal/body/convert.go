@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gatehouse/gatehouse/host/bodyconv"
+	"github.com/gatehouse/gatehouse/abi/bodyconv"
 	"github.com/gatehouse/gatehouse/plugins/internal/conf"
 	"github.com/gatehouse/gatehouse/sdk"
 )
@@ -31,7 +31,7 @@ var (
 // Conversion is what json-to-xml and xml-to-json share: when to convert
 // the target body, the size bound, the answers to bad input and the
 // relabelled result. The host converts the body (body_convert, with the
-// converters of host/bodyconv): it never crosses into the guest.
+// converters of abi/bodyconv): it never crosses into the guest.
 type Conversion struct {
 	Target   Target
 	From, To Format
