@@ -4,19 +4,35 @@ BIN      := bin
 WASMENV  := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
 BUILTIN  := plugins/embedded/wasm/builtin.wasm
 EXAMPLES := $(BIN)/examples/ua-filter.wasm
+# The second guest language: Debian's rustc (not rustup's: CI has only apt).
+RUSTC    ?= /usr/bin/rustc
+RUST_EX  := $(BIN)/examples/header-guard-rust.wasm
 DATA     ?= ./data
 GO_SRC   := $(shell find . -name '*.go' -not -path './data/*' 2>/dev/null) go.mod go.sum
 # Modules of their own inside the repository (RATIONALE.md "The SDK and abi
 # as their own modules"): `go ... ./...` at the root does not reach them.
 MODULES  := abi sdk sdk/sdktest examples/ua-filter
 
-.PHONY: all build examples wasm run test vet-modules test-race bench bench-go bench-load check fmt fuzz clean chromium screenshots
+.PHONY: all build examples rust-example wasm run test vet-modules test-race bench bench-go bench-load check fmt fuzz clean chromium screenshots
 
 all: build
 
 build: $(BIN)/gatehouse $(EXAMPLES)
 
-examples: $(EXAMPLES)
+examples: $(EXAMPLES) rust-example
+
+# The Rust example policy (examples/header-guard-rust), on the raw ABI. The
+# toolchain comes from apt when missing; without it the build and its tests
+# are SKIPPED, loudly.
+rust-example:
+	@[ -x $(RUSTC) ] && [ -d /usr/lib/rustlib/wasm32-unknown-unknown ] && command -v rust-lld >/dev/null 2>&1 || { \
+	  echo "installing Debian's rustc for wasm32 (apt-get: rustc libstd-rust-dev-wasm32 lld-14)"; \
+	  $(SUDO) apt-get install -y --no-install-recommends rustc libstd-rust-dev-wasm32 lld-14 || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends rustc libstd-rust-dev-wasm32 lld-14; } || \
+	  echo "*** could not install rustc for wasm32: the Rust example and its tests will be SKIPPED ***"; }
+	@if [ -x $(RUSTC) ]; then mkdir -p $(BIN)/examples && \
+	  $(RUSTC) --edition 2021 --target wasm32-unknown-unknown --crate-type cdylib -C opt-level=s -C panic=abort -C strip=symbols -C link-arg=-zstack-size=65536 \
+	    -o $(RUST_EX) examples/header-guard-rust/lib.rs && echo "built $(RUST_EX)"; fi
 
 wasm: $(BUILTIN) $(EXAMPLES)
 
@@ -35,7 +51,7 @@ $(BIN)/gatehouse: $(BUILTIN) $(GO_SRC)
 run: build
 	$(BIN)/gatehouse serve --data $(DATA) --demo
 
-test: wasm chromium
+test: wasm chromium rust-example
 	$(GO) vet ./...
 	$(WASMENV) $(GO) vet ./plugins/...
 	$(MAKE) vet-modules

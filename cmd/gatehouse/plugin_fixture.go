@@ -223,6 +223,11 @@ func (h *pluginHost) do(ctx context.Context, policy string, config []byte, vars 
 		return &pluginCall{Err: err}
 	}
 	defer h.mod.Release([]*engine.Plan{plan})
+	return h.runPlan(ctx, plan, vars, req, be)
+}
+
+// runPlan runs one request through a plan of the module.
+func (h *pluginHost) runPlan(ctx context.Context, plan *engine.Plan, vars map[string]string, req fixtureRequest, be *fixtureResponse) *pluginCall {
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet

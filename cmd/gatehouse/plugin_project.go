@@ -81,10 +81,12 @@ func loadPluginProject(dir string) (*pluginProject, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
-		return nil, fmt.Errorf("%s has no go.mod: not a plugin project (make one with `gatehouse plugin new NAME`)", dir)
-	}
 	b, err := os.ReadFile(filepath.Join(dir, pluginManifestFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, gerr := os.Stat(filepath.Join(dir, "go.mod")); gerr != nil {
+			return nil, fmt.Errorf("%s has no go.mod and no %s: not a plugin project (make one with `gatehouse plugin new NAME`)", dir, pluginManifestFile)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (every plugin project has one: see `gatehouse plugin new`)", filepath.Join(dir, pluginManifestFile), err)
 	}
@@ -271,6 +273,9 @@ func pluginBuildCommand() *cli.Command {
 func buildPlugin(ctx context.Context, p *pluginProject, w, errw io.Writer) ([]byte, error) {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "go.mod")); err != nil {
+		return nil, fmt.Errorf("plugin build: %s has no go.mod: plugin build builds Go projects; build a module in another language with its own tools and pass it with --wasm", p.dir)
 	}
 	out := p.wasmPath()
 	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", filepath.Base(out), ".")

@@ -173,7 +173,7 @@ func TestPluginToolkitBadInputs(t *testing.T) {
 	code, out := gh(t, home, "plugin", "new", "Bad_Name")
 	wantRun(t, code, out, exitUsage, "want lower-case letters")
 	code, out = gh(t, home, "plugin", "build")
-	wantRun(t, code, out, exitFailure, "has no go.mod: not a plugin project")
+	wantRun(t, code, out, exitFailure, "has no go.mod and no plugin.json: not a plugin project")
 	code, out = gh(t, home, "plugin", "new", "p")
 	wantRun(t, code, out, exitOK)
 	code, out = gh(t, home, "plugin", "new", "p")
