@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/host/jwtverify"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
@@ -572,6 +573,7 @@ func hs256(t *testing.T, secret string, claims map[string]any) string {
 
 func TestVerifyJWT(t *testing.T) {
 	h := sdktest.New()
+	h.JWT = jwtverify.New(jwtverify.Options{Now: func() time.Time { return h.Now() }})
 	secret := strings.Repeat("s", 32)
 	cfg := []byte(fmt.Sprintf(`{"algorithms":["HS256"],"issuers":["iss"],"audiences":["aud"],"hmac_secret":%q}`, secret))
 	exp := time.Now().Add(time.Hour).Unix()

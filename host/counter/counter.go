@@ -58,7 +58,7 @@ const DefaultMaxKeys = 100000
 const MaxKeyLen = abi.MaxStoredKey
 
 // MaxWindow is the longest window accepted.
-const MaxWindow = 366 * 24 * time.Hour
+const MaxWindow = abi.MaxCounterWindowMs * time.Millisecond
 
 // ErrInvalid is wrapped by every error Add returns: the arguments were
 // invalid (the host maps it to abi.ErrInvalid). A refused increment is not an

@@ -13,6 +13,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/gatehouse/gatehouse/abi/hostcall"
 )
 
 // Options configure an Engine. Zero values take the defaults in comments.
@@ -48,6 +50,8 @@ type Engine struct {
 	rtTrusted wazero.Runtime
 	cache     wazero.CompilationCache
 	log       *slog.Logger
+	// hc is the semantics layer the host functions call (abi/hostcall).
+	hc *hostcall.Host
 
 	slotsMu sync.Mutex
 	slots   atomic.Pointer[[]*instance] // copy-on-write; index = handle slot
@@ -90,8 +94,9 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.InitDeadline <= 0 {
 		o.InitDeadline = 5 * time.Second
 	}
-	o.Budgets = o.Budgets.withDefaults()
+	o.Budgets = o.Budgets.WithDefaults()
 	e := &Engine{opts: o, log: o.Logger, mods: map[*Module]struct{}{}}
+	e.hc = hostcall.New(o.Services, o.Budgets)
 	cfg := wazero.NewRuntimeConfigCompiler().
 		WithCloseOnContextDone(true). // compiles loop checks so a runaway guest can be stopped
 		WithMemoryLimitPages(o.HardMemoryPages)

@@ -163,7 +163,7 @@ func (h harness) plan(t testing.TB, cfgs ...string) *engine.Plan {
 
 func newExchange() *engine.Exchange {
 	return &engine.Exchange{Method: "GET", Path: "/pets/7", ReqHeader: http.Header{}, RequestID: "r1",
-		Params: []engine.Param{{"id", "7"}}}
+		Params: []engine.Param{{Name: "id", Value: "7"}}}
 }
 
 func TestCallHappyPaths(t *testing.T) {

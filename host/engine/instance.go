@@ -198,7 +198,7 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	inst.ex, inst.handle = ex, h
 	ex.Phase = phase
 	ex.BodyCap, ex.OutputCap = o.MaxBody, o.MaxOutput
-	ex.fillWait = nil // a fill wait is asked for by, and taken after, one call
+	ex.ClearFillWait() // a fill wait is asked for by, and taken after, one call
 	inst.stack[0], inst.stack[1] = uint64(h), uint64(p.ID)
 	var callErr error
 	if m.trusted {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"encoding/hex"
-	"encoding/json"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -68,8 +67,9 @@ type StageMetrics interface {
 var DefaultSensitiveQueryParams = []string{"subscription-key", "access_token", "api_key", "apikey", "key", "token", "sig", "signature", "password"}
 
 // sensitiveParams returns the lower-cased query parameter names an API's
-// recorded queries redact: the defaults, the gateway's options, the API's
-// own list and the query names its subscription-key steps read.
+// recorded queries redact: the defaults, the gateway's options and the
+// API's own list (the query names its key checks read are learned from
+// subscription_check, keyquery.go).
 func (g *Gateway) sensitiveParams(a *API) []string {
 	out := make([]string, 0, len(DefaultSensitiveQueryParams)+len(g.opts.SensitiveQueryParams)+len(a.SensitiveQuery))
 	add := func(s string) {
@@ -94,30 +94,6 @@ func (g *Gateway) sensitiveParams(a *API) []string {
 		add(s)
 	}
 	return out
-}
-
-// addKeyStepParams adds the query names subscription-key steps are
-// configured to read.
-func addKeyStepParams(dst []string, steps []Step) []string {
-	for _, st := range steps {
-		if st.Policy != "subscription-key" || len(st.Config) == 0 {
-			continue
-		}
-		var c struct {
-			Query string `json:"query"`
-		}
-		if json.Unmarshal(st.Config, &c) == nil && c.Query != "" {
-			q := strings.ToLower(c.Query)
-			found := false
-			for _, have := range dst {
-				found = found || have == q
-			}
-			if !found {
-				dst = append(dst, q)
-			}
-		}
-	}
-	return dst
 }
 
 // RedactQuery returns raw with the values of the named parameters

@@ -280,9 +280,10 @@ func (c *call) finish() {
 	rec := &c.rec
 	r := c.r
 	sensitive := g.sensitive
+	var learned *learnedKeys
 	api, op := "", ""
 	if c.rt != nil {
-		sensitive = c.rt.api.sensitive
+		sensitive, learned = c.rt.api.sensitive, &c.rt.api.keys
 		api, op = c.rt.api.cfg.Name, c.rt.opID
 	}
 	var in int64
@@ -302,7 +303,7 @@ func (c *call) finish() {
 	*rec = CallRecord{
 		Time: c.start, RequestID: c.reqID, API: api, Operation: op,
 		ClientIP: ip, Method: r.Method, Path: path,
-		Query:  RedactQuery(r.URL.RawQuery, sensitive),
+		Query:  redactCallQuery(r.URL.RawQuery, sensitive, learned, ex),
 		Status: status, BackendStatus: c.backendStatus,
 		Total: total, Backend: c.backendDur, Policies: c.policyDur,
 		BytesIn: in, BytesOut: c.rw.bytes, CacheHit: ex.CacheServed(), CacheStatus: ex.CacheStatus(),

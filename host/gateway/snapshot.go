@@ -135,6 +135,7 @@ type apiState struct {
 	bodyLimit int64
 	timeout   time.Duration
 	sensitive []string          // lower-case query names redacted in call records
+	keys      learnedKeys       // query names its subscription checks read (keyquery.go)
 	egress    *rule.Scope       // what the API's backends may reach (egress.go)
 	transport http.RoundTripper // dials through egress
 	// secrets are the values of secret named values the config's
@@ -358,13 +359,6 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 			as.timeout = 30 * time.Second
 		}
 		as.sensitive = g.sensitiveParams(&a)
-		for i := 0; i < numSections; i++ {
-			as.sensitive = addKeyStepParams(as.sensitive, cfg.Policies.section(i))
-			as.sensitive = addKeyStepParams(as.sensitive, a.Policies.section(i))
-			for _, o := range a.Operations {
-				as.sensitive = addKeyStepParams(as.sensitive, o.Policies.section(i))
-			}
-		}
 		routeMet := func(op string) RouteMetrics {
 			if g.opts.Metrics == nil {
 				return nil

@@ -33,7 +33,7 @@ import (
 )
 
 // MaxTTL is the longest TTL Set accepts.
-const MaxTTL = 24 * time.Hour
+const MaxTTL = abi.MaxCacheTTLMs * time.Millisecond
 
 // MaxKeyLen is the longest key accepted, in bytes: a guest key of up to
 // abi.MaxKey bytes under its module's namespace (see host/engine).

@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatehouse/gatehouse/host/jwtverify"
 	"github.com/gatehouse/gatehouse/plugins/validatejwt"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
@@ -99,7 +100,7 @@ func wantDenied(t *testing.T, name string, res *sdktest.Result, challenge string
 const invalid = `Bearer error="invalid_token"`
 
 func TestHS256(t *testing.T) {
-	h := sdktest.New()
+	h := newHost()
 	att := sdktest.Attach(validatejwt.Name, hsConfig(`,"output_token_variable_name":"jwt"`))
 	res := h.Do(sdktest.Request{Header: bearer(sign(t, jwt.SigningMethodHS256, []byte(secret), claims(nil)))}, att)
 	wantOK(t, "valid HS256", res)
@@ -138,7 +139,7 @@ func TestHS256(t *testing.T) {
 }
 
 func TestRS256AndKeyConfusion(t *testing.T) {
-	h := sdktest.New()
+	h := newHost()
 	att := sdktest.Attach(validatejwt.Name, rsConfig(t, ""))
 	wantOK(t, "valid RS256", h.Do(sdktest.Request{Header: bearer(sign(t, jwt.SigningMethodRS256, key(t), claims(nil)))}, att))
 
@@ -157,14 +158,14 @@ func TestES256(t *testing.T) {
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	pemJSON, _ := json.Marshal(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
-	h := sdktest.New()
+	h := newHost()
 	att := sdktest.Attach(validatejwt.Name, `{"algorithms":["ES256"],"issuers":["`+issuer+`"],"audiences":["`+audience+`"],"public_key_pem":`+string(pemJSON)+`}`)
 	wantOK(t, "valid ES256", h.Do(sdktest.Request{Header: bearer(sign(t, jwt.SigningMethodES256, k, claims(nil)))}, att))
 	wantDenied(t, "RS256 against an EC key", h.Do(sdktest.Request{Header: bearer(sign(t, jwt.SigningMethodRS256, key(t), claims(nil)))}, att), invalid)
 }
 
 func TestRequiredClaims(t *testing.T) {
-	h := sdktest.New()
+	h := newHost()
 	att := sdktest.Attach(validatejwt.Name, hsConfig(`,"required_claims":{"scp":["read","write"],"tid":[]}`))
 	wantOK(t, "claims", h.Do(sdktest.Request{Header: bearer(sign(t, jwt.SigningMethodHS256, []byte(secret), claims(map[string]any{"scp": "read", "tid": "t1"})))}, att))
 	wantDenied(t, "wrong value", h.Do(sdktest.Request{Header: bearer(sign(t, jwt.SigningMethodHS256, []byte(secret), claims(map[string]any{"scp": "admin", "tid": "t1"})))}, att), invalid)
@@ -172,7 +173,7 @@ func TestRequiredClaims(t *testing.T) {
 }
 
 func TestQueryAndCookie(t *testing.T) {
-	h := sdktest.New()
+	h := newHost()
 	tok := sign(t, jwt.SigningMethodHS256, []byte(secret), claims(nil))
 	q := sdktest.Attach(validatejwt.Name, hsConfig(`,"query_parameter_name":"access_token"`))
 	wantOK(t, "query", h.Do(sdktest.Request{Query: "a=1&access_token=" + tok + "&b=2"}, q))
@@ -192,7 +193,7 @@ func TestQueryAndCookie(t *testing.T) {
 }
 
 func TestCustomFailure(t *testing.T) {
-	res := sdktest.New().Do(sdktest.Request{}, sdktest.Attach(validatejwt.Name,
+	res := newHost().Do(sdktest.Request{}, sdktest.Attach(validatejwt.Name,
 		hsConfig(`,"failed_validation_httpcode":403,"failed_validation_error_message":"No \"entry\""`)))
 	if res.Status != 403 || string(res.Body) != `{"statusCode":403,"message":"No \"entry\""}` {
 		t.Errorf("%d %s", res.Status, res.Body)
@@ -205,7 +206,7 @@ func TestHostRefusesKeyFails(t *testing.T) {
 	bad := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte("nonsense")}))
 	b, _ := json.Marshal(bad)
 	cfg := `{"algorithms":["RS256"],"issuers":["i"],"audiences":["a"],"public_key_pem":` + string(b) + `}`
-	res := sdktest.New().Do(sdktest.Request{Header: bearer("a.b.c")}, sdktest.Attach(validatejwt.Name, cfg))
+	res := newHost().Do(sdktest.Request{Header: bearer("a.b.c")}, sdktest.Attach(validatejwt.Name, cfg))
 	if res.Err == nil || res.Status != 500 || res.Upstream != nil {
 		t.Errorf("%d %v", res.Status, res.Err)
 	}
@@ -243,9 +244,16 @@ func TestBadConfigs(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("New(%s) = %v, want %q", tc.config, err, tc.err)
 		}
-		res := sdktest.New().Do(sdktest.Request{}, sdktest.Attach(validatejwt.Name, tc.config))
+		res := newHost().Do(sdktest.Request{}, sdktest.Attach(validatejwt.Name, tc.config))
 		if res.Err == nil || res.Upstream != nil || res.Status != 500 {
 			t.Errorf("%s: chain ran: %+v", tc.config, res)
 		}
 	}
+}
+
+// newHost is an emulated host with the gateway's JWT verifier.
+func newHost() *sdktest.Host {
+	h := sdktest.New()
+	h.JWT = jwtverify.New(jwtverify.Options{Now: func() time.Time { return h.Now() }})
+	return h
 }

@@ -2,12 +2,14 @@
 // process, against an emulated host, so that a policy's tests are plain
 // `go test` without WebAssembly or a gateway.
 //
-// The emulator implements every host function of abi/ABI.md with the host's
-// rules (phases, header validation, the buffer convention with the exact
-// capacity the SDK passes, size caps) and the host's own stores for counters
-// (host/counter), the value cache (host/vcache) and JWT verification
-// (host/jwtverify). The SDK code that runs is the real one: plan and config
-// caching, buffer growth and retry, result flags.
+// The emulator runs every host function of abi/ABI.md through the gateway's
+// own semantics layer (abi/hostcall: phases, header validation, the buffer
+// convention with the exact capacity the SDK passes, size caps, budgets),
+// over in-memory stores for counters, the value cache, semaphores and fill
+// leases. It imports no host package and links no cgo. jwt_verify needs a
+// verifier (Host.JWT; the gateway's is host/jwtverify). The SDK code that
+// runs is the real one: plan and config caching, buffer growth and retry,
+// result flags.
 //
 //	h := sdktest.New()
 //	res := h.Do(sdktest.Request{Method: "GET", Path: "/pets/1"},
@@ -35,10 +37,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/abi"
-	"github.com/gatehouse/gatehouse/host/counter"
-	"github.com/gatehouse/gatehouse/host/jwtverify"
-	"github.com/gatehouse/gatehouse/host/semaphore"
-	"github.com/gatehouse/gatehouse/host/vcache"
+	"github.com/gatehouse/gatehouse/abi/hostcall"
 	"github.com/gatehouse/gatehouse/sdk"
 	"github.com/gatehouse/gatehouse/sdk/internal/imports"
 )
@@ -62,16 +61,18 @@ type Host struct {
 	// Subscriptions is the catalog, by subscription key. Nil means the host
 	// has no catalog (subscription_lookup fails with ErrUnavailable).
 	Subscriptions map[string]Subscription
-	// Counters, Cache and JWT are the host's stores; set one to nil to make
-	// the capability unavailable. JWT uses Now.
-	Counters *counter.Store
-	Cache    *vcache.Cache
-	JWT      *jwtverify.Verifier
+	// Counters and Cache are the host's stores; set one to nil to make the
+	// capability unavailable.
+	Counters *Counters
+	Cache    *Cache
+	// JWT verifies tokens for jwt_verify; nil (New's default) makes it
+	// unavailable. The gateway's verifier is host/jwtverify (give it Now).
+	JWT JWTVerifier
 	// Semaphores back concurrency_acquire (ABI v1.1); nil makes it
 	// unavailable. The slots a request takes are released when Do returns;
 	// HoldConcurrency holds slots across requests, standing for requests in
 	// flight elsewhere.
-	Semaphores *semaphore.Set
+	Semaphores *Semaphores
 	// Leases back cache_fill_lease (ABI v1.1; nil, or a nil Cache, makes it
 	// unavailable). The leases a request takes end when it stores the key
 	// or when Do returns; HoldFillLease holds one as a fill in flight
@@ -80,7 +81,7 @@ type Host struct {
 	// request phase once more, as the gateway re-runs the stage. Unlike the
 	// gateway (which re-runs from cache-lookup on), Do re-runs the whole
 	// plan: attach the waiting policy first, as the cache-lookup tests do.
-	Leases *vcache.Leases
+	Leases *Leases
 	// Rand is the source of the random host function; New sets crypto/rand.
 	Rand io.Reader
 	// BodyLimit caps the bodies get_body buffers (ErrTooLarge above it), and
@@ -103,10 +104,10 @@ func New() *Host {
 	h := &Host{
 		Now:           time.Now,
 		Subscriptions: map[string]Subscription{},
-		Counters:      counter.New(counter.Options{}),
-		Cache:         vcache.New(0, 0),
-		Semaphores:    semaphore.New(),
-		Leases:        vcache.NewLeases(0),
+		Counters:      NewCounters(),
+		Cache:         NewCache(),
+		Semaphores:    NewSemaphores(),
+		Leases:        NewLeases(),
 		Rand:          rand.Reader,
 		BodyLimit:     DefaultBodyLimit,
 		OutputLimit:   DefaultOutputLimit,
@@ -116,7 +117,6 @@ func New() *Host {
 		steps:         map[uint32][]uint32{},
 		skip:          map[uint32]map[int]bool{},
 	}
-	h.JWT = jwtverify.New(jwtverify.Options{Now: func() time.Time { return h.Now() }})
 	return h
 }
 
@@ -317,7 +317,7 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 	x := h.newExchange(req)
 	// The request is over when Do returns, whatever happened: the host gives
 	// back the concurrency slots it took.
-	defer x.releaseHeld()
+	defer x.ex.ReleaseHeld()
 	res := &Result{}
 
 	called := func(phase int) bool { return plan != 0 && !h.skipped(plan, phase) }
@@ -325,22 +325,21 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 	if called(phaseRequest) {
 		st, err := x.call(phaseRequest, plan)
 		res.Calls = append(res.Calls, PhaseCall{"request", st})
-		if done := x.fillWait; err == nil && done != nil && st >= 0 && st&abi.ActionMask != abi.ActionStop && !x.answered {
+		if done, wait, ok := x.ex.TakeFillWait(); err == nil && ok && st >= 0 && st&abi.ActionMask != abi.ActionStop && !x.ex.Answered {
 			// A cache fill is in flight elsewhere: wait for it (outside the
 			// guest), then run the request phase once more.
-			t := time.NewTimer(x.fillWaitD)
+			t := time.NewTimer(wait)
 			select {
 			case <-done:
 			case <-t.C:
 			}
 			t.Stop()
-			x.fillWait, x.reran = nil, true
 			st, err = x.call(phaseRequest, plan)
 			res.Calls = append(res.Calls, PhaseCall{"request", st})
 		}
 		if err == nil && st >= 0 {
 			h.noteFlags(plan, phaseRequest, st)
-			if st&abi.ActionMask == abi.ActionStop && !x.answered {
+			if st&abi.ActionMask == abi.ActionStop && !x.ex.Answered {
 				err = &Failure{Phase: "request", Result: st, Message: "the guest returned Stop without answering (send_response)"}
 			}
 		}
@@ -348,14 +347,15 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 			return x.fail(res, err)
 		}
 	}
-	if x.answered {
+	e := &x.ex
+	retry := e.Backend.Retry
+	if e.Answered {
 		res.Answered = true
-		x.resp = response{status: x.answer.status, header: x.answer.header, body: x.answer.body}
 	} else {
-		up := &Upstream{Method: x.method, Path: x.path, Query: x.query, Header: x.reqHeader.Clone(), Body: clone(x.body),
-			BackendURL: x.effectiveBackend(), Timeout: x.effectiveTimeout(), FollowRedirects: x.followRedirects, Attempt: 1}
-		if x.retry != nil {
-			up.Retry = string(x.retry.Encode())
+		up := &Upstream{Method: e.Method, Path: e.Path, Query: e.Query, Header: e.ReqHeader.Clone(), Body: clone(e.ReqBody.Bytes),
+			BackendURL: x.backendURL(), Timeout: x.timeout(), FollowRedirects: e.Backend.FollowRedirects, Attempt: 1}
+		if retry != nil {
+			up.Retry = string(retry.Encode())
 		}
 		res.Upstream = up
 		back := Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, Body: []byte("ok")}
@@ -370,12 +370,23 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 				}
 				back = b
 				res.Attempts = attempt
-				if x.retry == nil || !x.retry.Applies(up.Method) || attempt > x.retry.Count || !x.retry.Retryable(b.Status) {
+				if retry == nil || !retry.Applies(up.Method) || attempt > retry.Count || !retry.Retryable(b.Status) {
 					break
 				}
 			}
 		}
-		x.resp = response{status: back.Status, header: canonical(back.Header), body: clone(back.Body)}
+		e.Status, e.RespHeader = back.Status, canonical(back.Header)
+		e.RespBody = hostcall.Body{}
+		e.RespBody.Load(clone(back.Body))
+		if len(back.Body) > h.BodyLimit {
+			e.RespBody.TooLarge = true
+		}
+	}
+	if !x.bodyRead && !e.ReqBody.Replaced() {
+		// No policy read the request body in the request phase: the
+		// gateway streamed it to the backend (get_body answers ErrPhase).
+		e.ReqBody.Reset()
+		e.ReqBody.Src = strings.NewReader("")
 	}
 	if called(phaseResponse) {
 		st, err := x.call(phaseResponse, plan)
@@ -388,9 +399,12 @@ func (h *Host) Do(req Request, opts ...Option) *Result {
 		}
 	}
 	x.result(res)
-	res.Status = x.resp.status
-	res.Header = x.resp.header
-	res.Body = x.resp.body
+	res.Status = e.Status
+	res.Header = e.RespHeader
+	res.Body = clone(e.RespBody.Bytes)
+	if res.Body == nil {
+		res.Body = []byte{}
+	}
 	return res
 }
 
@@ -500,7 +514,7 @@ func (h *Host) planSteps(id uint32) ([]uint32, bool) {
 func (x *exchange) call(phase int, plan uint32) (st int32, err error) {
 	guestMu.Lock()
 	defer guestMu.Unlock()
-	x.phase = phase
+	x.setPhase(phase)
 	x.handle = nextHandle.Add(1)
 	imports.SetBackend(x)
 	defer func() {
@@ -537,7 +551,7 @@ func (x *exchange) fail(res *Result, err error) *Result {
 	x.result(res)
 	res.Err = err
 	res.Status = http.StatusInternalServerError
-	if x.tooLarge {
+	if x.ex.ReqBody.TooLarge || x.ex.RespBody.TooLarge {
 		res.Status = http.StatusRequestEntityTooLarge
 	}
 	res.Header = http.Header{"Content-Type": {"application/json"}}
@@ -545,15 +559,19 @@ func (x *exchange) fail(res *Result, err error) *Result {
 	if res.Status == http.StatusRequestEntityTooLarge {
 		msg = "Request entity too large"
 	}
-	res.Body = fmt.Appendf(nil, `{"statusCode":%d,"message":%q,"requestId":%q}`, res.Status, msg, x.fields[abi.FieldRequestID])
+	res.Body = fmt.Appendf(nil, `{"statusCode":%d,"message":%q,"requestId":%q}`, res.Status, msg, x.ex.RequestID)
 	return res
 }
 
 func (x *exchange) result(res *Result) {
-	res.Vars = maps.Clone(x.vars)
+	res.Vars = maps.Clone(x.ex.Vars())
+	if res.Vars == nil {
+		res.Vars = map[string]string{}
+	}
 	res.Logs = x.logs
-	res.SubscriptionID = x.subID
-	res.Product = x.product
+	if s := x.ex.Subscription; s != nil {
+		res.SubscriptionID, res.Product = s.ID, s.Product
+	}
 }
 
 func clone(b []byte) []byte {
@@ -571,4 +589,12 @@ func canonical(h http.Header) http.Header {
 		out[ck] = append(out[ck], vs...)
 	}
 	return out
+}
+
+// setPhase sets the phase the next guest call runs in.
+func (x *exchange) setPhase(phase int) {
+	x.ex.Phase = hostcall.PhaseRequest
+	if phase == phaseResponse {
+		x.ex.Phase = hostcall.PhaseResponse
+	}
 }

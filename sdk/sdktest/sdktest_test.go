@@ -17,7 +17,7 @@ import (
 func newX(t *testing.T, h *Host, phase int, req Request) *exchange {
 	t.Helper()
 	x := h.newExchange(req)
-	x.phase = phase
+	x.setPhase(phase)
 	x.handle = 7
 	return x
 }
@@ -58,7 +58,7 @@ func TestPhaseRules(t *testing.T) {
 	h := New()
 	req := newX(t, h, phaseRequest, Request{})
 	resp := newX(t, h, phaseResponse, Request{})
-	resp.resp = response{status: 200, header: http.Header{}}
+	resp.ex.Status, resp.ex.RespHeader = 200, http.Header{}
 	for _, tc := range []struct {
 		name string
 		got  int32
@@ -106,8 +106,8 @@ func TestResponseKindInRequestIsTheEarlyAnswer(t *testing.T) {
 	if st := x.SendResponse(7, 401, []byte("no")); st != abi.OK {
 		t.Fatal(st)
 	}
-	if x.GetStatus(7) != 401 || x.answer.header.Get("X-A") != "1" || string(x.answer.body) != "no" {
-		t.Errorf("answer = %+v", x.answer)
+	if x.GetStatus(7) != 401 || x.ex.RespHeader.Get("X-A") != "1" || string(x.ex.RespBody.Bytes) != "no" {
+		t.Errorf("answer = %d %v %q", x.ex.Status, x.ex.RespHeader, x.ex.RespBody.Bytes)
 	}
 }
 
@@ -232,7 +232,7 @@ func TestBackendFields(t *testing.T) {
 			}
 		}
 	}
-	x.phase = phaseResponse
+	x.setPhase(phaseResponse)
 	if st := x.SetField(7, abi.FieldBackendURL, []byte("https://x")); st != abi.ErrPhase {
 		t.Errorf("response phase: %d", st)
 	}
@@ -245,7 +245,7 @@ func TestRetryEncodingMatchesHost(t *testing.T) {
 	if st := x.SetField(7, abi.FieldBackendRetry, r.Encode()); st != abi.OK {
 		t.Fatalf("host refused %s", r.Encode())
 	}
-	if got := string(x.retry.Encode()); got != string(r.Encode()) {
+	if got := string(x.ex.Backend.Retry.Encode()); got != string(r.Encode()) {
 		t.Errorf("host %s, sdk %s", got, r.Encode())
 	}
 }
@@ -288,7 +288,7 @@ func TestRequestBudgetsMatchHost(t *testing.T) {
 	if ok, st := fill(1000, func(i int) int32 { return x.CacheFillLease(7, name(i), 0) }); ok != abi.MaxHeldLeases || st != abi.ErrTooLarge {
 		t.Errorf("cache_fill_lease: %d held, status %d", ok, st)
 	}
-	x.releaseHeld()
+	x.ex.ReleaseHeld()
 	long := []byte(strings.Repeat("k", abi.MaxKey+1))
 	var out [16]byte
 	if st := x.CounterAdd(7, long, 1, 0, 1000, abi.CounterFixed, &out); st != abi.ErrInvalid {

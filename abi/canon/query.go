@@ -1,4 +1,4 @@
-package edge
+package canon
 
 import (
 	"net/url"

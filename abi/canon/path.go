@@ -1,15 +1,16 @@
-package edge
+package canon
 
 import (
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/abi"
 	"net/url"
 	"unicode/utf8"
 )
 
 // maxPathLen is the largest decoded path, in bytes, that CanonicalPath
 // accepts.
-const maxPathLen = 8192
+const maxPathLen = abi.MaxPath
 
 // ErrBadPath is the sentinel wrapped by every error CanonicalPath returns.
 // Test for it with errors.Is. The wrapped message is a short, fixed reason
