@@ -11,7 +11,7 @@ DATA     ?= ./data
 GO_SRC   := $(shell find . -name '*.go' -not -path './data/*' 2>/dev/null) go.mod go.sum
 # Modules of their own inside the repository (RATIONALE.md "The SDK and abi
 # as their own modules"): `go ... ./...` at the root does not reach them.
-MODULES  := abi sdk sdk/sdktest examples/ua-filter
+MODULES  := abi sdk examples/ua-filter
 
 .PHONY: all build examples rust-example wasm run test vet-modules test-race bench bench-go bench-load check fmt fuzz clean chromium screenshots
 

@@ -2,13 +2,12 @@ module github.com/gatehouse/gatehouse
 
 go 1.26.0
 
-// abi, sdk and the SDK's emulator are modules of their own (RATIONALE.md
+// abi and sdk (with its emulator, sdk/sdktest) are modules of their own (RATIONALE.md
 // "The SDK and abi as their own modules"); the repository builds them from
 // this checkout.
 replace (
 	github.com/gatehouse/gatehouse/abi => ./abi
 	github.com/gatehouse/gatehouse/sdk => ./sdk
-	github.com/gatehouse/gatehouse/sdk/sdktest => ./sdk/sdktest
 )
 
 require (
@@ -16,7 +15,6 @@ require (
 	github.com/chromedp/chromedp v0.24.0
 	github.com/gatehouse/gatehouse/abi v0.0.0
 	github.com/gatehouse/gatehouse/sdk v0.0.0
-	github.com/gatehouse/gatehouse/sdk/sdktest v0.0.0-00010101000000-000000000000
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/gorilla/mux v1.8.1

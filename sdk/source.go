@@ -12,9 +12,10 @@ import (
 // a plugin builds without a module proxy or a checkout. Never in a guest
 // (this file is not built for wasip1).
 //
-//go:embed go.mod *.go internal
+//go:embed go.mod *.go internal sdktest
 var source embed.FS
 
-// Source returns the SDK module's files (go.mod, the package's .go files
-// and internal/), test files included; the caller picks.
+// Source returns the SDK module's files (go.mod, the package's .go files,
+// internal/ and the emulator sdktest/), test files included; the caller
+// picks.
 func Source() fs.FS { return source }

@@ -5,15 +5,12 @@ go 1.26.0
 require (
 	github.com/gatehouse/gatehouse v0.0.0
 	github.com/gatehouse/gatehouse/sdk v0.0.0
-	github.com/gatehouse/gatehouse/sdk/sdktest v0.0.0-00010101000000-000000000000
 )
 
 require (
 	github.com/gatehouse/gatehouse/abi v0.0.0 // indirect
-	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/gorilla/mux v1.8.1 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
-	github.com/mattn/go-sqlite3 v1.14.53 // indirect
 	github.com/tetratelabs/wazero v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/sys v0.50.0 // indirect
@@ -26,5 +23,4 @@ replace (
 	github.com/gatehouse/gatehouse => ../..
 	github.com/gatehouse/gatehouse/abi => ../../abi
 	github.com/gatehouse/gatehouse/sdk => ../../sdk
-	github.com/gatehouse/gatehouse/sdk/sdktest => ../../sdk/sdktest
 )
