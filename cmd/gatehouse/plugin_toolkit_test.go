@@ -78,6 +78,15 @@ func TestPluginNewcomer(t *testing.T) {
 		t.FailNow()
 	}
 
+	// Not one of the five: the project's own Go tests, on the SDK's
+	// emulator, with the SDK source plugin new wrote and no module proxy.
+	gt := exec.Command("go", "test", "-count=1", "./...")
+	gt.Dir = proj
+	gt.Env = append(os.Environ(), "GOPROXY=off")
+	if b, err := gt.CombinedOutput(); err != nil {
+		t.Errorf("go test in the project: %v\n%s", err, b)
+	}
+
 	// 3. gatehouse serve --demo (in the background)
 	commands++
 	s := startServe(t, home, "--demo")
