@@ -2,10 +2,20 @@ module github.com/gatehouse/gatehouse
 
 go 1.26.0
 
+// abi and sdk (with its emulator, sdk/sdktest) are modules of their own (RATIONALE.md
+// "The SDK and abi as their own modules"); the repository builds them from
+// this checkout.
+replace (
+	github.com/gatehouse/gatehouse/abi => ./abi
+	github.com/gatehouse/gatehouse/sdk => ./sdk
+)
+
 require (
 	github.com/chromedp/cdproto v0.160.5
 	github.com/chromedp/chromedp v0.24.0
 	github.com/coder/websocket v1.8.15
+	github.com/gatehouse/gatehouse/abi v0.0.0
+	github.com/gatehouse/gatehouse/sdk v0.0.0
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/gorilla/mux v1.8.1

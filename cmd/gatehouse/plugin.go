@@ -17,7 +17,7 @@ func pluginCommand() *cli.Command {
 	c := &cli.Command{
 		Name:  "plugin",
 		Usage: "work with policy modules",
-		Subcommands: []*cli.Command{pluginUploadCommand(), pluginListCommand(), pluginGrantCommand(), pluginRevokeCommand(), {
+		Subcommands: []*cli.Command{pluginNewCommand(), pluginBuildCommand(), pluginTestCommand(), pluginRunCommand(), pluginPublishCommand(), pluginRollbackCommand(), pluginUploadCommand(), pluginListCommand(), pluginGrantCommand(), pluginRevokeCommand(), {
 			Name:      "validate",
 			Usage:     "check a .wasm policy module against the host ABI",
 			ArgsUsage: "FILE.wasm",

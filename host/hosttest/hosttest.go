@@ -27,7 +27,8 @@ func RepoRoot() string {
 }
 
 // Guest builds the Go guest package at pkg (a path relative to the repo
-// root, e.g. "host/hosttest/guests/probe") and returns its bytes. Builds are
+// root, e.g. "host/hosttest/guests/probe", or the directory of a module of
+// its own such as "examples/ua-filter") and returns its bytes. Builds are
 // cached for the life of the process; go's build cache makes reruns fast.
 func Guest(tb testing.TB, pkg string) []byte {
 	tb.Helper()
@@ -55,6 +56,11 @@ func BuildGuest(pkg string) ([]byte, error) {
 	out := filepath.Join(buildDir, filepath.Base(pkg)+fmt.Sprint(len(built))+".wasm")
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./"+pkg)
 	cmd.Dir = RepoRoot()
+	if _, err := os.Stat(filepath.Join(cmd.Dir, pkg, "go.mod")); err == nil {
+		// A module of its own (examples/*): built from its directory.
+		cmd.Args[len(cmd.Args)-1] = "."
+		cmd.Dir = filepath.Join(cmd.Dir, pkg)
+	}
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
