@@ -94,7 +94,7 @@ func TestPluginNewcomer(t *testing.T) {
 	var key []string
 	for deadline := time.Now().Add(30 * time.Second); key == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		// The banner follows the ready log line.
-		key = regexp.MustCompile(`Ocp-Apim-Subscription-Key: (gh_[A-Za-z0-9_]+)`).FindStringSubmatch(s.stdout.String())
+		key = regexp.MustCompile(`Ocp-Apim-Subscription-Key: (gh_[A-Za-z0-9_-]+)`).FindStringSubmatch(s.stdout.String())
 	}
 	if key == nil {
 		t.Fatalf("no demo key in serve's output:\n%s", s.stdout.String())
