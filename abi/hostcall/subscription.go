@@ -53,27 +53,28 @@ func (h *Host) SubscriptionCheck(env Env, x *Exchange, header, query []byte, fla
 		return abi.ErrUnavail
 	}
 	var key string
-	name := string(header)
-	vs, found := x.ReqHeader[name]
+	// A canonical name (what the SDK sends) is found without allocating.
+	canonName := ""
+	vs, found := x.ReqHeader[string(header)]
 	if !found {
 		k, ok := canonicalKey(header)
 		if !ok {
 			return abi.ErrInvalid
 		}
-		name = k
+		canonName = k
 		vs = x.ReqHeader[k]
 	}
 	if len(vs) > 0 {
 		key = vs[0]
 	}
-	qname := string(query)
-	if flags&abi.SubAllowQuery != 0 && qname != "" {
+	useQuery := flags&abi.SubAllowQuery != 0 && len(query) > 0
+	if useQuery {
 		// The parameter may carry a key whatever the outcome: the host
 		// keeps it out of its logs.
-		x.noteKeyQuery(qname)
+		x.noteKeyQuery(query)
 	}
-	if key == "" && flags&abi.SubAllowQuery != 0 && qname != "" {
-		key, _ = canon.QueryValue(x.Query, qname)
+	if key == "" && useQuery {
+		key, _ = canon.QueryValue(x.Query, string(query))
 	}
 	if key == "" {
 		return abi.SubMissing
@@ -94,10 +95,14 @@ func (h *Host) SubscriptionCheck(env Env, x *Exchange, header, query []byte, fla
 	if flags&abi.SubKeep == 0 {
 		// The key leaves the request wherever it was: header and, when the
 		// query form is allowed, the query parameter too.
-		delete(x.ReqHeader, name)
-		if flags&abi.SubAllowQuery != 0 && qname != "" {
-			if _, ok := canon.QueryValue(x.Query, qname); ok {
-				x.Query = canon.RemoveQueryParam(x.Query, qname)
+		if canonName != "" {
+			delete(x.ReqHeader, canonName)
+		} else {
+			delete(x.ReqHeader, string(header))
+		}
+		if useQuery {
+			if _, ok := canon.QueryValue(x.Query, string(query)); ok {
+				x.Query = canon.RemoveQueryParam(x.Query, string(query))
 			}
 		}
 	}
@@ -106,13 +111,13 @@ func (h *Host) SubscriptionCheck(env Env, x *Exchange, header, query []byte, fla
 
 // noteKeyQuery records a query parameter name subscription_check read a key
 // from (or could have).
-func (x *Exchange) noteKeyQuery(name string) {
+func (x *Exchange) noteKeyQuery(name []byte) {
 	for _, n := range x.keyQuery {
-		if n == name {
+		if n == string(name) {
 			return
 		}
 	}
-	x.keyQuery = append(x.keyQuery, name)
+	x.keyQuery = append(x.keyQuery, string(name))
 }
 
 // KeyQueryParams returns the query parameter names subscription_check was
