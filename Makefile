@@ -76,6 +76,7 @@ chromium:
 screenshots: wasm chromium
 	GATEHOUSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowserFlow$$' -v ./portal/
 	GATEHOUSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestPolicyEditorBrowser$$' -v ./portal/admin/
+	GATEHOUSE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestAdminBrowserFlow$$' -v ./portal/admin/
 
 test-race: wasm
 	$(GO) test -race -count=1 -timeout 30m ./...

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +38,14 @@ func newAdminUI(data string, st catalog.Store, reqLog *analytics.Writer, log *sl
 		return nil, err
 	}
 	o := admin.Options{Store: st, Secret: secret, Logger: log}
+	// Import from a URL: fetched through an egress guard with no
+	// allow-list (public addresses only: never loopback, private or
+	// metadata), redirects checked hop by hop.
+	_, client, err := newEgress(nil, log)
+	if err != nil {
+		return nil, err
+	}
+	o.FetchDocument = func(ctx context.Context, u string) ([]byte, error) { return fetchImportDocument(ctx, client, u) }
 	if reqLog != nil {
 		o.Analytics = reqLog
 	}
@@ -106,4 +117,37 @@ func ownerSignIn(path string) (email, password string) {
 		}
 	}
 	return email, password
+}
+
+// maxImportDocument bounds a document fetched for an import (the admin
+// API's import limit).
+const maxImportDocument = 8 << 20
+
+// fetchImportDocument GETs an OpenAPI document over http(s) with client.
+func fetchImportDocument(ctx context.Context, client *http.Client, u string) ([]byte, error) {
+	pu, err := url.Parse(u)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		return nil, errors.New("not an http(s) URL")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/yaml, application/json;q=0.9, */*;q=0.5")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("answered %s", resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxImportDocument+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxImportDocument {
+		return nil, fmt.Errorf("larger than %d MiB", maxImportDocument>>20)
+	}
+	return b, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,5 +71,28 @@ func TestBootstrapOwner(t *testing.T) {
 	}
 	if e, p := ownerSignIn(path); e != "" || p != "" {
 		t.Fatal("read a deleted file")
+	}
+}
+
+// TestFetchDocumentEgress: importing from a URL never reaches loopback
+// (the admin listener, the data plane) however the URL is spelled; a
+// non-http URL is refused before any dial.
+func TestFetchDocumentEgress(t *testing.T) {
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++; w.Write([]byte("openapi: 3.0.3")) }))
+	defer srv.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	_, client, err := newEgress(nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	for _, u := range []string{srv.URL + "/doc.yaml", "http://localhost:" + port + "/", "http://2130706433:" + port + "/", "http://[::1]:" + port + "/", "file:///etc/passwd", "gopher://x"} {
+		if _, err := fetchImportDocument(context.Background(), client, u); err == nil {
+			t.Errorf("%s: fetched", u)
+		}
+	}
+	if hits != 0 {
+		t.Fatalf("the loopback server was reached %d times", hits)
 	}
 }

@@ -120,6 +120,9 @@ func (g *Gateway) putCall(c *call) {
 	}
 	c.ran = [numSections]int{}
 	c.rw = recWriter{}
+	if c.ws != nil {
+		c.ws.close("") // stops its watcher (finish did, when observing)
+	}
 	c.wsUpgrade, c.ws = false, nil
 	c.path, c.policyErr, c.traceID, c.traceParent, c.traceStarted = "", "", "", "", false
 	c.backendStart, c.backendDur, c.policyDur, c.backendStatus = time.Time{}, 0, 0, 0
@@ -289,6 +292,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// again by the gateway itself, after the chain (websocket.go).
 		r.Header["Connection"] = []string{"Upgrade"}
 		r.Header["Upgrade"] = []string{"websocket"}
+		if !c.g.observing {
+			// The wrapper sees the hijack, to count the client's bytes
+			// for the idle limit (websocket.go).
+			c.rw.ResponseWriter = w
+			w = &c.rw
+			c.w = w
+		}
 		c.rp.ServeHTTP(w, r)
 		return
 	}

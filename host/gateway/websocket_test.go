@@ -207,3 +207,41 @@ func TestUpgradeOtherThanWebSocket(t *testing.T) {
 		t.Errorf("backend saw %d websocket handshakes", n)
 	}
 }
+
+// Without an Observer or metrics (an embedder's gateway), a client that only
+// sends is still active: the idle limit counts its bytes too.
+func TestWebSocketIdleCountsClientBytesWithoutObserver(t *testing.T) {
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			if _, _, err := c.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(sink.Close)
+	en := newEnv(t, &gateway.Config{APIs: []gateway.API{{Name: "ws", PathPrefix: "/ws", Backend: sink.URL,
+		WebSocket: gateway.WebSocketConfig{IdleTimeout: gateway.Duration(300 * time.Millisecond)}}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL(en.srv, "/ws/sink"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	// Sends every 50 ms for 1.5 s: never idle for 300 ms from the
+	// client's side, although the backend never answers.
+	for start := time.Now(); time.Since(start) < 1500*time.Millisecond; time.Sleep(50 * time.Millisecond) {
+		if err := c.Write(ctx, websocket.MessageText, []byte("x")); err != nil {
+			t.Fatalf("after %v: %v (closed as idle while the client was sending?)", time.Since(start), err)
+		}
+	}
+	// Then silent: closed by the idle limit.
+	if _, _, err := c.Read(ctx); err == nil {
+		t.Fatal("read returned a message from a sink")
+	}
+}

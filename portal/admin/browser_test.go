@@ -360,7 +360,7 @@ func TestAdminBrowserFlow(t *testing.T) {
 			t.Fatalf("viewer sees %s on %s", absent, p)
 		}
 	}
-	sh.Take(ctx, "admin-viewer-module")
+	sh.Take(ctx, "admin-viewer")
 	if code, _ := fetchJS(t, ctx, "PUT", "/admin/v1/policies/product/gold", `{"inbound":[]}`, true); code != http.StatusForbidden {
 		t.Fatalf("viewer PUT through the API: %d", code)
 	}

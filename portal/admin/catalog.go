@@ -446,7 +446,7 @@ func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, sta
 		}
 		rows = append(rows, row)
 	}
-	const maxRows = 500
+	const maxRows = 200
 	more := len(rows) > maxRows
 	rows = rows[:min(len(rows), maxRows)]
 	ps, err := s.st.ListProducts(ctx)
