@@ -33,7 +33,13 @@ func (m *Module) SuffixPlan(p *Plan, i int) (*Plan, error) {
 	m.regMu.Lock()
 	defer m.regMu.Unlock()
 	if old, ok := m.suffixes[key]; ok {
-		return old, nil // another call made it first; s stays unused
+		m.plans.Delete(s.ID)
+		return old, nil // another call made it first; s is dropped
+	}
+	if m.plan(p.ID) != p {
+		// p was released while s was made: nothing would release s.
+		m.plans.Delete(s.ID)
+		return nil, fmt.Errorf("engine: plan %d was released", p.ID)
 	}
 	if m.suffixes == nil {
 		m.suffixes = map[suffixKey]*Plan{}
