@@ -1,0 +1,47 @@
+package guest_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/abi/conformance"
+	"github.com/gatehouse/gatehouse/sdk/conformance/guest"
+	"github.com/gatehouse/gatehouse/sdk/sdktest"
+)
+
+// emulator runs the conformance cases on sdk/sdktest, the guest running
+// natively through the emulator's imports backend.
+type emulator struct{ h *sdktest.Host }
+
+func newEmulator() emulator {
+	h := sdktest.New()
+	h.Subscriptions = map[string]sdktest.Subscription{
+		conformance.SubActiveKey:    {ID: "sub-1", State: "active", Scope: "all", Product: "p1", User: "u1", APIAllowed: true},
+		conformance.SubSuspendedKey: {ID: "sub-2", State: "suspended", Scope: "all", User: "u2", APIAllowed: true},
+	}
+	return emulator{h}
+}
+
+func (e emulator) Run(c conformance.Case) (conformance.Outcome, error) {
+	restore := guest.Install()
+	defer restore()
+	hdr := http.Header{}
+	for k, v := range c.Request.Header {
+		hdr.Set(k, v)
+	}
+	req := sdktest.Request{Method: c.Request.Method, Path: c.Request.Path, Query: c.Request.Query, Header: hdr,
+		Body: []byte(c.Request.Body), Params: c.Request.Params, API: "conformance", RouteTemplate: "/pets/{id}",
+		ClientIP: "192.0.2.1", RequestID: "conf-1"}
+	res := e.h.Do(req, sdktest.Attach(conformance.Policy, c.Config()), sdktest.Backend(func(*sdktest.Upstream) sdktest.Response {
+		return sdktest.Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("ok")}
+	}))
+	if res.Err != nil {
+		return conformance.Outcome{}, res.Err
+	}
+	return conformance.Outcome{Request: res.Vars[conformance.VarRequest], Response: res.Vars[conformance.VarResponse], Status: res.Status}, nil
+}
+
+// TestConformanceEmulator runs the ABI conformance kit on the emulator.
+func TestConformanceEmulator(t *testing.T) {
+	conformance.Run(t, newEmulator())
+}
