@@ -317,15 +317,45 @@ acquire.key-513=-2
 acquire.budget=-4:held=16`,
 				Response: `acquire.budget-still-full=-4`},
 		},
-		// §5 jwt, §6 ErrUnavail (no verifier under the Contract).
+		// §5 jwt (host/jwtverify's config), §6 ErrJWT*.
 		{
 			Name:     "jwt",
-			Funcs:    []string{"jwt_verify"},
+			Funcs:    []string{"jwt_verify", "now"},
+			Statuses: []int32{abi.OK, abi.ErrJWTFormat, abi.ErrJWTSig, abi.ErrJWTExpiry, abi.ErrJWTIssuer, abi.ErrJWTAud, abi.ErrJWTAlg, abi.ErrJWTClaim, abi.ErrJWTConfig, abi.ErrJWTKeys},
+			Request:  pet(),
+			Want: Outcome{Status: 200,
+				Request: `verify=true:claims-as-signed=true
+verify.cap0=true
+verify.format=-16
+verify.config-junk=-23
+verify.config-short-secret=-23
+verify.signature=-17
+verify.expired=-18
+verify.no-exp=-18
+verify.issuer=-19
+verify.audience=-20
+verify.claim=-22
+verify.alg-none=-21
+verify.alg-hs512=-21
+verify.keys=-24`},
+		},
+		// §6 ErrUnavail: every capability function on a host without the capability.
+		{
+			Name:     "unavailable",
+			Bare:     true,
+			Funcs:    []string{"counter_add", "cache_get", "cache_set", "cache_del", "cache_fill_lease", "concurrency_acquire", "jwt_verify", "subscription_lookup", "subscription_check"},
 			Statuses: []int32{abi.ErrUnavail},
 			Request:  pet(),
 			Want: Outcome{Status: 200,
-				Request:  `verify.no-verifier=-5`,
-				Response: ``},
+				Request: `counter_add=-5
+cache_get=-5
+cache_set=-5
+cache_del=-5
+cache_fill_lease=-5
+concurrency_acquire=-5
+jwt_verify=-5
+subscription_lookup=-5
+subscription_check=-5`},
 		},
 		// §5 subscription.
 		{

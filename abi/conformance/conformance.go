@@ -52,6 +52,10 @@ type Case struct {
 	Funcs []string
 	// Statuses are the abi statuses the case provokes (abi.OK …).
 	Statuses []int32
+	// Bare runs the case on a host without any capability service: no
+	// counters, value cache, fill leases, semaphores, JWT verifier or
+	// subscription catalog (the functions answer ErrUnavail).
+	Bare bool
 	// Request is the client's request.
 	Request Request
 	// Want is the report the guest must produce in each phase ("" when
@@ -73,7 +77,7 @@ type Outcome struct {
 
 // Host runs one case: one request through a plan of one attachment of the
 // conformance guest with config c.Config(), on a host set up as Contract
-// says; a backend that answers 200, header "Content-Type: text/plain", body
+// says (or, for a Bare case, without any capability service); a backend that answers 200, header "Content-Type: text/plain", body
 // "ok" when the request phase did not answer early. It returns the guest's
 // reports and the client's status; an error is a failure to run (the guest
 // failing or trapping is reported as an error too).
@@ -86,7 +90,9 @@ type Host interface {
 // own keys):
 //   - counters, the value cache (per-entry cap between 1 KiB and 4 MiB: the case stores 5 MiB), concurrency
 //     semaphores and cache fill leases available;
-//   - no JWT verifier (jwt_verify answers ErrUnavail);
+//   - a JWT verifier taking host/jwtverify's JSON config (ABI.md §5 jwt)
+//     that may fetch a JWKS from loopback (the jwt case names
+//     http://127.0.0.1:1/jwks, where nothing listens: ErrJWTKeys);
 //   - a subscription catalog holding SubActiveKey (id "sub-1", state
 //     active, scope all, product "p1", user "u1", covering the API) and
 //     SubSuspendedKey (id "sub-2", state suspended, scope all, user "u2");

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/host/counter"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/hosttest"
+	"github.com/gatehouse/gatehouse/host/jwtverify"
 	"github.com/gatehouse/gatehouse/host/semaphore"
 	"github.com/gatehouse/gatehouse/host/vcache"
 )
@@ -27,20 +28,10 @@ func (c catalog) LookupSubscription(_ context.Context, key, _ string) (engine.Su
 // conformance guest built for wasip1 (-buildmode=c-shared), the node's own
 // counter, cache, semaphore and lease stores.
 type realHost struct {
-	m *engine.Module
+	m, bare *engine.Module
 }
 
-func newRealHost(t *testing.T) realHost {
-	svc := &engine.Services{
-		Counters:   counter.New(counter.Options{}),
-		Cache:      vcache.New(1000, 64<<20),
-		Semaphores: semaphore.New(),
-		Leases:     vcache.NewLeases(0),
-		Subscriptions: catalog{
-			conformance.SubActiveKey:    {ID: "sub-1", State: "active", Scope: "all", Product: "p1", User: "u1", APIAllowed: true},
-			conformance.SubSuspendedKey: {ID: "sub-2", State: "suspended", Scope: "all", User: "u2", APIAllowed: true},
-		},
-	}
+func loadConformance(t *testing.T, svc *engine.Services) *engine.Module {
 	e, err := engine.New(context.Background(), engine.Options{CacheDir: cacheDir, Services: svc})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +41,22 @@ func newRealHost(t *testing.T) realHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return realHost{m}
+	return m
+}
+
+func newRealHost(t *testing.T) realHost {
+	svc := &engine.Services{
+		JWT:        jwtverify.New(jwtverify.Options{}),
+		Counters:   counter.New(counter.Options{}),
+		Cache:      vcache.New(1000, 64<<20),
+		Semaphores: semaphore.New(),
+		Leases:     vcache.NewLeases(0),
+		Subscriptions: catalog{
+			conformance.SubActiveKey:    {ID: "sub-1", State: "active", Scope: "all", Product: "p1", User: "u1", APIAllowed: true},
+			conformance.SubSuspendedKey: {ID: "sub-2", State: "suspended", Scope: "all", User: "u2", APIAllowed: true},
+		},
+	}
+	return realHost{loadConformance(t, svc), loadConformance(t, &engine.Services{})}
 }
 
 var callOpts = engine.CallOptions{Deadline: 10 * time.Second}
@@ -58,7 +64,11 @@ var callOpts = engine.CallOptions{Deadline: 10 * time.Second}
 // Run drives the two phases as the gateway does: the request phase, the
 // backend's answer unless the guest answered, the response phase.
 func (h realHost) Run(c conformance.Case) (conformance.Outcome, error) {
-	p, err := h.m.NewPlan(h.m.Attach(conformance.Policy, []byte(c.Config())))
+	m := h.m
+	if c.Bare {
+		m = h.bare
+	}
+	p, err := m.NewPlan(m.Attach(conformance.Policy, []byte(c.Config())))
 	if err != nil {
 		return conformance.Outcome{}, err
 	}
@@ -75,7 +85,7 @@ func (h realHost) Run(c conformance.Case) (conformance.Outcome, error) {
 		ex.Params = append(ex.Params, engine.Param{Name: k, Value: v})
 	}
 	ex.ReqBody.Load([]byte(r.Body))
-	if _, err := h.m.Call(ex, engine.PhaseRequest, p, callOpts); err != nil {
+	if _, err := m.Call(ex, engine.PhaseRequest, p, callOpts); err != nil {
 		return conformance.Outcome{}, err
 	}
 	if !ex.Answered {
@@ -83,7 +93,7 @@ func (h realHost) Run(c conformance.Case) (conformance.Outcome, error) {
 		ex.RespHeader = http.Header{"Content-Type": {"text/plain"}}
 		ex.RespBody.Load([]byte("ok"))
 	}
-	if _, err := h.m.Call(ex, engine.PhaseResponse, p, callOpts); err != nil {
+	if _, err := m.Call(ex, engine.PhaseResponse, p, callOpts); err != nil {
 		return conformance.Outcome{}, err
 	}
 	return conformance.Outcome{Request: ex.Vars()[conformance.VarRequest], Response: ex.Vars()[conformance.VarResponse], Status: ex.Status}, nil

@@ -1,7 +1,12 @@
 package guest
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/binary"
+	"hash"
 	"strconv"
 	"strings"
 
@@ -329,9 +334,48 @@ var cases = map[string]guestCase{
 	}},
 
 	"jwt": {req: func(r *report, plan, att uint32) int32 {
-		r.read("verify.no-verifier", 64, func(buf []byte) int32 {
-			return imports.JWTVerify(r.ctx, b("a.b.c"), b(`{"algorithms":["HS256"],"hmac_secret":"s"}`), buf)
-		})
+		x := r.ctx
+		now := imports.Now() / 1e9
+		good := `{"iss":"conf-iss","aud":"conf-aud","exp":` + strconv.FormatInt(now+600, 10) + `,"role":"admin"}`
+		verify := func(label, token, cfg string, c int) {
+			r.read(label, c, func(buf []byte) int32 { return imports.JWTVerify(x, b(token), b(cfg), buf) })
+		}
+		// On success the claims are the payload exactly as signed (its exp
+		// is the clock's, so the report says whether they match).
+		claims := make([]byte, 256)
+		n := imports.JWTVerify(x, b(hs256(good, jwtSecret)), b(jwtConfig), claims)
+		r.line("verify", strconv.FormatBool(n == int32(len(good)))+":claims-as-signed="+strconv.FormatBool(n >= 0 && int(n) <= len(claims) && string(claims[:max(n, 0)]) == good))
+		r.line("verify.cap0", strconv.FormatBool(imports.JWTVerify(x, b(hs256(good, jwtSecret)), b(jwtConfig), nil) == int32(len(good))))
+		verify("verify.format", "not-a-token", jwtConfig, 256)
+		verify("verify.config-junk", hs256(good, jwtSecret), `{`, 256)
+		verify("verify.config-short-secret", hs256(good, jwtSecret), `{"algorithms":["HS256"],"issuers":["conf-iss"],"audiences":["conf-aud"],"hmac_secret":"short"}`, 256)
+		verify("verify.signature", hs256(good, jwtSecret+"x"), jwtConfig, 256)
+		verify("verify.expired", hs256(`{"iss":"conf-iss","aud":"conf-aud","exp":`+strconv.FormatInt(now-3600, 10)+`,"role":"admin"}`, jwtSecret), jwtConfig, 256)
+		verify("verify.no-exp", hs256(`{"iss":"conf-iss","aud":"conf-aud","role":"admin"}`, jwtSecret), jwtConfig, 256)
+		verify("verify.issuer", hs256(`{"iss":"other","aud":"conf-aud","exp":`+strconv.FormatInt(now+600, 10)+`,"role":"admin"}`, jwtSecret), jwtConfig, 256)
+		verify("verify.audience", hs256(`{"iss":"conf-iss","aud":"other","exp":`+strconv.FormatInt(now+600, 10)+`,"role":"admin"}`, jwtSecret), jwtConfig, 256)
+		verify("verify.claim", hs256(`{"iss":"conf-iss","aud":"conf-aud","exp":`+strconv.FormatInt(now+600, 10)+`,"role":"user"}`, jwtSecret), jwtConfig, 256)
+		verify("verify.alg-none", jwtPart(`{"alg":"none","typ":"JWT"}`)+"."+jwtPart(good)+".", jwtConfig, 256)
+		verify("verify.alg-hs512", hs512(good, jwtSecret), jwtConfig, 256)
+		verify("verify.keys", jwtPart(`{"alg":"RS256","typ":"JWT","kid":"k1"}`)+"."+jwtPart(good)+"."+jwtPart("sig"), `{"algorithms":["RS256"],"issuers":["conf-iss"],"audiences":["conf-aud"],"jwks_url":"http://127.0.0.1:1/jwks"}`, 256)
+		return cont
+	}},
+
+	// "unavailable" runs on a bare host (Case.Bare): no stores, no
+	// verifier, no catalog.
+	"unavailable": {req: func(r *report, plan, att uint32) int32 {
+		x := r.ctx
+		var out [16]byte
+		buf := make([]byte, 64)
+		r.st("counter_add", imports.CounterAdd(x, b("k"), 1, 10, 1000, abi.CounterFixed, &out))
+		r.st("cache_get", imports.CacheGet(x, b("k"), buf))
+		r.st("cache_set", imports.CacheSet(x, b("k"), b("v"), 1000))
+		r.st("cache_del", imports.CacheDel(x, b("k")))
+		r.st("cache_fill_lease", imports.CacheFillLease(x, b("k"), 0))
+		r.st("concurrency_acquire", imports.ConcurrencyAcquire(x, b("k"), 1))
+		r.st("jwt_verify", imports.JWTVerify(x, b("a.b.c"), b(jwtConfig), buf))
+		r.st("subscription_lookup", imports.SubscriptionLookup(x, b("k"), buf))
+		r.st("subscription_check", imports.SubscriptionCheck(x, b("X-Key"), nil, 0))
 		return cont
 	}},
 
@@ -360,3 +404,23 @@ var cases = map[string]guestCase{
 		getField(r, "subscription", abi.FieldSubscription)
 	}},
 }
+
+// The jwt case's secret and verification config (host/jwtverify's JSON
+// config, ABI.md §5 jwt).
+const (
+	jwtSecret = "conformance-secret-of-32-bytes!!"
+	jwtConfig = `{"algorithms":["HS256"],"issuers":["conf-iss"],"audiences":["conf-aud"],` +
+		`"hmac_secret":"` + jwtSecret + `","required_claims":{"role":["admin"]}}`
+)
+
+func jwtPart(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func hs(h func() hash.Hash, alg, claims, secret string) string {
+	in := jwtPart(`{"alg":"`+alg+`","typ":"JWT"}`) + "." + jwtPart(claims)
+	m := hmac.New(h, []byte(secret))
+	m.Write([]byte(in))
+	return in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func hs256(claims, secret string) string { return hs(sha256.New, "HS256", claims, secret) }
+func hs512(claims, secret string) string { return hs(sha512.New, "HS512", claims, secret) }

@@ -5,21 +5,27 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/abi/conformance"
+	"github.com/gatehouse/gatehouse/host/jwtverify"
 	"github.com/gatehouse/gatehouse/sdk/conformance/guest"
 	"github.com/gatehouse/gatehouse/sdk/sdktest"
 )
 
 // emulator runs the conformance cases on sdk/sdktest, the guest running
-// natively through the emulator's imports backend.
-type emulator struct{ h *sdktest.Host }
+// natively through the emulator's imports backend. Its JWT verifier is the
+// gateway's (host/jwtverify), as sdktest's documentation says to wire it;
+// the emulator package itself links no host package.
+type emulator struct{ h, bare *sdktest.Host }
 
 func newEmulator() emulator {
 	h := sdktest.New()
+	h.JWT = jwtverify.New(jwtverify.Options{})
+	bare := sdktest.New()
+	bare.Subscriptions, bare.Counters, bare.Cache, bare.Semaphores, bare.Leases = nil, nil, nil, nil, nil
 	h.Subscriptions = map[string]sdktest.Subscription{
 		conformance.SubActiveKey:    {ID: "sub-1", State: "active", Scope: "all", Product: "p1", User: "u1", APIAllowed: true},
 		conformance.SubSuspendedKey: {ID: "sub-2", State: "suspended", Scope: "all", User: "u2", APIAllowed: true},
 	}
-	return emulator{h}
+	return emulator{h, bare}
 }
 
 func (e emulator) Run(c conformance.Case) (conformance.Outcome, error) {
@@ -32,7 +38,11 @@ func (e emulator) Run(c conformance.Case) (conformance.Outcome, error) {
 	req := sdktest.Request{Method: c.Request.Method, Path: c.Request.Path, Query: c.Request.Query, Header: hdr,
 		Body: []byte(c.Request.Body), Params: c.Request.Params, API: "conformance", RouteTemplate: "/pets/{id}",
 		ClientIP: "192.0.2.1", RequestID: "conf-1"}
-	res := e.h.Do(req, sdktest.Attach(conformance.Policy, c.Config()), sdktest.Backend(func(*sdktest.Upstream) sdktest.Response {
+	h := e.h
+	if c.Bare {
+		h = e.bare
+	}
+	res := h.Do(req, sdktest.Attach(conformance.Policy, c.Config()), sdktest.Backend(func(*sdktest.Upstream) sdktest.Response {
 		return sdktest.Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("ok")}
 	}))
 	if res.Err != nil {
