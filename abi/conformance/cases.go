@@ -339,6 +339,13 @@ verify.alg-none=-21
 verify.alg-hs512=-21
 verify.keys=-24`},
 		},
+		// §6 traps: an unknown ctx is not a status; the call fails.
+		{
+			Name:     "trap-unknown-ctx",
+			Funcs:    []string{"get_field"},
+			Request:  pet(),
+			WantFail: true,
+		},
 		// §6 ErrUnavail: every capability function on a host without the capability.
 		{
 			Name:     "unavailable",

@@ -58,6 +58,9 @@ type Case struct {
 	Bare bool
 	// Request is the client's request.
 	Request Request
+	// WantFail: the guest's call must fail (a trap, ABI.md §6): Host.Run
+	// returns an error and Want is not checked.
+	WantFail bool
 	// Want is the report the guest must produce in each phase ("" when
 	// the case does nothing in that phase, or the phase is not reached).
 	Want Outcome
@@ -113,6 +116,12 @@ func Run(t *testing.T, h Host) {
 	for _, c := range Cases() {
 		t.Run(c.Name, func(t *testing.T) {
 			got, err := h.Run(c)
+			if c.WantFail {
+				if err == nil {
+					t.Fatalf("case %s: the call succeeded (reports %+v); ABI.md §6 says the host traps the guest", c.Name, got)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatalf("case %s: %v", c.Name, err)
 			}

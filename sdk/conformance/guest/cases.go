@@ -361,6 +361,15 @@ var cases = map[string]guestCase{
 		return cont
 	}},
 
+	// "trap-unknown-ctx" passes a context handle the host never gave: not
+	// a status but a trap (§6), so the request fails and nothing is
+	// reported.
+	"trap-unknown-ctx": {req: func(r *report, plan, att uint32) int32 {
+		buf := make([]byte, 16)
+		r.st("get_field.unknown-ctx", imports.GetField(r.ctx+0x10000, abi.FieldMethod, buf))
+		return cont
+	}},
+
 	// "unavailable" runs on a bare host (Case.Bare): no stores, no
 	// verifier, no catalog.
 	"unavailable": {req: func(r *report, plan, att uint32) int32 {
