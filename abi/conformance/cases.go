@@ -301,6 +301,19 @@ cache_set.ends-lease=0
 lease.after-set=0`,
 				Response: `lease=-3`},
 		},
+		// §5 cache fill leases: another call holds the lease; with
+		// wait_ms 0 nothing is recorded and the guest goes on.
+		{
+			Name:       "fill-lease-held",
+			Funcs:      []string{"cache_fill_lease", "cache_get"},
+			Statuses:   []int32{abi.OK, abi.ErrLimit, abi.ErrNotFound},
+			HeldLeases: []string{"conf-held"},
+			Request:    pet(),
+			Want: Outcome{Status: 200,
+				Request: `lease.held-elsewhere=-6
+lease.free=0
+cache_get.held=-1`},
+		},
 		// §5 concurrency, §8 budgets.
 		{
 			Name:     "concurrency",

@@ -56,6 +56,11 @@ type Case struct {
 	// counters, value cache, fill leases, semaphores, JWT verifier or
 	// subscription catalog (the functions answer ErrUnavail).
 	Bare bool
+	// HeldLeases are cache keys (as the guest passes them to
+	// cache_fill_lease) whose fill lease another request of the same
+	// module holds while the case runs; the host under test takes them
+	// before the request and ends them after.
+	HeldLeases []string
 	// Request is the client's request.
 	Request Request
 	// WantFail: the guest's call must fail (a trap, ABI.md §6): Host.Run

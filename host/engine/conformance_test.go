@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func (c catalog) LookupSubscription(_ context.Context, key, _ string) (engine.Su
 // counter, cache, semaphore and lease stores.
 type realHost struct {
 	m, bare *engine.Module
+	leases  *vcache.Leases
 }
 
 func loadConformance(t *testing.T, svc *engine.Services) *engine.Module {
@@ -45,18 +47,19 @@ func loadConformance(t *testing.T, svc *engine.Services) *engine.Module {
 }
 
 func newRealHost(t *testing.T) realHost {
+	leases := vcache.NewLeases(0)
 	svc := &engine.Services{
 		JWT:        jwtverify.New(jwtverify.Options{}),
 		Counters:   counter.New(counter.Options{}),
 		Cache:      vcache.New(1000, 64<<20),
 		Semaphores: semaphore.New(),
-		Leases:     vcache.NewLeases(0),
+		Leases:     leases,
 		Subscriptions: catalog{
 			conformance.SubActiveKey:    {ID: "sub-1", State: "active", Scope: "all", Product: "p1", User: "u1", APIAllowed: true},
 			conformance.SubSuspendedKey: {ID: "sub-2", State: "suspended", Scope: "all", User: "u2", APIAllowed: true},
 		},
 	}
-	return realHost{loadConformance(t, svc), loadConformance(t, &engine.Services{})}
+	return realHost{loadConformance(t, svc), loadConformance(t, &engine.Services{}), leases}
 }
 
 var callOpts = engine.CallOptions{Deadline: 10 * time.Second}
@@ -85,6 +88,13 @@ func (h realHost) Run(c conformance.Case) (conformance.Outcome, error) {
 		ex.Params = append(ex.Params, engine.Param{Name: k, Value: v})
 	}
 	ex.ReqBody.Load([]byte(r.Body))
+	for _, k := range c.HeldLeases {
+		l, ok := h.leases.Acquire(m.StoredKey(k), time.Now())
+		if !ok {
+			return conformance.Outcome{}, fmt.Errorf("could not hold the fill lease of %q", k)
+		}
+		defer h.leases.Release(l)
+	}
 	if _, err := m.Call(ex, engine.PhaseRequest, p, callOpts); err != nil {
 		return conformance.Outcome{}, err
 	}

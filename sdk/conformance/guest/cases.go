@@ -312,6 +312,16 @@ var cases = map[string]guestCase{
 		r.st("lease", imports.CacheFillLease(r.ctx, b("conf-l3"), 0))
 	}},
 
+	// "fill-lease-held" runs while another request holds the fill lease
+	// of conf-held (Case.HeldLeases).
+	"fill-lease-held": {req: func(r *report, plan, att uint32) int32 {
+		x := r.ctx
+		r.st("lease.held-elsewhere", imports.CacheFillLease(x, b("conf-held"), 0))
+		r.st("lease.free", imports.CacheFillLease(x, b("conf-free"), 0))
+		r.read("cache_get.held", 16, func(buf []byte) int32 { return imports.CacheGet(x, b("conf-held"), buf) })
+		return cont
+	}},
+
 	"concurrency": {req: func(r *report, plan, att uint32) int32 {
 		x := r.ctx
 		r.st("acquire", imports.ConcurrencyAcquire(x, b("conf-s"), 1))

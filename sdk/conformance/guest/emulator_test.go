@@ -1,6 +1,7 @@
 package guest_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -41,6 +42,13 @@ func (e emulator) Run(c conformance.Case) (conformance.Outcome, error) {
 	h := e.h
 	if c.Bare {
 		h = e.bare
+	}
+	for _, k := range c.HeldLeases {
+		release, ok := h.HoldFillLease(k)
+		if !ok {
+			return conformance.Outcome{}, fmt.Errorf("could not hold the fill lease of %q", k)
+		}
+		defer release()
 	}
 	res := h.Do(req, sdktest.Attach(conformance.Policy, c.Config()), sdktest.Backend(func(*sdktest.Upstream) sdktest.Response {
 		return sdktest.Response{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("ok")}
