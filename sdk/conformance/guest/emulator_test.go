@@ -3,6 +3,7 @@ package guest_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/abi/conformance"
@@ -62,4 +63,15 @@ func (e emulator) Run(c conformance.Case) (conformance.Outcome, error) {
 // TestConformanceEmulator runs the ABI conformance kit on the emulator.
 func TestConformanceEmulator(t *testing.T) {
 	conformance.Run(t, newEmulator())
+}
+
+// TestUnknownCaseFails: a config naming no case fails the guest call
+// (result -1), reported by Run as an error, not as an empty report.
+func TestUnknownCaseFails(t *testing.T) {
+	for _, name := range []string{"no-such-case", "", `x","case":"config`} {
+		_, err := newEmulator().Run(conformance.Case{Name: name, Request: conformance.Request{Method: "GET", Path: "/"}})
+		if err == nil || !strings.Contains(err.Error(), "request phase failed with -1") {
+			t.Errorf("case %q: err = %v, want the request phase failing with -1", name, err)
+		}
+	}
 }
