@@ -10,8 +10,8 @@
 // VarRequest (request phase) or VarResponse (response phase). Run compares
 // those reports with the table. The package imports only the standard
 // library and abi, so a third-party host or SDK can run it: implement Host
-// (run the guest's Wasm build, or a port of it, under the Contract below)
-// and call Run from a test.
+// (run the guest's Wasm build, or a port of it, on a host set up as the
+// Host doc says) and call Run from a test.
 package conformance
 
 import (
@@ -83,32 +83,37 @@ type Outcome struct {
 	Status int
 }
 
-// Host runs one case: one request through a plan of one attachment of the
-// conformance guest with config c.Config(), on a host set up as Contract
-// says (or, for a Bare case, without any capability service); a backend that answers 200, header "Content-Type: text/plain", body
-// "ok" when the request phase did not answer early. It returns the guest's
-// reports and the client's status; an error is a failure to run (the guest
-// failing or trapping is reported as an error too).
-type Host interface {
-	Run(c Case) (Outcome, error)
-}
-
-// Contract is what a host under test must provide (each case gets a fresh
-// request; stores may be shared between cases of one Run: cases use their
-// own keys):
-//   - counters, the value cache (per-entry cap between 1 KiB and 4 MiB: the case stores 5 MiB), concurrency
-//     semaphores and cache fill leases available;
-//   - a JWT verifier taking host/jwtverify's JSON config (ABI.md §5 jwt)
-//     that may fetch a JWKS from loopback (the jwt case names
+// Host runs one case: one request, c.Request, through a plan of one
+// attachment of the conformance guest with config c.Config(): the request
+// phase; unless the guest answered early, a backend answer of status 200,
+// header "Content-Type: text/plain", body "ok"; the response phase. It
+// returns the guest's reports (the variables VarRequest and VarResponse)
+// and the client's status. An error is a failure to run; a guest call that
+// fails or traps is returned as an error too.
+//
+// The host under test is set up as follows (each case gets a fresh
+// request; stores may be shared between the cases of one Run, which use
+// their own keys):
+//   - counters, a value cache with a per-entry cap between 1 KiB and
+//     4 MiB (the cache case stores 5 MiB), concurrency semaphores and
+//     cache fill leases;
+//   - a JWT verifier taking host/jwtverify's JSON config (ABI.md §5 jwt);
+//     it may fetch a JWKS from loopback (the jwt case names
 //     http://127.0.0.1:1/jwks, where nothing listens: ErrJWTKeys);
 //   - a subscription catalog holding SubActiveKey (id "sub-1", state
 //     active, scope all, product "p1", user "u1", covering the API) and
 //     SubSuspendedKey (id "sub-2", state suspended, scope all, user "u2");
-//   - the client IP 192.0.2.1, API "conformance", route template
-//     "/pets/{id}", request id "conf-1".
-const Contract = "see the Contract doc comment"
+//   - client IP 192.0.2.1, API "conformance", route template "/pets/{id}",
+//     request id "conf-1", an empty API path prefix.
+//
+// A Bare case runs on a host with none of those services. For a case with
+// HeldLeases the host holds those keys' fill leases, in the guest module's
+// key namespace, as another request would, for the length of the case.
+type Host interface {
+	Run(c Case) (Outcome, error)
+}
 
-// Subscription keys of the catalog Contract requires.
+// Subscription keys of the catalog a Host provides (see Host).
 const (
 	SubActiveKey    = "conformance-active-key"
 	SubSuspendedKey = "conformance-suspended-key"

@@ -24,7 +24,7 @@ func TestEveryHostFunctionCovered(t *testing.T) {
 }
 
 // TestEveryProvokableStatusCovered: each status of ABI.md §6 a guest can
-// provoke on a host under Contract is provoked by a case and appears in
+// provoke on a host set up as Host says is provoked by a case and appears in
 // its expected report (as "=<status>").
 func TestEveryProvokableStatusCovered(t *testing.T) {
 	_, sts := Covered()
