@@ -153,6 +153,55 @@ set=0
 get.after=3:"new"
 set.req-kind=-3`},
 		},
+		// §13: body_convert on a request and a response body.
+		{
+			Name:     "body-convert",
+			Funcs:    []string{"body_convert", "get_body", "set_body"},
+			Statuses: []int32{abi.OK, abi.ErrNotFound, abi.ErrInvalid, abi.ErrPhase, abi.ErrTooLarge},
+			Request:  Request{Method: "POST", Path: "/pets/7", Body: `{"pet":{"id":7,"tags":["a","b"]}}`, Params: map[string]string{"id": "7"}},
+			Want: Outcome{Status: 200,
+				Request: `json-to-xml=0:""
+get.after=108:"<?xml version=\"1.0\" encoding=\"utf-8\"?><Document><pet><id>7</id><tags>a</tags><tags>b</tags></pet></Document>"
+resp-kind=-3
+kind7=-2
+conversion0=-2
+conversion3=-2
+flag8=-2
+json-to-xml.direct-flag=-2
+xml-to-json.parse-date-flag=-2
+max0=-2
+max-1=-2
+body-over-max=-4
+get.unchanged=108:"<?xml version=\"1.0\" encoding=\"utf-8\"?><Document><pet><id>7</id><tags>a</tags><tags>b</tags></pet></Document>"
+set.small=0
+result-over-max=-4
+get.unchanged2=9:"{\"a\":\"x\"}"
+set.bad-json=0
+bad-json=28:"unexpected end of JSON input"
+bad-json.cap0=28
+get.bad-json.unchanged=5:"{\"a\":"
+set.xml=0
+xml-to-json=0:""
+get.xml-to-json=29:"{\"a\":{\"b\":[\"1\",\"2\"],\"c\":\"t\"}}"
+set.xml2=0
+xml-to-json.always-array=0:""
+get.always-array=17:"{\"a\":{\"c\":[\"t\"]}}"
+set.empty=0
+empty=-1
+set.space=0
+whitespace=-1
+get.whitespace.unchanged=3:" \n\t"`,
+				Response: `bad-xml=29:"text outside the root element"
+get.unchanged=2:"ok"
+req-kind=-3
+set.xml=0
+xml-to-json=0:""
+get.xml-to-json=15:"{\"r\":{\"x\":\"1\"}}"
+json-to-xml=0:""
+get.json-to-xml=74:"<?xml version=\"1.0\" encoding=\"utf-8\"?><Document><r><x>1</x></r></Document>"
+body-over-max=-4
+get.unchanged2=74:"<?xml version=\"1.0\" encoding=\"utf-8\"?><Document><r><x>1</x></r></Document>"`},
+		},
 		// §5 http: get_status/set_status.
 		{
 			Name:     "status",

@@ -161,6 +161,62 @@ var cases = map[string]guestCase{
 		r.st("set.req-kind", imports.SetBody(x, 0, b("x")))
 	}},
 
+	"body-convert": {req: func(r *report, plan, att uint32) int32 {
+		x := r.ctx
+		conv := func(label string, kind, c, flags, max int32) {
+			r.read(label, 256, func(buf []byte) int32 { return imports.BodyConvert(x, kind, c, flags, max, buf) })
+		}
+		get := func(label string) { r.read(label, 256, func(buf []byte) int32 { return imports.GetBody(x, 0, buf) }) }
+		conv("json-to-xml", 0, abi.ConvertJSONToXML, 0, 4096)
+		get("get.after")
+		conv("resp-kind", 1, abi.ConvertXMLToJSON, 0, 4096)
+		conv("kind7", 7, abi.ConvertXMLToJSON, 0, 4096)
+		conv("conversion0", 0, 0, 0, 4096)
+		conv("conversion3", 0, 3, 0, 4096)
+		conv("flag8", 0, abi.ConvertXMLToJSON, 8, 4096)
+		conv("json-to-xml.direct-flag", 0, abi.ConvertJSONToXML, abi.ConvertDirect, 4096)
+		conv("xml-to-json.parse-date-flag", 0, abi.ConvertXMLToJSON, abi.ConvertParseDate, 4096)
+		conv("max0", 0, abi.ConvertXMLToJSON, 0, 0)
+		conv("max-1", 0, abi.ConvertXMLToJSON, 0, -1)
+		conv("body-over-max", 0, abi.ConvertXMLToJSON, 0, 5)
+		get("get.unchanged")
+		r.st("set.small", imports.SetBody(x, 0, b(`{"a":"x"}`)))
+		conv("result-over-max", 0, abi.ConvertJSONToXML, 0, 10)
+		get("get.unchanged2")
+		r.st("set.bad-json", imports.SetBody(x, 0, b(`{"a":`)))
+		conv("bad-json", 0, abi.ConvertJSONToXML, 0, 4096)
+		r.read("bad-json.cap0", 0, func(buf []byte) int32 { return imports.BodyConvert(x, 0, abi.ConvertJSONToXML, 0, 4096, buf) })
+		get("get.bad-json.unchanged")
+		r.st("set.xml", imports.SetBody(x, 0, b(`<a><b>1</b><b>2</b><c>t</c></a>`)))
+		conv("xml-to-json", 0, abi.ConvertXMLToJSON, 0, 4096)
+		get("get.xml-to-json")
+		r.st("set.xml2", imports.SetBody(x, 0, b(`<a><c>t</c></a>`)))
+		conv("xml-to-json.always-array", 0, abi.ConvertXMLToJSON, abi.ConvertAlwaysArray, 4096)
+		get("get.always-array")
+		r.st("set.empty", imports.SetBody(x, 0, nil))
+		conv("empty", 0, abi.ConvertJSONToXML, 0, 4096)
+		r.st("set.space", imports.SetBody(x, 0, b(" \n\t")))
+		conv("whitespace", 0, abi.ConvertXMLToJSON, 0, 4096)
+		get("get.whitespace.unchanged")
+		return cont
+	}, resp: func(r *report, plan, att uint32) {
+		x := r.ctx
+		conv := func(label string, kind, c, flags, max int32) {
+			r.read(label, 256, func(buf []byte) int32 { return imports.BodyConvert(x, kind, c, flags, max, buf) })
+		}
+		get := func(label string) { r.read(label, 256, func(buf []byte) int32 { return imports.GetBody(x, 1, buf) }) }
+		conv("bad-xml", 1, abi.ConvertXMLToJSON, 0, 4096)
+		get("get.unchanged")
+		conv("req-kind", 0, abi.ConvertXMLToJSON, 0, 4096)
+		r.st("set.xml", imports.SetBody(x, 1, b(`<r><x>1</x></r>`)))
+		conv("xml-to-json", 1, abi.ConvertXMLToJSON, 0, 4096)
+		get("get.xml-to-json")
+		conv("json-to-xml", 1, abi.ConvertJSONToXML, 0, 4096)
+		get("get.json-to-xml")
+		conv("body-over-max", 1, abi.ConvertXMLToJSON, 0, 3)
+		get("get.unchanged2")
+	}},
+
 	"status": {req: func(r *report, plan, att uint32) int32 {
 		r.st("get_status", imports.GetStatus(r.ctx))
 		r.st("set_status", imports.SetStatus(r.ctx, 200))
