@@ -202,6 +202,54 @@ get.json-to-xml=74:"<?xml version=\"1.0\" encoding=\"utf-8\"?><Document><r><x>1<
 body-over-max=-4
 get.unchanged2=74:"<?xml version=\"1.0\" encoding=\"utf-8\"?><Document><r><x>1</x></r></Document>"`},
 		},
+		// §12: the client certificate fields without a certificate (each
+		// empty) and with one, in both phases; read-only: set_field →
+		// ErrInvalid in the request phase, ErrPhase in the response phase
+		// (§5's set_field row: "in Resp → ErrPhase", checked before the field).
+		{
+			Name:     "client-cert-none",
+			Funcs:    []string{"get_field", "set_field"},
+			Statuses: []int32{abi.OK, abi.ErrInvalid},
+			Request:  pet(),
+			Want: Outcome{Status: 200,
+				Request: `subject=0:""
+issuer=0:""
+thumbprint=0:""
+not_after=0:""
+subject.cap4=0:""
+set.subject=-2
+set.issuer=-2
+set.thumbprint=-2
+set.not_after=-2
+set.subject.empty=-2
+subject.after=0:""`,
+				Response: `subject=0:""
+thumbprint=0:""
+set.thumbprint=-3`},
+		},
+		{
+			Name:     "client-cert",
+			Funcs:    []string{"get_field", "set_field"},
+			Statuses: []int32{abi.OK, abi.ErrInvalid},
+			Request: Request{Method: "GET", Path: "/pets/7", Params: map[string]string{"id": "7"},
+				ClientCert: &ClientCert{Subject: "CN=client-a,O=Acme", Issuer: "CN=Acme CA,O=Acme",
+					Thumbprint: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", NotAfter: "2027-01-31T12:00:00Z"}},
+			Want: Outcome{Status: 200,
+				Request: `subject=18:"CN=client-a,O=Acme"
+issuer=17:"CN=Acme CA,O=Acme"
+thumbprint=64:"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+not_after=20:"2027-01-31T12:00:00Z"
+subject.cap4=18
+set.subject=-2
+set.issuer=-2
+set.thumbprint=-2
+set.not_after=-2
+set.subject.empty=-2
+subject.after=18:"CN=client-a,O=Acme"`,
+				Response: `subject=18:"CN=client-a,O=Acme"
+thumbprint=64:"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+set.thumbprint=-3`},
+		},
 		// §5 http: get_status/set_status.
 		{
 			Name:     "status",

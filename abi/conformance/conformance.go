@@ -42,6 +42,18 @@ type Request struct {
 	Header map[string]string
 	Body   string
 	Params map[string]string
+	// ClientCert is the certificate the client presented on the TLS
+	// connection, as the host describes it to get_field (ABI.md §12); nil:
+	// none (plain HTTP, or TLS without one).
+	ClientCert *ClientCert
+}
+
+// ClientCert is a client certificate as the fields of ABI.md §12 give it.
+// The host under test makes these the values of FieldClientCertSubject,
+// FieldClientCertIssuer, FieldClientCertThumbprint and
+// FieldClientCertNotAfter (it does not derive them from a handshake here).
+type ClientCert struct {
+	Subject, Issuer, Thumbprint, NotAfter string
 }
 
 // Case is one conformance case.

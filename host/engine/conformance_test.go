@@ -81,6 +81,9 @@ func (h realHost) Run(c conformance.Case) (conformance.Outcome, error) {
 		Scheme: "https", Host: "api.example.com", ReqHeader: http.Header{},
 		APIBackend: "https://backend.example.com", APITimeout: 30 * time.Second}
 	defer ex.ReleaseHeld()
+	if cc := r.ClientCert; cc != nil {
+		ex.ClientCert = &engine.ClientCert{Subject: cc.Subject, Issuer: cc.Issuer, Thumbprint: cc.Thumbprint, NotAfter: cc.NotAfter}
+	}
 	for k, v := range r.Header {
 		ex.ReqHeader.Set(k, v)
 	}

@@ -217,6 +217,9 @@ var cases = map[string]guestCase{
 		get("get.unchanged2")
 	}},
 
+	"client-cert-none": clientCert,
+	"client-cert":      clientCert,
+
 	"status": {req: func(r *report, plan, att uint32) int32 {
 		r.st("get_status", imports.GetStatus(r.ctx))
 		r.st("set_status", imports.SetStatus(r.ctx, 200))
@@ -499,3 +502,26 @@ func hs(h func() hash.Hash, alg, claims, secret string) string {
 
 func hs256(claims, secret string) string { return hs(sha256.New, "HS256", claims, secret) }
 func hs512(claims, secret string) string { return hs(sha512.New, "HS512", claims, secret) }
+
+// clientCert reads the client certificate fields (ABI.md §12) in both
+// phases and tries to set them; the cases client-cert-none and client-cert
+// differ only in the certificate the host was given.
+var clientCert = guestCase{req: func(r *report, plan, att uint32) int32 {
+	x := r.ctx
+	getField(r, "subject", abi.FieldClientCertSubject)
+	getField(r, "issuer", abi.FieldClientCertIssuer)
+	getField(r, "thumbprint", abi.FieldClientCertThumbprint)
+	getField(r, "not_after", abi.FieldClientCertNotAfter)
+	r.read("subject.cap4", 4, func(buf []byte) int32 { return imports.GetField(x, abi.FieldClientCertSubject, buf) })
+	r.st("set.subject", imports.SetField(x, abi.FieldClientCertSubject, b("CN=forged")))
+	r.st("set.issuer", imports.SetField(x, abi.FieldClientCertIssuer, b("CN=forged")))
+	r.st("set.thumbprint", imports.SetField(x, abi.FieldClientCertThumbprint, b("00")))
+	r.st("set.not_after", imports.SetField(x, abi.FieldClientCertNotAfter, b("2099-01-01T00:00:00Z")))
+	r.st("set.subject.empty", imports.SetField(x, abi.FieldClientCertSubject, nil))
+	getField(r, "subject.after", abi.FieldClientCertSubject)
+	return cont
+}, resp: func(r *report, plan, att uint32) {
+	getField(r, "subject", abi.FieldClientCertSubject)
+	getField(r, "thumbprint", abi.FieldClientCertThumbprint)
+	r.st("set.thumbprint", imports.SetField(r.ctx, abi.FieldClientCertThumbprint, b("00")))
+}}

@@ -40,6 +40,9 @@ func (e emulator) Run(c conformance.Case) (conformance.Outcome, error) {
 	req := sdktest.Request{Method: c.Request.Method, Path: c.Request.Path, Query: c.Request.Query, Header: hdr,
 		Body: []byte(c.Request.Body), Params: c.Request.Params, API: "conformance", RouteTemplate: "/pets/{id}",
 		ClientIP: "192.0.2.1", RequestID: "conf-1"}
+	if cc := c.Request.ClientCert; cc != nil {
+		req.ClientCert = &sdktest.ClientCert{Subject: cc.Subject, Issuer: cc.Issuer, Thumbprint: cc.Thumbprint, NotAfter: cc.NotAfter}
+	}
 	h := e.h
 	if c.Bare {
 		h = e.bare
