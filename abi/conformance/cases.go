@@ -209,7 +209,7 @@ get.unchanged2=74:"<?xml version=\"1.0\" encoding=\"utf-8\"?><Document><r><x>1</
 		{
 			Name:     "client-cert-none",
 			Funcs:    []string{"get_field", "set_field"},
-			Statuses: []int32{abi.OK, abi.ErrInvalid},
+			Statuses: []int32{abi.OK, abi.ErrInvalid, abi.ErrPhase},
 			Request:  pet(),
 			Want: Outcome{Status: 200,
 				Request: `subject=0:""
@@ -230,7 +230,7 @@ set.thumbprint=-3`},
 		{
 			Name:     "client-cert",
 			Funcs:    []string{"get_field", "set_field"},
-			Statuses: []int32{abi.OK, abi.ErrInvalid},
+			Statuses: []int32{abi.OK, abi.ErrInvalid, abi.ErrPhase},
 			Request: Request{Method: "GET", Path: "/pets/7", Params: map[string]string{"id": "7"},
 				ClientCert: &ClientCert{Subject: "CN=client-a,O=Acme", Issuer: "CN=Acme CA,O=Acme",
 					Thumbprint: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", NotAfter: "2027-01-31T12:00:00Z"}},
