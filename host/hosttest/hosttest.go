@@ -56,10 +56,15 @@ func BuildGuest(pkg string) ([]byte, error) {
 	out := filepath.Join(buildDir, filepath.Base(pkg)+fmt.Sprint(len(built))+".wasm")
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./"+pkg)
 	cmd.Dir = RepoRoot()
-	if _, err := os.Stat(filepath.Join(cmd.Dir, pkg, "go.mod")); err == nil {
-		// A module of its own (examples/*): built from its directory.
-		cmd.Args[len(cmd.Args)-1] = "."
-		cmd.Dir = filepath.Join(cmd.Dir, pkg)
+	// A package of a nested module (examples/*, sdk/...): built from the
+	// directory of the nearest go.mod below the repository root.
+	for dir := filepath.Clean(pkg); dir != "." && dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(RepoRoot(), dir, "go.mod")); err == nil {
+			rel, _ := filepath.Rel(dir, filepath.Clean(pkg))
+			cmd.Args[len(cmd.Args)-1] = "./" + filepath.ToSlash(rel)
+			cmd.Dir = filepath.Join(RepoRoot(), dir)
+			break
+		}
 	}
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	var stderr bytes.Buffer
