@@ -75,7 +75,7 @@ type Server struct {
 	console http.Handler
 	o       Options
 	log     *slog.Logger
-	pages   *pages
+	pages   web.Pages
 	limiter *web.Limiter
 	docs    *lru.Cache[string, *apiDoc]
 	mux     *http.ServeMux

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -22,11 +20,6 @@ var templateFS embed.FS
 
 //go:embed static
 var staticFS embed.FS
-
-// pages holds one template set per page: the layout plus the page.
-type pages struct {
-	t map[string]*template.Template
-}
 
 var funcs = template.FuncMap{
 	"lower": strings.ToLower,
@@ -44,28 +37,8 @@ var funcs = template.FuncMap{
 	"slots":   func() []string { return []string{"primary", "secondary"} },
 }
 
-func loadPages() (*pages, error) {
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
-	if err != nil {
-		return nil, err
-	}
-	p := &pages{t: map[string]*template.Template{}}
-	for _, n := range names {
-		base := path.Base(n)
-		if base == "layout.html" {
-			continue
-		}
-		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
-		if err != nil {
-			return nil, fmt.Errorf("portal: template %s: %w", base, err)
-		}
-		p.t[strings.TrimSuffix(base, ".html")] = t
-	}
-	return p, nil
+func loadPages() (web.Pages, error) {
+	return web.ParsePages(templateFS, funcs, "portal")
 }
 
 // view is what every page template gets.
@@ -81,12 +54,6 @@ type view struct {
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
-	t := s.pages.t[name]
-	if t == nil {
-		s.log.Error("portal: no template", "name", name)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
 	v := view{CSRF: csrfToken(r), Nav: name, GatewayURL: s.o.GatewayURL, Data: data}
 	if u := viewerFrom(r); u != nil {
 		v.User = &u.user
@@ -98,16 +65,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		v.Error = e
 	}
 	v.Flash = flashes[r.URL.Query().Get("done")]
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
-		s.log.Error("portal: rendering", "page", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.pages.Write(w, s.log, "portal", name, status, v)
 }
 
 // statusError is an error with the status and message a page shows.

@@ -79,7 +79,7 @@ type Server struct {
 	csrf    web.CSRF
 	log     *slog.Logger
 	now     func() time.Time
-	pages   *pages
+	pages   web.Pages
 	limiter *web.Limiter
 	mux     *http.ServeMux
 }

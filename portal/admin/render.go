@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -32,11 +30,6 @@ func staticSub() fs.FS {
 	return sub
 }
 
-// pages holds one template set per page: the layout plus the page.
-type pages struct {
-	t map[string]*template.Template
-}
-
 var funcs = template.FuncMap{
 	"date": func(t time.Time) string {
 		if t.IsZero() {
@@ -52,28 +45,8 @@ var funcs = template.FuncMap{
 	"list":    func(v ...string) []string { return v },
 }
 
-func loadPages() (*pages, error) {
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, err
-	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
-	if err != nil {
-		return nil, err
-	}
-	p := &pages{t: map[string]*template.Template{}}
-	for _, n := range names {
-		base := path.Base(n)
-		if base == "layout.html" {
-			continue
-		}
-		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
-		if err != nil {
-			return nil, fmt.Errorf("admin portal: template %s: %w", base, err)
-		}
-		p.t[strings.TrimSuffix(base, ".html")] = t
-	}
-	return p, nil
+func loadPages() (web.Pages, error) {
+	return web.ParsePages(templateFS, funcs, "admin portal")
 }
 
 // view is what every page template gets.
@@ -92,12 +65,6 @@ type view struct {
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
-	t := s.pages.t[name]
-	if t == nil {
-		s.log.Error("admin portal: no template", "name", name)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
 	v := view{CSRF: csrfToken(r), Nav: name, Data: data}
 	if u := viewerFrom(r); u != nil {
 		v.Admin = &u.admin
@@ -114,16 +81,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		v.Error = e
 	}
 	v.Flash = flashes[r.URL.Query().Get("done")]
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
-		s.log.Error("admin portal: rendering", "page", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.pages.Write(w, s.log, "admin portal", name, status, v)
 }
 
 // statusError is an error with the status and message a page shows.

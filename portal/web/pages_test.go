@@ -1,0 +1,57 @@
+package web
+
+import (
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestPagesParseAndWrite(t *testing.T) {
+	fsys := fstest.MapFS{
+		"templates/layout.html": {Data: []byte(`<title>{{.T}}</title>{{template "body" .}}`)},
+		"templates/home.html":   {Data: []byte(`{{define "body"}}<p>{{.T}}</p>{{end}}`)},
+		"templates/broken.html": {Data: []byte(`{{define "body"}}{{call .F}}{{end}}`)},
+	}
+	p, err := ParsePages(fsys, template.FuncMap{}, "test portal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p["layout"]; ok {
+		t.Fatal("the layout is a page of its own")
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	w := httptest.NewRecorder()
+	p.Write(w, log, "test portal", "home", 201, struct{ T string }{"<b>x</b>"})
+	if w.Code != 201 || w.Body.String() != "<title>&lt;b&gt;x&lt;/b&gt;</title><p>&lt;b&gt;x&lt;/b&gt;</p>" {
+		t.Fatalf("home: %d %q", w.Code, w.Body.String())
+	}
+	if w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("Cache-Control %q", w.Header().Get("Cache-Control"))
+	}
+
+	// An error while executing answers a clean 500: no half page.
+	w = httptest.NewRecorder()
+	p.Write(w, log, "test portal", "broken", 200, struct {
+		T string
+		F func() (string, error)
+	}{"t", func() (string, error) { return "", io.ErrUnexpectedEOF }})
+	if w.Code != 500 || strings.Contains(w.Body.String(), "<title>") {
+		t.Fatalf("broken: %d %q", w.Code, w.Body.String())
+	}
+
+	w = httptest.NewRecorder()
+	p.Write(w, log, "test portal", "missing", 200, nil)
+	if w.Code != 500 {
+		t.Fatalf("missing page: %d", w.Code)
+	}
+
+	fsys["templates/bad.html"] = &fstest.MapFile{Data: []byte(`{{define "body"}}{{.T`)}
+	if _, err := ParsePages(fsys, template.FuncMap{}, "test portal"); err == nil || !strings.Contains(err.Error(), "test portal: template bad.html") {
+		t.Fatalf("a bad template: %v", err)
+	}
+}
