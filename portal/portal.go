@@ -13,9 +13,7 @@ package portal
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -88,14 +86,9 @@ func New(o Options) (*Server, error) {
 	if o.Store == nil {
 		return nil, errors.New("portal: Store is required")
 	}
-	if o.Secret == nil {
-		o.Secret = make([]byte, 32)
-		if _, err := rand.Read(o.Secret); err != nil {
-			return nil, err
-		}
-	}
-	if len(o.Secret) < 32 {
-		return nil, fmt.Errorf("portal: Secret must be at least 32 bytes, not %d", len(o.Secret))
+	var err error
+	if o.Secret, err = web.Secret(o.Secret, "portal"); err != nil {
+		return nil, err
 	}
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 12 * time.Hour
@@ -110,7 +103,6 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	var err error
 	if s.pages, err = loadPages(); err != nil {
 		return nil, err
 	}

@@ -112,15 +112,11 @@ func wantsJSON(r *http.Request) bool {
 func (s *Server) secure(r *http.Request) bool { return r.TLS != nil || s.o.SecureCookies }
 
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r)}
-	if maxAge > 0 {
-		c.MaxAge = int(maxAge / time.Second)
-	}
-	http.SetCookie(w, c)
+	web.SetCookie(w, name, value, maxAge, http.SameSiteLaxMode, s.secure(r))
 }
 
 func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r)})
+	web.ClearCookie(w, name, http.SameSiteLaxMode, s.secure(r))
 }
 
 // startSession signs u in: a fresh session token (never the one the

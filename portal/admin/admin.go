@@ -14,9 +14,7 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -89,14 +87,9 @@ func New(o Options) (*Server, error) {
 	if o.Store == nil {
 		return nil, errors.New("admin portal: Store is required")
 	}
-	if o.Secret == nil {
-		o.Secret = make([]byte, 32)
-		if _, err := rand.Read(o.Secret); err != nil {
-			return nil, err
-		}
-	}
-	if len(o.Secret) < 32 {
-		return nil, fmt.Errorf("admin portal: Secret must be at least 32 bytes, not %d", len(o.Secret))
+	var err error
+	if o.Secret, err = web.Secret(o.Secret, "admin portal"); err != nil {
+		return nil, err
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Minute
@@ -115,7 +108,6 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	var err error
 	if s.pages, err = loadPages(); err != nil {
 		return nil, err
 	}

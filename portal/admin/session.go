@@ -144,15 +144,11 @@ func (s *Server) SessionAuth(r *http.Request) (adminID string, live, csrfOK bool
 func (s *Server) secure(r *http.Request) bool { return r.TLS != nil || s.o.SecureCookies }
 
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secure(r)}
-	if maxAge > 0 {
-		c.MaxAge = int(maxAge / time.Second)
-	}
-	http.SetCookie(w, c)
+	web.SetCookie(w, name, value, maxAge, http.SameSiteStrictMode, s.secure(r))
 }
 
 func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secure(r)})
+	web.ClearCookie(w, name, http.SameSiteStrictMode, s.secure(r))
 }
 
 // dummyHash is compared against when the account does not exist, so that

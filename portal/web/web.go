@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // CSP is the Content-Security-Policy of every portal answer: no inline
@@ -167,4 +168,34 @@ func Static(fsys fs.FS, prefix string) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fsrv.ServeHTTP(w, r)
 	})
+}
+
+// SetCookie sets an HttpOnly cookie on path "/" with the portal's SameSite
+// mode, Secure when secure; maxAge 0 makes it a browser-session cookie.
+func SetCookie(w http.ResponseWriter, name, value string, maxAge time.Duration, sameSite http.SameSite, secure bool) {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: sameSite, Secure: secure}
+	if maxAge > 0 {
+		c.MaxAge = int(maxAge / time.Second)
+	}
+	http.SetCookie(w, c)
+}
+
+// ClearCookie expires the cookie SetCookie set.
+func ClearCookie(w http.ResponseWriter, name string, sameSite http.SameSite, secure bool) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: sameSite, Secure: secure})
+}
+
+// Secret returns secret, or 32 random bytes when it is nil; a secret
+// shorter than 32 bytes is refused (who names the portal).
+func Secret(secret []byte, who string) ([]byte, error) {
+	if secret == nil {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+	}
+	if len(secret) < 32 {
+		return nil, fmt.Errorf("%s: Secret must be at least 32 bytes, not %d", who, len(secret))
+	}
+	return secret, nil
 }
