@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ func (s *Server) catalogRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST "+Prefix+"/users", s.auth(s.createUser))
 	m.HandleFunc("POST "+Prefix+"/users/{id}/state", s.auth(s.setUserState))
 	m.HandleFunc("POST "+Prefix+"/groups", s.auth(s.createGroup))
+	m.HandleFunc("POST "+Prefix+"/users/{id}/delete", s.auth(s.deleteUser))
+	m.HandleFunc("POST "+Prefix+"/groups/{id}/members", s.auth(s.addMember))
+	m.HandleFunc("POST "+Prefix+"/groups/{id}/members/{user}/remove", s.auth(s.removeMember))
 	m.HandleFunc("GET "+Prefix+"/subscriptions", s.auth(s.subscriptions))
 	m.HandleFunc("POST "+Prefix+"/subscriptions", s.auth(s.createSubscription))
 	m.HandleFunc("POST "+Prefix+"/subscriptions/{id}/state", s.auth(s.setSubscriptionState))
@@ -372,7 +376,57 @@ func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	s.render(w, r, status, "users", map[string]any{"Title": "Users and groups", "Users": us, "Groups": gs, "Error": errMsg})
+	groups := make([]groupRow, 0, len(gs))
+	for _, g := range gs {
+		members, err := s.st.ListGroupUsers(r.Context(), g.ID)
+		if err != nil {
+			return err
+		}
+		groups = append(groups, groupRow{Group: g, Members: members})
+	}
+	s.render(w, r, status, "users", map[string]any{"Title": "Users and groups", "Users": us, "Groups": groups, "Error": errMsg})
+	return nil
+}
+
+// groupRow is a group as listed, with its members.
+type groupRow struct {
+	catalog.Group
+	Members []catalog.User
+}
+
+// deleteUser deletes a developer after the ID is typed again (as APIs
+// are), through the admin API: its rules on what a delete takes with it
+// apply.
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if form(r, "confirm") != id {
+		return s.renderUsers(w, r, http.StatusBadRequest, "To delete user "+id+", type its ID in the confirmation field.")
+	}
+	if err := s.callJSON(r, http.MethodDelete, "/users/"+url.PathEscape(id), nil, nil); err != nil {
+		return s.retry(err, func(msg string) error { return s.renderUsers(w, r, http.StatusBadRequest, msg) })
+	}
+	redirect(w, r, Prefix+"/users", "deleted")
+	return nil
+}
+
+func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
+	g, u := r.PathValue("id"), form(r, "user")
+	if u == "" {
+		return s.renderUsers(w, r, http.StatusBadRequest, "Choose a user to add to group "+g+".")
+	}
+	if err := s.callJSON(r, http.MethodPut, "/groups/"+url.PathEscape(g)+"/users/"+url.PathEscape(u), nil, nil); err != nil {
+		return s.retry(err, func(msg string) error { return s.renderUsers(w, r, http.StatusBadRequest, msg) })
+	}
+	redirect(w, r, Prefix+"/users", "saved")
+	return nil
+}
+
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
+	g, u := r.PathValue("id"), r.PathValue("user")
+	if err := s.callJSON(r, http.MethodDelete, "/groups/"+url.PathEscape(g)+"/users/"+url.PathEscape(u), nil, nil); err != nil {
+		return s.retry(err, func(msg string) error { return s.renderUsers(w, r, http.StatusBadRequest, msg) })
+	}
+	redirect(w, r, Prefix+"/users", "saved")
 	return nil
 }
 
