@@ -17,6 +17,13 @@ import (
 // learnedKeys are the lower-case query names an API's key checks read.
 type learnedKeys struct{ p atomic.Pointer[[]string] }
 
+// maxLearnedKeys bounds what an API learns: a module that calls
+// subscription_check with request-chosen query names cannot grow the set
+// (and every later call's redaction) without limit. Real APIs read one or
+// two names; the names a call itself read are redacted from its own
+// record whatever this bound (redactCallQuery).
+const maxLearnedKeys = 16
+
 func (l *learnedKeys) names() []string {
 	if l == nil {
 		return nil
@@ -42,7 +49,7 @@ func (l *learnedKeys) add(names []string) {
 			for _, have := range next {
 				found = found || have == n
 			}
-			if !found {
+			if !found && len(next) < maxLearnedKeys {
 				next = append(next[:len(next):len(next)], n)
 			}
 		}
@@ -58,19 +65,21 @@ func redactCallQuery(raw string, sensitive []string, learned *learnedKeys, ex *e
 	if raw == "" {
 		return raw
 	}
-	if kq := ex.KeyQueryParams(); len(kq) > 0 && learned != nil {
+	kq := ex.KeyQueryParams()
+	if len(kq) > 0 && learned != nil {
 		learned.add(kq)
 	}
 	q := RedactQuery(raw, sensitive)
-	if learned == nil {
-		if kq := ex.KeyQueryParams(); len(kq) > 0 {
-			lower := make([]string, len(kq))
-			for i, n := range kq {
-				lower[i] = strings.ToLower(n)
-			}
-			return RedactQuery(q, lower)
-		}
-		return q
+	if learned != nil {
+		q = RedactQuery(q, learned.names())
 	}
-	return RedactQuery(q, learned.names())
+	if len(kq) > 0 && (learned == nil || len(learned.names()) >= maxLearnedKeys) {
+		// Not (all) learned: this call's own names, whatever the set holds.
+		lower := make([]string, len(kq))
+		for i, n := range kq {
+			lower[i] = strings.ToLower(n)
+		}
+		q = RedactQuery(q, lower)
+	}
+	return q
 }

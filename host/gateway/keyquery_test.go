@@ -44,3 +44,22 @@ func TestKeyQueryLearned(t *testing.T) {
 		t.Errorf("names = %q", n)
 	}
 }
+
+// TestLearnedKeysBounded: request-chosen names a module passes to
+// subscription_check cannot grow an API's learned set without limit.
+func TestLearnedKeysBounded(t *testing.T) {
+	var l learnedKeys
+	for i := 0; i < 1000; i++ {
+		l.add([]string{"Key" + string(rune('a'+i%26)) + string(rune('a'+i/26%26))})
+	}
+	if n := len(l.names()); n != maxLearnedKeys {
+		t.Fatalf("learned %d names, want the bound %d", n, maxLearnedKeys)
+	}
+	l.add([]string{"KEYAA"}) // already there, in lower case
+	if n := len(l.names()); n != maxLearnedKeys {
+		t.Fatalf("a known name grew the set to %d", n)
+	}
+	if got := RedactQuery("zz9=secret&keyaa=s2", l.names()); got == "zz9=secret&keyaa=s2" {
+		t.Fatalf("a learned name was not redacted: %q", got)
+	}
+}
