@@ -156,7 +156,25 @@ type Store interface {
 	Accounts
 	Admins
 	AdminSessions
+	Certificates
 	Close() error
+}
+
+// Certificates manages the edge's TLS certificates (certificates.go).
+// Writes validate with ParseCertificateUpload; a hostname belongs to one
+// certificate at most (ErrConflict otherwise).
+type Certificates interface {
+	CreateCertificate(ctx context.Context, u CertificateUpload) (Certificate, error)
+	// ReplaceCertificate puts a new chain and key under an existing ID.
+	ReplaceCertificate(ctx context.Context, id string, u CertificateUpload) (Certificate, error)
+	GetCertificate(ctx context.Context, id string) (Certificate, error)
+	// ListCertificates returns every certificate without its chain PEM,
+	// oldest first.
+	ListCertificates(ctx context.Context) ([]Certificate, error)
+	DeleteCertificate(ctx context.Context, id string) error
+	// CertificateKeyPairs returns every certificate with its key in
+	// clear, oldest first: for the TLS listener, never for display.
+	CertificateKeyPairs(ctx context.Context) ([]CertificateKeyPair, error)
 }
 
 // Accounts keeps what the developer portal needs beyond the catalog

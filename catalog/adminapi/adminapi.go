@@ -233,5 +233,6 @@ func (s *server) router() *mux.Router {
 	s.cacheRoutes(r)
 	s.portalRoutes(r)
 	s.adminRoutes(r)
+	s.certificateRoutes(r)
 	return root
 }

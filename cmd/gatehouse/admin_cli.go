@@ -39,6 +39,7 @@ func adminCommands() []*cli.Command {
 		subscriptionCommand(),
 		policyCommand(),
 		namedValueCommand(),
+		certCommand(),
 		applyCommand(),
 		exportCommand(),
 		auditCommand(),

@@ -254,9 +254,19 @@ func serve(c *cli.Context) error {
 	}
 
 	// TLS at the edge (serve_tls.go, docs/tls.md).
-	etls, err := newEdgeTLS(ctx, c, nil, log)
+	var certHook func(context.Context) ([]*edge.Cert, error)
+	if store != nil {
+		certHook = catalogCerts(store) // serve_certs.go
+	}
+	etls, err := newEdgeTLS(ctx, c, certHook, log)
 	if err != nil {
 		return err
+	}
+	if etls != nil {
+		met.Registry().MustRegister(certMetrics{etls.certs})
+		if store != nil {
+			go watchCatalogCerts(ctx, store, etls, log)
+		}
 	}
 	errc := make(chan error, 2)
 	var tlsSrv *http.Server
@@ -269,8 +279,14 @@ func serve(c *cli.Context) error {
 		if tlsSrv, tln, err = etls.start(ctx, c.String("tls-listen"), front, g.NeedsClientCert, log, errc); err != nil {
 			return err
 		}
-		tlsURL = "https://" + displayAddr(tln.Addr())
-		if c.Bool("https-redirect") {
+		if tln == nil { // catalog mode, no certificate yet: opens with the first
+			if c.Bool("https-redirect") {
+				return usageError{errors.New("--https-redirect needs certificates (--tls-cert/--tls-key, or one in the catalog at start)")}
+			}
+		} else {
+			tlsURL = "https://" + displayAddr(tln.Addr())
+		}
+		if tln != nil && c.Bool("https-redirect") {
 			_, port, _ := net.SplitHostPort(tln.Addr().String())
 			hn, _ := edge.NewHostnames(c.StringSlice("hostnames"))
 			plain = edge.RedirectHTTPS(port, hn)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -33,10 +34,16 @@ type edgeTLS struct {
 	certs  *edge.Certs
 	loader *edge.CertLoader
 	kick   chan struct{}
+	// lazy: catalog certificates only, none yet at start; the listener
+	// opens when the first one arrives (docs/tls.md).
+	lazy bool
 }
 
 // newEdgeTLS loads the --tls-cert/--tls-key pairs (and, with catalog, the
-// catalog's certificates). It returns nil when there is nothing to serve.
+// catalog's certificates). It returns nil when there is nothing to serve
+// and no catalog to serve from. With a catalog and no file, an empty or
+// failing first load is not an error: the listener waits for the first
+// certificate (lazy).
 func newEdgeTLS(ctx context.Context, c *cli.Context, catalog func(context.Context) ([]*edge.Cert, error), log *slog.Logger) (*edgeTLS, error) {
 	certFiles, keyFiles := c.StringSlice("tls-cert"), c.StringSlice("tls-key")
 	if len(certFiles) != len(keyFiles) {
@@ -50,16 +57,15 @@ func newEdgeTLS(ctx context.Context, c *cli.Context, catalog func(context.Contex
 	if len(t.loader.Files) == 0 && catalog == nil {
 		return nil, nil
 	}
+	t.loader.AllowEmpty = len(t.loader.Files) == 0
 	err := t.loader.Load(ctx)
 	if err != nil && len(t.loader.Files) > 0 {
 		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 	}
 	if err != nil {
-		// Catalog only, and it has no (usable) certificate yet: no HTTPS
-		// listener until a restart.
-		log.Debug("tls: no catalog certificates; HTTPS off", "err", err)
-		return nil, nil
+		log.Error("tls: loading the catalog's certificates failed; retried at the next certificate change", "err", err)
 	}
+	t.lazy = len(t.certs.List()) == 0
 	return t, nil
 }
 
@@ -71,13 +77,18 @@ func (t *edgeTLS) reload() {
 	}
 }
 
-// start serves h over TLS on addr and reloads certificates on SIGHUP and
-// file changes until ctx ends. Clients are asked for a certificate while
-// needClientCert holds.
+// start serves h over TLS on addr and reloads certificates on SIGHUP, file
+// changes and reload() until ctx ends. Clients are asked for a certificate
+// while needClientCert holds. With no certificate yet (lazy), the listener
+// opens once the first one is loaded: ln is then nil and the opening is
+// logged ("tls: HTTPS listener started").
 func (t *edgeTLS) start(ctx context.Context, addr string, h http.Handler, needClientCert func() bool, log *slog.Logger, errc chan<- error) (*http.Server, net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--tls-listen: %w", err)
+	var ln net.Listener
+	if !t.lazy {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, nil, fmt.Errorf("--tls-listen: %w", err)
+		}
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -97,6 +108,42 @@ func (t *edgeTLS) start(ctx context.Context, addr string, h http.Handler, needCl
 	cfg := edge.TLSConfig(t.certs)
 	edge.RequestClientCerts(cfg, needClientCert)
 	edge.UseTLS(srv, cfg)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	return srv, ln, nil
+	if ln != nil {
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+		return srv, ln, nil
+	}
+	go t.listenLater(ctx, addr, srv, log, errc)
+	return srv, nil, nil
+}
+
+// listenLater opens the listener once a certificate is loaded (checked
+// every 200ms: reloads come from the loader's goroutine). A port that
+// cannot be bound is logged and retried every 10 seconds, not fatal: the
+// plain listener keeps serving.
+func (t *edgeTLS) listenLater(ctx context.Context, addr string, srv *http.Server, log *slog.Logger, errc chan<- error) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var retryAt time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if len(t.certs.List()) == 0 || time.Now().Before(retryAt) {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			log.Error("tls: cannot open the HTTPS listener for the catalog's certificates; retrying in 10s", "addr", addr, "err", err)
+			retryAt = time.Now().Add(10 * time.Second)
+			continue
+		}
+		log.Info("tls: HTTPS listener started (first certificate in the catalog)", "https_url", "https://"+displayAddr(ln.Addr()))
+		err = srv.ServeTLS(ln, "", "")
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+		return
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -29,6 +30,11 @@ type CertLoader struct {
 	Logger  *slog.Logger
 	// Now is the clock for expiry warnings (time.Now).
 	Now func() time.Time
+	// AllowEmpty makes a load that finds no certificate at all (no
+	// files, none in the catalog) succeed with an empty set: handshakes
+	// are then refused, each with a log line, until one arrives. Without
+	// it such a load fails and the previous set stays.
+	AllowEmpty bool
 
 	mu    sync.Mutex
 	stamp string // file modification times and sizes at the last load
@@ -73,6 +79,14 @@ func (l *CertLoader) loadLocked(ctx context.Context) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	if len(certs) == 0 && l.AllowEmpty {
+		if len(l.Certs.List()) > 0 {
+			log.Warn("tls: no certificate left; HTTPS handshakes are refused until one is added")
+		}
+		l.Certs.Clear()
+		return nil
+	}
+	WarnExpiring(log, certs, now(), ExpiryWarning)
 	for _, c := range certs {
 		if c.Expired(now()) {
 			// Served anyway (docs/tls.md "Expired certificates"): clients
@@ -82,6 +96,28 @@ func (l *CertLoader) loadLocked(ctx context.Context) error {
 		}
 	}
 	return l.Certs.Set(certs)
+}
+
+// ExpiryWarning is how long before its expiry a served certificate is
+// logged as expiring soon.
+const ExpiryWarning = 14 * 24 * time.Hour
+
+// WarnExpiring logs a warning for every certificate of certs that is
+// still valid at now but expires within the given time.
+func WarnExpiring(log *slog.Logger, certs []*Cert, now time.Time, within time.Duration) {
+	for _, c := range certs {
+		if left := c.Leaf.NotAfter.Sub(now); left >= 0 && left < within {
+			log.Warn("tls: certificate expires soon; renew it", "cert", c.Name, "subject", c.Leaf.Subject.String(),
+				"not_after", c.Leaf.NotAfter, "days_left", int(left.Hours()/24))
+		}
+	}
+}
+
+// Source is where a certificate came from: "file" or "catalog" (the first
+// word of its Name).
+func (c *Cert) Source() string {
+	src, _, _ := strings.Cut(c.Name, " ")
+	return src
 }
 
 // LoadCertFile reads and parses one certificate and key file pair.

@@ -197,6 +197,13 @@ func (s *Certs) Set(certs []*Cert) error {
 	return nil
 }
 
+// Clear empties the served set: every handshake is refused with "no
+// certificate" until the next Set (a catalog whose last certificate was
+// deleted, with no certificate file).
+func (s *Certs) Clear() {
+	s.cur.Store(&certSet{})
+}
+
 // List returns the served certificates, the default first.
 func (s *Certs) List() []*Cert {
 	if cs := s.cur.Load(); cs != nil {
@@ -209,7 +216,7 @@ func (s *Certs) List() []*Cert {
 // wildcard one level up, then the default (the first).
 func (s *Certs) Pick(name string) *Cert {
 	cs := s.cur.Load()
-	if cs == nil {
+	if cs == nil || len(cs.all) == 0 {
 		return nil
 	}
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
@@ -228,7 +235,7 @@ func (s *Certs) Pick(name string) *Cert {
 func (s *Certs) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c := s.Pick(hello.ServerName)
 	if c == nil {
-		return nil, errors.New("no certificate configured")
+		return nil, fmt.Errorf("no certificate configured (SNI %q): add one (gatehouse cert add) or give --tls-cert", hello.ServerName)
 	}
 	return &c.TLS, nil
 }
