@@ -111,3 +111,9 @@ func RSAKey(bits int) *rsa.PrivateKey {
 	}
 	return k
 }
+
+// FingerprintOf is the hex SHA-256 of a certificate's DER.
+func FingerprintOf(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}

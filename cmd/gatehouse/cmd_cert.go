@@ -15,8 +15,8 @@ import (
 func certCommand() *cli.Command {
 	pairFlags := func() []cli.Flag {
 		return []cli.Flag{
-			&cli.StringFlag{Name: "cert", Usage: "PEM certificate chain file: the server certificate first, then each issuer", Required: true},
-			&cli.StringFlag{Name: "key", Usage: "PEM private key file (unencrypted; sealed at rest by the gateway)", Required: true},
+			&cli.StringFlag{Name: "cert", Usage: "PEM certificate chain file: the server certificate first, then each issuer"},
+			&cli.StringFlag{Name: "key", Usage: "PEM private key file (unencrypted; sealed at rest by the gateway)"},
 		}
 	}
 	return &cli.Command{
@@ -59,6 +59,9 @@ func certCommand() *cli.Command {
 }
 
 func certBody(certFile, keyFile string) (catalog.CertificateUpload, error) {
+	if certFile == "" || keyFile == "" {
+		return catalog.CertificateUpload{}, usageError{fmt.Errorf("cert: --cert and --key are both required")}
+	}
 	read := func(flag, path string) (string, error) {
 		fi, err := os.Stat(path)
 		if err != nil {
