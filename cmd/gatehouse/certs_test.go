@@ -76,6 +76,8 @@ func TestServeCatalogCertificates(t *testing.T) {
 	work := t.TempDir()
 	tlsAddr := freePort(t)
 	s := startServe(t, work, "--tls-listen", tlsAddr)
+	first := s
+	t.Cleanup(func() { first.cmd.Process.Kill() }) // on failure; stop() below otherwise
 	if u, _ := s.readyLog["https_url"].(string); u != "" {
 		t.Fatalf("https_url %q before any certificate", u)
 	}
@@ -182,6 +184,8 @@ func TestServeCatalogCertificates(t *testing.T) {
 	os.WriteFile(f("file.pem"), file.ChainPEM, 0o600)
 	os.WriteFile(f("file.key"), file.KeyPEM, 0o600)
 	s = startServe(t, work, "--tls-listen", "127.0.0.1:0", "--tls-cert", f("file.pem"), "--tls-key", f("file.key"))
+	second := s
+	t.Cleanup(func() { second.cmd.Process.Kill() })
 	defer s.stop(t)
 	addr := strings.TrimPrefix(s.readyLog["https_url"].(string), "https://")
 	for sni, want := range map[string]string{"a.test": a2.Fingerprint, "c.test": file.Fingerprint, "d.test": file.Fingerprint, "unknown.test": file.Fingerprint} {

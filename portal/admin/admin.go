@@ -151,6 +151,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET "+Prefix+"/policies/{scope}/{scopeId}", s.auth(s.policyEditor))
 	m.HandleFunc("GET "+Prefix+"/policies/operation/{apiId}/{scopeId}", s.auth(s.policyEditor))
 	s.catalogRoutes(m)
+	s.certificateRoutes(m) // certificates.go
 	m.HandleFunc(Prefix+"/", s.page(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 	return m
 }
