@@ -21,7 +21,7 @@ import (
 
 func tlsFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "tls-listen", Value: ":8443", EnvVars: []string{"GATEHOUSE_TLS_LISTEN"}, Usage: "HTTPS listen address of the gateway, served when certificates are configured (--tls-cert)"},
+		&cli.StringFlag{Name: "tls-listen", Value: ":8443", EnvVars: []string{"GATEHOUSE_TLS_LISTEN"}, Usage: "HTTPS listen address of the gateway, served when certificates are configured (--tls-cert, or uploaded to the catalog: gatehouse cert add)"},
 		&cli.StringSliceFlag{Name: "tls-cert", EnvVars: []string{"GATEHOUSE_TLS_CERT"}, Usage: "PEM certificate chain file for HTTPS (repeat for several hostnames, picked by SNI; the first is the default); reloaded when it changes or on SIGHUP"},
 		&cli.StringSliceFlag{Name: "tls-key", EnvVars: []string{"GATEHOUSE_TLS_KEY"}, Usage: "PEM private key file of the --tls-cert at the same position"},
 		&cli.BoolFlag{Name: "https-redirect", EnvVars: []string{"GATEHOUSE_HTTPS_REDIRECT"}, Usage: "the plain HTTP listener (--listen) answers every request with 308 to https"},
