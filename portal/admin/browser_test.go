@@ -336,7 +336,7 @@ func TestAdminBrowserFlow(t *testing.T) {
 	})
 
 	// Other pages render.
-	for _, p := range []string{"/subscriptions", "/users", "/named-values", "/audit", "/account", "/policies/global"} {
+	for _, p := range []string{"/subscriptions", "/users", "/named-values", "/certificates", "/audit", "/account", "/policies/global"} {
 		run(p, chromedp.Navigate(ui+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		sh.Take(ctx, "admin-"+strings.Trim(strings.ReplaceAll(p, "/", "-"), "-"))
 		if p == "/audit" && !strings.Contains(text("#audit"), email) {
@@ -352,7 +352,7 @@ func TestAdminBrowserFlow(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#signin-submit")), chromedp.WaitVisible(chromedp.CSS("#nav-role")))
 	for p, absent := range map[string]string{
 		"/apis": "#import-form", "/apis/" + apiID: "#api-form", "/products": "#product-form", "/products/gold": "#product-edit",
-		"/modules": "#module-form", "/modules/marker/1.0.0": "#grant-submit", "/subscriptions": "#sub-form", "/named-values": "#nv-form",
+		"/modules": "#module-form", "/modules/marker/1.0.0": "#grant-submit", "/subscriptions": "#sub-form", "/named-values": "#nv-form", "/certificates": "#cert-form",
 	} {
 		run("viewer "+p, chromedp.Navigate(ui+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(absent)+`).length`))

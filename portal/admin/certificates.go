@@ -81,7 +81,9 @@ func (s *Server) uploadCertificate(w http.ResponseWriter, r *http.Request) error
 	}
 	u.ID = form(r, "id")
 	if err := s.callJSON(r, http.MethodPost, "/certificates", u, nil); err != nil {
-		return s.retry(err, func(msg string) error { return s.renderCertificates(w, r, http.StatusBadRequest, "Upload refused: "+msg) })
+		return s.retry(err, func(msg string) error {
+			return s.renderCertificates(w, r, http.StatusBadRequest, "Upload refused: "+msg)
+		})
 	}
 	redirect(w, r, Prefix+"/certificates", "created")
 	return nil
@@ -93,7 +95,9 @@ func (s *Server) replaceCertificate(w http.ResponseWriter, r *http.Request) erro
 		return s.renderCertificates(w, r, http.StatusBadRequest, err.Error())
 	}
 	if err := s.callJSON(r, http.MethodPut, "/certificates/"+r.PathValue("id"), u, nil); err != nil {
-		return s.retry(err, func(msg string) error { return s.renderCertificates(w, r, http.StatusBadRequest, "Replacement refused: "+msg) })
+		return s.retry(err, func(msg string) error {
+			return s.renderCertificates(w, r, http.StatusBadRequest, "Replacement refused: "+msg)
+		})
 	}
 	redirect(w, r, Prefix+"/certificates", "saved")
 	return nil
