@@ -30,6 +30,9 @@ const (
 	MaxCertificateBody = 64 << 10
 	// MaxCertificateChain caps the certificates of one chain.
 	MaxCertificateChain = 10
+	// MaxCertificateHostnames caps the hostnames of one certificate (the
+	// SAN limit of Let's Encrypt); it bounds the expiry metric's series.
+	MaxCertificateHostnames = 100
 	// MinRSABits is the smallest RSA key accepted.
 	MinRSABits = 2048
 	// CertificateClockSkew is how far in the future a certificate's
@@ -256,6 +259,9 @@ func CertificateHostnames(leaf *x509.Certificate) ([]string, error) {
 		if !slices.Contains(out, n) {
 			out = append(out, n)
 		}
+	}
+	if len(out) > MaxCertificateHostnames {
+		return nil, fieldErr("certificate", "names %d hostnames; at most %d are served per certificate", len(out), MaxCertificateHostnames)
 	}
 	if len(out) == 0 {
 		return nil, fieldErr("certificate", "names no hostname (no DNS subject alternative name and no common name)")

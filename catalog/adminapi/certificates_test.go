@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -152,6 +153,11 @@ func TestCertificatesBadInput(t *testing.T) {
 	star := ca.Issue(certtest.Options{DNSNames: []string{"*"}})
 	starTLD := ca.Issue(certtest.Options{DNSNames: []string{"*.com"}})
 	partial := ca.Issue(certtest.Options{DNSNames: []string{"w*.example.test"}})
+	var many []string
+	for i := range catalog.MaxCertificateHostnames + 1 {
+		many = append(many, fmt.Sprintf("h%d.example.test", i))
+	}
+	tooMany := ca.Issue(certtest.Options{DNSNames: many})
 	dup := ca.Issue(certtest.Options{DNSNames: []string{"fresh.example.test", "TAKEN.example.test"}})
 	kb, _ := pem.Decode(ok.KeyPEM)
 	encrypted := string(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: kb.Bytes}))
@@ -185,6 +191,7 @@ func TestCertificatesBadInput(t *testing.T) {
 		{"star", string(star.CertPEM), string(star.KeyPEM), 400, "certificate", "wildcard for every hostname"},
 		{"star TLD", string(starTLD.CertPEM), string(starTLD.KeyPEM), 400, "certificate", "below a registered domain"},
 		{"partial wildcard", string(partial.CertPEM), string(partial.KeyPEM), 400, "certificate", "whole left-most label"},
+		{"101 hostnames", string(tooMany.CertPEM), string(tooMany.KeyPEM), 400, "certificate", "names 101 hostnames; at most 100"},
 		{"duplicate hostname", string(dup.CertPEM), string(dup.KeyPEM), 409, "", `hostname "taken.example.test" is already served by certificate "taken"`},
 		{"too large", string(ok.CertPEM) + strings.Repeat("#", catalog.MaxCertificateBody), string(ok.KeyPEM), 413, "", "larger than"},
 	} {
