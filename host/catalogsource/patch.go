@@ -103,7 +103,7 @@ func (s *Source) patched(ctx context.Context) (*gateway.Config, *state, error) {
 	if err := p.apply(s); err != nil {
 		return nil, nil, err
 	}
-	return s.mapRaw(ctx, p.r)
+	return s.mapRaw(ctx, p.r, false)
 }
 
 // clone copies r's slices (entities are values; their own slices are
