@@ -107,6 +107,10 @@ func TestRevocationAtScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("first load and build (with the module compile): %v", time.Since(start).Round(time.Millisecond))
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("scale: apis=%d subs=%d rss_mib=%d heap_inuse_mib=%d (after the first build)", n, scaleSubs(), rssMiB(), ms.HeapInuse>>20)
 	g.Start()
 	srv := httptest.NewServer(g)
 	t.Cleanup(func() {
@@ -187,7 +191,7 @@ func TestRevocationAtScale(t *testing.T) {
 	if k := src.LastLoad(); k != catalogsource.LoadPatched {
 		t.Fatalf("the policy change was loaded by a %s read", k)
 	}
-	t.Logf("scale: apis=%d subs=%d rss_mib=%d", n, scaleSubs(), rssMiB())
+	t.Logf("scale: apis=%d subs=%d rss_mib=%d (at the end)", n, scaleSubs(), rssMiB())
 }
 
 // runWrk runs wrk for secs seconds (one thread, 32 connections) against

@@ -398,8 +398,14 @@ func (b *builder) compile(p *apiPart, steps []Step) ([]*stage, error) {
 		}
 		cur.plan, cur.rerun = pl, pl
 		if curRerun > 0 {
-			// The re-run starts at the policy that asked for it.
-			rp, err := curRef.mod.NewPlan(curAtts[curRerun:]...)
+			// The re-run starts at the policy that asked for it. Its
+			// attachments are attached again: each plan occurrence
+			// releases one Attach (engine.Module.Attach).
+			again := make([]*engine.Attachment, 0, len(curAtts)-curRerun)
+			for _, a := range curAtts[curRerun:] {
+				again = append(again, curRef.mod.Attach(a.Policy, a.Config))
+			}
+			rp, err := curRef.mod.NewPlan(again...)
 			if err != nil {
 				return err
 			}
