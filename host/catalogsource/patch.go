@@ -19,8 +19,8 @@ import (
 //
 //   - api X: the API row (with its OpenAPI document, when a mock-response
 //     policy needs it), its operations, its policy document and its
-//     operations' documents; deleted, the API with all of those and its
-//     product links go (the database deletes them with it);
+//     operations' documents; deleted (even if created again since), its
+//     product links go too (the database deletes them with it);
 //   - operation O: as a write to O's API (its operations are re-read, its
 //     operations' documents too);
 //   - policy S/ID: that one document; a global document changes every API's
@@ -92,7 +92,7 @@ func (s *Source) patched(ctx context.Context) (*gateway.Config, *state, error) {
 	if err != nil || !complete || len(changes) > maxPatchChanges {
 		return nil, nil, nil
 	}
-	p := &patch{ctx: ctx, cr: cr, r: st.raw.clone(ver), apis: map[string]bool{}}
+	p := &patch{ctx: ctx, cr: cr, r: st.raw.clone(ver), apis: map[string]bool{}, deleted: map[string]bool{}}
 	for _, c := range changes {
 		if ok, err := p.note(c); err != nil {
 			return nil, nil, err
@@ -125,6 +125,7 @@ type patch struct {
 	cr       ChangeReader
 	r        *raw
 	apis     map[string]bool // API IDs to re-read whole
+	deleted  map[string]bool // API IDs deleted (maybe created again) since
 	docs     []docKey
 	products []string
 	modules  bool
@@ -141,6 +142,9 @@ func (p *patch) note(c catalog.AuditEntry) (bool, error) {
 	switch c.Entity {
 	case "api":
 		p.apis[c.EntityID] = true
+		if c.Action == "delete" {
+			p.deleted[c.EntityID] = true
+		}
 	case "operation":
 		o, err := p.cr.GetOperation(p.ctx, c.EntityID)
 		switch {
@@ -184,6 +188,16 @@ func (p *patch) apply(s *Source) error {
 			return err
 		}
 	}
+	// APIs before products: a deleted API's links go with it, and the
+	// links of an API created again since are product writes, re-read
+	// after.
+	changedAPIs := map[string]bool{}
+	for id := range p.apis {
+		if err := p.api(store, id); err != nil {
+			return err
+		}
+		changedAPIs[id] = true
+	}
 	for _, pid := range p.products {
 		links, err := store.ListProductAPIs(p.ctx, pid)
 		if err != nil {
@@ -191,13 +205,6 @@ func (p *patch) apply(s *Source) error {
 		}
 		p.r.links = replaceRange(p.r.links, links, func(l catalog.ProductAPI) int { return strings.Compare(l.ProductID, pid) })
 		p.docs = append(p.docs, docKey{catalog.ScopeProduct, pid})
-	}
-	changedAPIs := map[string]bool{}
-	for id := range p.apis {
-		if err := p.api(store, id); err != nil {
-			return err
-		}
-		changedAPIs[id] = true
 	}
 	for _, k := range p.docs {
 		if err := p.doc(k); err != nil {
@@ -227,7 +234,8 @@ func (p *patch) api(store Store, id string) error {
 		if ops, err = store.ListOperations(p.ctx, id); err != nil {
 			return err
 		}
-	} else {
+	}
+	if gone || p.deleted[id] {
 		r.links = slices.DeleteFunc(r.links, func(l catalog.ProductAPI) bool { return l.APIID == id })
 	}
 	r.ops = replaceRange(r.ops, ops, func(o catalog.Operation) int { return strings.Compare(o.APIID, id) })
