@@ -1,26 +1,62 @@
 #!/usr/bin/env bash
 # The catalog at scale (issue 15; docs/benchmarks.md "The catalog at
-# scale"): in-process gateway benchmarks over 10, 1,000 and 10,000 APIs × 5
-# operations, pinned to one core with taskset when there is one, then the
-# revocation test over a real SQLite catalog and the gateway on loopback.
-# Bounded: each step has a timeout; the whole run is well under 10 minutes
-# on an idle 2-core machine. Environment:
-#   GATEHOUSE_SCALE_MAX   largest catalog of the benchmarks (10000)
-#   GATEHOUSE_SCALE_APIS  catalog of the revocation test (3000)
+# scale"). Bounded: each step has a timeout; the whole run is under 10
+# minutes on an idle 2-core machine. Environment:
+#   GATEHOUSE_SCALE_SIZES  catalogs of the served rows ("10 1000 10000")
+#   GATEHOUSE_SCALE_SUBS   subscriptions in each (100000)
+#   GATEHOUSE_SCALE_WRK    seconds of wrk per catalog (5)
+#   GATEHOUSE_SCALE_MAX    largest catalog of the in-process build benchmark (10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GATEHOUSE_SCALE_MAX="${GATEHOUSE_SCALE_MAX:-10000}"
-export GATEHOUSE_SCALE_APIS="${GATEHOUSE_SCALE_APIS:-3000}"
 GO="${GO:-go}"
+sizes="${GATEHOUSE_SCALE_SIZES:-10 1000 10000}"
+export GATEHOUSE_SCALE_SUBS="${GATEHOUSE_SCALE_SUBS:-100000}"
+export GATEHOUSE_SCALE_WRK="${GATEHOUSE_SCALE_WRK:-5}"
+export GATEHOUSE_SCALE_MAX="${GATEHOUSE_SCALE_MAX:-10000}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# --- served catalog (branch incremental): real SQLite catalog seeded with
+# N APIs × 5 operations (a set-header policy each, subscription required)
+# and GATEHOUSE_SCALE_SUBS subscriptions; the real gateway on loopback,
+# polling the catalog; this process pinned to core 0 with GOMAXPROCS=1,
+# wrk (1 thread, 32 connections) pinned to core 1. Per catalog: req/s
+# through the last API, full read + build (median of 3, a new gateway on
+# the warm engine), revocation and policy change served after (ms from
+# the write to the first answer showing it), RSS after the first build.
 pin=()
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
 	pin=(taskset -c 0)
 fi
+command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
+"$GO" test -c -o "$tmp/catalogsource.test" ./host/catalogsource/
 echo "== load: $(uptime)"
-echo "== req/s through the last API, first build, equal-config reload, RSS (GOMAXPROCS=1${pin:+, ${pin[*]}})"
-GOMAXPROCS=1 "${pin[@]}" "$GO" test -run '^$' -bench '^BenchmarkCatalogScale$' -benchtime 20000x -count 1 -timeout 5m ./host/gateway/
-echo "== snapshot build: full and one API changed"
-"$GO" test -run '^$' -bench '^BenchmarkSnapshotBuild$' -benchtime 3x -benchmem -count 1 -timeout 5m ./host/gateway/
-echo "== change to served: revocation and policy change, ${GATEHOUSE_SCALE_APIS} APIs, real SQLite, loopback"
-"$GO" test -count=1 -v -run '^TestRevocationAtScale$' -timeout 8m ./host/catalogsource/ 2>&1 | grep -E 'scale_test|load_ms|^(ok|FAIL|---)'
+echo "== served catalog: ${sizes} APIs × 5 operations, ${GATEHOUSE_SCALE_SUBS} subscriptions, real SQLite, loopback (GOMAXPROCS=1${pin:+, ${pin[*]}}, wrk on core 1)"
+base=""
+printf '%-7s %10s %7s %12s %12s %12s %9s %s\n' APIs req/s ratio full-build revocation policy-chg RSS-MiB load
+for n in $sizes; do
+	out="$tmp/scale-$n.txt"
+	builds=3
+	if ! (cd host/catalogsource && GATEHOUSE_SCALE_APIS="$n" GATEHOUSE_SCALE_BUILDS="$builds" GOMAXPROCS=1 timeout 240 "${pin[@]}" \
+		"$tmp/catalogsource.test" -test.run '^TestRevocationAtScale$' -test.v -test.count 1 -test.timeout 230s) >"$out" 2>&1; then
+		echo "APIs=$n: FAILED"; tail -20 "$out"; continue
+	fi
+	rps=$(sed -nE 's/.*scale: apis=[0-9]+ subs=[0-9]+ req\/s=([0-9]+).*/\1/p' "$out" | head -1)
+	full=$(sed -nE 's/.*full read\+build median of [0-9]+: ([^ ]+) .*/\1/p' "$out" | head -1)
+	rev=$(sed -nE 's/.*revocation: served ([^ ]+) after.*/\1/p' "$out" | head -1)
+	pol=$(sed -nE 's/.*policy change: served ([^ ]+) after.*/\1/p' "$out" | head -1)
+	rss=$(sed -nE 's/.*rss_mib=([0-9]+) heap_inuse_mib=([0-9]+).*/\1 (heap \2)/p' "$out" | head -1)
+	[ -z "$base" ] && base="$rps"
+	ratio=$(awk -v a="$rps" -v b="$base" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	printf '%-7s %10s %7s %12s %12s %12s %9s %s\n' "$n" "$rps" "${ratio}x" "$full" "$rev" "$pol" "$rss" "$(cut -d' ' -f1-3 /proc/loadavg)"
+done
+echo "   (ratio: req/s ÷ the first catalog's; target at 10,000 APIs ≥ 0.95×, policy change and revocation ≤ 1 s, full build ≤ 2 s, RSS ≤ 512 MiB)"
+
+# --- in-process snapshot build (branch incremental): modules loaded, no
+# catalog read; full (nothing reused) and incremental (one API changed),
+# with allocations — the figures least disturbed by a loaded machine.
+echo "== snapshot build in-process: full and one API changed"
+timeout 300 "$GO" test -run '^$' -bench '^BenchmarkSnapshotBuild$' -benchtime 3x -benchmem -count 1 -timeout 5m ./host/gateway/ | grep -E '^Benchmark|^ok'
+echo "== catalog mapping in memory (what a patched load maps after its reads)"
+timeout 120 "$GO" test -run '^$' -bench '^BenchmarkMapRaw$' -benchtime 3x -count 1 ./host/catalogsource/ | grep -E '^Benchmark|^ok'
 echo "== load: $(uptime)"

@@ -2,10 +2,13 @@ package sqlite
 
 import (
 	"context"
+
+	"github.com/gatehouse/gatehouse/catalog"
 )
 
-// maxChangeScan bounds how many audit entries ChangedEntities reads: more
-// writes than that since a version is answered "not known" (reload all).
+// maxChangeScan bounds how many audit entries ChangedEntities and
+// ChangesSince read: more writes than that since a version is answered
+// "not known" (reload all).
 const maxChangeScan = 4096
 
 // ChangedEntities returns the kinds of entity (the audit log's entity:
@@ -18,35 +21,59 @@ const maxChangeScan = 4096
 // is exact. It reads the log newest first by its primary key: no index on
 // version is needed.
 func (s *Store) ChangedEntities(ctx context.Context, since, upto int64) (entities []string, complete bool, err error) {
+	changes, complete, err := s.ChangesSince(ctx, since, upto)
+	if err != nil || !complete {
+		return nil, complete, err
+	}
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if !seen[c.Entity] {
+			seen[c.Entity] = true
+			entities = append(entities, c.Entity)
+		}
+	}
+	return entities, true, nil
+}
+
+// ChangesSince returns the audit entries of the writes that made the
+// catalog versions after since (up to at least upto), oldest first, with
+// the entity and the entity ID each touched (ID, At and Actor are left
+// zero). complete is as for ChangedEntities: false when the log cannot
+// account for every version in (since, upto], and then changes is nil.
+// Entries recorded after upto (writes that landed while this ran) are
+// included: a caller re-reading what they name reads newer data, never
+// older.
+func (s *Store) ChangesSince(ctx context.Context, since, upto int64) (changes []catalog.AuditEntry, complete bool, err error) {
 	if upto <= since {
 		return nil, true, nil
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT entity, version FROM audit_log ORDER BY id DESC LIMIT ?", maxChangeScan)
+	rows, err := s.r.QueryContext(ctx, "SELECT action, entity, entity_id, detail, version FROM audit_log ORDER BY id DESC LIMIT ?", maxChangeScan)
 	if err != nil {
 		return nil, false, mapErr(err)
 	}
 	defer rows.Close()
-	seen := map[string]bool{}
 	versions := map[int64]bool{}
 	for rows.Next() {
-		var e string
-		var v int64
-		if err := rows.Scan(&e, &v); err != nil {
+		var c catalog.AuditEntry
+		if err := rows.Scan(&c.Action, &c.Entity, &c.EntityID, &c.Detail, &c.Version); err != nil {
 			return nil, false, mapErr(err)
 		}
-		if v <= since {
+		if c.Version <= since {
 			break // entries are in version order: the rest are older
 		}
-		if v <= upto {
-			versions[v] = true
+		if c.Version <= upto {
+			versions[c.Version] = true
 		}
-		if !seen[e] {
-			seen[e] = true
-			entities = append(entities, e)
-		}
+		changes = append(changes, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, mapErr(err)
 	}
-	return entities, int64(len(versions)) == upto-since, nil
+	if int64(len(versions)) != upto-since {
+		return nil, false, nil
+	}
+	for i, j := 0, len(changes)-1; i < j; i, j = i+1, j-1 {
+		changes[i], changes[j] = changes[j], changes[i]
+	}
+	return changes, true, nil
 }

@@ -69,6 +69,15 @@ func mockAPIs(ops []catalog.Operation, docs []catalog.PolicyDoc) []string {
 // by API ID. A document is parsed once per SHA-256 of its bytes; the cache
 // keeps the documents of this call only.
 func (s *Source) loadExamples(ctx context.Context, apis []string) (map[string]*oasimport.Examples, error) {
+	out, _, err := s.loadExamplesReusing(ctx, apis, nil, nil)
+	return out, err
+}
+
+// loadExamplesReusing is loadExamples taking the documents of the APIs
+// in prevKeys (API ID → SHA-256 key of the document the last load read)
+// but not in changed from the cache instead of the store. It also returns
+// the keys of this call's documents.
+func (s *Source) loadExamplesReusing(ctx context.Context, apis []string, prevKeys map[string]string, changed map[string]bool) (map[string]*oasimport.Examples, map[string]string, error) {
 	getter, ok := s.store.(apiGetter)
 	if !ok || len(apis) == 0 {
 		if len(apis) == 0 {
@@ -76,30 +85,44 @@ func (s *Source) loadExamples(ctx context.Context, apis []string) (map[string]*o
 			clear(s.examples)
 			s.exMu.Unlock()
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	out := make(map[string]*oasimport.Examples, len(apis))
+	keys := make(map[string]string, len(apis))
 	keep := make(map[string]*oasimport.Examples, len(apis))
 	for _, id := range apis {
+		key, reuse := prevKeys[id]
+		if reuse && !changed[id] {
+			s.exMu.Lock()
+			x, cached := s.examples[key]
+			s.exMu.Unlock()
+			if cached {
+				keys[id], keep[key] = key, x
+				if x != nil {
+					out[id] = x
+				}
+				continue
+			}
+		}
 		a, err := getter.GetAPI(ctx, id)
 		if errors.Is(err, catalog.ErrNotFound) {
 			continue // deleted since ListAPIs: the next version reloads
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(a.OpenAPIDoc) == 0 {
 			continue
 		}
 		sum := sha256.Sum256(a.OpenAPIDoc)
-		key := hex.EncodeToString(sum[:])
+		key = hex.EncodeToString(sum[:])
 		s.exMu.Lock()
 		x, cached := s.examples[key]
 		s.exMu.Unlock()
 		if !cached {
 			x, _ = oasimport.LoadExamples(a.OpenAPIDoc) // nil when it does not load
 		}
-		keep[key] = x
+		keys[id], keep[key] = key, x
 		if x != nil {
 			out[id] = x
 		}
@@ -107,7 +130,7 @@ func (s *Source) loadExamples(ctx context.Context, apis []string) (map[string]*o
 	s.exMu.Lock()
 	s.examples = keep
 	s.exMu.Unlock()
-	return out, nil
+	return out, keys, nil
 }
 
 // fillMockExamples gives the built-in mock-response steps of an

@@ -75,6 +75,7 @@ type Attachment struct {
 	ID     uint32
 	Policy string
 	Config []byte
+	refs   int // Attach calls not yet released (under Module.regMu)
 }
 
 // Plan is an ordered list of attachments of one module run in one call.
@@ -113,9 +114,13 @@ type Module struct {
 	// suffixes are the fill-wait re-run plans made by SuffixPlan (rerun.go),
 	// released with the plan they are a suffix of.
 	suffixes map[suffixKey]*Plan
-	nextID   uint32
-	closed   atomic.Bool
-	closeMu  sync.Mutex
+	// shared are the registered attachments by policy and config: equal
+	// attachments are one (one id, one parsed config in each guest
+	// instance), however many APIs and operations attach them.
+	shared  map[string]*Attachment
+	nextID  uint32
+	closed  atomic.Bool
+	closeMu sync.Mutex
 }
 
 // Load compiles, validates and warms a module version. Every failure wraps
@@ -187,15 +192,31 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 func (m *Module) Info() *Info { c := *m.info; return &c }
 
 // Attach registers an attachment (policy name + config) and returns it.
+//
+// Equal attachments (same policy, same config bytes) are shared: Attach
+// returns the registered one while any plan still holds it, so 10,000
+// APIs with the same policy and config cost one attachment and one parsed
+// config per guest instance. Each Attach is undone by the release of one
+// plan occurrence of the attachment (Release): an attachment used by two
+// plans is attached twice.
 func (m *Module) Attach(policy string, config []byte) *Attachment {
+	if len(config) == 0 {
+		config = []byte("{}")
+	}
+	key := policy + "\x00" + string(config)
 	m.regMu.Lock()
 	defer m.regMu.Unlock()
-	m.nextID++
-	a := &Attachment{ID: m.nextID, Policy: policy, Config: append([]byte(nil), config...)}
-	if len(a.Config) == 0 {
-		a.Config = []byte("{}")
+	if a := m.shared[key]; a != nil {
+		a.refs++
+		return a
 	}
+	m.nextID++
+	a := &Attachment{ID: m.nextID, Policy: policy, Config: append([]byte(nil), config...), refs: 1}
 	m.atts.Store(a.ID, a)
+	if m.shared == nil {
+		m.shared = map[string]*Attachment{}
+	}
+	m.shared[key] = a
 	return a
 }
 
@@ -229,8 +250,15 @@ func (m *Module) Release(plans []*Plan) {
 				delete(m.suffixes, k)
 			}
 		}
-		for _, a := range p.Attachments {
-			m.atts.Delete(a)
+		for _, id := range p.Attachments {
+			a := m.attachment(id)
+			if a == nil {
+				continue
+			}
+			if a.refs--; a.refs <= 0 {
+				m.atts.Delete(id)
+				delete(m.shared, a.Policy+"\x00"+string(a.Config))
+			}
 		}
 	}
 }

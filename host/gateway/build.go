@@ -66,6 +66,10 @@ type sharedInputs struct {
 	secrets     []string
 	egressAllow []string            // Config.EgressAllow
 	modEgress   map[string][]string // module name → GrantedEgress
+	// modNames are the configured module names in order; not compared by
+	// equal (a part checks its own modules), but an API's validation is
+	// skipped only while they are the same (buildFrom).
+	modNames []string
 }
 
 func (a sharedInputs) equal(b sharedInputs) bool {
@@ -75,7 +79,9 @@ func (a sharedInputs) equal(b sharedInputs) bool {
 
 func sharedOf(cfg *Config) sharedInputs {
 	in := sharedInputs{policies: cfg.Policies, secrets: cfg.SecretValues, egressAllow: cfg.EgressAllow, modEgress: map[string][]string{}}
-	for _, m := range cfg.Modules {
+	in.modNames = make([]string, len(cfg.Modules))
+	for i, m := range cfg.Modules {
+		in.modNames[i] = m.Name
 		if len(m.GrantedEgress) > 0 {
 			in.modEgress[m.Name] = m.GrantedEgress
 		}
@@ -95,6 +101,7 @@ type builder struct {
 	// prev are the previous snapshot's parts by API name (nil when the
 	// shared inputs changed: every part is rebuilt).
 	prev         map[string]*apiPart
+	same         []bool // by API index, when compared with prev's (buildFrom)
 	globalEgress rule.AllowList
 	modEgress    map[string]rule.AllowList
 }
@@ -108,12 +115,26 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, baseDir string) (*snap
 // buildFrom compiles cfg reusing prev's unchanged parts (prev nil: a full
 // build). prev must stay alive for the duration (the caller holds it).
 func (g *Gateway) buildFrom(ctx context.Context, cfg *Config, baseDir string, prev *snapshot) (*snapshot, error) {
-	if err := cfg.Validate(); err != nil {
+	shared := sharedOf(cfg)
+	// same[i]: API i is the one prev compiled, under the same shared
+	// inputs and module names, so its own checks passed then (validate
+	// skips them) and its part may be reused (part).
+	var same []bool
+	if prev != nil && prev.shared.equal(shared) && slices.Equal(prev.shared.modNames, shared.modNames) {
+		same = make([]bool, len(cfg.APIs))
+		for i := range cfg.APIs {
+			a := &cfg.APIs[i]
+			if p := prev.byName[a.Name]; p != nil && reflect.DeepEqual(&p.api, a) {
+				same[i] = true
+			}
+		}
+	}
+	if err := cfg.validate(same); err != nil {
 		return nil, err
 	}
 	s := &snapshot{version: cfg.Version, subs: make(map[string]StaticSubscription, len(cfg.Subscriptions)), built: time.Now(),
-		byName: make(map[string]*apiPart, len(cfg.APIs)), shared: sharedOf(cfg)}
-	b := &builder{g: g, ctx: ctx, cfg: cfg, baseDir: baseDir, s: s, specs: map[string]ModuleSpec{}, loaded: map[string]*moduleRef{}}
+		byName: make(map[string]*apiPart, len(cfg.APIs)), shared: shared}
+	b := &builder{g: g, ctx: ctx, cfg: cfg, baseDir: baseDir, s: s, specs: map[string]ModuleSpec{}, loaded: map[string]*moduleRef{}, same: same}
 	ok := false
 	defer func() {
 		if !ok {
@@ -130,7 +151,7 @@ func (g *Gateway) buildFrom(ctx context.Context, cfg *Config, baseDir string, pr
 	}
 	for i := range cfg.APIs {
 		a := &cfg.APIs[i]
-		p, err := b.part(a)
+		p, err := b.part(a, b.same != nil && b.same[i])
 		if err != nil {
 			return nil, err
 		}
@@ -220,8 +241,8 @@ func (b *builder) module(name string) (*moduleRef, error) {
 //
 // An API's egress depends on the API, the global allow-list and the egress
 // granted to modules (shared inputs), so a reused part keeps its own.
-func (b *builder) part(a *API) (*apiPart, error) {
-	if p := b.prev[a.Name]; p != nil && b.sameModules(p) && reflect.DeepEqual(&p.api, a) {
+func (b *builder) part(a *API, same bool) (*apiPart, error) {
+	if p := b.prev[a.Name]; p != nil && b.sameModules(p) && (same || b.same == nil && reflect.DeepEqual(&p.api, a)) {
 		p.retain()
 		b.s.reused++
 		return p, nil
@@ -377,8 +398,14 @@ func (b *builder) compile(p *apiPart, steps []Step) ([]*stage, error) {
 		}
 		cur.plan, cur.rerun = pl, pl
 		if curRerun > 0 {
-			// The re-run starts at the policy that asked for it.
-			rp, err := curRef.mod.NewPlan(curAtts[curRerun:]...)
+			// The re-run starts at the policy that asked for it. Its
+			// attachments are attached again: each plan occurrence
+			// releases one Attach (engine.Module.Attach).
+			again := make([]*engine.Attachment, 0, len(curAtts)-curRerun)
+			for _, a := range curAtts[curRerun:] {
+				again = append(again, curRef.mod.Attach(a.Policy, a.Config))
+			}
+			rp, err := curRef.mod.NewPlan(again...)
 			if err != nil {
 				return err
 			}
