@@ -16,7 +16,9 @@ type ChangeLog interface {
 // subscriptions and users are looked up per key (LookupSubscription),
 // groups only decide what the portal shows, admins and their tokens only
 // the admin API.
-var keyOnly = map[string]bool{"subscription": true, "user": true, "group": true, "admin": true, "admin-token": true}
+// Certificates are served by the edge, which reloads them itself
+// (cmd/gatehouse serve_tls.go): the gateway config has none.
+var keyOnly = map[string]bool{"subscription": true, "user": true, "group": true, "admin": true, "admin-token": true, "certificate": true}
 
 // unchanged is Load's fast path: when every write since the last full Load
 // touched only keyOnly entities, it returns the last config marked

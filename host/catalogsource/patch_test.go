@@ -346,7 +346,7 @@ func TestPatchedLoadFallsBack(t *testing.T) {
 	// might add) is answered by a full read.
 	a.BackendURL = "http://127.0.0.1:4"
 	must[catalog.API](t)(st.UpdateAPI(ctx, a))
-	if _, err := raw.Exec("UPDATE audit_log SET entity = 'certificate' WHERE id = (SELECT max(id) FROM audit_log)"); err != nil {
+	if _, err := raw.Exec("UPDATE audit_log SET entity = 'future-kind' WHERE id = (SELECT max(id) FROM audit_log)"); err != nil {
 		t.Fatal(err)
 	}
 	load(catalogsource.LoadFull, "http://127.0.0.1:4")
