@@ -87,3 +87,14 @@ func TestStatementsPerBatchBounded(t *testing.T) {
 		t.Logf("%d statements for %d records (%.3f per record)", got, n, float64(got)/n)
 	}
 }
+
+// TestLogDoesNotAllocate: the request path's share of the log (Log, as
+// the gateway's observer calls it per call) allocates nothing.
+func TestLogDoesNotAllocate(t *testing.T) {
+	w := openTest(t, WriterOptions{QueueSize: 1 << 16, FlushInterval: time.Hour, BatchSize: 1 << 15})
+	r := Record{Time: time.Now(), RequestID: "r", API: "bench", Operation: "op", Subscription: "s", User: "u",
+		ClientIP: "127.0.0.1", Method: "GET", Path: "/bench/", Status: 200, Total: time.Millisecond}
+	if n := testing.AllocsPerRun(1000, func() { w.Log(&r) }); n != 0 {
+		t.Errorf("%v allocations per Log", n)
+	}
+}
