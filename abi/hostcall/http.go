@@ -217,6 +217,23 @@ func canonicalKey(name []byte) (string, bool) {
 	return textproto.CanonicalMIMEHeaderKey(string(name)), true
 }
 
+// canonicalToken reports whether name is a valid header name (as
+// canonicalKey checks it) already in canonical form, so that
+// canonicalKey(name) would return it unchanged.
+func canonicalToken(name []byte) bool {
+	if len(name) == 0 || len(name) > abi.MaxHeaderName {
+		return false
+	}
+	upper := true
+	for _, c := range name {
+		if !isTokenByte(c) || upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
+}
+
 // forbidden are the headers a policy may not set, add or delete: the
 // hop-by-hop headers (the proxy drops or rewrites them anyway), and
 // Content-Length and Host, which the host computes.
@@ -249,6 +266,10 @@ func (h *Host) GetHeader(env Env, x *Exchange, kind int32, name, buf []byte) int
 	// A canonical name (what the SDK sends) is found without allocating.
 	vs, found := hd[string(name)]
 	if !found {
+		if canonicalToken(name) {
+			// Already canonical: absent, with no string built to say so.
+			return abi.ErrNotFound
+		}
 		key, ok := canonicalKey(name)
 		if !ok {
 			return abi.ErrInvalid

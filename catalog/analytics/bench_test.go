@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -330,4 +331,39 @@ func BenchmarkWriterCPU(b *testing.B) {
 	}
 	b.ReportMetric(float64((c1-c0).Microseconds())/float64(b.N), "µs-cpu/record")
 	b.ReportMetric(float64((s1-s0).Microseconds())/float64(b.N), "µs-sys/record")
+}
+
+// BenchmarkWriterCPUPaced is BenchmarkWriterCPU with a producer that
+// yields after every record, as a request goroutine does when it next
+// waits on the network: the process CPU per record then includes any
+// writer wake-up a record causes. Run it with -cpu 1 (the pinned gateway's
+// GOMAXPROCS) and a fixed count, e.g. -benchtime 200000x.
+func BenchmarkWriterCPUPaced(b *testing.B) {
+	w, err := OpenWriter(WriterOptions{Path: filepath.Join(b.TempDir(), "logs.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	now := time.Now()
+	recs := make([]Record, 4096)
+	for i := range recs {
+		recs[i] = genRecord(rng, now.Add(time.Duration(i)*time.Millisecond), i)
+	}
+	var ru0, ru1 syscall.Rusage
+	b.ResetTimer()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	for i := 0; i < b.N; i++ {
+		for len(w.q) == cap(w.q) {
+			time.Sleep(100 * time.Microsecond)
+		}
+		w.Log(&recs[i%len(recs)])
+		runtime.Gosched()
+	}
+	if err := w.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "µs-cpu/record")
+	b.ReportMetric(float64(w.wakeups.Load())/float64(b.N), "wakeups/record")
 }

@@ -94,7 +94,15 @@ type Writer struct {
 	closed  atomic.Bool
 	once    sync.Once
 
+	// kick wakes the writer when a batch's worth is queued; otherwise it
+	// sleeps until the next FlushInterval tick. Log never wakes it per
+	// record (a goroutine switch per request on the request path).
+	kick   chan struct{}
+	kickAt int
+
 	written, dropped atomic.Int64
+	// wakeups counts the writer goroutine's wake-ups (kicks and ticks).
+	wakeups atomic.Int64
 	// maxLatency is the longest time, in nanoseconds, between Log and the
 	// commit of the record (tests watch it while pruning).
 	maxLatency atomic.Int64
@@ -103,6 +111,9 @@ type Writer struct {
 	now        func() time.Time
 	closeErr   error
 	wb         writeBuf // the writer goroutine's
+	// stmts counts the SQL statements the writer executed for batches
+	// (inserts, rollup reads and upserts; not BEGIN/COMMIT).
+	stmts atomic.Int64
 }
 
 // OpenWriter opens (creating if needed) the log database and starts the
@@ -138,6 +149,8 @@ func openWriter(o WriterOptions, pruneEvery time.Duration) (*Writer, error) {
 	w := &Writer{
 		o: o, log: lg, w: wdb, r: rdb,
 		q:          make(chan queued, o.QueueSize),
+		kick:       make(chan struct{}, 1),
+		kickAt:     max(1, min(o.BatchSize, o.QueueSize/2)),
 		closing:    make(chan struct{}),
 		done:       make(chan struct{}),
 		pruneReq:   make(chan struct{}, 1),
@@ -263,6 +276,12 @@ func (w *Writer) Log(r *Record) bool {
 	}
 	select {
 	case w.q <- it:
+		if len(w.q) >= w.kickAt {
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+		}
 		return true
 	default:
 		w.dropped.Add(1)
@@ -309,25 +328,26 @@ func (w *Writer) run() {
 	pruneTick := time.NewTicker(w.pruneEvery)
 	defer pruneTick.Stop()
 	pruning := true // prune once at start
-	for {
-		select {
-		case it := <-w.q:
-			batch = append(batch, it)
-			// Take whatever else is queued without going through the
-			// select for each record.
-		drain:
-			for len(batch) < w.o.BatchSize {
-				select {
-				case it := <-w.q:
-					batch = append(batch, it)
-				default:
-					break drain
-				}
-			}
+	// take moves what is queued now into batches, writing every full one;
+	// a partial batch waits for the next tick (or the next kick).
+	take := func() {
+		for n := len(w.q); n > 0; n-- {
+			batch = append(batch, <-w.q)
 			if len(batch) >= w.o.BatchSize {
 				flush()
 			}
+		}
+	}
+	for {
+		// The queue is not a case here: a record sent while the writer
+		// waits must not wake it (see kick).
+		select {
+		case <-w.kick:
+			w.wakeups.Add(1)
+			take()
 		case <-tick.C:
+			w.wakeups.Add(1)
+			take()
 			flush()
 			// Prune in small transactions between batches, and only while
 			// the queue is short, so that writes never wait for long.
@@ -767,6 +787,7 @@ func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
 			a[18].Value = cacheCode(r)
 			a[19].Value = r.PolicyError
 		}
+		w.stmts.Add(1)
 		if err := execStmt(ctx, st, args); err != nil {
 			return err
 		}
@@ -782,8 +803,11 @@ func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
 		for k, a := range m {
 			if full, ok := wb.known[l][k]; ok {
 				a.merge(&full)
-			} else if err := wb.readRollup(ctx, l, k, a); err != nil {
-				return err
+			} else {
+				w.stmts.Add(1)
+				if err := wb.readRollup(ctx, l, k, a); err != nil {
+					return err
+				}
 			}
 			wb.next[l][k] = *a
 		}
@@ -819,6 +843,7 @@ func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
 			i++
 			left--
 			if i == n {
+				w.stmts.Add(1)
 				if err := execStmt(ctx, st, args); err != nil {
 					return err
 				}

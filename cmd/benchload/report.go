@@ -57,6 +57,13 @@ type summaryRow struct {
 	RPSMin        fnum  `json:"req_per_s_min"`
 	RPSMax        fnum  `json:"req_per_s_max"`
 	BackendPerReq fnum  `json:"backend_cpu_us_per_req_median"`
+	// CPUNorm is the CPU per request scaled, run by run, by the backend's
+	// median CPU per request over its CPU per request in that run (see
+	// normFactor); CPUNormVsBare and CPUNormVsGW4 are the per-round
+	// differences of those.
+	CPUNorm       fnum `json:"cpu_us_per_req_backend_normalized_median"`
+	CPUNormVsBare fnum `json:"cpu_us_vs_bare_backend_normalized_median"`
+	CPUNormVsGW4  fnum `json:"cpu_us_vs_gw4_backend_normalized_median,omitempty"`
 }
 
 // budgetLine is one target of DESIGN.md's performance budget.
@@ -128,9 +135,12 @@ func (rep *report) summarize() {
 		backend = append(backend, r.BackendCPUPerReq)
 	}
 	rep.BackendPerReq = median(backend)
+	norm := func(r runRecord) float64 {
+		return r.CPUPerReq * normFactor(float64(rep.BackendPerReq), r.BackendCPUPerReq)
+	}
 	rep.Summary = nil
 	for _, t := range rep.Targets {
-		var rps, p50, p99, cpu, dcpu, rb, rg, be, r4, d4, p99b []float64
+		var rps, p50, p99, cpu, dcpu, rb, rg, be, r4, d4, p99b, cn, dn, dn4 []float64
 		row := summaryRow{Target: t.Name, RSSMiB: fnum(float64(rep.RSSKiB[t.Name]) / 1024)}
 		for round := 1; round <= rep.Rounds; round++ {
 			r, ok := byRound[round][t.Name]
@@ -141,12 +151,14 @@ func (rep *report) summarize() {
 			p50 = append(p50, ms(r.Wrk.P50))
 			p99 = append(p99, ms(r.Wrk.P99))
 			cpu = append(cpu, r.CPUPerReq)
+			cn = append(cn, norm(r))
 			be = append(be, r.BackendCPUPerReq)
 			row.Non2xx += r.Wrk.Non2xx
 			row.SocketErrors += r.Wrk.SockErrs.Total()
 			if b, ok := byRound[round][nameBare]; ok && b.Wrk.RPS > 0 {
 				rb = append(rb, r.Wrk.RPS/b.Wrk.RPS)
 				dcpu = append(dcpu, r.CPUPerReq-b.CPUPerReq)
+				dn = append(dn, norm(r)-norm(b))
 				if b.Wrk.P99 > 0 {
 					p99b = append(p99b, float64(r.Wrk.P99)/float64(b.Wrk.P99))
 				}
@@ -157,6 +169,7 @@ func (rep *report) summarize() {
 			if g, ok := byRound[round][nameGW4]; ok && g.Wrk.RPS > 0 && (t.Name == nameGW4Log || t.Name == nameGW4NoLog || t.Name == nameGW4YAML) {
 				r4 = append(r4, r.Wrk.RPS/g.Wrk.RPS)
 				d4 = append(d4, r.CPUPerReq-g.CPUPerReq)
+				dn4 = append(dn4, norm(r)-norm(g))
 			}
 		}
 		row.RPS, row.P50, row.P99 = median(rps), median(p50), median(p99)
@@ -164,8 +177,9 @@ func (rep *report) summarize() {
 		row.RatioVsBare, row.RatioVsGW0 = median(rb), median(rg)
 		row.BackendPerReq = median(be)
 		row.P99VsBare = median(p99b)
+		row.CPUNorm, row.CPUNormVsBare = median(cn), median(dn)
 		if len(r4) > 0 {
-			row.RatioVsGW4, row.CPUVsGW4 = median(r4), median(d4)
+			row.RatioVsGW4, row.CPUVsGW4, row.CPUNormVsGW4 = median(r4), median(d4), median(dn4)
 		}
 		if len(rps) > 0 {
 			row.RPSMin, row.RPSMax = fnum(slices.Min(rps)), fnum(slices.Max(rps))
@@ -173,6 +187,39 @@ func (rep *report) summarize() {
 		rep.Summary = append(rep.Summary, row)
 	}
 	rep.Budget = rep.budget()
+}
+
+// normFactor is the backend's median CPU per request over its CPU per
+// request in one run. The backend does the same work for every request of
+// every run, so its CPU per request is a gauge of how fast the server core
+// ran during that run: on a shared machine a run can be 1.3–1.6× slower
+// for everything on the core (cache and memory-bandwidth pressure,
+// frequency, hyperthread siblings) without other processes using that core's
+// time, which ForeignPct cannot see. 1 when either figure is missing.
+func normFactor(backendMedian, backendRun float64) float64 {
+	if backendMedian <= 0 || backendRun <= 0 || math.IsNaN(backendMedian) || math.IsNaN(backendRun) {
+		return 1
+	}
+	return backendMedian / backendRun
+}
+
+// slowFactor: a run whose backend CPU per request exceeds the median of
+// the earlier runs' by this factor ran on a slowed core; it is measured
+// again (within -retries) and counted as SLOW.
+const slowFactor = 1.25
+
+// slowRun reports whether rec's backend CPU per request is more than
+// slowFactor times the median of kept (at least 3 earlier runs).
+func slowRun(kept []runRecord, rec runRecord) (bool, float64) {
+	if len(kept) < 3 || rec.BackendCPUPerReq <= 0 {
+		return false, 0
+	}
+	var be []float64
+	for _, r := range kept {
+		be = append(be, r.BackendCPUPerReq)
+	}
+	m := float64(median(be))
+	return rec.BackendCPUPerReq > slowFactor*m, m
 }
 
 // budget checks the numbers against issue 12's targets (ratios against the
@@ -264,13 +311,13 @@ func fmtRatio(v float64) string {
 func (rep *report) printTable(w io.Writer) {
 	fmt.Fprintf(w, "\nResults: %d round(s) × %s per target, %d connections, medians over rounds (seed %d)\n\n",
 		rep.Rounds, rep.Duration, rep.Conns, rep.Seed)
-	const row = "%-10s %-7s %9s %9s %9s %11s %16s %8s %14s %14s %12s\n"
-	fmt.Fprintf(w, row, "target", "mode", "req/s", "p50", "p99", "CPU µs/req", "+CPU µs vs bare", "RSS MiB", "ratio vs bare", "ratio vs gw-0", "p99 vs bare")
-	fmt.Fprintf(w, row, "----------", "-------", "---------", "---------", "---------", "-----------", "----------------", "--------", "--------------", "--------------", "------------")
+	const row = "%-10s %-7s %9s %9s %9s %11s %16s %9s %10s %8s %14s %14s %12s\n"
+	fmt.Fprintf(w, row, "target", "mode", "req/s", "p50", "p99", "CPU µs/req", "+CPU µs vs bare", "CPU norm", "+norm", "RSS MiB", "ratio vs bare", "ratio vs gw-0", "p99 vs bare")
+	fmt.Fprintf(w, row, "----------", "-------", "---------", "---------", "---------", "-----------", "----------------", "---------", "----------", "--------", "--------------", "--------------", "------------")
 	for _, s := range rep.Summary {
-		plus := fmt.Sprintf("%+.1f", s.CPUVsBare)
+		plus, plusN := fmt.Sprintf("%+.1f", s.CPUVsBare), fmt.Sprintf("%+.1f", s.CPUNormVsBare)
 		if s.Target == nameBare {
-			plus = "—"
+			plus, plusN = "—", "—"
 		}
 		mode := ""
 		for _, t := range rep.Targets {
@@ -279,7 +326,7 @@ func (rep *report) printTable(w io.Writer) {
 			}
 		}
 		fmt.Fprintf(w, row, s.Target, mode, fmt.Sprintf("%.0f", s.RPS), fmtMs(float64(s.P50)), fmtMs(float64(s.P99)),
-			fmt.Sprintf("%.1f", s.CPUPerReq), plus, fmt.Sprintf("%.1f", s.RSSMiB),
+			fmt.Sprintf("%.1f", s.CPUPerReq), plus, fmt.Sprintf("%.1f", s.CPUNorm), plusN, fmt.Sprintf("%.1f", s.RSSMiB),
 			fmtRatio(float64(s.RatioVsBare)), fmtRatio(float64(s.RatioVsGW0)), fmtRatio(float64(s.P99VsBare)))
 	}
 	for _, sk := range rep.Skipped {
@@ -302,6 +349,21 @@ func (rep *report) printTable(w io.Writer) {
 	for _, r := range rep.Runs {
 		if r.ForeignPct > foreignWarnPct {
 			noisy++
+		}
+	}
+	slow := 0
+	for _, r := range rep.Runs {
+		if f := normFactor(float64(rep.BackendPerReq), r.BackendCPUPerReq); f < 1/slowFactor {
+			slow++
+		}
+	}
+	if slow > 0 {
+		fmt.Fprintf(w, "SLOW: in %d kept run(s) the backend needed > %.2f× its median CPU per request: the core ran slow for everything then (see \"CPU norm\")\n", slow, slowFactor)
+	}
+	for _, s := range rep.Summary {
+		if s.Target == nameGW4NoLog && !math.IsNaN(float64(s.CPUNormVsGW4)) {
+			fmt.Fprintf(w, "request log on (gw-4 − gw-4-nolog), median of per-round differences: %+.1f CPU µs/req raw, %+.1f backend-normalized\n",
+				-s.CPUVsGW4, -s.CPUNormVsGW4)
 		}
 	}
 	if len(rep.Discarded) > 0 || noisy > 0 {
@@ -332,7 +394,10 @@ func (rep *report) printTable(w io.Writer) {
 	fmt.Fprintf(w, "\nNote: gw-0 (the gateway with no policies) is the control: expect ±10%% run to run on this\n"+
 		"machine class. Ratios are medians of per-round ratios (targets measured in the same round);\n"+
 		"+CPU is the median of per-round differences. CPU is the target process only (utime+stime from\n"+
-		"/proc, %d ticks/s) per request wrk completed; the backend's CPU is separate.\n", rep.ClockTicks)
+		"/proc, %d ticks/s) per request wrk completed; the backend's CPU is separate. \"CPU norm\" scales\n"+
+		"each run's CPU by the backend's median CPU/req over its CPU/req in that run (the backend does the\n"+
+		"same work in every run, so it gauges how fast the shared core ran); \"+norm\" is its per-round\n"+
+		"difference to bare.\n", rep.ClockTicks)
 	if !rep.Pinned {
 		fmt.Fprintf(w, "Note: processes were NOT pinned (fewer than 2 cores): generator and servers share CPUs.\n")
 	}

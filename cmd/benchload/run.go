@@ -325,10 +325,16 @@ func runRounds(ctx context.Context, rep *report, o runOptions, backend *proc) er
 					return err
 				}
 				rec.Round, rec.Position, rec.Attempts = round, pos+1, attempt+1
-				if rec.ForeignPct <= foreignWarnPct || attempt >= o.retries {
+				slow, m := slowRun(rep.Runs, rec)
+				if (rec.ForeignPct <= foreignWarnPct && !slow) || attempt >= o.retries {
 					break
 				}
 				rep.Discarded = append(rep.Discarded, rec)
+				if slow {
+					fmt.Printf("round %d/%d  %-5s slow core (the backend needed %.1f CPU µs/req, median so far %.1f): measuring again\n",
+						round, o.rounds, t.Name, rec.BackendCPUPerReq, m)
+					continue
+				}
 				fmt.Printf("round %d/%d  %-5s disturbed (other processes used %.0f%% of a core): measuring again\n",
 					round, o.rounds, t.Name, rec.ForeignPct)
 			}
@@ -339,6 +345,9 @@ func runRounds(ctx context.Context, rep *report, o runOptions, backend *proc) er
 			}
 			if rec.ForeignPct > foreignWarnPct {
 				warn += fmt.Sprintf("  NOISY: other processes used %.0f%% of a core", rec.ForeignPct)
+			}
+			if slow, m := slowRun(rep.Runs[:len(rep.Runs)-1], rec); slow {
+				warn += fmt.Sprintf("  SLOW: backend %.1f CPU µs/req vs median %.1f", rec.BackendCPUPerReq, m)
 			}
 			fmt.Printf("round %d/%d  %-8s %7.0f req/s  p50 %-7s p99 %-7s CPU %5.1f µs/req  backend %4.1f  cores: srv %3.0f%% gen %3.0f%% steal %2.0f%%  foreign %3.0f%%%s\n",
 				round, o.rounds, t.Name, rec.Wrk.RPS, fmtMs(ms(rec.Wrk.P50)), fmtMs(ms(rec.Wrk.P99)),
