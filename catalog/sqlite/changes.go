@@ -28,13 +28,18 @@ func (s *Store) ChangedEntities(ctx context.Context, since, upto int64) (entitie
 	defer rows.Close()
 	seen := map[string]bool{}
 	versions := map[int64]bool{}
+	// A batch (batch.go) writes many entries under one version: the scan
+	// is complete only when it reached an older entry or the log's start.
+	read, reachedOlder := 0, false
 	for rows.Next() {
+		read++
 		var e string
 		var v int64
 		if err := rows.Scan(&e, &v); err != nil {
 			return nil, false, mapErr(err)
 		}
 		if v <= since {
+			reachedOlder = true
 			break // entries are in version order: the rest are older
 		}
 		if v <= upto {
@@ -48,5 +53,5 @@ func (s *Store) ChangedEntities(ctx context.Context, since, upto int64) (entitie
 	if err := rows.Err(); err != nil {
 		return nil, false, mapErr(err)
 	}
-	return entities, int64(len(versions)) == upto-since, nil
+	return entities, int64(len(versions)) == upto-since && (reachedOlder || read < maxChangeScan), nil
 }
