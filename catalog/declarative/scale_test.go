@@ -169,3 +169,39 @@ func TestPruneAtScale(t *testing.T) {
 		t.Fatalf("re-apply after prune: %v\n%s", err, summary(changes))
 	}
 }
+
+// A write that lands between the plan and the transaction makes the apply
+// plan again inside it: here the API the plan would create is created by
+// someone else meanwhile, so the apply updates it instead of failing.
+func TestApplyReplansAfterConcurrentWrite(t *testing.T) {
+	ctx := context.Background()
+	st := open(t)
+	d := parse(t, `version: 1
+apis:
+  - id: a
+    name: A
+    pathPrefix: /a
+    backendUrl: http://127.0.0.1:9/
+    policy:
+      inbound: [{base: true}]
+`)
+	calls := 0
+	check := func(ctx context.Context, _ catalog.PolicyDoc) error {
+		calls++
+		if calls == 1 {
+			_, err := st.CreateAPI(context.Background(), catalog.API{ID: "a", Name: "A", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1/", SubscriptionRequired: true})
+			return err
+		}
+		return nil
+	}
+	changes, err := declarative.ApplyWith(ctx, st, d, declarative.Options{CheckPolicy: check})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summary(changes); got != "update api a (backendUrl: \"http://127.0.0.1:1/\" → \"http://127.0.0.1:9/\")\ncreate policy api/a" || calls != 2 {
+		t.Fatalf("changes after a concurrent write (%d checks):\n%s", calls, got)
+	}
+	if a, err := st.GetAPI(ctx, "a"); err != nil || a.BackendURL != "http://127.0.0.1:9/" {
+		t.Fatalf("api %+v %v", a, err)
+	}
+}
