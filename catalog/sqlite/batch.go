@@ -21,6 +21,9 @@ type batch struct {
 	mu      sync.Mutex // writes of a batch run one at a time
 	version int64      // the version the batch commits
 	writes  int
+	// modules remembers moduleVersions by name for the batch's policy
+	// writes; a module write in the batch forgets it.
+	modules map[string][]catalog.Module
 }
 
 // batchOf returns the batch ctx carries for s, if any.
@@ -78,6 +81,9 @@ func (b *batch) write(ctx context.Context, a audit, fn func(tx *sql.Tx) error) e
 	if _, err := b.tx.ExecContext(ctx, "SAVEPOINT gatehouse_write"); err != nil {
 		return mapErr(err)
 	}
+	if a.entity == "module" {
+		b.modules = nil
+	}
 	err := fn(b.tx)
 	if err == nil {
 		_, err = b.tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, version)
@@ -106,4 +112,32 @@ func (s *Store) writer(ctx context.Context) interface {
 		return b.tx
 	}
 	return s.w
+}
+
+// moduleVersionsFor returns how a policy write reads a module's versions:
+// moduleVersions, remembered for the rest of the batch inside one. A
+// module's row is read past its wasm blob (milliseconds for a real
+// module), and an apply sets thousands of policies referencing the same
+// few modules. Called from inside a write (batch.mu is held).
+func (s *Store) moduleVersionsFor(ctx context.Context) func(context.Context, *sql.Tx, string) ([]catalog.Module, error) {
+	b := batchOf(ctx, s)
+	if b == nil {
+		return func(ctx context.Context, tx *sql.Tx, name string) ([]catalog.Module, error) {
+			return moduleVersions(ctx, tx, name)
+		}
+	}
+	return func(ctx context.Context, tx *sql.Tx, name string) ([]catalog.Module, error) {
+		if mods, ok := b.modules[name]; ok {
+			return mods, nil
+		}
+		mods, err := moduleVersions(ctx, tx, name)
+		if err != nil {
+			return nil, err
+		}
+		if b.modules == nil {
+			b.modules = map[string][]catalog.Module{}
+		}
+		b.modules[name] = mods
+		return mods, nil
+	}
 }

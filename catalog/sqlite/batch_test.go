@@ -152,3 +152,28 @@ func TestChangedEntitiesAfterBigBatch(t *testing.T) {
 		t.Fatalf("answered complete %v without the user written first", ents)
 	}
 }
+
+// Policy writes in a batch remember the module versions they read; a
+// module written in the same batch is seen by the policy writes after it.
+func TestBatchModuleCache(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	must[catalog.API](t)(s.CreateAPI(ctx, catalog.API{ID: "a", Name: "A", PathPrefix: "/a", BackendURL: "http://127.0.0.1:1"}))
+	doc := catalog.PolicyDoc{Scope: catalog.ScopeAPI, ScopeID: "a", Inbound: []catalog.PolicyEntry{{Module: "m"}}}
+	err := s.Batch(ctx, func(ctx context.Context) error {
+		if err := s.SetPolicy(ctx, doc); err == nil {
+			return errors.New("a policy on a module not uploaded was accepted")
+		}
+		if _, err := s.CreateModule(ctx, catalog.Module{Name: "m", Version: "1.0.0", Wasm: []byte("\x00asm\x01\x00\x00\x00"),
+			Manifest: catalog.ModuleManifest{ABIVersion: 1}}); err != nil {
+			return err
+		}
+		return s.SetPolicy(ctx, doc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetPolicy(ctx, catalog.ScopeAPI, "a"); err != nil {
+		t.Fatal(err)
+	}
+}
