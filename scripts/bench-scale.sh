@@ -6,8 +6,10 @@
 #   GATEHOUSE_SCALE_SUBS   subscriptions in each (100000)
 #   GATEHOUSE_SCALE_WRK    seconds of wrk per catalog (5)
 #   GATEHOUSE_SCALE_MAX    largest catalog of the in-process build benchmark (10000)
+#   GATEHOUSE_SCALE_APPLY  APIs of the apply/export document (10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GATEHOUSE_SCALE_APPLY="${GATEHOUSE_SCALE_APPLY:-10000}"
 GO="${GO:-go}"
 sizes="${GATEHOUSE_SCALE_SIZES:-10 1000 10000}"
 export GATEHOUSE_SCALE_SUBS="${GATEHOUSE_SCALE_SUBS:-100000}"
@@ -59,4 +61,10 @@ echo "== snapshot build in-process: full and one API changed"
 timeout 300 "$GO" test -run '^$' -bench '^BenchmarkSnapshotBuild$' -benchtime 3x -benchmem -count 1 -timeout 5m ./host/gateway/ | grep -E '^Benchmark|^ok'
 echo "== catalog mapping in memory (what a patched load maps after its reads)"
 timeout 120 "$GO" test -run '^$' -bench '^BenchmarkMapRaw$' -benchtime 3x -count 1 ./host/catalogsource/ | grep -E '^Benchmark|^ok'
+
+# --- control plane (branch apply): the admin API on loopback over a real
+# SQLite file, the way the CLI calls it.
+echo "== control plane: apply, no-change re-apply, one API changed, export (JSON, YAML), OpenAPI import/re-import of 1,000 operations; ${GATEHOUSE_SCALE_APPLY} APIs, real SQLite, admin API on loopback (ms)"
+timeout 600 "$GO" test -run '^$' -bench '^BenchmarkApplyScale$' -benchtime 1x -count 1 -timeout 5m ./catalog/adminapi/ 2>&1 |
+	grep -E '^(BenchmarkApplyScale|ok|FAIL|---)' | tr '\t' '\n' | sed -E 's/^ +//' | grep -v '^$'
 echo "== load: $(uptime)"

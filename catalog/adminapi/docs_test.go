@@ -71,7 +71,7 @@ products:
 	if r := e.do("POST", "/apply", ""); r.status != 400 {
 		t.Fatalf("empty document: %d %s", r.status, r.body)
 	}
-	if r := e.do("POST", "/apply", strings.Repeat("#", maxDocumentBody+1)); r.status != 413 {
+	if r := e.do("POST", "/apply", strings.Repeat("#", maxApplyBody+1)); r.status != 413 {
 		t.Fatalf("huge document: %d", r.status)
 	}
 

@@ -243,14 +243,23 @@ func (s *server) moveEntry(w http.ResponseWriter, r *http.Request) error {
 // entry's config must satisfy the policy's JSON Schema. All config
 // failures are reported together.
 func (s *server) checkPolicy(ctx context.Context, d *catalog.PolicyDoc) error {
+	return s.checkPolicyWith(ctx, d, s.st.ListModules, s.st.ListNamedValues)
+}
+
+// checkPolicyWith is checkPolicy reading the modules and named values
+// through the given functions (an apply lists them once for all its
+// policies: apply).
+func (s *server) checkPolicyWith(ctx context.Context, d *catalog.PolicyDoc,
+	listModules func(context.Context) ([]catalog.Module, error),
+	listNamedValues func(context.Context) ([]catalog.NamedValue, error)) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	mods, err := s.st.ListModules(ctx)
+	mods, err := listModules(ctx)
 	if err != nil {
 		return err
 	}
-	values, secrets, err := s.namedValues(ctx, d)
+	values, secrets, err := namedValuesOf(ctx, d, listNamedValues)
 	if err != nil {
 		return err
 	}
@@ -310,10 +319,10 @@ func (s *server) checkPolicy(ctx context.Context, d *catalog.PolicyDoc) error {
 	return nil
 }
 
-// namedValues returns the values of the named values d references, and
+// namedValuesOf returns the values of the named values d references, and
 // the values of those that are secret (to keep them out of messages). It
 // reads nothing when d references none.
-func (s *server) namedValues(ctx context.Context, d *catalog.PolicyDoc) (values map[string]string, secrets []string, err error) {
+func namedValuesOf(ctx context.Context, d *catalog.PolicyDoc, list func(context.Context) ([]catalog.NamedValue, error)) (values map[string]string, secrets []string, err error) {
 	want := map[string]bool{}
 	for _, sec := range sections(d) {
 		for _, e := range *sec.entries {
@@ -325,7 +334,7 @@ func (s *server) namedValues(ctx context.Context, d *catalog.PolicyDoc) (values 
 	if len(want) == 0 {
 		return nil, nil, nil
 	}
-	ns, err := s.st.ListNamedValues(ctx)
+	ns, err := list(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

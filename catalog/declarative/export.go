@@ -36,6 +36,10 @@ func Export(ctx context.Context, st catalog.Store) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	opsOf := map[string][]catalog.Operation{} // in ListOperations' order
+	for _, o := range ops {
+		opsOf[o.APIID] = append(opsOf[o.APIID], o)
+	}
 	for _, a := range apis {
 		req := a.SubscriptionRequired
 		x := API{ID: a.ID, Name: a.Name, PathPrefix: a.PathPrefix, BackendURL: a.BackendURL, Version: a.Version,
@@ -47,11 +51,9 @@ func Export(ctx context.Context, st catalog.Store) (*Document, error) {
 		if a.KeyQuery != catalog.DefaultKeyQuery {
 			x.KeyQuery = a.KeyQuery
 		}
-		for _, o := range ops {
-			if o.APIID == a.ID {
-				x.Operations = append(x.Operations, Operation{ID: o.ID, Name: o.Name, Method: o.Method,
-					URLTemplate: o.URLTemplate, Policy: policy["operation/"+o.ID]})
-			}
+		for _, o := range opsOf[a.ID] {
+			x.Operations = append(x.Operations, Operation{ID: o.ID, Name: o.Name, Method: o.Method,
+				URLTemplate: o.URLTemplate, Policy: policy["operation/"+o.ID]})
 		}
 		d.APIs = append(d.APIs, x)
 	}
@@ -65,15 +67,15 @@ func Export(ctx context.Context, st catalog.Store) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	linksOf := map[string][]string{}
+	for _, l := range links {
+		linksOf[l.ProductID] = append(linksOf[l.ProductID], l.APIID)
+	}
 	for _, p := range prods {
 		x := Product{ID: p.ID, Name: p.Name, Description: p.Description, Published: p.Published,
 			ApprovalRequired: p.ApprovalRequired, SubscriptionsLimit: p.SubscriptionsLimit, APIs: []string{},
 			Policy: policy["product/"+p.ID]}
-		for _, l := range links {
-			if l.ProductID == p.ID {
-				x.APIs = append(x.APIs, l.APIID)
-			}
-		}
+		x.APIs = append(x.APIs, linksOf[p.ID]...)
 		sort.Strings(x.APIs)
 		d.Products = append(d.Products, x)
 	}

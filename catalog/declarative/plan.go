@@ -86,27 +86,69 @@ func PlanWith(ctx context.Context, st catalog.Store, d *Document, opts Options) 
 
 // Apply makes the catalog match d and returns the changes made. The whole
 // document is validated and planned first, so a document with errors
-// writes nothing. The writes themselves are not one transaction: when the
-// store refuses one (say, a name already used by an entity the document
-// does not describe), Apply stops and returns the changes made so far with
-// the error; applying again resumes. Applying the same document twice makes
-// no changes the second time.
+// writes nothing. On a store that can batch writes (catalog.Batcher, as
+// catalog/sqlite does) the writes are one transaction: an apply is all or
+// nothing, bumps the catalog version once (the gateway reloads once), and
+// a document that changes nothing writes nothing at all (no audit entry,
+// no version bump). On another store the writes are made one by one: when
+// the store refuses one, Apply stops and returns the changes made so far
+// with the error, and applying again resumes. Applying the same document
+// twice makes no changes the second time.
 func Apply(ctx context.Context, st catalog.Store, d *Document, prune bool) ([]Change, error) {
 	return ApplyWith(ctx, st, d, Options{Prune: prune})
 }
 
 // ApplyWith is Apply with options.
 func ApplyWith(ctx context.Context, st catalog.Store, d *Document, opts Options) ([]Change, error) {
+	b, batched := st.(catalog.Batcher)
+	var v0 int64
+	if batched {
+		var err error
+		if v0, err = st.Version(ctx); err != nil {
+			return nil, err
+		}
+	}
 	steps, err := plan(ctx, st, d, opts)
 	if err != nil {
 		return nil, err
 	}
-	done := []Change{}
-	for _, s := range steps {
-		if err := s.run(ctx, st); err != nil {
-			return done, fmt.Errorf("%s %s %s: %w", s.Action, s.Kind, s.Key, err)
+	if !batched {
+		done := []Change{}
+		for _, s := range steps {
+			if err := s.run(ctx, st); err != nil {
+				return done, fmt.Errorf("%s %s %s: %w", s.Action, s.Kind, s.Key, err)
+			}
+			done = append(done, s.Change)
 		}
-		done = append(done, s.Change)
+		return done, nil
+	}
+	if len(steps) == 0 {
+		return []Change{}, nil // nothing to write: no transaction at all
+	}
+	// The plan was made outside the transaction, so that checking the
+	// document does not hold the writer. No other write can commit while
+	// the batch runs; if one did between the plan and the batch, plan
+	// again against what is stored now.
+	var done []Change
+	err = b.Batch(ctx, func(ctx context.Context) error {
+		if v, err := st.Version(ctx); err != nil {
+			return err
+		} else if v != v0 {
+			if steps, err = plan(ctx, st, d, opts); err != nil {
+				return err
+			}
+		}
+		done = make([]Change, 0, len(steps))
+		for _, s := range steps {
+			if err := s.run(ctx, st); err != nil {
+				return fmt.Errorf("%s %s %s: %w", s.Action, s.Kind, s.Key, err)
+			}
+			done = append(done, s.Change)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return done, nil
 }
@@ -343,6 +385,13 @@ func (p *planner) apis() error {
 	if err != nil {
 		return err
 	}
+	// Indexed once: looking an API's operations up must not cost the
+	// whole catalog per API (it did: O(APIs × operations)).
+	ops := opIndex{byID: make(map[string]catalog.Operation, len(allOps)), byAPI: map[string][]catalog.Operation{}}
+	for _, o := range allOps {
+		ops.byID[o.ID] = o
+		ops.byAPI[o.APIID] = append(ops.byAPI[o.APIID], o)
+	}
 	want := map[string]bool{}
 	for i, a := range p.d.APIs {
 		path := fmt.Sprintf("apis[%d]", i)
@@ -380,7 +429,7 @@ func (p *planner) apis() error {
 				})
 			}
 		}
-		if err := p.operations(path, a, allOps); err != nil {
+		if err := p.operations(path, a, ops); err != nil {
 			return err
 		}
 		if err := p.policy(path+".policy", catalog.ScopeAPI, a.ID, a.Policy, exists); err != nil {
@@ -405,15 +454,14 @@ func (p *planner) apis() error {
 	return nil
 }
 
-func (p *planner) operations(path string, a API, allOps []catalog.Operation) error {
-	var cur []catalog.Operation
-	byID := map[string]catalog.Operation{}
-	for _, o := range allOps {
-		byID[o.ID] = o
-		if o.APIID == a.ID {
-			cur = append(cur, o)
-		}
-	}
+// opIndex is the stored operations by ID and by API.
+type opIndex struct {
+	byID  map[string]catalog.Operation
+	byAPI map[string][]catalog.Operation
+}
+
+func (p *planner) operations(path string, a API, ops opIndex) error {
+	cur, byID := ops.byAPI[a.ID], ops.byID
 	byKey := map[string]catalog.Operation{}
 	for _, o := range cur {
 		byKey[o.Method+" "+o.URLTemplate] = o
@@ -493,6 +541,10 @@ func (p *planner) products() error {
 	if err != nil {
 		return err
 	}
+	linksOf := map[string][]string{} // product ID → API IDs
+	for _, l := range links {
+		linksOf[l.ProductID] = append(linksOf[l.ProductID], l.APIID)
+	}
 	want := map[string]bool{}
 	for i, pr := range p.d.Products {
 		path := fmt.Sprintf("products[%d]", i)
@@ -520,9 +572,9 @@ func (p *planner) products() error {
 		}
 		if pr.APIs != nil {
 			have := map[string]bool{}
-			for _, l := range links {
-				if l.ProductID == pr.ID && p.haveAPI[l.APIID] {
-					have[l.APIID] = true
+			for _, apiID := range linksOf[pr.ID] {
+				if p.haveAPI[apiID] {
+					have[apiID] = true
 				}
 			}
 			wantLink := map[string]bool{}

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -422,10 +423,27 @@ func Import(ctx context.Context, st catalog.Store, req Request) (*Report, error)
 	if err != nil {
 		return nil, err
 	}
-	if req.APIID == "" {
-		return create(ctx, st, req, res)
+	run := func(ctx context.Context) (*Report, error) {
+		if req.APIID == "" {
+			return create(ctx, st, req, res)
+		}
+		return reimport(ctx, st, req, res)
 	}
-	return reimport(ctx, st, req, res)
+	b, ok := st.(catalog.Batcher)
+	if !ok {
+		return run(ctx)
+	}
+	// One transaction: an import is all or nothing and bumps the catalog
+	// version once (not at all when it changes nothing).
+	var rep *Report
+	if err := b.Batch(ctx, func(ctx context.Context) error {
+		var err error
+		rep, err = run(ctx)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return rep, nil
 }
 
 func create(ctx context.Context, st catalog.Store, req Request, res *Result) (*Report, error) {
@@ -487,6 +505,7 @@ func reimport(ctx context.Context, st catalog.Store, req Request, res *Result) (
 	if err != nil {
 		return nil, err
 	}
+	stored := a
 	if n := strings.TrimSpace(req.Name); n != "" {
 		a.Name = n
 	}
@@ -537,8 +556,10 @@ func reimport(ctx context.Context, st catalog.Store, req Request, res *Result) (
 
 	// Writes. Deletes first, so new operations may take the names of
 	// removed ones.
-	if a, err = st.UpdateAPI(ctx, a); err != nil {
-		return nil, err
+	if !reflect.DeepEqual(a, stored) { // the same document and settings again: nothing to write
+		if a, err = st.UpdateAPI(ctx, a); err != nil {
+			return nil, err
+		}
 	}
 	rep.API = a
 	for _, o := range deletes {

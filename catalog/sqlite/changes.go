@@ -53,12 +53,17 @@ func (s *Store) ChangesSince(ctx context.Context, since, upto int64) (changes []
 	}
 	defer rows.Close()
 	versions := map[int64]bool{}
+	// A batch (batch.go) writes many entries under one version: the scan
+	// is complete only when it reached an older entry or the log's start.
+	read, reachedOlder := 0, false
 	for rows.Next() {
+		read++
 		var c catalog.AuditEntry
 		if err := rows.Scan(&c.Action, &c.Entity, &c.EntityID, &c.Detail, &c.Version); err != nil {
 			return nil, false, mapErr(err)
 		}
 		if c.Version <= since {
+			reachedOlder = true
 			break // entries are in version order: the rest are older
 		}
 		if c.Version <= upto {
@@ -69,7 +74,7 @@ func (s *Store) ChangesSince(ctx context.Context, since, upto int64) (changes []
 	if err := rows.Err(); err != nil {
 		return nil, false, mapErr(err)
 	}
-	if int64(len(versions)) != upto-since {
+	if int64(len(versions)) != upto-since || !(reachedOlder || read < maxChangeScan) {
 		return nil, false, nil
 	}
 	for i, j := 0, len(changes)-1; i < j; i, j = i+1, j-1 {

@@ -109,7 +109,7 @@ func (s *Store) RecordAction(ctx context.Context, action, entity, id, detail str
 	if action == "" || entity == "" || id == "" {
 		return errors.New("sqlite: RecordAction needs an action, an entity and an id")
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, version)
+	_, err := s.writer(ctx).ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, version)
 		VALUES (?, ?, ?, ?, ?, ?, (SELECT version FROM catalog_version WHERE id = 1))`,
 		s.now().UnixNano(), catalog.ActorFrom(ctx), action, entity, id, detail)
 	return mapErr(err)

@@ -190,7 +190,7 @@ func (s *Store) SetPolicy(ctx context.Context, d catalog.PolicyDoc) error {
 				return err
 			}
 		}
-		if err := checkModuleRefs(ctx, tx, d); err != nil {
+		if err := checkModuleRefs(ctx, tx, d, s.moduleVersionsFor(ctx)); err != nil {
 			return err
 		}
 		if err := checkNamedValueRefs(ctx, tx, d); err != nil {
@@ -203,7 +203,7 @@ func (s *Store) SetPolicy(ctx context.Context, d catalog.PolicyDoc) error {
 	})
 }
 
-func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error {
+func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc, load func(context.Context, *sql.Tx, string) ([]catalog.Module, error)) error {
 	versions := map[string][]catalog.Module{}
 	for _, sec := range d.Sections() {
 		for i, e := range sec.Entries {
@@ -216,7 +216,7 @@ func checkModuleRefs(ctx context.Context, tx *sql.Tx, d catalog.PolicyDoc) error
 				mods, ok := versions[name]
 				if !ok {
 					var err error
-					if mods, err = moduleVersions(ctx, tx, name); err != nil {
+					if mods, err = load(ctx, tx, name); err != nil {
 						return err
 					}
 					versions[name] = mods

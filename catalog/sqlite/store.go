@@ -156,6 +156,9 @@ type audit struct {
 // bumps the catalog version and appends the audit entry in the same
 // transaction.
 func (s *Store) write(ctx context.Context, a audit, fn func(tx *sql.Tx) error) error {
+	if b := batchOf(ctx, s); b != nil {
+		return b.write(ctx, a, fn) // one transaction for the whole batch (batch.go)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)

@@ -207,7 +207,7 @@ func (s *Store) SetSubscriptionExpiry(ctx context.Context, id string, expiresAt 
 // getSubW reads a subscription through the writer so the caller sees its
 // own write.
 func (s *Store) getSubW(ctx context.Context, id string) (catalog.Subscription, error) {
-	sub, err := scanSub(s.w.QueryRowContext(ctx, `SELECT `+subCols+` FROM subscriptions s WHERE s.id = ?`, id), s.now())
+	sub, err := scanSub(s.writer(ctx).QueryRowContext(ctx, `SELECT `+subCols+` FROM subscriptions s WHERE s.id = ?`, id), s.now())
 	if err != nil {
 		return catalog.Subscription{}, notFound(err, "subscription", id)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/gatehouse/gatehouse/catalog/declarative"
 )
 
 func applyCommand() *cli.Command {
@@ -26,7 +28,7 @@ func applyCommand() *cli.Command {
 		if file == "" {
 			return usageError{fmt.Errorf("apply: -f FILE is required")}
 		}
-		b, err := readInput(file, 8<<20)
+		b, err := readInput(file, declarative.MaxDocumentSize)
 		if err != nil {
 			return err
 		}
