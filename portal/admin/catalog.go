@@ -79,26 +79,7 @@ func (s *Server) apis(w http.ResponseWriter, r *http.Request) error {
 	return s.renderAPIs(w, r, http.StatusOK, nil)
 }
 
-func (s *Server) renderAPIs(w http.ResponseWriter, r *http.Request, status int, extra map[string]any) error {
-	as, err := s.st.ListAPIs(r.Context())
-	if err != nil {
-		return err
-	}
-	ops, err := s.st.ListOperations(r.Context(), "")
-	if err != nil {
-		return err
-	}
-	count := map[string]int{}
-	for _, o := range ops {
-		count[o.APIID]++
-	}
-	data := map[string]any{"Title": "APIs", "APIs": as, "OpCount": count, "URLImport": s.o.FetchDocument != nil}
-	for k, v := range extra {
-		data[k] = v
-	}
-	s.render(w, r, status, "apis", data)
-	return nil
-}
+// renderAPIs is in apis_page.go (paged in SQL).
 
 // maxDocument bounds an imported OpenAPI document (as the admin API does).
 const maxDocument = 8 << 20

@@ -16,9 +16,12 @@ import (
 // portal's own key): at 10,000 subscriptions and more a page costs what
 // 100 rows cost (RATIONALE.md "Admin API paging").
 
+// Page size and cursor kinds of the portal's paged pages (the portal's
+// own cursor namespace: its own key).
 const (
-	subsPageSize   = 100
-	subsCursorKind = 1 // the portal's cursor namespace (its own key)
+	uiPageSize     = 100
+	subsCursorKind = 1
+	apisCursorKind = 2
 )
 
 var errNoPager = errors.New("admin portal: the Store must implement catalog.Pager (catalog/sqlite does)")
@@ -27,6 +30,52 @@ func (s *Server) cursorKey() []byte {
 	m := hmac.New(sha256.New, s.o.Secret)
 	m.Write([]byte("gatehouse admin portal cursor v1"))
 	return m.Sum(nil)
+}
+
+// pageRequest reads the after/before cursor of a paged page whose filters
+// are params; bad reports a cursor that does not decode (or was made for
+// other filters): the first page is shown then.
+func (s *Server) pageRequest(q url.Values, kind byte, params url.Values) (req catalog.PageRequest, bad bool) {
+	req.Limit = uiPageSize
+	fh := catalog.FilterHash(params.Encode())
+	for _, dir := range []string{"after", "before"} {
+		c := q.Get(dir)
+		if c == "" {
+			continue
+		}
+		k, err := catalog.DecodeCursor(s.cursorKey(), kind, fh, c)
+		if err != nil {
+			return catalog.PageRequest{Limit: uiPageSize}, true
+		}
+		req.After, req.Backward = &k, dir == "before"
+		break
+	}
+	return req, false
+}
+
+// pageLinks sets NextURL and PrevURL of a page of rows read with req: next
+// when more follow (or when the page was read backwards), previous unless
+// this is the first page.
+func (s *Server) pageLinks(data map[string]any, path string, kind byte, params url.Values, req catalog.PageRequest, more bool, first, last catalog.PageKey, rows int) {
+	if rows == 0 {
+		return
+	}
+	fh := catalog.FilterHash(params.Encode())
+	link := func(dir string, k catalog.PageKey) string {
+		v := url.Values{}
+		for name, x := range params {
+			v[name] = x
+		}
+		v.Set(dir, catalog.EncodeCursor(s.cursorKey(), kind, fh, k))
+		return Prefix + path + "?" + v.Encode()
+	}
+	backward := req.Backward && req.After != nil
+	if backward || more {
+		data["NextURL"] = link("after", last)
+	}
+	if (backward && more) || (!backward && req.After != nil) {
+		data["PrevURL"] = link("before", first)
+	}
 }
 
 func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, status int, extra map[string]any) error {
@@ -50,19 +99,15 @@ func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, sta
 		f.Scope, f.ScopeID = "", ""
 		status, data["Error"] = http.StatusBadRequest, "Unknown scope; showing every scope."
 	}
-	fh := catalog.FilterHash(f.UserID, string(f.Scope), f.ScopeID, string(f.State))
-	req := catalog.PageRequest{Limit: subsPageSize}
-	for _, dir := range []string{"after", "before"} {
-		c := q.Get(dir)
-		if c == "" {
-			continue
+	params := url.Values{}
+	for name, x := range map[string]string{"user": f.UserID, "state": string(f.State), "scope": string(f.Scope), "scopeId": f.ScopeID} {
+		if x != "" {
+			params.Set(name, x)
 		}
-		k, err := catalog.DecodeCursor(s.cursorKey(), subsCursorKind, fh, c)
-		if err != nil {
-			status, data["Error"] = http.StatusBadRequest, "That page link is not valid (or was made for other filters); showing the first page."
-			break
-		}
-		req.After, req.Backward = &k, dir == "before"
+	}
+	req, bad := s.pageRequest(q, subsCursorKind, params)
+	if bad {
+		status, data["Error"] = http.StatusBadRequest, "That page link is not valid (or was made for other filters); showing the first page."
 	}
 	pager, ok := s.st.(catalog.Pager)
 	if !ok {
@@ -85,27 +130,7 @@ func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, sta
 		}
 		rows = append(rows, subRow{Subscription: sub, Now: sub.EffectiveState(s.now()), UserEmail: e})
 	}
-	// Links: next when more follow (or when we came back from a later
-	// page), previous when we are not on the first page.
-	link := func(dir string, k catalog.PageKey) string {
-		v := url.Values{}
-		for name, x := range map[string]string{"user": f.UserID, "state": string(f.State), "scope": string(f.Scope), "scopeId": f.ScopeID} {
-			if x != "" {
-				v.Set(name, x)
-			}
-		}
-		v.Set(dir, catalog.EncodeCursor(s.cursorKey(), subsCursorKind, fh, k))
-		return Prefix + "/subscriptions?" + v.Encode()
-	}
-	if len(rows) > 0 {
-		backward := req.Backward && req.After != nil
-		if (backward && req.After != nil) || (!backward && p.More) {
-			data["NextURL"] = link("after", p.Next)
-		}
-		if (backward && p.More) || (!backward && req.After != nil) {
-			data["PrevURL"] = link("before", p.Prev)
-		}
-	}
+	s.pageLinks(data, "/subscriptions", subsCursorKind, params, req, p.More, p.Prev, p.Next, len(rows))
 	ps, err := s.st.ListProducts(ctx)
 	if err != nil {
 		return err

@@ -120,3 +120,44 @@ func TestSubscriptionsPagePaged(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIsPagePaged: the APIs page shows 100 by name with next/previous
+// links and each API's operation count.
+func TestAPIsPagePaged(t *testing.T) {
+	e := newEnv(t, admin.Options{})
+	e.addAdmin("viewer@example.com", catalog.RoleViewer, pw)
+	ctx := catalog.WithActor(context.Background(), "test")
+	for i := 0; i < 130; i++ {
+		id := fmt.Sprintf("api%03d", i)
+		if _, err := e.st.CreateAPI(ctx, catalog.API{ID: id, Name: "API " + id, PathPrefix: "/" + id, BackendURL: "http://127.0.0.1:1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := e.st.CreateOperation(ctx, catalog.Operation{APIID: "api120", Name: fmt.Sprint("op", i), Method: "GET", URLTemplate: fmt.Sprint("/x", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := e.browser()
+	b.signin("viewer@example.com", pw)
+	rowRe := regexp.MustCompile(`<a href="/ui/apis/(api\d+)">`)
+	_, body := b.get("/ui/apis")
+	if n := len(rowRe.FindAllString(body, -1)); n != 100 || subPrevRe.MatchString(body) {
+		t.Fatalf("first page: %d APIs, previous link %v", n, subPrevRe.MatchString(body))
+	}
+	m := subNextRe.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no next link")
+	}
+	code, body := b.get(html.UnescapeString(m[1]))
+	rows := rowRe.FindAllStringSubmatch(body, -1)
+	if code != 200 || len(rows) != 30 || rows[0][1] != "api100" || subNextRe.MatchString(body) || !subPrevRe.MatchString(body) {
+		t.Fatalf("second page: %d, %d APIs", code, len(rows))
+	}
+	if !regexp.MustCompile(`api120</code></td><td><code>/api120</code></td><td><code>[^<]*</code></td><td>3</td>`).MatchString(body) {
+		t.Fatal("api120's operation count is not 3")
+	}
+	if code, _ := b.get("/ui/apis?after=AAAA"); code != http.StatusBadRequest {
+		t.Fatalf("forged cursor: %d", code)
+	}
+}
