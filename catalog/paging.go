@@ -103,6 +103,9 @@ type Pager interface {
 	ListAPIsPage(ctx context.Context, f APIPageFilter, p PageRequest) (Page[API], error)
 	ListUsersPage(ctx context.Context, f UserPageFilter, p PageRequest) (Page[User], error)
 	ListAuditPage(ctx context.Context, f AuditPageFilter, p PageRequest) (Page[AuditEntry], error)
+	// CountOperations counts the operations of each of the given APIs (a
+	// page of them); APIs without operations are absent.
+	CountOperations(ctx context.Context, apiIDs []string) (map[string]int, error)
 }
 
 // PageSlice pages a whole listing in memory, for the small listings

@@ -209,3 +209,30 @@ func (s *Store) ListAuditPage(ctx context.Context, f catalog.AuditPageFilter, p 
 		},
 		func(e catalog.AuditEntry) catalog.PageKey { return catalog.PageKey{N: e.ID} })
 }
+
+// CountOperations counts the operations of each of apiIDs in one query.
+func (s *Store) CountOperations(ctx context.Context, apiIDs []string) (map[string]int, error) {
+	out := make(map[string]int, len(apiIDs))
+	if len(apiIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(apiIDs))
+	for i, id := range apiIDs {
+		args[i] = id
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT api_id, COUNT(*) FROM operations WHERE api_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?, ", len(apiIDs)), ", ")+`) GROUP BY api_id`, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, mapErr(err)
+		}
+		out[id] = n
+	}
+	return out, mapErr(rows.Err())
+}

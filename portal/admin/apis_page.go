@@ -8,8 +8,8 @@ import (
 )
 
 // renderAPIs shows one page of 100 APIs by name, read in SQL, with the
-// operation count of each API on the page (read per API, not for the
-// whole catalog), and next/previous links.
+// operation count of each API on the page (one query for the page, not
+// a read of every operation), and next/previous links.
 func (s *Server) renderAPIs(w http.ResponseWriter, r *http.Request, status int, extra map[string]any) error {
 	ctx := r.Context()
 	data := map[string]any{"Title": "APIs", "URLImport": s.o.FetchDocument != nil}
@@ -29,13 +29,13 @@ func (s *Server) renderAPIs(w http.ResponseWriter, r *http.Request, status int, 
 	if err != nil {
 		return err
 	}
-	count := make(map[string]int, len(p.Items))
-	for _, a := range p.Items {
-		ops, err := s.st.ListOperations(ctx, a.ID)
-		if err != nil {
-			return err
-		}
-		count[a.ID] = len(ops)
+	ids := make([]string, len(p.Items))
+	for i, a := range p.Items {
+		ids[i] = a.ID
+	}
+	count, err := pager.CountOperations(ctx, ids)
+	if err != nil {
+		return err
 	}
 	s.pageLinks(data, "/apis", apisCursorKind, params, req, p.More, p.Prev, p.Next, len(p.Items))
 	data["APIs"], data["OpCount"] = p.Items, count
