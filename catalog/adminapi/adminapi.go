@@ -100,6 +100,8 @@ type server struct {
 	portalURL string
 	sendReset func(ctx context.Context, u catalog.User, link string, expires time.Time) error
 	session   func(r *http.Request) (string, bool, bool) // Options.Session
+	pager     catalog.Pager                              // Options.Store, paging in its queries
+	cursorKey []byte                                     // authenticates list cursors (paging.go)
 }
 
 // New returns the handler serving Prefix. It routes on the full request
@@ -115,6 +117,11 @@ func New(o Options) (http.Handler, error) {
 	}
 	s := &server{st: o.Store, token: []byte(o.Token), validate: o.ValidateModule, log: o.Logger, analytics: o.Analytics, ceilings: o.ModuleCeilings, cache: o.Cache,
 		portalURL: strings.TrimSuffix(o.PortalURL, "/"), sendReset: o.SendResetLink, session: o.Session}
+	pager, ok := o.Store.(catalog.Pager)
+	if !ok {
+		return nil, errNoPager
+	}
+	s.pager, s.cursorKey = pager, cursorSecret(o.Token)
 	if s.log == nil {
 		s.log = slog.Default()
 	}

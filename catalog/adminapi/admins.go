@@ -187,11 +187,15 @@ func (s *server) getMe(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) listAdmins(w http.ResponseWriter, r *http.Request) error {
+	pq, err := s.parsePage(r, kindAdmins, "")
+	if err != nil {
+		return err
+	}
 	as, err := s.st.ListAdmins(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(as))
+	sliceAnswer(w, s, pq, as, func(a catalog.Admin) catalog.PageKey { return catalog.PageKey{S: a.Email, T: a.ID} })
 	return nil
 }
 
@@ -301,11 +305,16 @@ func (s *server) setAdminPassword(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *server) listAdminTokens(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.st.ListAdminTokens(r.Context(), mux.Vars(r)["id"])
+	id := mux.Vars(r)["id"]
+	pq, err := s.parsePage(r, kindAdminTokens, id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(ts))
+	ts, err := s.st.ListAdminTokens(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	sliceAnswer(w, s, pq, ts, func(t catalog.AdminToken) catalog.PageKey { return catalog.PageKey{N: t.CreatedAt.UnixNano(), T: t.ID} })
 	return nil
 }
 

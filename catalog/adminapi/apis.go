@@ -28,14 +28,18 @@ func (s *server) apiRoutes(r routes) {
 }
 
 func (s *server) listAPIs(w http.ResponseWriter, r *http.Request) error {
-	apis, err := s.st.ListAPIs(r.Context())
+	pq, err := s.parsePage(r, kindAPIs, "", "namePrefix", "pathPrefix")
 	if err != nil {
 		return err
 	}
-	for i := range apis {
-		apis[i].OpenAPIDoc = nil
+	p, err := s.pager.ListAPIsPage(r.Context(), catalog.APIPageFilter{NamePrefix: pq.q.Get("namePrefix"), PathPrefix: pq.q.Get("pathPrefix")}, pq.req)
+	if err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, list(apis))
+	for i := range p.Items {
+		p.Items[i].OpenAPIDoc = nil
+	}
+	writePage(w, s, pq, p)
 	return nil
 }
 
@@ -185,11 +189,15 @@ func (s *server) listOperations(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.st.GetAPI(r.Context(), id); err != nil {
 		return err
 	}
+	pq, err := s.parsePage(r, kindOperations, id)
+	if err != nil {
+		return err
+	}
 	ops, err := s.st.ListOperations(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(ops))
+	sliceAnswer(w, s, pq, ops, func(o catalog.Operation) catalog.PageKey { return catalog.PageKey{S: o.URLTemplate, T: o.Method} })
 	return nil
 }
 

@@ -20,11 +20,15 @@ func (s *server) groupRoutes(r routes) {
 }
 
 func (s *server) listGroups(w http.ResponseWriter, r *http.Request) error {
+	pq, err := s.parsePage(r, kindGroups, "")
+	if err != nil {
+		return err
+	}
 	gs, err := s.st.ListGroups(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(gs))
+	sliceAnswer(w, s, pq, gs, func(g catalog.Group) catalog.PageKey { return catalog.PageKey{S: g.Name} })
 	return nil
 }
 
@@ -79,11 +83,15 @@ func (s *server) listGroupUsers(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.st.GetGroup(r.Context(), id); err != nil {
 		return err
 	}
+	pq, err := s.parsePage(r, kindGroupUsers, id)
+	if err != nil {
+		return err
+	}
 	us, err := s.st.ListGroupUsers(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(us))
+	sliceAnswer(w, s, pq, us, func(u catalog.User) catalog.PageKey { return catalog.PageKey{S: u.Email, T: u.ID} })
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -34,19 +35,37 @@ const (
 )
 
 func (s *server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	// The audit log always pages (newest first, 100 by default) and caps
+	// a larger limit at 1000, as it did before paging existed.
 	limit := defaultAuditLimit
-	if q := r.URL.Query().Get("limit"); q != "" {
-		n, err := strconv.Atoi(q)
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return invalid("limit", "must be a positive integer")
 		}
 		limit = min(n, maxAuditLimit)
+		q := r.URL.Query()
+		q.Set("limit", strconv.Itoa(limit))
+		r.URL.RawQuery = q.Encode()
 	}
-	es, err := s.st.ListAudit(r.Context(), limit)
+	pq, err := s.parsePage(r, kindAudit, "", "entity", "action", "actor", "since")
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(es))
+	pq.req.Limit = limit
+	f := catalog.AuditPageFilter{Entity: pq.q.Get("entity"), Action: pq.q.Get("action"), Actor: pq.q.Get("actor")}
+	if v := pq.q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return invalid("since", "must be an RFC 3339 time (2026-12-05T21:00:00Z)")
+		}
+		f.Since = t
+	}
+	p, err := s.pager.ListAuditPage(r.Context(), f, pq.req)
+	if err != nil {
+		return err
+	}
+	writePage(w, s, pq, p)
 	return nil
 }
 
@@ -68,6 +87,10 @@ func masked(n catalog.NamedValue) catalog.NamedValue {
 }
 
 func (s *server) listNamedValues(w http.ResponseWriter, r *http.Request) error {
+	pq, err := s.parsePage(r, kindNamedValues, "")
+	if err != nil {
+		return err
+	}
 	ns, err := s.st.ListNamedValues(r.Context())
 	if err != nil {
 		return err
@@ -75,7 +98,7 @@ func (s *server) listNamedValues(w http.ResponseWriter, r *http.Request) error {
 	for i := range ns {
 		ns[i] = masked(ns[i])
 	}
-	writeJSON(w, http.StatusOK, list(ns))
+	sliceAnswer(w, s, pq, ns, func(n catalog.NamedValue) catalog.PageKey { return catalog.PageKey{S: n.Name} })
 	return nil
 }
 

@@ -26,9 +26,22 @@ func (s *server) moduleRoutes(r routes) {
 }
 
 func (s *server) listModules(w http.ResponseWriter, r *http.Request) error {
+	pq, err := s.parsePage(r, kindModules, "")
+	if err != nil {
+		return err
+	}
 	ms, err := s.st.ListModules(r.Context())
 	if err != nil {
 		return err
+	}
+	if pq.paged {
+		p := catalog.PageSlice(ms, func(m catalog.Module) catalog.PageKey { return catalog.PageKey{S: m.Name, T: m.Version} }, false, pq.req)
+		views := make([]moduleView, len(p.Items))
+		for i, m := range p.Items {
+			views[i] = s.view(m)
+		}
+		writePage(w, s, pq, catalog.Page[moduleView]{Items: views, More: p.More, Next: p.Next})
+		return nil
 	}
 	views := make([]moduleView, len(ms))
 	for i, m := range ms {

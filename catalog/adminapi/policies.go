@@ -56,6 +56,10 @@ func policyScope(r *http.Request) (catalog.Scope, string) {
 }
 
 func (s *server) listPolicies(w http.ResponseWriter, r *http.Request) error {
+	pq, err := s.parsePage(r, kindPolicies, "")
+	if err != nil {
+		return err
+	}
 	ds, err := s.st.ListPolicies(r.Context())
 	if err != nil {
 		return err
@@ -63,7 +67,7 @@ func (s *server) listPolicies(w http.ResponseWriter, r *http.Request) error {
 	for i := range ds {
 		ds[i] = catalog.MaskPolicySecrets(ds[i])
 	}
-	writeJSON(w, http.StatusOK, list(ds))
+	sliceAnswer(w, s, pq, ds, func(d catalog.PolicyDoc) catalog.PageKey { return catalog.PageKey{S: string(d.Scope), T: d.ScopeID} })
 	return nil
 }
 

@@ -21,11 +21,15 @@ func (s *server) productRoutes(r routes) {
 }
 
 func (s *server) listProducts(w http.ResponseWriter, r *http.Request) error {
+	pq, err := s.parsePage(r, kindProducts, "")
+	if err != nil {
+		return err
+	}
 	ps, err := s.st.ListProducts(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(ps))
+	sliceAnswer(w, s, pq, ps, func(p catalog.Product) catalog.PageKey { return catalog.PageKey{S: p.Name} })
 	return nil
 }
 
@@ -80,11 +84,15 @@ func (s *server) listProductAPIs(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.st.GetProduct(r.Context(), id); err != nil {
 		return err
 	}
+	pq, err := s.parsePage(r, kindProductAPIs, id)
+	if err != nil {
+		return err
+	}
 	links, err := s.st.ListProductAPIs(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(links))
+	sliceAnswer(w, s, pq, links, func(l catalog.ProductAPI) catalog.PageKey { return catalog.PageKey{S: l.APIID} })
 	return nil
 }
 

@@ -24,18 +24,38 @@ func (s *server) subscriptionRoutes(r routes) {
 }
 
 func (s *server) listSubscriptions(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	f := catalog.SubscriptionFilter{UserID: q.Get("userId"), Scope: catalog.Scope(q.Get("scope")), ScopeID: q.Get("scopeId")}
+	pq, err := s.parsePage(r, kindSubscriptions, "", "userId", "scope", "scopeId", "productId", "apiId", "state", "namePrefix")
+	if err != nil {
+		return err
+	}
+	q := pq.q
+	f := catalog.SubscriptionPageFilter{SubscriptionFilter: catalog.SubscriptionFilter{UserID: q.Get("userId"), Scope: catalog.Scope(q.Get("scope")), ScopeID: q.Get("scopeId")},
+		State: catalog.SubscriptionState(q.Get("state")), NamePrefix: q.Get("namePrefix")}
 	switch f.Scope {
 	case "", catalog.ScopeAll, catalog.ScopeProduct, catalog.ScopeAPI:
 	default:
 		return invalid("scope", "must be one of all, product, api")
 	}
-	subs, err := s.st.ListSubscriptions(r.Context(), f)
+	// productId and apiId are short for scope=product|api&scopeId=ID.
+	for _, by := range []struct {
+		param string
+		scope catalog.Scope
+	}{{"productId", catalog.ScopeProduct}, {"apiId", catalog.ScopeAPI}} {
+		if id := q.Get(by.param); id != "" {
+			if (f.Scope != "" && f.Scope != by.scope) || (f.ScopeID != "" && f.ScopeID != id) {
+				return invalid(by.param, "contradicts scope/scopeId (or the other of productId, apiId)")
+			}
+			f.Scope, f.ScopeID = by.scope, id
+		}
+	}
+	if f.State != "" && !f.State.Valid() {
+		return invalid("state", "must be one of submitted, active, suspended, cancelled, expired")
+	}
+	p, err := s.pager.ListSubscriptionsPage(r.Context(), f, pq.req)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(subs))
+	writePage(w, s, pq, p)
 	return nil
 }
 

@@ -17,11 +17,21 @@ func (s *server) userRoutes(r routes) {
 }
 
 func (s *server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	us, err := s.st.ListUsers(r.Context())
+	pq, err := s.parsePage(r, kindUsers, "", "emailPrefix", "state")
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(us))
+	f := catalog.UserPageFilter{EmailPrefix: pq.q.Get("emailPrefix"), State: pq.q.Get("state")}
+	switch f.State {
+	case "", catalog.UserActive, catalog.UserBlocked, catalog.UserPending:
+	default:
+		return invalid("state", "must be one of active, blocked, pending")
+	}
+	p, err := s.pager.ListUsersPage(r.Context(), f, pq.req)
+	if err != nil {
+		return err
+	}
+	writePage(w, s, pq, p)
 	return nil
 }
 

@@ -89,6 +89,9 @@ type cmdEnv struct {
 // after positional arguments are parsed too, and fn runs with the resolved
 // output format.
 func leaf(name, usage, argsUsage string, flags []cli.Flag, fn func(e *cmdEnv) error) *cli.Command {
+	if name == "list" {
+		flags = append(flags, limitFlag()) // client_paging.go
+	}
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,

@@ -124,7 +124,7 @@ func listCmd(e *cmdEnv, path string, columns []tableCol) error {
 	if err != nil {
 		return err
 	}
-	raw, err := cl.call("GET", path, nil, nil)
+	raw, err := e.listPaged(cl, path, nil)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func pluginListCommand() *cli.Command {
 		if err != nil {
 			return err
 		}
-		raw, err := cl.call("GET", "/modules", nil, nil)
+		raw, err := e.listPaged(cl, "/modules", nil)
 		if err != nil {
 			return err
 		}

@@ -33,7 +33,7 @@ func policyCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				raw, err := cl.call("GET", "/policies", nil, nil)
+				raw, err := e.listPaged(cl, "/policies", nil)
 				if err != nil {
 					return err
 				}

@@ -51,12 +51,13 @@ func subscriptionCommand() *cli.Command {
 				&cli.StringFlag{Name: "user", Usage: "only this user's"},
 				&cli.StringFlag{Name: "scope", Usage: "only this scope (all, product, api)"},
 				&cli.StringFlag{Name: "scope-id", Usage: "only this product or API"},
+				&cli.StringFlag{Name: "state", Usage: "only this state (submitted, active, suspended, cancelled, expired)"},
 			}, func(e *cmdEnv) error {
 				if err := e.want(0, 0); err != nil {
 					return err
 				}
 				q := url.Values{}
-				for flag, param := range map[string]string{"user": "userId", "scope": "scope", "scope-id": "scopeId"} {
+				for flag, param := range map[string]string{"user": "userId", "scope": "scope", "scope-id": "scopeId", "state": "state"} {
 					if v := e.c.String(flag); v != "" {
 						q.Set(param, v)
 					}
@@ -65,7 +66,7 @@ func subscriptionCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				raw, err := cl.call("GET", "/subscriptions", q, nil)
+				raw, err := e.listPaged(cl, "/subscriptions", q)
 				if err != nil {
 					return err
 				}

@@ -79,26 +79,7 @@ func (s *Server) apis(w http.ResponseWriter, r *http.Request) error {
 	return s.renderAPIs(w, r, http.StatusOK, nil)
 }
 
-func (s *Server) renderAPIs(w http.ResponseWriter, r *http.Request, status int, extra map[string]any) error {
-	as, err := s.st.ListAPIs(r.Context())
-	if err != nil {
-		return err
-	}
-	ops, err := s.st.ListOperations(r.Context(), "")
-	if err != nil {
-		return err
-	}
-	count := map[string]int{}
-	for _, o := range ops {
-		count[o.APIID]++
-	}
-	data := map[string]any{"Title": "APIs", "APIs": as, "OpCount": count, "URLImport": s.o.FetchDocument != nil}
-	for k, v := range extra {
-		data[k] = v
-	}
-	s.render(w, r, status, "apis", data)
-	return nil
-}
+// renderAPIs is in apis_page.go (paged in SQL).
 
 // maxDocument bounds an imported OpenAPI document (as the admin API does).
 const maxDocument = 8 << 20
@@ -475,45 +456,7 @@ func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) error {
 	return s.renderSubscriptions(w, r, http.StatusOK, nil)
 }
 
-func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, status int, extra map[string]any) error {
-	ctx := r.Context()
-	f := catalog.SubscriptionFilter{UserID: r.URL.Query().Get("user"), Scope: catalog.Scope(r.URL.Query().Get("scope")), ScopeID: r.URL.Query().Get("scopeId")}
-	subs, err := s.st.ListSubscriptions(ctx, f)
-	if err != nil {
-		return err
-	}
-	us, err := s.st.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	email := map[string]string{}
-	for _, u := range us {
-		email[u.ID] = u.Email
-	}
-	state := r.URL.Query().Get("state")
-	now := s.now()
-	rows := make([]subRow, 0, len(subs))
-	for _, sub := range subs {
-		row := subRow{Subscription: sub, Now: sub.EffectiveState(now), UserEmail: email[sub.UserID]}
-		if state != "" && string(row.Now) != state {
-			continue
-		}
-		rows = append(rows, row)
-	}
-	const maxRows = 200
-	more := len(rows) > maxRows
-	rows = rows[:min(len(rows), maxRows)]
-	ps, err := s.st.ListProducts(ctx)
-	if err != nil {
-		return err
-	}
-	data := map[string]any{"Title": "Subscriptions", "Subs": rows, "More": more, "Users": us, "Products": ps, "State": state, "Filter": f}
-	for k, v := range extra {
-		data[k] = v
-	}
-	s.render(w, r, status, "subscriptions", data)
-	return nil
-}
+// renderSubscriptions is in subscriptions_page.go (paged in SQL).
 
 func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request) error {
 	in := map[string]any{"userId": form(r, "userId"), "name": form(r, "name"), "scope": form(r, "scope"), "scopeId": form(r, "scopeId")}
