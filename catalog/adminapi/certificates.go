@@ -46,11 +46,27 @@ func viewCert(c catalog.Certificate, now time.Time) certView {
 }
 
 func (s *server) listCertificates(w http.ResponseWriter, r *http.Request) error {
+	pq, err := s.parsePage(r, kindCertificates, "")
+	if err != nil {
+		return err
+	}
 	cs, err := s.st.ListCertificates(r.Context())
 	if err != nil {
 		return err
 	}
 	now := time.Now()
+	if pq.paged {
+		// ListCertificates orders by created_at, then id.
+		p := catalog.PageSlice(cs, func(c catalog.Certificate) catalog.PageKey {
+			return catalog.PageKey{N: c.CreatedAt.UnixNano(), T: c.ID}
+		}, false, pq.req)
+		views := make([]certView, len(p.Items))
+		for i, c := range p.Items {
+			views[i] = viewCert(c, now)
+		}
+		writePage(w, s, pq, catalog.Page[certView]{Items: views, More: p.More, Next: p.Next})
+		return nil
+	}
 	out := make([]certView, len(cs))
 	for i, c := range cs {
 		out[i] = viewCert(c, now)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,5 +239,47 @@ func TestCertificatesBadInput(t *testing.T) {
 	e.must(201, "POST", "/certificates", map[string]any{"certificate": string(rp.CertPEM), "key": string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)}))}, &rc)
 	if rc.KeyType != "RSA 2048" {
 		t.Errorf("key type %q", rc.KeyType)
+	}
+}
+
+// TestCertificatesPaged: the certificate list pages like every other list
+// (creation order, cursors bound to the listing, a bad limit refused).
+func TestCertificatesPaged(t *testing.T) {
+	st, err := sqlite.OpenWithMasterKey(filepath.Join(t.TempDir(), "catalog.db"), testMaster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h, err := New(Options{Store: st, Token: testToken, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e := &env{t: t, st: st, srv: srv}
+	ca := certtest.NewCA("Test CA")
+	var want []string
+	for i := 0; i < 5; i++ {
+		id := fmt.Sprintf("c%d", i)
+		p := ca.Issue(certtest.Options{DNSNames: []string{id + ".example.test"}})
+		e.must(201, "POST", "/certificates", map[string]any{"id": id, "certificate": string(p.ChainPEM), "key": string(p.KeyPEM)}, nil)
+		want = append(want, id)
+	}
+	got, pages := e.walk("/certificates", url.Values{}, 2, nil)
+	if pages != 3 || strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("%d pages %v; want 3 pages %v", pages, got, want)
+	}
+	var pp subPage
+	e.must(201, "POST", "/products", map[string]any{"id": "p1", "name": "P1"}, nil)
+	e.must(201, "POST", "/products", map[string]any{"id": "p2", "name": "P2"}, nil)
+	e.must(200, "GET", "/products?limit=1", nil, &pp)
+	if pp.Next == nil {
+		t.Fatal("products: no next")
+	}
+	if r := e.do("GET", "/certificates?after="+*pp.Next, nil); r.status != 400 {
+		t.Errorf("products cursor on certificates: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/certificates?limit=0", nil); r.status != 400 {
+		t.Errorf("limit=0: %d %s", r.status, r.body)
 	}
 }

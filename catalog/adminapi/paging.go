@@ -38,6 +38,7 @@ const (
 	kindAudit
 	kindAdmins
 	kindAdminTokens
+	kindCertificates
 )
 
 // unpagedLimit reads a whole listing in one query when the client asked
