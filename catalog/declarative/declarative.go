@@ -70,6 +70,10 @@ type API struct {
 	ConsoleTraceDisabled bool        `yaml:"consoleTraceDisabled,omitempty" json:"consoleTraceDisabled,omitempty"`
 	Operations           []Operation `yaml:"operations,omitempty" json:"operations,omitempty"`
 	Policy               *Policy     `yaml:"policy,omitempty" json:"policy,omitempty"`
+
+	// Transport settings (catalog.APITransport): backendProtocol,
+	// backendTls, clientCertificate, websocket.
+	catalog.APITransport `yaml:",inline"`
 }
 
 // Operation is an API operation. Without ID it is matched by method and
@@ -472,7 +476,7 @@ func (d *Document) validate() error {
 func (a *API) toCatalog() catalog.API {
 	ca := catalog.API{ID: a.ID, Name: a.Name, PathPrefix: a.PathPrefix, BackendURL: a.BackendURL, Version: a.Version,
 		SubscriptionRequired: true, KeyHeader: a.KeyHeader, KeyQuery: a.KeyQuery, AllowQueryKey: a.AllowQueryKey,
-		EgressAllow: a.EgressAllow, ConsoleTraceDisabled: a.ConsoleTraceDisabled}
+		EgressAllow: a.EgressAllow, ConsoleTraceDisabled: a.ConsoleTraceDisabled, APITransport: a.APITransport}
 	if a.SubscriptionRequired != nil {
 		ca.SubscriptionRequired = *a.SubscriptionRequired
 	}

@@ -237,7 +237,7 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 	m := newMapper(mods)
 	m.examples = exs
 	m.ceilings = s.Ceilings
-	if m.values, m.secrets, err = namedValues(ctx, s.store, docs); err != nil {
+	if m.values, m.secrets, err = namedValues(ctx, s.store, docs, usesClientKeys(apis)); err != nil {
 		return nil, nil, err
 	}
 	cfg, st, err := m.mapCatalog(apis, ops, docs, links)
@@ -266,8 +266,8 @@ func (s *Source) build(ctx context.Context) (*gateway.Config, *state, error) {
 // policy documents reference as {{name}}, and the values of the secret ones
 // (for the gateway to redact from console traces); nil when none does, so a
 // catalog without references never decrypts anything.
-func namedValues(ctx context.Context, store Store, docs []catalog.PolicyDoc) (map[string]string, []string, error) {
-	refs := false
+func namedValues(ctx context.Context, store Store, docs []catalog.PolicyDoc, keys bool) (map[string]string, []string, error) {
+	refs := keys // an API's backend client key
 	for _, d := range docs {
 		for _, sec := range [][]catalog.PolicyEntry{d.Inbound, d.Backend, d.Outbound, d.OnError} {
 			for _, e := range sec {
@@ -465,6 +465,9 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 		st.apiIDs[a.ID] = a.ID
 		cfg.APIs = append(cfg.APIs, gateway.API{Name: a.ID, PathPrefix: a.PathPrefix, Backend: a.BackendURL, EgressAllow: a.EgressAllow,
 			ConsoleTraceDisabled: a.ConsoleTraceDisabled})
+		if err := m.transport(&cfg.APIs[len(cfg.APIs)-1], a); err != nil {
+			return nil, nil, err
+		}
 	}
 	type opPos struct{ api, op int }
 	opIdx := make(map[string]opPos, len(ops))
