@@ -238,7 +238,14 @@ func checkFields(n *yaml.Node, t reflect.Type, path string) error {
 		fields := map[string]reflect.Type{}
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if f.Anonymous && opts == "inline" { // API's catalog.APITransport
+				for j := 0; j < f.Type.NumField(); j++ {
+					name, _, _ := strings.Cut(f.Type.Field(j).Tag.Get("yaml"), ",")
+					fields[name] = f.Type.Field(j).Type
+				}
+				continue
+			}
 			fields[name] = f.Type
 		}
 		seen := map[string]bool{}
