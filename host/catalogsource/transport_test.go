@@ -352,11 +352,11 @@ func TestCatalogTransportApplyExportRoundTrip(t *testing.T) {
 	serverCA, clientCA := newTestCA(t, "server CA"), newTestCA(t, "client CA")
 	certPEM, keyPEM, _ := clientCA.issue(t, "gw")
 	doc := map[string]any{
-		"version": 1,
+		"version":     1,
 		"namedValues": []any{map[string]any{"name": "gw-key", "value": keyPEM, "secret": true}},
 		"apis": []any{map[string]any{"id": "pay", "name": "pay", "pathPrefix": "/pay", "backendUrl": "https://127.0.0.1:9443",
-			"backendProtocol": "grpc",
-			"backendTls":      map[string]any{"caPem": serverCA.pem, "clientCertPem": certPEM, "clientKeyNamedValue": "gw-key", "serverName": "pay.internal", "minVersion": "1.3"},
+			"backendProtocol":   "grpc",
+			"backendTls":        map[string]any{"caPem": serverCA.pem, "clientCertPem": certPEM, "clientKeyNamedValue": "gw-key", "serverName": "pay.internal", "minVersion": "1.3"},
 			"clientCertificate": map[string]any{"caPem": clientCA.pem, "thumbprints": []string{strings.Repeat("ab", 32)}},
 			"websocket":         map[string]any{"idleTimeout": "30s", "maxDuration": "2h"}}},
 	}
@@ -425,10 +425,187 @@ func TestCatalogTransportApplyExportRoundTrip(t *testing.T) {
 
 func slogDiscard() *log.Logger { return log.New(io.Discard, "", 0) }
 
-var _ = errors.New
-var _ = codes.OK
-var _ = status.Code
-var _ = grpc.NewClient
-var _ = credentials.NewTLS
-var _ = websocket.Dial
-var _ = edge.IsGRPC
+// rawCodec passes gRPC messages as bytes.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) { return *(v.(*[]byte)), nil }
+func (rawCodec) Unmarshal(b []byte, v any) error {
+	*(v.(*[]byte)) = append([]byte(nil), b...)
+	return nil
+}
+func (rawCodec) Name() string { return "raw" }
+
+// echoGRPC: Unary echoes ("fail:" → NOT_FOUND); Server streams the
+// message back three times.
+var echoGRPC = grpc.ServiceDesc{
+	ServiceName: "test.Echo",
+	HandlerType: (*any)(nil),
+	Methods: []grpc.MethodDesc{{MethodName: "Unary", Handler: func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+		var in []byte
+		if err := dec(&in); err != nil {
+			return nil, err
+		}
+		if msg, ok := strings.CutPrefix(string(in), "fail:"); ok {
+			return nil, status.Error(codes.NotFound, msg)
+		}
+		out := append([]byte("echo:"), in...)
+		return &out, nil
+	}}},
+	Streams: []grpc.StreamDesc{{StreamName: "Server", ServerStreams: true, Handler: func(_ any, st grpc.ServerStream) error {
+		var in []byte
+		if err := st.RecvMsg(&in); err != nil {
+			return err
+		}
+		for i := range 3 {
+			out := []byte(string(in) + "#" + string(rune('0'+i)))
+			if err := st.SendMsg(&out); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}},
+}
+
+// A gRPC echo backend behind TLS (a private CA) through a catalog API with
+// backendProtocol grpc: unary and server streaming work, a backend status
+// and a gateway-made one reach the client, and the request log records
+// each call's grpc-status.
+func TestCatalogGRPCBackend(t *testing.T) {
+	te := newTransportEnv(t)
+	ca := newTestCA(t, "grpc CA")
+	_, _, cert := ca.issue(t, "127.0.0.1")
+	gs := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}})), grpc.ForceServerCodec(rawCodec{}))
+	gs.RegisterService(&echoGRPC, struct{}{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+
+	te.write("POST", "/apis", map[string]any{"id": "echo", "name": "echo", "pathPrefix": "/test.Echo", "backendUrl": "https://" + ln.Addr().String() + "/test.Echo",
+		"subscriptionRequired": false, "backendProtocol": "grpc", "backendTls": map[string]any{"caPem": ca.pem}}, http.StatusCreated)
+	te.write("POST", "/apis", map[string]any{"id": "locked", "name": "locked", "pathPrefix": "/test.Locked", "backendUrl": "https://" + ln.Addr().String(),
+		"subscriptionRequired": true, "backendProtocol": "grpc", "backendTls": map[string]any{"caPem": ca.pem}}, http.StatusCreated)
+
+	front := httptest.NewUnstartedServer(edge.GRPCErrors(te.g, nil))
+	front.EnableHTTP2 = true
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(front.Certificate())
+	conn, err := grpc.NewClient(strings.TrimPrefix(front.URL, "https://"), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})),
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	in, out := []byte("hi"), []byte(nil)
+	if err := conn.Invoke(ctx, "/test.Echo/Unary", &in, &out); err != nil || string(out) != "echo:hi" {
+		t.Fatalf("unary: %q %v", out, err)
+	}
+	in = []byte("fail:gone")
+	if err := conn.Invoke(ctx, "/test.Echo/Unary", &in, &out); status.Code(err) != codes.NotFound || status.Convert(err).Message() != "gone" {
+		t.Fatalf("backend NOT_FOUND: %v", err)
+	}
+	st, err := conn.NewStream(ctx, &echoGRPC.Streams[0], "/test.Echo/Server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = []byte("s")
+	if err := st.SendMsg(&in); err != nil {
+		t.Fatal(err)
+	}
+	st.CloseSend()
+	var got []string
+	for {
+		var m []byte
+		if err := st.RecvMsg(&m); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		got = append(got, string(m))
+	}
+	if strings.Join(got, ",") != "s#0,s#1,s#2" {
+		t.Fatalf("stream: %v", got)
+	}
+	in = []byte("x")
+	if err := conn.Invoke(ctx, "/test.Locked/Unary", &in, &out); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("without a key: %v", err)
+	}
+
+	want := map[string]int{"/test.Echo/Unary#0": 0, "/test.Echo/Unary#1": 5, "/test.Echo/Server#0": 0, "/test.Locked/Unary#0": 16}
+	seen := map[string]int{}
+	recs := te.rec.all()
+	for _, r := range recs {
+		k := r.Path + "#" + string(rune('0'+seen[r.Path]))
+		seen[r.Path]++
+		w, ok := want[k]
+		if !ok || !r.GRPC || r.GRPCStatus != w {
+			t.Errorf("record %s: grpc=%v status=%d, want %d (%v)", k, r.GRPC, r.GRPCStatus, w, ok)
+		}
+		delete(want, k)
+	}
+	if len(want) != 0 {
+		t.Errorf("calls without a record: %v (records %d)", want, len(recs))
+	}
+}
+
+// A WebSocket through a catalog API with websocket.idleTimeout 1s is
+// closed by the gateway once idle for that long, and recorded as one call.
+func TestCatalogWebSocketIdleLimit(t *testing.T) {
+	te := newTransportEnv(t)
+	srv := serveGateway(t, te.g)
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			if err := c.Write(context.Background(), typ, msg); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(be.Close)
+	te.write("POST", "/apis", map[string]any{"id": "ws", "name": "ws", "pathPrefix": "/ws", "backendUrl": be.URL, "subscriptionRequired": false,
+		"websocket": map[string]any{"idleTimeout": "1s", "maxDuration": "1h"}}, http.StatusCreated)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := c.Read(ctx); err != nil || string(msg) != "ping" {
+		t.Fatalf("echo: %q %v", msg, err)
+	}
+	idleFrom := time.Now()
+	_, _, err = c.Read(ctx)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("the idle connection was not closed by the gateway: %v", err)
+	}
+	if d := time.Since(idleFrom); d < time.Second {
+		t.Fatalf("closed after %v idle, before the 1s limit", d)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(te.rec.all()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if recs := te.rec.all(); len(recs) != 1 || recs[0].Status != http.StatusSwitchingProtocols || recs[0].BytesIn == 0 {
+		t.Fatalf("records: %+v", recs)
+	}
+}

@@ -367,6 +367,9 @@ func (c *call) finish() {
 	if s := ex.Subscription; s != nil {
 		rec.Product, rec.Subscription, rec.User = s.Product, s.ID, s.User
 	}
+	if edge.IsGRPC(r) {
+		rec.GRPC, rec.GRPCStatus = true, grpcStatus(c.rw.Header(), status)
+	}
 	g.opts.Observer.Observe(rec)
 }
 
