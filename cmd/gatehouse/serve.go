@@ -355,6 +355,11 @@ func serve(c *cli.Context) error {
 		log.Info("shutting down: draining in-flight requests", "timeout", c.Duration("shutdown-timeout"))
 		sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
 		defer cancel()
+		// Shutdown does not track hijacked connections: open WebSockets
+		// get a close frame 1001 "going away" on both sides, within the
+		// same timeout (host/gateway/wsshutdown.go).
+		wsDone := make(chan struct{})
+		go func() { g.CloseWebSockets(sctx); close(wsDone) }()
 		if tlsSrv != nil {
 			go tlsSrv.Shutdown(sctx)
 		}
@@ -365,6 +370,7 @@ func serve(c *cli.Context) error {
 		if tlsSrv != nil && tlsSrv.Shutdown(sctx) != nil {
 			tlsSrv.Close()
 		}
+		<-wsDone
 	}
 	// Every call has been observed: flush the request log (and the spans),
 	// stop polling the catalog.

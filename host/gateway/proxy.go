@@ -288,6 +288,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c.wsUpgrade {
+		if c.g.wsReg.isClosing() { // shutting down (wsshutdown.go)
+			c.writeGeneric(http.StatusServiceUnavailable, "Shutting down: no new WebSocket connections")
+			return
+		}
 		// Removed at the edge with the other hop-by-hop headers; sent
 		// again by the gateway itself, after the chain (websocket.go).
 		r.Header["Connection"] = []string{"Upgrade"}
