@@ -36,6 +36,7 @@ import (
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
 	"github.com/gatehouse/gatehouse/host/hosttest"
+	"github.com/gatehouse/gatehouse/host/metrics"
 )
 
 // testCA is a throwaway CA made in the test.
@@ -113,6 +114,7 @@ type transportEnv struct {
 	*adminEnv
 	g   *gateway.Gateway
 	rec *recorder
+	met *metrics.Metrics
 }
 
 func newTransportEnv(t *testing.T) *transportEnv {
@@ -124,9 +126,9 @@ func newTransportEnv(t *testing.T) *transportEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
+	rec, met := &recorder{}, metrics.New()
 	g, err := gateway.New(gateway.Options{Engine: e, Source: src, Builtin: hosttest.Guest(t, "plugins/builtin"), BuiltinVersion: "test",
-		Observer: rec, Logger: slog.New(slog.DiscardHandler)})
+		Observer: rec, Metrics: met, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func newTransportEnv(t *testing.T) *transportEnv {
 		g.Close()
 		e.Close(ctx)
 	})
-	return &transportEnv{adminEnv: newAdminEnv(t, st, e, catalog.ModuleLimits{}), g: g, rec: rec}
+	return &transportEnv{adminEnv: newAdminEnv(t, st, e, catalog.ModuleLimits{}), g: g, rec: rec, met: met}
 }
 
 // write sends an admin API request that must succeed, then reloads the
@@ -552,6 +554,15 @@ func TestCatalogGRPCBackend(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Errorf("calls without a record: %v (records %d)", want, len(recs))
+	}
+	// gatehouse_grpc_calls_total counts them by API and status.
+	mrec := httptest.NewRecorder()
+	te.met.Handler().ServeHTTP(mrec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, line := range []string{`gatehouse_grpc_calls_total{api="echo",grpc_status="0"} 2`, `gatehouse_grpc_calls_total{api="echo",grpc_status="5"} 1`,
+		`gatehouse_grpc_calls_total{api="locked",grpc_status="16"} 1`} {
+		if !strings.Contains(mrec.Body.String(), line+"\n") {
+			t.Errorf("metrics lack %s:\n%s", line, mrec.Body.String())
+		}
 	}
 }
 

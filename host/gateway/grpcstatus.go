@@ -18,3 +18,16 @@ func grpcStatus(h http.Header, status int) int {
 	}
 	return edge.GRPCStatusForHTTP(status)
 }
+
+// GRPCMetrics is implemented by RouteMetrics that count gRPC calls by
+// their final grpc-status (host/metrics: gatehouse_grpc_calls_total by API).
+type GRPCMetrics interface {
+	ObserveGRPC(code int)
+}
+
+// observeGRPC counts a finished gRPC call of the route m.
+func (c *call) observeGRPC(m RouteMetrics, status int) {
+	if o, ok := m.(GRPCMetrics); ok && edge.IsGRPC(c.r) {
+		o.ObserveGRPC(grpcStatus(c.rw.Header(), status))
+	}
+}

@@ -324,8 +324,10 @@ func (c *call) finish() {
 		if c.rt != nil && c.rt.met != nil {
 			c.rt.met.ObserveCall(status, total)
 			observeCache(c.rt.met, &c.ex)
+			c.observeGRPC(c.rt.met, status)
 		} else if g.noRoute != nil {
 			g.noRoute.ObserveCall(status, total)
+			c.observeGRPC(g.noRoute, status)
 		}
 	}
 	if g.opts.Observer == nil {
