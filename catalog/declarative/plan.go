@@ -146,7 +146,7 @@ func plan(ctx context.Context, st catalog.Store, d *Document, opts Options) ([]s
 	for _, pd := range pols {
 		p.policies[string(pd.Scope)+"/"+pd.ScopeID] = pd
 	}
-	for _, f := range []func() error{p.users, p.groups, p.apis, p.products, p.subscriptions, p.namedValues} {
+	for _, f := range []func() error{p.users, p.groups, p.apis, p.products, p.subscriptions, p.namedValues, p.clientKeys} {
 		if err := f(); err != nil {
 			return nil, err
 		}

@@ -362,6 +362,31 @@ func TestCatalogTransportApplyExportRoundTrip(t *testing.T) {
 			"clientCertificate": map[string]any{"caPem": clientCA.pem, "thumbprints": []string{strings.Repeat("ab", 32)}},
 			"websocket":         map[string]any{"idleTimeout": "30s", "maxDuration": "2h"}}},
 	}
+	// A document naming a missing, plain or non-matching key writes nothing.
+	_, otherKey, _ := clientCA.issue(t, "other")
+	for _, bad := range []struct {
+		nv   map[string]any
+		want string
+	}{
+		{map[string]any{"name": "other", "value": keyPEM, "secret": true}, "unknown named value"},
+		{map[string]any{"name": "gw-key", "value": keyPEM}, "not secret"},
+		{map[string]any{"name": "gw-key", "value": otherKey, "secret": true}, "does not match"},
+	} {
+		bd := map[string]any{"version": 1, "namedValues": []any{bad.nv}, "apis": doc["apis"]}
+		b, _ := json.Marshal(bd)
+		d, err := declarative.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _ := st.Version(ctx)
+		_, err = declarative.Apply(ctx, st, d, false)
+		if err == nil || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), "apis[0].backendTls.clientKeyNamedValue") {
+			t.Fatalf("apply expecting %q: %v", bad.want, err)
+		}
+		if after, _ := st.Version(ctx); after != before {
+			t.Fatalf("a refused apply wrote (version %d → %d)", before, after)
+		}
+	}
 	b, _ := json.Marshal(doc)
 	d, err := declarative.Parse(b)
 	if err != nil {
