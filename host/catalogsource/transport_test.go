@@ -313,6 +313,7 @@ func TestCatalogTransportBadInput(t *testing.T) {
 		{"client cert rule empty", "", map[string]any{"clientCertificate": map[string]any{}}, []string{"clientCertificate", "caPem or thumbprints"}},
 		{"client cert bad thumbprint", "", map[string]any{"clientCertificate": map[string]any{"thumbprints": []string{"abc"}}}, []string{"clientCertificate.thumbprints[0]"}},
 		{"client cert bad CA", "", map[string]any{"clientCertificate": map[string]any{"caPem": "x"}}, []string{"clientCertificate.caPem"}},
+		{"metadata backend", "https://169.254.169.254/x", map[string]any{"backendTls": map[string]any{"caPem": ca.pem, "serverName": "a.internal"}}, []string{"backendUrl"}},
 		{"unknown field", "", map[string]any{"backendTls": map[string]any{"clientKeyPem": keyPEM}}, []string{"clientKeyPem"}},
 	}
 	for _, c := range cases {
@@ -643,5 +644,49 @@ func TestCatalogWebSocketIdleLimit(t *testing.T) {
 	}
 	if recs := te.rec.all(); len(recs) != 1 || recs[0].Status != http.StatusSwitchingProtocols || recs[0].BytesIn == 0 {
 		t.Fatalf("records: %+v", recs)
+	}
+}
+
+// A catalog API's clientCertificate rule is enforced at a TLS listener
+// that asks for certificates: none → 401, one from another CA → 403, one
+// from the API's CA → the backend; another API is not affected.
+func TestCatalogClientCertificateRule(t *testing.T) {
+	te := newTransportEnv(t)
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	t.Cleanup(be.Close)
+	partnerCA, otherCA := newTestCA(t, "partner CA"), newTestCA(t, "other CA")
+	te.write("POST", "/apis", map[string]any{"id": "partners", "name": "partners", "pathPrefix": "/partners", "backendUrl": be.URL,
+		"subscriptionRequired": false, "clientCertificate": map[string]any{"caPem": partnerCA.pem}}, http.StatusCreated)
+	te.write("POST", "/apis", map[string]any{"id": "open", "name": "open", "pathPrefix": "/open", "backendUrl": be.URL, "subscriptionRequired": false}, http.StatusCreated)
+	if !te.g.NeedsClientCert() {
+		t.Fatal("the gateway does not ask for client certificates")
+	}
+	front := httptest.NewUnstartedServer(te.g)
+	front.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(front.Certificate())
+	client := func(ca *testCA) *http.Client {
+		cfg := &tls.Config{RootCAs: pool}
+		if ca != nil {
+			_, _, c := ca.issue(t, "caller")
+			cfg.Certificates = []tls.Certificate{c}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+	}
+	for _, c := range []struct {
+		ca   *testCA
+		path string
+		want int
+	}{{nil, "/partners/x", 401}, {otherCA, "/partners/x", 403}, {partnerCA, "/partners/x", 200}, {nil, "/open/x", 200}} {
+		res, err := client(c.ca).Get(front.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Errorf("%s with a certificate of %v: %d, want %d", c.path, c.ca != nil, res.StatusCode, c.want)
+		}
 	}
 }
