@@ -40,6 +40,9 @@ type API struct {
 	// policy trace for this API (docs/console.md): console calls still
 	// work, but the gateway never records a trace for them.
 	ConsoleTraceDisabled bool `json:"consoleTraceDisabled"`
+	// APITransport: backendProtocol, backendTls, clientCertificate and
+	// websocket (transport.go).
+	APITransport
 }
 
 // Operation is one method + URL template of an API.

@@ -289,7 +289,7 @@ func (a *API) Validate() error {
 	if a.KeyQuery == "" || len(a.KeyQuery) > 128 || !paramRe.MatchString(a.KeyQuery) {
 		return fieldErr("keyQuery", "must be a query parameter name of letters, digits, '_' and '-'")
 	}
-	return nil
+	return a.ValidateTransport(a.BackendURL)
 }
 
 // Validate checks every field of the operation.

@@ -31,6 +31,11 @@ type Record struct {
 	// (records written before it was kept read back "hit" or "").
 	CacheStatus string
 	PolicyError string
+	// GRPC marks a gRPC call; GRPCStatus is then its final grpc-status
+	// (-1: the response carried none). JSON: grpcStatus, absent when not
+	// gRPC.
+	GRPC       bool
+	GRPCStatus int
 }
 
 // recordJSON is the JSON shape of a Record: durations in milliseconds.
@@ -56,6 +61,7 @@ type recordJSON struct {
 	CacheHit      bool      `json:"cacheHit"`
 	CacheStatus   string    `json:"cacheStatus,omitempty"`
 	PolicyError   string    `json:"policyError,omitempty"`
+	GRPCStatus    *int      `json:"grpcStatus,omitempty"`
 }
 
 // MarshalJSON encodes r with lowerCamelCase names and durations as
@@ -67,6 +73,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Query: r.Query, Status: r.Status, BackendStatus: r.BackendStatus,
 		TotalMs: ms(r.Total), BackendMs: ms(r.Backend), PoliciesMs: ms(r.Policies),
 		BytesIn: r.BytesIn, BytesOut: r.BytesOut, CacheHit: r.CacheHit, CacheStatus: r.CacheStatus, PolicyError: r.PolicyError,
+		GRPCStatus: grpcStatusJSON(r),
 	})
 }
 
@@ -81,6 +88,9 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		Query: j.Query, Status: j.Status, BackendStatus: j.BackendStatus,
 		Total: fromMs(j.TotalMs), Backend: fromMs(j.BackendMs), Policies: fromMs(j.PoliciesMs),
 		BytesIn: j.BytesIn, BytesOut: j.BytesOut, CacheHit: j.CacheHit, CacheStatus: j.CacheStatus, PolicyError: j.PolicyError}
+	if j.GRPCStatus != nil {
+		r.GRPC, r.GRPCStatus = true, *j.GRPCStatus
+	}
 	return nil
 }
 

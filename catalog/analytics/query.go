@@ -3,6 +3,7 @@ package analytics
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"io"
@@ -218,7 +219,7 @@ func (w *Writer) Requests(ctx context.Context, f RequestFilter) ([]Record, error
 		limit = MaxRequestLimit
 	}
 	stmt := `SELECT ts, request_id, api, operation, product, subscription, user, client_ip, method, path, query,
-		status, backend_status, total_us, backend_us, policies_us, bytes_in, bytes_out, cache_hit, policy_error
+		status, backend_status, total_us, backend_us, policies_us, bytes_in, bytes_out, cache_hit, policy_error, grpc_status
 		FROM requests WHERE 1=1`
 	var args []any
 	for _, c := range []struct{ col, v string }{
@@ -253,10 +254,12 @@ func (w *Writer) Requests(ctx context.Context, f RequestFilter) ([]Record, error
 		var r Record
 		var ts, tot, be, pol int64
 		var ch int
+		var gs sql.NullInt64
 		if err := rows.Scan(&ts, &r.RequestID, &r.API, &r.Operation, &r.Product, &r.Subscription, &r.User, &r.ClientIP,
-			&r.Method, &r.Path, &r.Query, &r.Status, &r.BackendStatus, &tot, &be, &pol, &r.BytesIn, &r.BytesOut, &ch, &r.PolicyError); err != nil {
+			&r.Method, &r.Path, &r.Query, &r.Status, &r.BackendStatus, &tot, &be, &pol, &r.BytesIn, &r.BytesOut, &ch, &r.PolicyError, &gs); err != nil {
 			return nil, err
 		}
+		r.GRPC, r.GRPCStatus = gs.Valid, int(gs.Int64)
 		r.Time = time.UnixMicro(ts).UTC()
 		r.Total, r.Backend, r.Policies = time.Duration(tot)*time.Microsecond, time.Duration(be)*time.Microsecond, time.Duration(pol)*time.Microsecond
 		r.CacheHit, r.CacheStatus = decodeCache(ch)

@@ -190,6 +190,10 @@ func openDB(path string) (*sql.DB, *sql.DB, error) {
 		w.Close()
 		return nil, nil, fmt.Errorf("analytics: %s: creating the schema: %w", path, err)
 	}
+	if err := addGRPCStatusColumn(ctx, w); err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("analytics: %s: %w", path, err)
+	}
 	r, err := sql.Open(driverName, dsn(path)+"?"+readerParams)
 	if err != nil {
 		w.Close()
@@ -502,7 +506,7 @@ var levels = [...]struct {
 var chunkSizes = [...]int{64, 32, 16, 8, 4, 2, 1}
 
 const (
-	requestCols = 20 // parameters per raw row
+	requestCols = 21 // parameters per raw row
 	rollupCols  = 7  // parameters per rollup row
 )
 
@@ -538,7 +542,7 @@ func multiRow(prefix string, rows, cols int, suffix string) string {
 }
 
 const insertRequestsPrefix = `INSERT INTO requests (ts, request_id, api, operation, product, subscription, user, client_ip,
-	method, path, query, status, backend_status, total_us, backend_us, policies_us, bytes_in, bytes_out, cache_hit, policy_error)`
+	method, path, query, status, backend_status, total_us, backend_us, policies_us, bytes_in, bytes_out, cache_hit, policy_error, grpc_status)`
 
 func upsertRollupsPrefix(table string) string {
 	return `INSERT INTO ` + table + ` (bucket, api, operation, product, subscription, user, data)`
@@ -786,6 +790,7 @@ func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
 			a[17].Value = r.BytesOut
 			a[18].Value = cacheCode(r)
 			a[19].Value = r.PolicyError
+			a[20].Value = grpcStatusColumn(r)
 		}
 		w.stmts.Add(1)
 		if err := execStmt(ctx, st, args); err != nil {

@@ -72,6 +72,10 @@ type API struct {
 	ConsoleTraceDisabled bool        `yaml:"consoleTraceDisabled,omitempty" json:"consoleTraceDisabled,omitempty"`
 	Operations           []Operation `yaml:"operations,omitempty" json:"operations,omitempty"`
 	Policy               *Policy     `yaml:"policy,omitempty" json:"policy,omitempty"`
+
+	// Transport settings (catalog.APITransport): backendProtocol,
+	// backendTls, clientCertificate, websocket.
+	catalog.APITransport `yaml:",inline"`
 }
 
 // Operation is an API operation. Without ID it is matched by method and
@@ -236,7 +240,14 @@ func checkFields(n *yaml.Node, t reflect.Type, path string) error {
 		fields := map[string]reflect.Type{}
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if f.Anonymous && opts == "inline" { // API's catalog.APITransport
+				for j := 0; j < f.Type.NumField(); j++ {
+					name, _, _ := strings.Cut(f.Type.Field(j).Tag.Get("yaml"), ",")
+					fields[name] = f.Type.Field(j).Type
+				}
+				continue
+			}
 			fields[name] = f.Type
 		}
 		seen := map[string]bool{}
@@ -505,7 +516,7 @@ func (d *Document) validate() error {
 func (a *API) toCatalog() catalog.API {
 	ca := catalog.API{ID: a.ID, Name: a.Name, PathPrefix: a.PathPrefix, BackendURL: a.BackendURL, Version: a.Version,
 		SubscriptionRequired: true, KeyHeader: a.KeyHeader, KeyQuery: a.KeyQuery, AllowQueryKey: a.AllowQueryKey,
-		EgressAllow: a.EgressAllow, ConsoleTraceDisabled: a.ConsoleTraceDisabled}
+		EgressAllow: a.EgressAllow, ConsoleTraceDisabled: a.ConsoleTraceDisabled, APITransport: a.APITransport}
 	if a.SubscriptionRequired != nil {
 		ca.SubscriptionRequired = *a.SubscriptionRequired
 	}

@@ -219,9 +219,9 @@ func TestUpdatesAndDiffs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `update user bob (name: "Bob" → "Robert")
+update named-value partner-token (value: (secret) changed)
 update api echo (backendUrl: "http://127.0.0.1:8081" → "http://127.0.0.1:8082")
 update subscription bob-all (state: "suspended" → "active")
-update named-value partner-token (value: (secret) changed)
 update policy operation/echo-get (inbound: configuration changed)`
 	if got := summary(cs); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)

@@ -2,6 +2,7 @@ package declarative
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 
 	"github.com/gatehouse/gatehouse/catalog"
@@ -44,7 +45,7 @@ func Export(ctx context.Context, st catalog.Store) (*Document, error) {
 		req := a.SubscriptionRequired
 		x := API{ID: a.ID, Name: a.Name, PathPrefix: a.PathPrefix, BackendURL: a.BackendURL, Version: a.Version,
 			SubscriptionRequired: &req, AllowQueryKey: a.AllowQueryKey, EgressAllow: a.EgressAllow, ConsoleTraceDisabled: a.ConsoleTraceDisabled, Operations: []Operation{},
-			Policy: policy["api/"+a.ID]}
+			Policy: policy["api/"+a.ID], APITransport: a.APITransport}
 		if a.KeyHeader != catalog.DefaultKeyHeader {
 			x.KeyHeader = a.KeyHeader
 		}
@@ -131,4 +132,14 @@ func Export(ctx context.Context, st catalog.Store) (*Document, error) {
 		d.NamedValues = append(d.NamedValues, x)
 	}
 	return d, nil
+}
+
+// transportText is an API's transport settings as compact JSON for plan
+// diffs ("" when none); it holds no key, only the key's named value.
+func transportText(t catalog.APITransport) string {
+	if t.IsZero() {
+		return ""
+	}
+	b, _ := json.Marshal(t)
+	return string(b)
 }

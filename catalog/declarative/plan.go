@@ -20,24 +20,24 @@ import (
 // depend on, then creates and updates the other way round.
 const (
 	delPolicy = iota
-	delNamedValue
 	delSubscription
 	delProductAPI
 	delProduct
 	delOperation
 	delAPI
+	delNamedValue // after the APIs whose backendTls may name it
 	delGroupUser
 	delGroup
 	delUser
 	putUser
 	putGroup
 	putGroupUser
+	putNamedValue // before the APIs whose backendTls may name it
 	putAPI
 	putOperation
 	putProduct
 	putProductAPI
 	putSubscription
-	putNamedValue
 	putPolicy
 )
 
@@ -188,7 +188,7 @@ func plan(ctx context.Context, st catalog.Store, d *Document, opts Options) ([]s
 	for _, pd := range pols {
 		p.policies[string(pd.Scope)+"/"+pd.ScopeID] = pd
 	}
-	for _, f := range []func() error{p.users, p.groups, p.apis, p.products, p.subscriptions, p.namedValues} {
+	for _, f := range []func() error{p.users, p.groups, p.apis, p.products, p.subscriptions, p.namedValues, p.clientKeys} {
 		if err := f(); err != nil {
 			return nil, err
 		}
@@ -416,6 +416,7 @@ func (p *planner) apis() error {
 			df.field("allowQueryKey", old.AllowQueryKey, ca.AllowQueryKey)
 			df.field("egressAllow", strings.Join(old.EgressAllow, ", "), strings.Join(ca.EgressAllow, ", "))
 			df.field("consoleTraceDisabled", old.ConsoleTraceDisabled, ca.ConsoleTraceDisabled)
+			df.field("transport", transportText(old.APITransport), transportText(ca.APITransport))
 			if len(df) > 0 {
 				p.add("update", "api", a.ID, df.String(), putAPI, func(ctx context.Context, st catalog.Store) error {
 					// Keep what the document does not carry.

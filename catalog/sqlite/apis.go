@@ -9,15 +9,15 @@ import (
 	"github.com/gatehouse/gatehouse/catalog"
 )
 
-const apiCols = `id, name, path_prefix, backend_url, version, revision, subscription_required, key_header, key_query, allow_query_key, egress_allow, console_trace_disabled`
+const apiCols = `id, name, path_prefix, backend_url, version, revision, subscription_required, key_header, key_query, allow_query_key, egress_allow, console_trace_disabled, transport`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanAPI(row scanner, extra ...any) (catalog.API, error) {
 	var a catalog.API
-	var egress string
+	var egress, transport string
 	dest := append([]any{&a.ID, &a.Name, &a.PathPrefix, &a.BackendURL, &a.Version, &a.Revision,
-		&a.SubscriptionRequired, &a.KeyHeader, &a.KeyQuery, &a.AllowQueryKey, &egress, &a.ConsoleTraceDisabled}, extra...)
+		&a.SubscriptionRequired, &a.KeyHeader, &a.KeyQuery, &a.AllowQueryKey, &egress, &a.ConsoleTraceDisabled, &transport}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return a, err
 	}
@@ -25,6 +25,9 @@ func scanAPI(row scanner, extra ...any) (catalog.API, error) {
 		if err := json.Unmarshal([]byte(egress), &a.EgressAllow); err != nil {
 			return a, fmt.Errorf("api %s: egress_allow: %w", a.ID, err)
 		}
+	}
+	if err := scanTransport(&a, transport); err != nil {
+		return a, err
 	}
 	return a, nil
 }
@@ -49,11 +52,14 @@ func (s *Store) CreateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 		return catalog.API{}, err
 	}
 	err := s.write(ctx, audit{"create", "api", a.ID, a.Name}, func(tx *sql.Tx) error {
+		if err := s.checkClientKey(ctx, tx, a); err != nil {
+			return err
+		}
 		now := s.now().UnixNano()
 		_, err := tx.ExecContext(ctx, `INSERT INTO apis (`+apiCols+`, openapi_doc, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
-			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), b2i(a.ConsoleTraceDisabled), a.OpenAPIDoc, now, now)
+			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), b2i(a.ConsoleTraceDisabled), transportText(a), a.OpenAPIDoc, now, now)
 		return err
 	})
 	if err != nil {
@@ -98,11 +104,20 @@ func (s *Store) UpdateAPI(ctx context.Context, a catalog.API) (catalog.API, erro
 	if err := a.Validate(); err != nil {
 		return catalog.API{}, err
 	}
-	err := s.writeOne(ctx, audit{"update", "api", a.ID, a.Name}, "api", a.ID, `UPDATE apis SET name = ?, path_prefix = ?, backend_url = ?, version = ?,
+	err := s.write(ctx, audit{"update", "api", a.ID, a.Name}, func(tx *sql.Tx) error {
+		if err := s.checkClientKey(ctx, tx, a); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE apis SET name = ?, path_prefix = ?, backend_url = ?, version = ?,
 		revision = ?, subscription_required = ?, key_header = ?, key_query = ?, allow_query_key = ?,
-		egress_allow = ?, console_trace_disabled = ?, openapi_doc = ?, updated_at = ? WHERE id = ?`,
-		a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
-		a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), b2i(a.ConsoleTraceDisabled), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
+		egress_allow = ?, console_trace_disabled = ?, transport = ?, openapi_doc = ?, updated_at = ? WHERE id = ?`,
+			a.Name, a.PathPrefix, a.BackendURL, a.Version, a.Revision, b2i(a.SubscriptionRequired),
+			a.KeyHeader, a.KeyQuery, b2i(a.AllowQueryKey), egressText(a), b2i(a.ConsoleTraceDisabled), transportText(a), a.OpenAPIDoc, s.now().UnixNano(), a.ID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "api", a.ID)
+	})
 	if err != nil {
 		return catalog.API{}, err
 	}

@@ -333,6 +333,9 @@ func (s *Store) putNamedValue(ctx context.Context, n catalog.NamedValue, update 
 				n.Name, plain, sealed, b2i(n.Secret))
 			return err
 		}
+		if err := checkKeyValueChange(ctx, tx, n.Name, &n); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE named_values SET value = ?, value_sealed = ?, secret = ? WHERE name = ?`,
 			plain, sealed, b2i(n.Secret), n.Name)
 		if err != nil {
@@ -401,6 +404,9 @@ func (s *Store) DeleteNamedValue(ctx context.Context, name string) error {
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := checkKeyValueChange(ctx, tx, name, nil); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM named_values WHERE name = ?`, name)

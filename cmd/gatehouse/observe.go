@@ -20,7 +20,7 @@ func (l requestLog) Observe(c *gateway.CallRecord) {
 		Status: c.Status, BackendStatus: c.BackendStatus,
 		Total: c.Total, Backend: c.Backend, Policies: c.Policies,
 		BytesIn: c.BytesIn, BytesOut: c.BytesOut, CacheHit: c.CacheHit, CacheStatus: c.CacheStatus,
-		PolicyError: c.PolicyError,
+		PolicyError: c.PolicyError, GRPC: c.GRPC, GRPCStatus: c.GRPCStatus,
 	}
 	l.w.Log(&r)
 }

@@ -272,7 +272,7 @@ func serve(c *cli.Context) error {
 	var tlsSrv *http.Server
 	var tlsURL string
 	// gRPC calls get the gateway's own answers as gRPC statuses.
-	var front http.Handler = edge.GRPCErrors(g, met.GRPCObserver())
+	var front http.Handler = edge.GRPCErrors(g, nil) // the gateway's Metrics count gRPC calls per API
 	plain := front
 	if etls != nil {
 		var tln net.Listener
@@ -371,6 +371,11 @@ func serve(c *cli.Context) error {
 		log.Info("shutting down: draining in-flight requests", "timeout", c.Duration("shutdown-timeout"))
 		sctx, cancel := context.WithTimeout(context.Background(), c.Duration("shutdown-timeout"))
 		defer cancel()
+		// Shutdown does not track hijacked connections: open WebSockets
+		// get a close frame 1001 "going away" on both sides, within the
+		// same timeout (host/gateway/wsshutdown.go).
+		wsDone := make(chan struct{})
+		go func() { g.CloseWebSockets(sctx); close(wsDone) }()
 		if tlsSrv != nil {
 			go tlsSrv.Shutdown(sctx)
 		}
@@ -381,6 +386,7 @@ func serve(c *cli.Context) error {
 		if tlsSrv != nil && tlsSrv.Shutdown(sctx) != nil {
 			tlsSrv.Close()
 		}
+		<-wsDone
 	}
 	// Every call has been observed: flush the request log (and the spans),
 	// stop polling the catalog.

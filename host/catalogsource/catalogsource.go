@@ -274,7 +274,7 @@ func (s *Source) mapRaw(ctx context.Context, r *raw, validate bool) (*gateway.Co
 	m.examples = r.examples
 	m.ceilings = s.Ceilings
 	var err error
-	if m.values, m.secrets, err = namedValues(ctx, s.store, r.docs); err != nil {
+	if m.values, m.secrets, err = namedValues(ctx, s.store, r.docs, usesClientKeys(r.apis)); err != nil {
 		return nil, nil, err
 	}
 	cfg, st, err := m.mapCatalog(r.apis, r.ops, r.docs, r.links)
@@ -306,8 +306,8 @@ func (s *Source) mapRaw(ctx context.Context, r *raw, validate bool) (*gateway.Co
 // policy documents reference as {{name}}, and the values of the secret ones
 // (for the gateway to redact from console traces); nil when none does, so a
 // catalog without references never decrypts anything.
-func namedValues(ctx context.Context, store Store, docs []catalog.PolicyDoc) (map[string]string, []string, error) {
-	refs := false
+func namedValues(ctx context.Context, store Store, docs []catalog.PolicyDoc, keys bool) (map[string]string, []string, error) {
+	refs := keys // an API's backend client key
 	for _, d := range docs {
 		for _, sec := range [][]catalog.PolicyEntry{d.Inbound, d.Backend, d.Outbound, d.OnError} {
 			for _, e := range sec {
@@ -505,6 +505,9 @@ func (m *mapper) mapCatalog(apis []catalog.API, ops []catalog.Operation, docs []
 		st.apiIDs[a.ID] = a.ID
 		cfg.APIs = append(cfg.APIs, gateway.API{Name: a.ID, PathPrefix: a.PathPrefix, Backend: a.BackendURL, EgressAllow: a.EgressAllow,
 			ConsoleTraceDisabled: a.ConsoleTraceDisabled})
+		if err := m.transport(&cfg.APIs[len(cfg.APIs)-1], a); err != nil {
+			return nil, nil, err
+		}
 	}
 	type opPos struct{ api, op int }
 	opIdx := make(map[string]opPos, len(ops))

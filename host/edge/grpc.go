@@ -216,3 +216,8 @@ func grpcEncodeMessage(s string) string {
 	}
 	return b.String()
 }
+
+// FinalGRPCStatus is the grpc-status a finished gRPC call's response
+// carried in its headers or trailers (h: the ResponseWriter's header map
+// after the handler returned), -1 when none: what GRPCErrors reports.
+func FinalGRPCStatus(h http.Header) int { return finalGRPCStatus(h) }

@@ -479,6 +479,16 @@ func cloneAPI(a *API) API {
 	c.EgressAllow = slices.Clone(a.EgressAllow)
 	c.SensitiveQuery = slices.Clone(a.SensitiveQuery)
 	c.Policies = clonePolicy(a.Policies)
+	if b := a.BackendTLS; b != nil {
+		bc := *b
+		bc.CAPEM, bc.ClientCertPEM, bc.ClientKeyPEM = slices.Clone(b.CAPEM), slices.Clone(b.ClientCertPEM), slices.Clone(b.ClientKeyPEM)
+		c.BackendTLS = &bc
+	}
+	if cc := a.ClientCertificate; cc != nil {
+		ccc := *cc
+		ccc.CAPEM, ccc.Thumbprints = slices.Clone(cc.CAPEM), slices.Clone(cc.Thumbprints)
+		c.ClientCertificate = &ccc
+	}
 	if a.Operations != nil {
 		c.Operations = make([]Operation, len(a.Operations))
 		for i, o := range a.Operations {

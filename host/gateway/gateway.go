@@ -120,6 +120,7 @@ type Gateway struct {
 	optsEdge     *edgeState                // from Options.Edge
 	bodyMem      atomic.Int64              // bytes held by received bodies (body.go)
 	bodyTimeouts atomic.Int64              // request bodies refused with 408
+	wsReg        wsRegistry                // open WebSockets (wsshutdown.go)
 }
 
 // New creates a gateway. Call Reload (or Start) before serving.

@@ -351,8 +351,8 @@ func TestGRPCThroughTLSGatewayToH2CBackend(t *testing.T) {
 	// policy's UNAUTHENTICATED, no route's UNIMPLEMENTED.
 	rec := httptest.NewRecorder()
 	met.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	for _, line := range []string{`gatehouse_grpc_calls_total{grpc_status="0"} 3`, `gatehouse_grpc_calls_total{grpc_status="5"} 1`,
-		`gatehouse_grpc_calls_total{grpc_status="16"} 1`, `gatehouse_grpc_calls_total{grpc_status="12"} 1`} {
+	for _, line := range []string{`gatehouse_grpc_calls_total{api="",grpc_status="0"} 3`, `gatehouse_grpc_calls_total{api="",grpc_status="5"} 1`,
+		`gatehouse_grpc_calls_total{api="",grpc_status="16"} 1`, `gatehouse_grpc_calls_total{api="",grpc_status="12"} 1`} {
 		if !strings.Contains(rec.Body.String(), line+"\n") {
 			t.Errorf("metrics lack %s:\n%s", line, grepLines(rec.Body.String(), "grpc_calls"))
 		}

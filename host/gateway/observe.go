@@ -41,6 +41,11 @@ type CallRecord struct {
 	// response came from the cache (hit, stale or revalidated) as the host
 	// knows it from the cache calls, never from an X-Cache header.
 	CacheStatus string
+	// GRPC marks a gRPC call (content-type application/grpc); GRPCStatus
+	// is then its final grpc-status (0-16, -1 when the response carried
+	// none), for answers the gateway made as converted by the edge.
+	GRPC       bool
+	GRPCStatus int
 }
 
 // Metrics lets a metrics system pre-resolve its per-route and per-stage

@@ -288,6 +288,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c.wsUpgrade {
+		if c.g.wsReg.isClosing() { // shutting down (wsshutdown.go)
+			c.writeGeneric(http.StatusServiceUnavailable, "Shutting down: no new WebSocket connections")
+			return
+		}
 		// Removed at the edge with the other hop-by-hop headers; sent
 		// again by the gateway itself, after the chain (websocket.go).
 		r.Header["Connection"] = []string{"Upgrade"}
@@ -320,8 +324,10 @@ func (c *call) finish() {
 		if c.rt != nil && c.rt.met != nil {
 			c.rt.met.ObserveCall(status, total)
 			observeCache(c.rt.met, &c.ex)
+			c.observeGRPC(c.rt.met, status)
 		} else if g.noRoute != nil {
 			g.noRoute.ObserveCall(status, total)
+			c.observeGRPC(g.noRoute, status)
 		}
 	}
 	if g.opts.Observer == nil {
@@ -366,6 +372,9 @@ func (c *call) finish() {
 	}
 	if s := ex.Subscription; s != nil {
 		rec.Product, rec.Subscription, rec.User = s.Product, s.ID, s.User
+	}
+	if edge.IsGRPC(r) {
+		rec.GRPC, rec.GRPCStatus = true, grpcStatus(c.rw.Header(), status)
 	}
 	g.opts.Observer.Observe(rec)
 }

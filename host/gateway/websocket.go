@@ -109,10 +109,17 @@ type wsSession struct {
 	reason  string // why the gateway closed it ("" : a side closed it)
 	done    chan struct{}
 	ended   bool
+
+	// Shutdown (wsshutdown.go): what the gateway writes to each side, the
+	// registry it is in, and whether it was sent going-away frames.
+	toBackend, toClient wsDir
+	reg                 *wsRegistry
+	goingAway           atomic.Bool
 }
 
 func newWSSession() *wsSession {
 	s := &wsSession{started: time.Now(), done: make(chan struct{})}
+	s.toBackend.mask = true
 	s.last.Store(s.started.UnixNano())
 	return s
 }
@@ -139,6 +146,9 @@ func (s *wsSession) close(reason string) {
 	close(s.done)
 	for _, c := range s.closers {
 		_ = c.Close()
+	}
+	if s.reg != nil {
+		s.reg.remove(s)
 	}
 }
 
@@ -190,6 +200,9 @@ func (b *wsBackend) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write sends the client's bytes to the backend (wsshutdown.go).
+func (b *wsBackend) Write(p []byte) (int, error) { return b.s.toBackend.write(p) }
+
 // wsClient wraps the client's hijacked connection.
 type wsClient struct {
 	net.Conn
@@ -201,6 +214,9 @@ func (c *wsClient) Read(p []byte) (int, error) {
 	c.moved(n)
 	return n, err
 }
+
+// Write sends the backend's bytes to the client (wsshutdown.go).
+func (c *wsClient) Write(p []byte) (int, error) { return c.s.toClient.write(p) }
 
 // startWebSocket prepares the splice of a 101 answer: the backend side is
 // wrapped for counting and limits; the client side is wrapped when the
@@ -214,13 +230,26 @@ func (c *call) startWebSocket(resp *http.Response) {
 	c.ws = s
 	c.rw.ws = s
 	resp.Body = &wsBackend{ReadWriteCloser: rwc, wsCount: wsCount{s: s, n: &s.down}}
+	s.toBackend.w = rwc
 	s.add(rwc)
+	c.g.wsReg.add(s)
 	go s.watch(c.rt.api.cfg.WebSocket.limits())
 }
 
 // hijacked wraps the client's connection of a WebSocket session.
 func (s *wsSession) hijacked(conn net.Conn, brw *bufio.ReadWriter) (net.Conn, *bufio.ReadWriter) {
+	s.toClient.mu.Lock()
+	s.toClient.w = conn
+	s.toClient.mu.Unlock()
 	s.add(conn)
+	if s.reg != nil {
+		s.reg.mu.Lock()
+		closing := s.reg.closing
+		s.reg.mu.Unlock()
+		if closing { // the shutdown began during the handshake
+			s.close("shutdown")
+		}
+	}
 	return &wsClient{Conn: conn, wsCount: wsCount{s: s, n: &s.up}}, brw
 }
 
@@ -238,6 +267,9 @@ func wsCloser(s *wsSession) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.reason == "" {
+		if s.goingAway.Load() {
+			return "shutdown"
+		}
 		return "peer"
 	}
 	return s.reason

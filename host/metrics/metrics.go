@@ -128,6 +128,7 @@ type routeMetrics struct {
 	api, op   string
 	byClass   [6]atomic.Pointer[classMetrics]
 	byCache   [len(cacheResults)]atomic.Pointer[prometheus.Counter]
+	byGRPC    [grpcCodes + 1]atomic.Pointer[prometheus.Counter] // grpc.go
 	resolveMu sync.Mutex
 }
 

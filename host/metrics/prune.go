@@ -29,6 +29,9 @@ func (m *Metrics) RetainRoutes(keep map[[2]string]bool) {
 		m.latency.DeletePartialMatch(l)
 		if !apis[k[0]] {
 			m.cache.DeletePartialMatch(prometheus.Labels{"api": k[0]})
+			if m.grpc.vec != nil {
+				m.grpc.vec.DeletePartialMatch(prometheus.Labels{"api": k[0]})
+			}
 		}
 	}
 }

@@ -160,7 +160,7 @@ func (s *Server) renderAPI(w http.ResponseWriter, r *http.Request, id string, st
 		}
 	}
 	a.OpenAPIDoc = nil
-	data := map[string]any{"Title": "API " + a.Name, "Nav": "api", "API": a, "Operations": ops, "Products": products}
+	data := map[string]any{"Title": "API " + a.Name, "Nav": "api", "API": a, "Operations": ops, "Products": products, "Transport": transportRows(a)}
 	for k, v := range extra {
 		data[k] = v
 	}
