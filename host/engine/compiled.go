@@ -34,8 +34,8 @@ type compiledEntry struct {
 // compile returns the compiled module for bin on the runtime trusted
 // chooses, sharing one compilation per (bytes, runtime), and the function
 // that releases this reference (the last release closes the code). sum is
-// sha256(bin).
-func (e *Engine) compile(ctx context.Context, bin []byte, sum [sha256.Size]byte, trusted bool) (wazero.CompiledModule, func(), error) {
+// sha256(bin); workers is how many goroutines compile functions.
+func (e *Engine) compile(ctx context.Context, bin []byte, sum [sha256.Size]byte, trusted bool, workers int) (wazero.CompiledModule, func(), error) {
 	k := compiledKey{sum, trusted}
 	e.compMu.Lock()
 	if e.compiled == nil {
@@ -66,10 +66,10 @@ func (e *Engine) compile(ctx context.Context, bin []byte, sum [sha256.Size]byte,
 	if trusted {
 		rt = e.rtTrusted
 	}
-	// Functions are compiled on every core: a cold start of the 5 MB
-	// built-in module takes about half the time on 2 cores. (With a cache
-	// hit only decoding and validation run, single-threaded in wazero.)
-	cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
+	cctx := ctx
+	if workers > 1 {
+		cctx = experimental.WithCompilationWorkers(ctx, workers)
+	}
 	cm, err := rt.CompileModule(cctx, wasmcheck.WithoutCustomSections(bin))
 	ce.cm, ce.err = cm, err
 	if err != nil {
@@ -114,7 +114,12 @@ func (e *Engine) Precompile(bin []byte, trusted bool) (release func()) {
 	sum := sha256.Sum256(bin)
 	ready := make(chan func(), 1)
 	go func() {
-		_, rel, err := e.compile(context.Background(), bin, sum, trusted)
+		// On every core: nothing is served yet at process start, and a
+		// cold compile of the 5 MB built-in module takes about half the
+		// time on 2 cores. (A compilation-cache hit only decodes and
+		// validates, single-threaded in wazero.) Loads later (uploads,
+		// reloads) compile on one goroutine, beside the traffic.
+		_, rel, err := e.compile(context.Background(), bin, sum, trusted, runtime.GOMAXPROCS(0))
 		if err != nil {
 			rel = func() {}
 		}

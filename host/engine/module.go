@@ -135,8 +135,11 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 		rt = e.rtTrusted
 	}
 	sum := sha256.Sum256(bin)
-	cm, release, err := e.compile(ctx, bin, sum, po.Trusted)
+	cm, release, err := e.compile(ctx, bin, sum, po.Trusted, 1)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("loading module %s: %w", name, ctx.Err()) // stopped, not invalid
+		}
 		return nil, invalid("%v", err)
 	}
 	info, err := inspect(cm, e.opts.HardMemoryPages)
