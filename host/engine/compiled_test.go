@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/abi"
@@ -70,6 +71,31 @@ func TestCompiledCodeShared(t *testing.T) {
 	m5.Close(ctx)
 	stats(0, 3, "after the hold and the module")
 
+	// Concurrent loads of bytes not compiled yet wait for one compile.
+	_, before := e.CompileStats()
+	mods := make([]*engine.Module, 4)
+	errs := make([]error, len(mods))
+	var wg sync.WaitGroup
+	for i := range mods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mods[i], errs[i] = e.Load(ctx, "probe", "1.0.0", bin, engine.LoadOptions{Min: 1, Max: 1})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats(1, before+1, "four concurrent loads")
+	for _, m := range mods {
+		call(m)
+		m.Close(ctx)
+	}
+	stats(0, before+1, "the concurrent loads closed")
+
 	// A failed compile is not kept.
 	bad := append([]byte(nil), bin[:len(bin)/2]...)
 	if _, err := e.Load(ctx, "bad", "1.0.0", bad, engine.LoadOptions{}); err == nil {
@@ -77,5 +103,5 @@ func TestCompiledCodeShared(t *testing.T) {
 	}
 	e.Precompile(bad, false)()
 	// (Load refused the truncated bytes before compiling; Precompile tried.)
-	stats(0, 4, "after a failed compile")
+	stats(0, before+2, "after a failed compile")
 }
