@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -21,7 +22,13 @@ const (
 
 // dummyHash is compared against when the account does not exist, so that
 // a sign-in takes as long for an unknown email as for a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("gatehouse-no-such-account"), bcryptCost)
+// Made once, on first use or in the background when the server is made
+// (New), not at package init: a bcrypt hash costs every process start —
+// every CLI command included — tens of milliseconds of CPU.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("gatehouse-no-such-account"), bcryptCost)
+	return h
+})
 
 // HashPassword checks a new password against the rules and returns its
 // bcrypt hash (catalog.HashPassword, with the portal's wording).
@@ -113,7 +120,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) error {
 		return again(http.StatusTooManyRequests, "Too many failed sign-ins from your network address. Try again in "+web.Minutes(d.Seconds())+".")
 	}
 	u, err := s.st.GetUserByEmail(r.Context(), email)
-	hash := string(dummyHash)
+	hash := string(dummyHash())
 	if err == nil {
 		if h, herr := s.st.PasswordHash(r.Context(), u.ID); herr == nil {
 			hash = h

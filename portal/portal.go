@@ -86,6 +86,7 @@ func New(o Options) (*Server, error) {
 	if o.Store == nil {
 		return nil, errors.New("portal: Store is required")
 	}
+	go dummyHash() // ready before the first sign-in, off the start path
 	var err error
 	if o.Secret, err = web.Secret(o.Secret, "portal"); err != nil {
 		return nil, err

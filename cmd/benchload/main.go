@@ -62,6 +62,8 @@ func main() {
 		err = runBench(args)
 	case "policies":
 		err = runPolicies(args)
+	case "start":
+		err = runStart(args)
 	case "nativejwt":
 		err = runNativeJWT(args)
 	case "backend":
@@ -102,6 +104,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   benchload [run] [flags]                          run the benchmark (see benchload run -h)
   benchload policies [flags]                       each built-in policy alone vs bare and gw-0 (see benchload policies -h)
+  benchload start [-rounds 3] [-idle 5s]           start to ready (cold, warm) and idle RSS of serve --demo only
   benchload nativejwt [-duration 2s]               native golang-jwt RS256/HS256 verify cost (JSON)
   benchload backend -listen ADDR                   fixed 100-byte 200 OK backend
   benchload bareproxy -listen ADDR -backend URL    bare tuned reverse proxy (the baseline)

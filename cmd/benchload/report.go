@@ -93,6 +93,7 @@ type report struct {
 	ReadyPolicies  int                `json:"start_to_ready_policies"`
 	ColdReadyMs    float64            `json:"start_to_ready_cold_ms"`
 	WarmReadyMs    float64            `json:"start_to_ready_warm_ms"`
+	DemoIdle       *demoIdle          `json:"demo_idle,omitempty"` // serve --demo, first start, idle (start.go)
 	LoadReadyMs    map[string]float64 `json:"load_gateways_ready_ms"`
 	Runs           []runRecord        `json:"runs"`
 	Discarded      []runRecord        `json:"discarded_runs"` // disturbed attempts that were measured again
@@ -269,6 +270,11 @@ func (rep *report) budget() []budgetLine {
 			Value: fnum(rep.ColdReadyMs), Shown: fmt.Sprintf("%.0f ms", rep.ColdReadyMs), Passed: rep.ColdReadyMs <= 1000},
 		budgetLine{What: "start to ready, warm compilation cache", Limit: "≤ 150 ms",
 			Value: fnum(rep.WarmReadyMs), Shown: fmt.Sprintf("%.0f ms", rep.WarmReadyMs), Passed: rep.WarmReadyMs <= 150})
+	if d := rep.DemoIdle; d != nil {
+		mib := float64(d.Mem.RSS) / 1024
+		out = append(out, budgetLine{What: "idle RSS of serve --demo", Limit: "≤ 64 MiB",
+			Value: fnum(mib), Shown: fmt.Sprintf("%.1f MiB", mib), Passed: mib <= 64})
+	}
 	return out
 }
 
@@ -339,6 +345,9 @@ func (rep *report) printTable(w io.Writer) {
 		rep.BackendPerReq, len(rep.Runs), float64(rep.RSSKiB[nameBackend])/1024)
 	fmt.Fprintf(w, "start to ready (exec → first 200 through /bench, %d policies): cold cache %.0f ms, warm cache %.0f ms\n",
 		rep.ReadyPolicies, rep.ColdReadyMs, rep.WarmReadyMs)
+	if rep.DemoIdle != nil {
+		fmt.Fprintf(w, "serve --demo idle RSS (first start, no traffic): %s\n", fmtMem(rep.DemoIdle.Mem))
+	}
 	var errs []string
 	for _, s := range rep.Summary {
 		if s.Non2xx > 0 || s.SocketErrors > 0 {

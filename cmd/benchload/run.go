@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -192,6 +193,12 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 	if err := measureStartToReady(ctx, procs, o, tmp, counts, backendURL, rep); err != nil {
 		return err
 	}
+	idle, err := measureDemoIdle(ctx, procs, o.gatehouse, filepath.Join(tmp, "demo-data"), "demo", 5*time.Second)
+	if err != nil {
+		return err
+	}
+	rep.DemoIdle = &idle
+	fmt.Printf("serve --demo idle RSS (first start, no traffic, 5 s): %s\n", fmtMem(idle.Mem))
 
 	// The targets.
 	addr, err = freeAddr()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -53,20 +54,17 @@ func registerBuiltin(ctx context.Context, st *sqlite.Store, e *engine.Engine, lo
 		return nil
 	}
 	version := embedded.BuiltinVersion()
-	mods, err := st.ListModules(ctx)
+	versions, err := st.ModuleVersionNames(ctx, "builtin")
 	if err != nil {
 		return err
 	}
 	have := false
 	var old []string
-	for _, m := range mods {
-		if m.Name != "builtin" {
-			continue
-		}
-		if m.Version == version {
+	for _, v := range versions {
+		if v == version {
 			have = true
 		} else {
-			old = append(old, m.Version)
+			old = append(old, v)
 		}
 	}
 	if !have {
@@ -76,6 +74,7 @@ func registerBuiltin(ctx context.Context, st *sqlite.Store, e *engine.Engine, lo
 	}
 	// Older builds go once the new one is there; one a policy pins by
 	// version stays (the store refuses to delete a module in use).
+	sort.Strings(old) // a deterministic order
 	for _, v := range old {
 		if err := st.DeleteModule(catalog.WithActor(ctx, "gatehouse"), "builtin", v); err != nil && !errors.Is(err, catalog.ErrConflict) {
 			return err

@@ -60,6 +60,12 @@ type Engine struct {
 	modsMu sync.Mutex
 	mods   map[*Module]struct{}
 
+	// compiled shares compiled code between modules of the same bytes
+	// (compiled.go).
+	compMu   sync.Mutex
+	compiled map[compiledKey]*compiledEntry
+	compiles int64
+
 	liveInstances atomic.Int64
 	stats         Stats
 	closed        atomic.Bool

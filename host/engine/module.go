@@ -11,7 +11,6 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/gatehouse/gatehouse/abi"
-	"github.com/gatehouse/gatehouse/host/wasmcheck"
 )
 
 // LoadOptions bound a module version's instance pool and choose its runtime.
@@ -95,10 +94,13 @@ type Module struct {
 	SHA256  string
 	info    *Info
 	cm      wazero.CompiledModule
-	rt      wazero.Runtime
-	trusted bool
-	pool    *pool
-	log     *guestLog
+	// releaseCM drops this module's reference to the shared compiled code
+	// (compiled.go).
+	releaseCM func()
+	rt        wazero.Runtime
+	trusted   bool
+	pool      *pool
+	log       *guestLog
 	// budgetLog reports refusals by the host (budgets), rate-limited apart
 	// from the guest's own output so a guest cannot drown them.
 	budgetLog *guestLog
@@ -137,24 +139,27 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 	if po.Trusted {
 		rt = e.rtTrusted
 	}
-	cm, err := rt.CompileModule(ctx, wasmcheck.WithoutCustomSections(bin))
+	sum := sha256.Sum256(bin)
+	cm, release, err := e.compile(ctx, bin, sum, po.Trusted, 1)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("loading module %s: %w", name, ctx.Err()) // stopped, not invalid
+		}
 		return nil, invalid("%v", err)
 	}
 	info, err := inspect(cm, e.opts.HardMemoryPages)
 	if err != nil {
-		cm.Close(ctx)
+		release()
 		return nil, err
 	}
 	info.Size = len(bin)
 	if err := checkGranted(info, po.Granted); err != nil {
-		cm.Close(ctx)
+		release()
 		return nil, err
 	}
-	sum := sha256.Sum256(bin)
 	m := &Module{
 		e: e, Name: name, Version: version, SHA256: hex.EncodeToString(sum[:]),
-		info: info, cm: cm, rt: rt, trusted: po.Trusted,
+		info: info, cm: cm, releaseCM: release, rt: rt, trusted: po.Trusted,
 		log:       newGuestLog(e.log, name+"@"+version, e.opts.GuestLogRate),
 		budgetLog: newGuestLog(e.log, name+"@"+version, e.opts.GuestLogRate),
 		ns:        ns, nsPrefix: nsPrefix,
@@ -166,18 +171,18 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 	// in its marker fails the load instead of wedging the loader.
 	inst, err := m.newInstance(ctx)
 	if err != nil {
-		cm.Close(ctx)
+		release()
 		return nil, invalid("instantiate: %v", err)
 	}
 	minor, err := inst.abiMinor(ctx)
 	if err != nil {
 		inst.close(ctx)
-		cm.Close(ctx)
+		release()
 		return nil, invalid("calling %s: %v", abi.ExportVersion, m.initErr(err))
 	}
 	if minor < 0 || minor > int32(abiMinor()) {
 		inst.close(ctx)
-		cm.Close(ctx)
+		release()
 		return nil, invalid("module is built for ABI v1.%d; this host speaks up to v1.%d", minor, abiMinor())
 	}
 	info.ABIMinor = int(minor)
@@ -311,7 +316,7 @@ func (m *Module) Close(ctx context.Context) {
 		return
 	}
 	m.pool.close(ctx)
-	m.cm.Close(ctx)
+	m.releaseCM()
 	m.e.modsMu.Lock()
 	delete(m.e.mods, m)
 	m.e.modsMu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -153,7 +154,13 @@ func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string
 
 // dummyHash is compared against when the account does not exist, so that
 // a wrong email costs as much as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("gatehouse-no-such-admin"), catalog.BcryptCost)
+// Made once, on first use or in the background when the server is made
+// (New), not at package init: a bcrypt hash costs every process start —
+// every CLI command included — tens of milliseconds of CPU.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("gatehouse-no-such-admin"), catalog.BcryptCost)
+	return h
+})
 
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) error {
 	if viewerFrom(r) != nil {
@@ -186,7 +193,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) error {
 		return again(http.StatusTooManyRequests, "Too many failed sign-ins from your network address. Try again in "+web.Minutes(d.Seconds())+".")
 	}
 	a, err := s.adminByEmail(r.Context(), email)
-	hash := string(dummyHash)
+	hash := string(dummyHash())
 	if err == nil {
 		if h, herr := s.st.AdminPasswordHash(r.Context(), a.ID); herr == nil {
 			hash = h

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"log/slog"
+	"runtime/debug"
+	"time"
+)
+
+// startPhases times the steps of `serve` from the start of the process's
+// work to ready (docs/benchmarks.md "Memory and start (issue 12)"): logged
+// with the "gateway ready" line, so a slow start says where it went.
+type startPhases struct {
+	start, last time.Time
+	names       []string
+	ms          []float64
+}
+
+func newStartPhases() *startPhases {
+	now := time.Now()
+	return &startPhases{start: now, last: now}
+}
+
+// mark ends the phase name (the time since the previous mark).
+func (p *startPhases) mark(name string) {
+	now := time.Now()
+	p.names = append(p.names, name)
+	p.ms = append(p.ms, float64(now.Sub(p.last).Microseconds())/1000)
+	p.last = now
+}
+
+// total is the time since the timer started.
+func (p *startPhases) total() time.Duration { return time.Since(p.start) }
+
+// attr is the phases as one log attribute: {"name": ms, …} in order.
+func (p *startPhases) attr() slog.Attr {
+	attrs := make([]any, 0, len(p.names))
+	for i, n := range p.names {
+		attrs = append(attrs, slog.Float64(n, p.ms[i]))
+	}
+	return slog.Group("start_ms", attrs...)
+}
+
+// returnStartMemory collects the garbage of start-up (module decoding and
+// compilation, the catalog read, template parsing: tens of MB) and returns
+// the freed pages to the OS at once, instead of leaving them to the
+// runtime's background scavenger, which releases them over minutes, or
+// never while the heap stays under its goal. One GC, off the ready path.
+func returnStartMemory() { debug.FreeOSMemory() }

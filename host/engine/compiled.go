@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"runtime"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/gatehouse/gatehouse/host/wasmcheck"
+)
+
+// Compiled code is shared by every Module loaded from the same bytes on
+// the same runtime (docs/benchmarks.md "Memory and start (issue 12)"): the
+// catalog's registration of the built-in module, the gateway's load of it
+// and a Precompile started at process start compile (or read from the
+// compilation cache) once, and the code stays mapped once. A compile in
+// progress is waited for, not repeated.
+
+type compiledKey struct {
+	sum     [sha256.Size]byte
+	trusted bool
+}
+
+type compiledEntry struct {
+	done chan struct{} // closed when cm or err is set
+	cm   wazero.CompiledModule
+	err  error
+	refs int // guarded by Engine.compMu
+}
+
+// compile returns the compiled module for bin on the runtime trusted
+// chooses, sharing one compilation per (bytes, runtime), and the function
+// that releases this reference (the last release closes the code). sum is
+// sha256(bin); workers is how many goroutines compile functions.
+func (e *Engine) compile(ctx context.Context, bin []byte, sum [sha256.Size]byte, trusted bool, workers int) (wazero.CompiledModule, func(), error) {
+	k := compiledKey{sum, trusted}
+	e.compMu.Lock()
+	if e.compiled == nil {
+		e.compiled = map[compiledKey]*compiledEntry{}
+	}
+	ce, ok := e.compiled[k]
+	if ok {
+		ce.refs++
+		e.compMu.Unlock()
+		select {
+		case <-ce.done:
+		case <-ctx.Done():
+			e.releaseCompiled(k, ce)
+			return nil, nil, ctx.Err()
+		}
+		if ce.err != nil {
+			e.releaseCompiled(k, ce)
+			return nil, nil, ce.err
+		}
+		return ce.cm, sync.OnceFunc(func() { e.releaseCompiled(k, ce) }), nil
+	}
+	ce = &compiledEntry{done: make(chan struct{}), refs: 1}
+	e.compiled[k] = ce
+	e.compiles++
+	e.compMu.Unlock()
+
+	rt := e.rt
+	if trusted {
+		rt = e.rtTrusted
+	}
+	cctx := ctx
+	if workers > 1 {
+		cctx = experimental.WithCompilationWorkers(ctx, workers)
+	}
+	cm, err := rt.CompileModule(cctx, wasmcheck.WithoutCustomSections(bin))
+	ce.cm, ce.err = cm, err
+	if err != nil {
+		// A failed compile is not kept: the next load tries again.
+		e.compMu.Lock()
+		if e.compiled[k] == ce {
+			delete(e.compiled, k)
+		}
+		ce.refs--
+		e.compMu.Unlock()
+		close(ce.done)
+		return nil, nil, err
+	}
+	close(ce.done)
+	return cm, sync.OnceFunc(func() { e.releaseCompiled(k, ce) }), nil
+}
+
+func (e *Engine) releaseCompiled(k compiledKey, ce *compiledEntry) {
+	e.compMu.Lock()
+	ce.refs--
+	last := ce.refs == 0
+	if last && e.compiled[k] == ce {
+		delete(e.compiled, k)
+	}
+	e.compMu.Unlock()
+	if last && ce.cm != nil {
+		ce.cm.Close(context.Background())
+	}
+}
+
+// Precompile starts compiling bin for the trusted (built-in) or guarded
+// runtime in the background, so that the work overlaps whatever the caller
+// does before it loads the module (opening the catalog, the listeners). A
+// Load of the same bytes on the same runtime meanwhile waits for this
+// compile instead of starting its own. The compiled code is held until
+// release is called (call it once the module is loaded); errors are
+// reported by the Load that uses it.
+func (e *Engine) Precompile(bin []byte, trusted bool) (release func()) {
+	if len(bin) == 0 || e.closed.Load() {
+		return func() {}
+	}
+	sum := sha256.Sum256(bin)
+	ready := make(chan func(), 1)
+	go func() {
+		// On every core: nothing is served yet at process start, and a
+		// cold compile of the 5 MB built-in module takes about half the
+		// time on 2 cores. (A compilation-cache hit only decodes and
+		// validates, single-threaded in wazero.) Loads later (uploads,
+		// reloads) compile on one goroutine, beside the traffic.
+		_, rel, err := e.compile(context.Background(), bin, sum, trusted, runtime.GOMAXPROCS(0))
+		if err != nil {
+			rel = func() {}
+		}
+		ready <- rel
+	}()
+	return sync.OnceFunc(func() { (<-ready)() })
+}
+
+// CompileStats are how many distinct compiled modules the engine holds and
+// how many compiles (or compilation-cache reads) it started (tests: a
+// module loaded twice from the same bytes is compiled once).
+func (e *Engine) CompileStats() (held int, compiles int64) {
+	e.compMu.Lock()
+	defer e.compMu.Unlock()
+	return len(e.compiled), e.compiles
+}
