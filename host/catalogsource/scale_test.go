@@ -1,6 +1,7 @@
 package catalogsource_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -12,8 +13,10 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	strconvpkg "strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,7 +67,10 @@ func openScaleStore(t *testing.T) (*sqlite.Store, string) {
 // docs/benchmarks.md has the figures). GATEHOUSE_SCALE_APIS and
 // GATEHOUSE_SCALE_SUBS change the sizes; with GATEHOUSE_SCALE_WRK=SECONDS
 // it also measures req/s through one API with wrk (scripts/bench-scale.sh
-// pins this process and wrk to a core each), and with
+// pins this process and wrk to a core each; GATEHOUSE_SCALE_WARM=SECONDS
+// of warm-up traffic before it, logged apart, and the process's CPU time
+// per request; GATEHOUSE_SCALE_PROFILE=FILE a CPU profile of the measured
+// run and FILE.heap the live heap after it), and with
 // GATEHOUSE_SCALE_BUILDS=N the median of N full builds.
 func TestRevocationAtScale(t *testing.T) {
 	if testing.Short() {
@@ -146,7 +152,49 @@ func TestRevocationAtScale(t *testing.T) {
 		t.Fatalf("before the revocation: %d %q", c, body)
 	}
 	if secs, _ := strconvpkg.Atoi(os.Getenv("GATEHOUSE_SCALE_WRK")); secs > 0 {
+		// GATEHOUSE_SCALE_WARM=SECONDS of wrk first, reported apart: after
+		// the first build the Go heap doubles its goal under traffic, and
+		// every page it grows into faults in once (at 10,000 APIs ≈130 MB,
+		// ≈33,000 faults, more than one per request in a 5 s run); a
+		// gateway serving for longer reuses those pages (docs/benchmarks.md).
+		if warm, _ := strconvpkg.Atoi(os.Getenv("GATEHOUSE_SCALE_WARM")); warm > 0 {
+			flt := minorFaults()
+			rps := runWrk(t, warm, catalog.DefaultKeyHeader+": "+other, srv.URL+upath)
+			t.Logf("scale: apis=%d warm-up req/s=%.0f minor_faults=%d", n, rps, minorFaults()-flt)
+		}
+		// GATEHOUSE_SCALE_PROFILE=FILE writes a CPU profile of the
+		// wrk run (the served gateway under load) to FILE.
+		if f := os.Getenv("GATEHOUSE_SCALE_PROFILE"); f != "" {
+			out, err := os.Create(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(out); err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+		}
+		flt, cpu := minorFaults(), cpuSeconds()
 		rps := runWrk(t, secs, catalog.DefaultKeyHeader+": "+other, srv.URL+upath)
+		// CPU time of this process per request (the gateway, its
+		// backend and the poll): unlike req/s, it does not fall when
+		// the pinned core is shared with other work.
+		if spent := cpuSeconds() - cpu; spent > 0 && rps > 0 {
+			t.Logf("scale: apis=%d cpu_us_per_req=%.1f minor_faults=%d (measured wrk)", n, spent*1e6/(rps*float64(secs)), minorFaults()-flt)
+		}
+		if f := os.Getenv("GATEHOUSE_SCALE_PROFILE"); f != "" {
+			pprof.StopCPUProfile()
+			// and the live heap after it to FILE.heap
+			runtime.GC()
+			out, err := os.Create(f + ".heap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			if err := pprof.Lookup("heap").WriteTo(out, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
 		t.Logf("scale: apis=%d subs=%d req/s=%.0f", n, scaleSubs(), rps)
 	}
 	if runs, _ := strconvpkg.Atoi(os.Getenv("GATEHOUSE_SCALE_BUILDS")); runs > 0 {
@@ -232,4 +280,35 @@ func rssMiB() int {
 	}
 	kb, _ := strconvpkg.Atoi(string(m[1]))
 	return kb / 1024
+}
+
+// cpuSeconds is this process's user+system CPU time (Linux; 0 elsewhere),
+// from /proc/self/stat in clock ticks of 1/100 s.
+func cpuSeconds() float64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconvpkg.ParseInt(f[11], 10, 64)
+	k, _ := strconvpkg.ParseInt(f[12], 10, 64)
+	return float64(u+k) / 100
+}
+
+// minorFaults is this process's count of minor page faults (Linux; 0
+// elsewhere): memory the Go heap takes back from the kernel faults in.
+func minorFaults() int64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 8 {
+		return 0
+	}
+	n, _ := strconvpkg.ParseInt(f[7], 10, 64)
+	return n
 }
