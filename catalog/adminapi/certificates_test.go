@@ -27,18 +27,7 @@ import (
 // audit log or in clear in the SQLite files; viewers read, cannot write.
 func TestCertificatesCRUD(t *testing.T) {
 	dir := t.TempDir()
-	st, err := sqlite.OpenWithMasterKey(filepath.Join(dir, "catalog.db"), testMaster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h, err := New(Options{Store: st, Token: testToken, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e := &env{t: t, st: st, srv: srv}
+	e := newSealedEnv(t, dir)
 	ca := certtest.NewCA("Test CA")
 	p := ca.Issue(certtest.Options{DNSNames: []string{"www.example.test", "API.example.test"}, CommonName: "www.example.test"})
 	var c certView
@@ -245,18 +234,7 @@ func TestCertificatesBadInput(t *testing.T) {
 // TestCertificatesPaged: the certificate list pages like every other list
 // (creation order, cursors bound to the listing, a bad limit refused).
 func TestCertificatesPaged(t *testing.T) {
-	st, err := sqlite.OpenWithMasterKey(filepath.Join(t.TempDir(), "catalog.db"), testMaster)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h, err := New(Options{Store: st, Token: testToken, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e := &env{t: t, st: st, srv: srv}
+	e := newSealedEnv(t, t.TempDir())
 	ca := certtest.NewCA("Test CA")
 	var want []string
 	for i := 0; i < 5; i++ {
@@ -282,4 +260,22 @@ func TestCertificatesPaged(t *testing.T) {
 	if r := e.do("GET", "/certificates?limit=0", nil); r.status != 400 {
 		t.Errorf("limit=0: %d %s", r.status, r.body)
 	}
+}
+
+// newSealedEnv is an admin API over a real SQLite catalog in dir with a
+// master key (certificate keys are sealed with it).
+func newSealedEnv(t *testing.T, dir string) *env {
+	t.Helper()
+	st, err := sqlite.OpenWithMasterKey(filepath.Join(dir, "catalog.db"), testMaster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h, err := New(Options{Store: st, Token: testToken, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &env{t: t, st: st, srv: srv}
 }
