@@ -25,9 +25,10 @@ type GRPCMetrics interface {
 	ObserveGRPC(code int)
 }
 
-// observeGRPC counts a finished gRPC call of the route m.
-func (c *call) observeGRPC(m RouteMetrics, status int) {
-	if o, ok := m.(GRPCMetrics); ok && edge.IsGRPC(c.r) {
-		o.ObserveGRPC(grpcStatus(c.rw.Header(), status))
+// observeGRPC counts a finished gRPC call of the route m with its final
+// grpc-status code.
+func observeGRPC(m RouteMetrics, code int) {
+	if o, ok := m.(GRPCMetrics); ok {
+		o.ObserveGRPC(code)
 	}
 }

@@ -320,14 +320,24 @@ func (c *call) finish() {
 	if c.ws != nil {
 		c.endWebSocket()
 	}
+	// A gRPC call's final status, worked out once for the metrics and the
+	// call record.
+	isGRPC, grpcCode := edge.IsGRPC(c.r), 0
+	if isGRPC {
+		grpcCode = grpcStatus(c.rw.Header(), status)
+	}
 	if g.opts.Metrics != nil {
 		if c.rt != nil && c.rt.met != nil {
 			c.rt.met.ObserveCall(status, total)
 			observeCache(c.rt.met, &c.ex)
-			c.observeGRPC(c.rt.met, status)
+			if isGRPC {
+				observeGRPC(c.rt.met, grpcCode)
+			}
 		} else if g.noRoute != nil {
 			g.noRoute.ObserveCall(status, total)
-			c.observeGRPC(g.noRoute, status)
+			if isGRPC {
+				observeGRPC(g.noRoute, grpcCode)
+			}
 		}
 	}
 	if g.opts.Observer == nil {
@@ -373,8 +383,8 @@ func (c *call) finish() {
 	if s := ex.Subscription; s != nil {
 		rec.Product, rec.Subscription, rec.User = s.Product, s.ID, s.User
 	}
-	if edge.IsGRPC(r) {
-		rec.GRPC, rec.GRPCStatus = true, grpcStatus(c.rw.Header(), status)
+	if isGRPC {
+		rec.GRPC, rec.GRPCStatus = true, grpcCode
 	}
 	g.opts.Observer.Observe(rec)
 }
