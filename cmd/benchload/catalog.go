@@ -78,7 +78,8 @@ apis:
 // unless logRequests is false), applies the bench API through the admin
 // API, creates a subscription and returns the process, the URL wrk requests
 // and the subscription's key. It waits until the gateway answers 200.
-func (s *procSet) startCatalogGateway(ctx context.Context, gatehouse, dir, name string, policies int, backendURL string, logRequests bool) (*proc, string, string, error) {
+// extra are more serve flags (the tls mode's --tls-listen, --tls-cert, …).
+func (s *procSet) startCatalogGateway(ctx context.Context, gatehouse, dir, name string, policies int, backendURL string, logRequests bool, extra ...string) (*proc, string, string, error) {
 	doc, err := catalogDoc(policies, backendURL)
 	if err != nil {
 		return nil, "", "", err
@@ -91,11 +92,11 @@ func (s *procSet) startCatalogGateway(ctx context.Context, gatehouse, dir, name 
 	if err != nil {
 		return nil, "", "", err
 	}
-	p, err := s.startEnv(name, []string{"GATEHOUSE_ADMIN_TOKEN=" + benchAdminToken},
-		gatehouse, "serve",
+	argv := append([]string{gatehouse, "serve",
 		"--data", filepath.Join(dir, name+"-data"),
 		"--listen", addr, "--admin-listen", admin, "--portal-listen=", "--log-level", "warn",
-		"--log-requests="+strconv.FormatBool(logRequests))
+		"--log-requests=" + strconv.FormatBool(logRequests)}, extra...)
+	p, err := s.startEnv(name, []string{"GATEHOUSE_ADMIN_TOKEN=" + benchAdminToken}, argv...)
 	if err != nil {
 		return nil, "", "", err
 	}

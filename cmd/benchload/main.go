@@ -70,6 +70,12 @@ func main() {
 		err = runBackend(args)
 	case "bareproxy":
 		err = runBareProxy(args)
+	case "tls":
+		err = runTLSBench(args)
+	case "baretls":
+		err = runBareTLS(args)
+	case "handshaker":
+		err = runHandshaker(args)
 	case "help":
 		usage()
 		return
