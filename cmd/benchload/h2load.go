@@ -21,7 +21,7 @@ import (
 type h2loadResult struct {
 	Requests  int64         `json:"requests"`  // "requests: … done"
 	Succeeded int64         `json:"succeeded"` // "… succeeded" (2xx and 3xx)
-	Failed    int64         `json:"failed"`    // "… failed" (includes errored and timeout)
+	Failed    int64         `json:"failed"`    // "… failed": 4xx, 5xx, errored and timeout
 	Errored   int64         `json:"errored"`
 	Timeout   int64         `json:"timeout"`
 	Non2xx    int64         `json:"non_2xx"` // 3xx + 4xx + 5xx of "status codes:"
@@ -119,7 +119,7 @@ func parseH2load(out string) (h2loadResult, error) {
 			if err != nil {
 				return r, fmt.Errorf("h2load: %q: %v", line, err)
 			}
-			r.Seconds, r.RPS, haveFinished = d.Seconds(), rps, true
+			r.Seconds, r.RPS, haveFinished = math.Round(d.Seconds()*1e6)/1e6, rps, true
 		case strings.HasPrefix(line, "requests: "):
 			// "requests: 62381 total, 62413 started, 62381 done, 62381 succeeded, 0 failed, 0 errored, 0 timeout"
 			for _, part := range strings.Split(strings.TrimPrefix(line, "requests: "), ",") {

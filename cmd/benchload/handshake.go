@@ -255,7 +255,7 @@ func handshakeLoad(ctx context.Context, o handshakeOptions) (handshakeResult, er
 
 // primeTicket makes one connection and reads from it until the server's
 // TLS 1.3 session ticket (a post-handshake message, handled inside Read)
-// has reached the cache, or 2 s have passed.
+// has reached the cache, or 1 s has passed.
 func primeTicket(ctx context.Context, dialer *net.Dialer, cfg *tls.Config, addr string) error {
 	c, err := tls.DialWithDialer(dialer, "tcp", addr, cfg)
 	if err != nil {
@@ -263,7 +263,7 @@ func primeTicket(ctx context.Context, dialer *net.Dialer, cfg *tls.Config, addr 
 	}
 	defer c.Close()
 	cache := cfg.ClientSessionCache.(*ticketCache)
-	end := time.Now().Add(2 * time.Second)
+	end := time.Now().Add(time.Second)
 	for cache.puts.Load() == 0 && time.Now().Before(end) && ctx.Err() == nil {
 		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		var b [1]byte

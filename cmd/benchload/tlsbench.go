@@ -382,7 +382,7 @@ func measureTLS(ctx context.Context, rep *tlsReport, o tlsOptions, self string, 
 			if err != nil {
 				return tlsLoad{}, err
 			}
-			return tlsLoad{count: r.Requests, rate: r.RPS, p50: r.P50, p99: r.P99, errors: r.Failed + r.Non2xx, gen: r.CPU, h2: &r}, nil
+			return tlsLoad{count: r.Requests, rate: r.RPS, p50: r.P50, p99: r.P99, errors: max(r.Failed, r.Non2xx), gen: r.CPU, h2: &r}, nil
 		}
 		r, err := runHandshakeGen(ctx, rep.Pinned, self, handshakeOptions{addr: j.t.Addr, sni: tlsHostname,
 			fingerprint: cert.Fingerprint, concurrency: o.hsConc, duration: d, resume: j.kind == kindResumed, curve: o.curve})
