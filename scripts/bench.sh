@@ -16,6 +16,10 @@
 # docs/benchmarks.md). From make: `BENCH_MODE=policies make bench-load`
 # (or `make bench`); BENCH_MODE=all runs the default harness, then the
 # policies mode, with the same arguments.
+#
+# HTTP/2 over TLS and the TLS handshake rate: `scripts/bench.sh tls [flags]`
+# runs `benchload tls` (h2load from Debian's nghttp2-client, installed here
+# when missing; see docs/benchmarks.md). From make: `make bench-tls`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,23 +46,36 @@ if ! command -v caddy >/dev/null 2>&1; then
 	fi
 fi
 
-mkdir -p bin
-go build -o bin/benchload ./cmd/benchload
 mode="${BENCH_MODE:-run}"
 case "${1:-}" in
-run | policies)
+run | policies | tls)
 	mode="$1"
 	shift
 	;;
 esac
+
+if [ "$mode" = tls ] && ! command -v h2load >/dev/null 2>&1; then
+	echo "bench.sh: installing h2load (the Debian package nghttp2-client)" >&2
+	if [ "$(id -u)" -eq 0 ]; then
+		apt-get install -y nghttp2-client || { apt-get update && apt-get install -y nghttp2-client; }
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo apt-get install -y nghttp2-client || { sudo apt-get update && sudo apt-get install -y nghttp2-client; }
+	else
+		echo "bench.sh: h2load is missing; install it as root (apt-get install -y nghttp2-client)" >&2
+		exit 2
+	fi
+fi
+
+mkdir -p bin
+go build -o bin/benchload ./cmd/benchload
 case "$mode" in
-run | policies) exec bin/benchload "$mode" "$@" ;;
+run | policies | tls) exec bin/benchload "$mode" "$@" ;;
 all)
 	bin/benchload run "$@"
 	exec bin/benchload policies "$@"
 	;;
 *)
-	echo "bench.sh: BENCH_MODE must be run, policies or all, not \"$mode\"" >&2
+	echo "bench.sh: BENCH_MODE must be run, policies, tls or all, not \"$mode\"" >&2
 	exit 2
 	;;
 esac

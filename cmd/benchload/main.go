@@ -11,6 +11,13 @@
 //	benchload bareproxy -listen ADDR -backend URL
 //	benchload policies [-rounds 3] [-duration 5s] [-batch 7] [-only a,b] [-list]
 //	benchload nativejwt [-duration 2s]
+//	benchload tls [-rounds 3] [-duration 5s] [-conns 4] [-streams 8] [-kinds h2,full,resumed]
+//
+// `tls` measures HTTP/2 over TLS (h2load, from Debian's nghttp2-client)
+// and the TLS handshake rate (full and resumed; the handshaker mode, a Go
+// client pinned like h2load) of the catalog-mode gateways next to the bare
+// proxy served over TLS with Go's defaults (the baretls mode), all with
+// the same ECDSA P-256 certificate (tlsbench.go).
 //
 // `policies` measures each built-in policy alone: one gateway per policy
 // with only that policy attached (a config that takes its main path on
@@ -112,6 +119,9 @@ func usage() {
   benchload policies [flags]                       each built-in policy alone vs bare and gw-0 (see benchload policies -h)
   benchload start [-rounds 3] [-idle 5s]           start to ready (cold, warm) and idle RSS of serve --demo only
   benchload nativejwt [-duration 2s]               native golang-jwt RS256/HS256 verify cost (JSON)
+  benchload tls [flags]                            HTTP/2 over TLS req/s and TLS handshakes/s vs the bare proxy (see benchload tls -h)
+  benchload baretls -listen ADDR -backend URL -tls-cert F -tls-key F   the bare proxy over TLS + HTTP/2
+  benchload handshaker -addr HOST:PORT [-resume]   TLS handshake load (JSON)
   benchload backend -listen ADDR                   fixed 100-byte 200 OK backend
   benchload bareproxy -listen ADDR -backend URL    bare tuned reverse proxy (the baseline)
 `)
