@@ -37,14 +37,18 @@ type tlsRun struct {
 // tlsRow is one line of a result table: medians over rounds, and ratios
 // and differences against bare taken within each round first.
 type tlsRow struct {
-	Kind        string `json:"kind"`
-	Target      string `json:"target"`
-	Rate        fnum   `json:"per_s_median"`
-	RateMin     fnum   `json:"per_s_min"`
-	RateMax     fnum   `json:"per_s_max"`
-	P50         fnum   `json:"p50_ms_median"`
-	P99         fnum   `json:"p99_ms_median"`
-	CPUPer      fnum   `json:"cpu_us_per_op_median"`
+	Kind    string `json:"kind"`
+	Target  string `json:"target"`
+	Rate    fnum   `json:"per_s_median"`
+	RateMin fnum   `json:"per_s_min"`
+	RateMax fnum   `json:"per_s_max"`
+	P50     fnum   `json:"p50_ms_median"`
+	P99     fnum   `json:"p99_ms_median"`
+	CPUPer  fnum   `json:"cpu_us_per_op_median"`
+	// PerCore is 1e6 / CPUPer: the operations per second one core of the
+	// server would sustain at that cost, the figure to read when the
+	// generator, not the server, set the rate.
+	PerCore     fnum   `json:"per_core_s_median"`
 	CPUVsBare   fnum   `json:"cpu_us_vs_bare_median"`
 	CPURatio    fnum   `json:"cpu_ratio_vs_bare_median"`
 	RatioVsBare fnum   `json:"ratio_vs_bare_median"`
@@ -141,6 +145,9 @@ func (rep *tlsReport) summarize() {
 			row.Rate, row.P50, row.P99 = median(rate), median(p50), median(p99)
 			row.RateMin, row.RateMax = fnum(slices.Min(rate)), fnum(slices.Max(rate))
 			row.CPUPer, row.CPUVsBare, row.CPURatio = median(cpu), median(dcpu), median(rcpu)
+			if row.CPUPer > 0 {
+				row.PerCore = 1e6 / row.CPUPer
+			}
 			row.RatioVsBare, row.P99VsBare = median(rb), median(p99b)
 			row.GenBusy, row.SrvBusy = median(gen), median(srv)
 			rep.Summary = append(rep.Summary, row)
@@ -164,7 +171,7 @@ func runDetail(r tlsRun) string {
 func (rep *tlsReport) printTables(w io.Writer) {
 	fmt.Fprintf(w, "\nResults: %d round(s) × %s per target and kind, medians over rounds (seed %d); ratios and +CPU are medians of per-round values against bare\n",
 		rep.Rounds, rep.Duration, rep.Seed)
-	const row = "%-7s %-8s %10s %9s %9s %11s %10s %10s %9s %9s %8s %8s %7s\n"
+	const row = "%-7s %-8s %10s %9s %9s %11s %10s %10s %10s %9s %9s %6s %6s %7s\n"
 	titles := map[string]string{
 		kindH2: fmt.Sprintf("HTTP/2 over TLS: h2load -c %d -m %d (GET, 100-byte answer)", rep.Conns, rep.Streams),
 		kindFull: fmt.Sprintf("TLS handshakes, full (no resumption): a new TCP connection each, closed after the handshake, %d in flight, ECDSA P-256 leaf",
@@ -184,8 +191,8 @@ func (rep *tlsReport) printTables(w io.Writer) {
 			if s.Detail != "" {
 				fmt.Fprintf(w, "  negotiated: %s\n", s.Detail)
 			}
-			fmt.Fprintf(w, row, "target", "mode", unit, "p50", "p99", "CPU "+per, "+CPU/bare", "CPU÷bare", "÷bare", "p99÷bare", "gen %", "srv %", "errors")
-			fmt.Fprintf(w, row, "-------", "--------", "----------", "---------", "---------", "-----------", "----------", "----------", "---------", "---------", "--------", "--------", "-------")
+			fmt.Fprintf(w, row, "target", "mode", unit, "p50", "p99", "CPU "+per, "+CPU/bare", "CPU÷bare", unit+"/core", "÷bare", "p99÷bare", "gen %", "srv %", "errors")
+			fmt.Fprintf(w, row, "-------", "--------", "----------", "---------", "---------", "-----------", "----------", "----------", "----------", "---------", "---------", "------", "------", "-------")
 		}
 		mode := ""
 		for _, t := range rep.Targets {
@@ -198,7 +205,7 @@ func (rep *tlsReport) printTables(w io.Writer) {
 			plus, cr, rb, pb = "—", "—", "—", "—"
 		}
 		fmt.Fprintf(w, row, s.Target, mode, fmt.Sprintf("%.0f", s.Rate), fmtMs(float64(s.P50)), fmtMs(float64(s.P99)),
-			fmt.Sprintf("%.1f", s.CPUPer), plus, cr, rb, pb, fmt.Sprintf("%.0f", s.GenBusy), fmt.Sprintf("%.0f", s.SrvBusy), fmt.Sprintf("%d", s.Errors))
+			fmt.Sprintf("%.1f", s.CPUPer), plus, cr, fmt.Sprintf("%.0f", s.PerCore), rb, pb, fmt.Sprintf("%.0f", s.GenBusy), fmt.Sprintf("%.0f", s.SrvBusy), fmt.Sprintf("%d", s.Errors))
 	}
 	fmt.Fprintln(w)
 	var rss []string
@@ -217,9 +224,10 @@ func (rep *tlsReport) printTables(w io.Writer) {
 		fmt.Fprintln(w, n)
 	}
 	fmt.Fprintf(w, "\nNote: CPU is the target process only (utime+stime from /proc, %d ticks/s) per request or\n"+
-		"handshake completed; \"÷bare\" is the rate ratio, \"CPU÷bare\" the CPU-per-operation ratio. gen %%/srv %%\n"+
+		"handshake completed; \"÷bare\" is the rate ratio, \"CPU÷bare\" the CPU-per-operation ratio; \"/core\" is\n"+
+		"1e6 ÷ CPU µs per operation: what one core of that server sustains at that cost. gen %%/srv %%\n"+
 		"are the busy shares of the generator's and the servers' cores. When the generator core is saturated\n"+
-		"the rate is the generator's limit: compare CPU per handshake then, not conn/s.\n", rep.ClockTicks)
+		"the rate is the generator's limit: compare CPU per operation (and /core) then, not the rate.\n", rep.ClockTicks)
 	if !rep.Pinned {
 		fmt.Fprintf(w, "Note: processes were NOT pinned (fewer than 2 cores): generator and servers share CPUs.\n")
 	}
