@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -79,7 +80,7 @@ func parseTLSFlags(args []string) (tlsOptions, error) {
 	fs.StringVar(&o.out, "out", "bench-out", "directory for the JSON of raw per-round numbers")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the per-round shuffle (0: from the clock)")
 	fs.StringVar(&o.gateways, "gateways", "0,4", "catalog-mode gateways, by policy count (subset of 0,1,4)")
-	fs.StringVar(&o.hsGateways, "hs-gateways", "0", "gateways that also get the handshake runs (the chain does not take part in a handshake; \"all\" for every one of -gateways)")
+	fs.StringVar(&o.hsGateways, "hs-gateways", "", "gateways that also get the handshake runs, by policy count (default: the first of -gateways; the chain takes no part in a handshake), or \"all\"")
 	fs.StringVar(&o.kinds, "kinds", "h2,full,resumed", "which runs: h2 (HTTP/2 req/s), full (full handshakes), resumed (resumed handshakes)")
 	fs.StringVar(&o.curve, "curve", "", "handshake client's key share: default (Go's: X25519MLKEM768), x25519mlkem768, x25519 or p256")
 	fs.IntVar(&o.retries, "retries", 1, "re-run a measured run up to N times when other processes used > 10% of a core during it")
@@ -147,6 +148,9 @@ func runTLSBench(args []string) (err error) {
 	}
 	counts, err := gatewayCounts(o.gateways)
 	if err != nil {
+		return err
+	}
+	if _, err := hsTargets(o.hsGateways, counts); err != nil {
 		return err
 	}
 	kinds, _ := parseKinds(o.kinds)
@@ -286,16 +290,9 @@ func tlsStartAndMeasure(ctx context.Context, procs *procSet, o tlsOptions, self,
 	}
 
 	// The jobs: h2 on every target; handshakes on bare and -hs-gateways.
-	hsOn := map[string]bool{nameBare: true}
-	for _, f := range strings.Split(o.hsGateways, ",") {
-		f = strings.TrimSpace(f)
-		if f == "all" {
-			for _, n := range counts {
-				hsOn[fmt.Sprintf("gw-%d", n)] = true
-			}
-		} else if f != "" {
-			hsOn["gw-"+f] = true
-		}
+	hsOn, err := hsTargets(o.hsGateways, counts)
+	if err != nil {
+		return err
 	}
 	var jobs []tlsJob
 	for _, k := range kinds {
@@ -354,6 +351,31 @@ func tlsStartAndMeasure(ctx context.Context, procs *procSet, o tlsOptions, self,
 		rep.RSSKiB[p.name] = kib
 	}
 	return nil
+}
+
+// hsTargets parses -hs-gateways against the gateways that run: the names
+// of the targets that get the handshake runs (bare always does; "" means
+// the first of -gateways).
+func hsTargets(s string, counts []int) (map[string]bool, error) {
+	on := map[string]bool{nameBare: true}
+	if strings.TrimSpace(s) == "" && len(counts) > 0 {
+		s = fmt.Sprint(counts[0])
+	}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		switch {
+		case f == "":
+		case f == "all":
+			for _, n := range counts {
+				on[fmt.Sprintf("gw-%d", n)] = true
+			}
+		case slices.ContainsFunc(counts, func(n int) bool { return fmt.Sprint(n) == f }):
+			on["gw-"+f] = true
+		default:
+			return nil, usagef("-hs-gateways: %q is not \"all\" nor one of -gateways (%v)", f, counts)
+		}
+	}
+	return on, nil
 }
 
 func tlsTargetProcs(ts []*tlsTarget) []*proc {

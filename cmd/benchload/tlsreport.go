@@ -171,7 +171,7 @@ func runDetail(r tlsRun) string {
 func (rep *tlsReport) printTables(w io.Writer) {
 	fmt.Fprintf(w, "\nResults: %d round(s) × %s per target and kind, medians over rounds (seed %d); ratios and +CPU are medians of per-round values against bare\n",
 		rep.Rounds, rep.Duration, rep.Seed)
-	const row = "%-7s %-8s %10s %9s %9s %11s %10s %10s %10s %9s %9s %6s %6s %7s\n"
+	const row = "%-7s %-8s %10s %9s %9s %11s %10s %10s %11s %9s %9s %6s %6s %7s\n"
 	titles := map[string]string{
 		kindH2: fmt.Sprintf("HTTP/2 over TLS: h2load -c %d -m %d (GET, 100-byte answer)", rep.Conns, rep.Streams),
 		kindFull: fmt.Sprintf("TLS handshakes, full (no resumption): a new TCP connection each, closed after the handshake, %d in flight, ECDSA P-256 leaf",
@@ -192,7 +192,7 @@ func (rep *tlsReport) printTables(w io.Writer) {
 				fmt.Fprintf(w, "  negotiated: %s\n", s.Detail)
 			}
 			fmt.Fprintf(w, row, "target", "mode", unit, "p50", "p99", "CPU "+per, "+CPU/bare", "CPU÷bare", unit+"/core", "÷bare", "p99÷bare", "gen %", "srv %", "errors")
-			fmt.Fprintf(w, row, "-------", "--------", "----------", "---------", "---------", "-----------", "----------", "----------", "----------", "---------", "---------", "------", "------", "-------")
+			fmt.Fprintf(w, row, "-------", "--------", "----------", "---------", "---------", "-----------", "----------", "----------", "-----------", "---------", "---------", "------", "------", "-------")
 		}
 		mode := ""
 		for _, t := range rep.Targets {

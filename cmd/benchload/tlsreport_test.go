@@ -125,4 +125,21 @@ func TestTLSFlags(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+
+	on, err := hsTargets("0", []int{0, 4})
+	if err != nil || !on[nameBare] || !on[nameGW0] || on[nameGW4] {
+		t.Errorf("hs 0: %v %v", on, err)
+	}
+	on, err = hsTargets("all", []int{0, 4})
+	if err != nil || !on[nameGW0] || !on[nameGW4] {
+		t.Errorf("hs all: %v %v", on, err)
+	}
+	if on, err := hsTargets("", []int{4, 0}); err != nil || len(on) != 2 || !on[nameGW4] {
+		t.Errorf("hs default: %v %v", on, err)
+	}
+	for _, bad := range []string{"1", "4", "x", "0,gw-4"} {
+		if _, err := hsTargets(bad, []int{0}); err == nil {
+			t.Errorf("-hs-gateways %q accepted with -gateways 0", bad)
+		}
+	}
 }
