@@ -458,6 +458,7 @@ func measureTLS(ctx context.Context, rep *tlsReport, o tlsOptions, self string, 
 		return float64(ticks) / float64(rep.ClockTicks) * 1e6 / float64(l.count)
 	}
 	rec.CPUPer, rec.BackendCPUPer = perOp(rec.CPUTicks), perOp(rec.BackendTicks)
+	rec.GenCPUPer = float64(l.gen.Microseconds()) / float64(l.count)
 	server, generator := "cpu", "cpu"
 	if rep.Pinned {
 		server, generator = "cpu"+serverCPU, "cpu"+generatorCPU

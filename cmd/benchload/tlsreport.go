@@ -27,6 +27,7 @@ type tlsRun struct {
 	CPUPer        float64          `json:"cpu_us_per_op"` // per request or handshake
 	BackendTicks  uint64           `json:"backend_cpu_ticks"`
 	BackendCPUPer float64          `json:"backend_cpu_us_per_op"`
+	GenCPUPer     float64          `json:"generator_cpu_us_per_op"` // h2load's or the handshaker's own CPU
 	ServerCore    coreUse          `json:"server_core"`
 	GeneratorCore coreUse          `json:"generator_core"`
 	ForeignPct    float64          `json:"foreign_pct_of_core"`
@@ -54,6 +55,7 @@ type tlsRow struct {
 	RatioVsBare fnum   `json:"ratio_vs_bare_median"`
 	P99VsBare   fnum   `json:"p99_vs_bare_median"`
 	GenBusy     fnum   `json:"generator_core_busy_pct_median"`
+	GenCPUPer   fnum   `json:"generator_cpu_us_per_op_median"`
 	SrvBusy     fnum   `json:"server_core_busy_pct_median"`
 	Errors      int64  `json:"errors_total"`
 	Rounds      int    `json:"rounds"`
@@ -112,7 +114,7 @@ func (rep *tlsReport) summarize() {
 	rep.Summary = nil
 	for _, kind := range kinds {
 		for _, t := range rep.Targets {
-			var rate, p50, p99, cpu, dcpu, rcpu, rb, p99b, gen, srv []float64
+			var rate, p50, p99, cpu, dcpu, rcpu, rb, p99b, gen, srv, gcpu []float64
 			row := tlsRow{Kind: kind, Target: t.Name}
 			for round := 1; round <= rep.Rounds; round++ {
 				r, ok := byKey[key{round, t.Name, kind}]
@@ -124,6 +126,7 @@ func (rep *tlsReport) summarize() {
 				p99 = append(p99, ms(r.P99))
 				cpu = append(cpu, r.CPUPer)
 				gen = append(gen, r.GeneratorCore.Busy)
+				gcpu = append(gcpu, r.GenCPUPer)
 				srv = append(srv, r.ServerCore.Busy)
 				row.Errors += r.Errors
 				row.Detail = runDetail(r)
@@ -149,7 +152,7 @@ func (rep *tlsReport) summarize() {
 				row.PerCore = 1e6 / row.CPUPer
 			}
 			row.RatioVsBare, row.P99VsBare = median(rb), median(p99b)
-			row.GenBusy, row.SrvBusy = median(gen), median(srv)
+			row.GenBusy, row.SrvBusy, row.GenCPUPer = median(gen), median(srv), median(gcpu)
 			rep.Summary = append(rep.Summary, row)
 		}
 	}
@@ -239,8 +242,8 @@ func (rep *tlsReport) notes() []string {
 	var out []string
 	for _, s := range rep.Summary {
 		if float64(s.GenBusy) >= genSaturated && float64(s.SrvBusy) < genSaturated {
-			out = append(out, fmt.Sprintf("GENERATOR-BOUND: %s %s: the generator core was %.0f%% busy and the server core %.0f%%: its rate is the generator's limit (compare CPU per operation)",
-				s.Target, s.Kind, s.GenBusy, s.SrvBusy))
+			out = append(out, fmt.Sprintf("GENERATOR-BOUND: %s %s: the generator core was %.0f%% busy and the server core %.0f%% (generator %.1f CPU µs/op, server %.1f): its rate is the generator's limit (compare CPU per operation)",
+				s.Target, s.Kind, s.GenBusy, s.SrvBusy, s.GenCPUPer, s.CPUPer))
 		}
 		if s.Errors > 0 {
 			out = append(out, fmt.Sprintf("WARNING: %s %s: %d errors during measured runs (the rate counts successes only)", s.Target, s.Kind, s.Errors))

@@ -36,6 +36,9 @@ func TestTLSSummarize(t *testing.T) {
 		run(3, nameGW0, kindFull, 3000, 200, 33, 100, 72),
 	}
 	rep.Runs[4].Errors = 7
+	for i := range rep.Runs {
+		rep.Runs[i].GenCPUPer = 300
+	}
 	rep.Runs[4].H2 = &h2loadResult{TLS: "TLS Protocol: TLSv1.3"}
 	rep.summarize()
 	if len(rep.Summary) != 5 {
@@ -79,6 +82,7 @@ func TestTLSSummarize(t *testing.T) {
 		"+25.0",  // gw-4's added CPU
 		" 8000 ", // gw-4's req/s per core: 1e6 / 125 µs
 		"GENERATOR-BOUND: bare full",
+		"(generator 300.0 CPU µs/op, server 195.0)",
 		"WARNING: gw-0 h2: 7 errors",
 		"RSS after the runs: bare 10.0 MiB, gw-0 60.0 MiB",
 	} {
