@@ -49,17 +49,24 @@ type tlsRow struct {
 	// PerCore is 1e6 / CPUPer: the operations per second one core of the
 	// server would sustain at that cost, the figure to read when the
 	// generator, not the server, set the rate.
-	PerCore     fnum   `json:"per_core_s_median"`
-	CPUVsBare   fnum   `json:"cpu_us_vs_bare_median"`
-	CPURatio    fnum   `json:"cpu_ratio_vs_bare_median"`
-	RatioVsBare fnum   `json:"ratio_vs_bare_median"`
-	P99VsBare   fnum   `json:"p99_vs_bare_median"`
-	GenBusy     fnum   `json:"generator_core_busy_pct_median"`
-	GenCPUPer   fnum   `json:"generator_cpu_us_per_op_median"`
-	SrvBusy     fnum   `json:"server_core_busy_pct_median"`
-	Errors      int64  `json:"errors_total"`
-	Rounds      int    `json:"rounds"`
-	Detail      string `json:"detail,omitempty"` // protocol, cipher, key exchange
+	PerCore     fnum `json:"per_core_s_median"`
+	CPUVsBare   fnum `json:"cpu_us_vs_bare_median"`
+	CPURatio    fnum `json:"cpu_ratio_vs_bare_median"`
+	RatioVsBare fnum `json:"ratio_vs_bare_median"`
+	P99VsBare   fnum `json:"p99_vs_bare_median"`
+	GenBusy     fnum `json:"generator_core_busy_pct_median"`
+	GenCPUPer   fnum `json:"generator_cpu_us_per_op_median"`
+	// CPUNorm (h2 only) is CPUPer scaled run by run by the backend's
+	// median CPU per request over its CPU per request in that run, as
+	// the run mode's "CPU norm" (normFactor): the backend does the same
+	// work for every request, so it gauges how fast the shared core ran.
+	// CPUNormVsBare is the median of per-round differences of those.
+	CPUNorm       fnum   `json:"cpu_us_per_op_backend_normalized_median,omitempty"`
+	CPUNormVsBare fnum   `json:"cpu_us_vs_bare_backend_normalized_median,omitempty"`
+	SrvBusy       fnum   `json:"server_core_busy_pct_median"`
+	Errors        int64  `json:"errors_total"`
+	Rounds        int    `json:"rounds"`
+	Detail        string `json:"detail,omitempty"` // protocol, cipher, key exchange
 }
 
 // tlsReport is everything a tls-mode run produced; written as JSON.
@@ -111,10 +118,18 @@ func (rep *tlsReport) summarize() {
 	}
 	order := map[string]int{kindH2: 0, kindFull: 1, kindResumed: 2}
 	slices.SortFunc(kinds, func(a, b string) int { return order[a] - order[b] })
+	var be []float64
+	for _, r := range rep.Runs {
+		if r.Kind == kindH2 {
+			be = append(be, r.BackendCPUPer)
+		}
+	}
+	beMedian := float64(median(be))
+	norm := func(r tlsRun) float64 { return r.CPUPer * normFactor(beMedian, r.BackendCPUPer) }
 	rep.Summary = nil
 	for _, kind := range kinds {
 		for _, t := range rep.Targets {
-			var rate, p50, p99, cpu, dcpu, rcpu, rb, p99b, gen, srv, gcpu []float64
+			var rate, p50, p99, cpu, dcpu, rcpu, rb, p99b, gen, srv, gcpu, cn, dn []float64
 			row := tlsRow{Kind: kind, Target: t.Name}
 			for round := 1; round <= rep.Rounds; round++ {
 				r, ok := byKey[key{round, t.Name, kind}]
@@ -130,7 +145,13 @@ func (rep *tlsReport) summarize() {
 				srv = append(srv, r.ServerCore.Busy)
 				row.Errors += r.Errors
 				row.Detail = runDetail(r)
+				if kind == kindH2 {
+					cn = append(cn, norm(r))
+				}
 				if b, ok := byKey[key{round, nameBare, kind}]; ok && b.Rate > 0 {
+					if kind == kindH2 {
+						dn = append(dn, norm(r)-norm(b))
+					}
 					rb = append(rb, r.Rate/b.Rate)
 					dcpu = append(dcpu, r.CPUPer-b.CPUPer)
 					if b.CPUPer > 0 {
@@ -153,6 +174,9 @@ func (rep *tlsReport) summarize() {
 			}
 			row.RatioVsBare, row.P99VsBare = median(rb), median(p99b)
 			row.GenBusy, row.SrvBusy, row.GenCPUPer = median(gen), median(srv), median(gcpu)
+			if len(cn) > 0 {
+				row.CPUNorm, row.CPUNormVsBare = median(cn), median(dn)
+			}
 			rep.Summary = append(rep.Summary, row)
 		}
 	}
@@ -210,7 +234,20 @@ func (rep *tlsReport) printTables(w io.Writer) {
 		fmt.Fprintf(w, row, s.Target, mode, fmt.Sprintf("%.0f", s.Rate), fmtMs(float64(s.P50)), fmtMs(float64(s.P99)),
 			fmt.Sprintf("%.1f", s.CPUPer), plus, cr, fmt.Sprintf("%.0f", s.PerCore), rb, pb, fmt.Sprintf("%.0f", s.GenBusy), fmt.Sprintf("%.0f", s.SrvBusy), fmt.Sprintf("%d", s.Errors))
 	}
+	var normed []string
+	for _, s := range rep.Summary {
+		if s.Kind == kindH2 && s.CPUNorm > 0 {
+			if s.Target == nameBare {
+				normed = append(normed, fmt.Sprintf("%s %.1f", s.Target, s.CPUNorm))
+			} else {
+				normed = append(normed, fmt.Sprintf("%s %.1f (%+.1f)", s.Target, s.CPUNorm, s.CPUNormVsBare))
+			}
+		}
+	}
 	fmt.Fprintln(w)
+	if len(normed) > 0 {
+		fmt.Fprintf(w, "h2 CPU µs/req normalized by the backend's CPU per request (the core's speed in that run; +vs bare): %s\n", strings.Join(normed, ", "))
+	}
 	var rss []string
 	for _, t := range rep.Targets {
 		if kib, ok := rep.RSSKiB[t.Name]; ok {

@@ -38,6 +38,14 @@ func TestTLSSummarize(t *testing.T) {
 	rep.Runs[4].Errors = 7
 	for i := range rep.Runs {
 		rep.Runs[i].GenCPUPer = 300
+		if rep.Runs[i].Kind == kindH2 {
+			// The backend's CPU per request gauges the core: halved in
+			// round 2, like everyone's.
+			rep.Runs[i].BackendCPUPer = 50
+			if rep.Runs[i].Round == 2 {
+				rep.Runs[i].BackendCPUPer = 25
+			}
+		}
 	}
 	rep.Runs[4].H2 = &h2loadResult{TLS: "TLS Protocol: TLSv1.3"}
 	rep.summarize()
@@ -64,6 +72,13 @@ func TestTLSSummarize(t *testing.T) {
 	near("gw-0 rate min", g0.RateMin, 900)    //
 	near("gw-0 rate max", g0.RateMax, 1800)   //
 	near("full gw-0 ratio", f0.RatioVsBare, (2900.0/3000+3000.0/3100)/2)
+	near("bare CPU norm", b.CPUNorm, 100)    // 100, 100, 90
+	near("gw-4 CPU norm", g4.CPUNorm, 125)   // 125, 124, 130
+	near("gw-4 +norm", g4.CPUNormVsBare, 25) // 25, 24, 40
+	near("gw-0 +norm", g0.CPUNormVsBare, 10) // 10, 12, 5
+	if f0.CPUNorm != 0 {
+		t.Errorf("handshake rows have no backend: CPU norm %v", f0.CPUNorm)
+	}
 	if g0.Errors != 7 || g0.Rounds != 3 || f0.Rounds != 2 {
 		t.Errorf("errors %d rounds %d/%d", g0.Errors, g0.Rounds, f0.Rounds)
 	}
@@ -83,6 +98,7 @@ func TestTLSSummarize(t *testing.T) {
 		" 8000 ", // gw-4's req/s per core: 1e6 / 125 µs
 		"GENERATOR-BOUND: bare full",
 		"(generator 300.0 CPU µs/op, server 195.0)",
+		"normalized by the backend's CPU per request (the core's speed in that run; +vs bare): bare 100.0, gw-0 110.0 (+10.0), gw-4 125.0 (+25.0)",
 		"WARNING: gw-0 h2: 7 errors",
 		"RSS after the runs: bare 10.0 MiB, gw-0 60.0 MiB",
 	} {
