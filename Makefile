@@ -13,7 +13,7 @@ GO_SRC   := $(shell find . -name '*.go' -not -path './data/*' 2>/dev/null) go.mo
 # as their own modules"): `go ... ./...` at the root does not reach them.
 MODULES  := abi sdk examples/ua-filter
 
-.PHONY: all build examples rust-example wasm run test vet-modules test-race bench bench-go bench-load bench-tls bench-scale check fmt fuzz clean chromium screenshots
+.PHONY: all build examples rust-example wasm run test vet-modules test-race bench bench-go bench-load bench-scale check fmt fuzz clean chromium screenshots
 
 all: build
 
@@ -93,6 +93,7 @@ bench-load: build
 
 # HTTP/2 over TLS and the TLS handshake rate next to the bare proxy
 # (h2load from nghttp2-client, installed when missing); docs/benchmarks.md.
+.PHONY: bench-tls
 bench-tls: build
 	./scripts/bench.sh tls $(BENCH_ARGS)
 
