@@ -125,27 +125,35 @@ func (s *Server) requestsCSV(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", `attachment; filename="gatehouse-requests.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"time", "requestId", "method", "path", "query", "status", "backendStatus", "grpcStatus", "grpcStatusName",
-		"api", "operation", "product", "subscription", "user", "clientIp", "totalMs", "backendMs", "policiesMs",
-		"bytesIn", "bytesOut", "cacheStatus", "policyError"})
-	msf := func(d time.Duration) string {
-		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
-	}
+	cw.Write(requestCSVHeader)
 	for _, rec := range recs {
-		grpc := ""
-		if rec.GRPC {
-			grpc = strconv.Itoa(rec.GRPCStatus)
-		}
-		backend := ""
-		if rec.BackendStatus != 0 {
-			backend = strconv.Itoa(rec.BackendStatus)
-		}
-		cw.Write([]string{rec.Time.UTC().Format(time.RFC3339Nano), csvSafe(rec.RequestID), csvSafe(rec.Method), csvSafe(rec.Path), csvSafe(rec.Query),
-			strconv.Itoa(rec.Status), backend, grpc, grpcStatusName(rec),
-			csvSafe(rec.API), csvSafe(rec.Operation), csvSafe(rec.Product), csvSafe(rec.Subscription), csvSafe(rec.User), csvSafe(rec.ClientIP),
-			msf(rec.Total), msf(rec.Backend), msf(rec.Policies), strconv.FormatInt(rec.BytesIn, 10), strconv.FormatInt(rec.BytesOut, 10),
-			csvSafe(rec.CacheStatus), csvSafe(rec.PolicyError)})
+		cw.Write(requestCSVRow(rec))
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+var requestCSVHeader = []string{"time", "requestId", "method", "path", "query", "status", "backendStatus", "grpcStatus", "grpcStatusName",
+	"api", "operation", "product", "subscription", "user", "clientIp", "totalMs", "backendMs", "policiesMs",
+	"bytesIn", "bytesOut", "cacheStatus", "policyError"}
+
+// requestCSVRow is one call's CSV row. The text cells come from callers
+// (path, query, request id) and the catalog: each goes through csvSafe.
+func requestCSVRow(rec analytics.Record) []string {
+	msf := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
+	}
+	grpc := ""
+	if rec.GRPC {
+		grpc = strconv.Itoa(rec.GRPCStatus)
+	}
+	backend := ""
+	if rec.BackendStatus != 0 {
+		backend = strconv.Itoa(rec.BackendStatus)
+	}
+	return []string{rec.Time.UTC().Format(time.RFC3339Nano), csvSafe(rec.RequestID), csvSafe(rec.Method), csvSafe(rec.Path), csvSafe(rec.Query),
+		strconv.Itoa(rec.Status), backend, grpc, grpcStatusName(rec),
+		csvSafe(rec.API), csvSafe(rec.Operation), csvSafe(rec.Product), csvSafe(rec.Subscription), csvSafe(rec.User), csvSafe(rec.ClientIP),
+		msf(rec.Total), msf(rec.Backend), msf(rec.Policies), strconv.FormatInt(rec.BytesIn, 10), strconv.FormatInt(rec.BytesOut, 10),
+		csvSafe(rec.CacheStatus), csvSafe(rec.PolicyError)}
 }
