@@ -57,7 +57,7 @@ func (e *UnknownNamedValueError) Error() string {
 	if len(q) > 1 {
 		s = "s"
 	}
-	return fmt.Sprintf("references unknown named value%s %s (create it: gatehouse named-value create)", s, strings.Join(q, ", "))
+	return fmt.Sprintf("references unknown named value%s %s (create it: gatehouse named-value set)", s, strings.Join(q, ", "))
 }
 
 // Is reports whether target is ErrInvalid.

@@ -157,5 +157,5 @@ func analyticsRequests(e *cmdEnv) error {
 		return err
 	}
 	return e.list(raw, tableCols("TIME", "time", "REQUEST ID", "requestId", "METHOD", "method", "PATH", "path", "STATUS", "status",
-		"MS", "totalMs", "API", "api", "OPERATION", "operation", "SUBSCRIPTION", "subscription", "CACHE", "cacheHit", "POLICY ERROR", "policyError"))
+		"GRPC", "grpcStatus", "MS", "totalMs", "API", "api", "OPERATION", "operation", "SUBSCRIPTION", "subscription", "CACHE", "cacheHit", "POLICY ERROR", "policyError"))
 }

@@ -37,7 +37,7 @@ func startAnalyticsAdmin(t *testing.T) string {
 		}
 		w.Log(&analytics.Record{Time: now.Add(-time.Duration(i) * time.Minute), RequestID: fmt.Sprintf("r%d", i), API: api,
 			Operation: "get", Subscription: "sub-1", Method: "GET", Path: "/items", Status: st, Total: 12 * time.Millisecond,
-			BytesOut: 100, CacheHit: i%4 == 0})
+			BytesOut: 100, CacheHit: i%4 == 0, GRPC: i == 1, GRPCStatus: 14})
 	}
 	if err := w.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -98,6 +98,11 @@ func TestAnalyticsCLI(t *testing.T) {
 	lines = strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[0], "TIME") || !strings.Contains(lines[1], "r0") || !strings.Contains(lines[1], "503") {
 		t.Errorf("requests:\n%s", out)
+	}
+	// STATUS then GRPC: "-" for a call that is not gRPC, else its grpc-status.
+	if f0, f1 := strings.Fields(lines[1]), strings.Fields(lines[2]); !strings.Contains(lines[0], "STATUS  GRPC") || len(f1) < 6 ||
+		strings.Join(f0[4:6], " ") != "503 -" || strings.Join(f1[4:6], " ") != "200 14" {
+		t.Errorf("requests, GRPC column:\n%s", out)
 	}
 	out = admOK(t, "analytics", "requests", "--status", "503", "-o", "json")
 	var reqs []map[string]any

@@ -28,7 +28,18 @@ func apiCommand() *cli.Command {
 				return listCmd(e, "/apis", apiCols)
 			}),
 			leaf("get", "show one API", "ID", nil, func(e *cmdEnv) error {
-				return getCmd(e, "/apis/", "openApiDoc")
+				if err := e.want(1, 1); err != nil {
+					return err
+				}
+				cl, err := e.client()
+				if err != nil {
+					return err
+				}
+				raw, err := cl.call("GET", "/apis/"+pathSeg(e.args[0]), nil, nil)
+				if err != nil {
+					return err
+				}
+				return apiObject(e, raw)
 			}),
 			leaf("delete", "delete an API", "ID", nil, func(e *cmdEnv) error {
 				return deleteCmd(e, "/apis/", "api")
@@ -39,6 +50,9 @@ func apiCommand() *cli.Command {
 				}
 				body := map[string]any{}
 				setFlags(e.c, body, apiFields)
+				if err := applyTransportFlags(e.c, body); err != nil { // cmd_api_transport.go
+					return err
+				}
 				cl, err := e.client()
 				if err != nil {
 					return err
@@ -47,11 +61,9 @@ func apiCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				return e.object(raw, "openApiDoc")
+				return apiObject(e, raw)
 			}),
-			leaf("update", "change an API (only the given flags)", "ID", apiFlags()[1:], func(e *cmdEnv) error {
-				return updateCmd(e, "/apis/", apiFields, "openApiDoc")
-			}),
+			leaf("update", "change an API (only the given flags)", "ID", apiFlags()[1:], apiUpdate),
 			leaf("import", "import an OpenAPI document (creates the API, or re-imports into --id)", "", []cli.Flag{
 				&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "OpenAPI document (JSON or YAML; - for stdin)"},
 				&cli.StringFlag{Name: "url", Usage: "fetch the OpenAPI document from this URL"},
@@ -80,7 +92,7 @@ var apiFields = map[string]string{
 }
 
 func apiFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "id", Usage: "API ID (generated when omitted)"},
 		&cli.StringFlag{Name: "name", Usage: "API name"},
 		&cli.StringFlag{Name: "path", Usage: "path prefix, e.g. /orders"},
@@ -92,7 +104,7 @@ func apiFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "allow-query-key", Usage: "accept the key in the query"},
 		&cli.StringSliceFlag{Name: "egress-allow", Usage: "what backends set by this API's policies, and redirects, may reach on private networks: CIDR, address, host[:port] or *.domain (repeat; replaces the list; docs/egress.md)"},
 		&cli.BoolFlag{Name: "console-trace", Usage: "let developer portal console calls ask for a policy trace (default true; --console-trace=false switches it off)"},
-	}
+	}, transportFlags()...)
 }
 
 // setFlags copies the flags that were set into body under their JSON names.

@@ -28,6 +28,7 @@ func (s *Server) catalogRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET "+Prefix+"/apis/{id}", s.auth(s.apiPage))
 	m.HandleFunc("POST "+Prefix+"/apis/{id}", s.auth(s.updateAPI))
 	m.HandleFunc("POST "+Prefix+"/apis/{id}/delete", s.auth(s.deleteAPI))
+	m.HandleFunc("POST "+Prefix+"/apis/{id}/transport", s.auth(s.updateTransport)) // transport_edit.go
 	m.HandleFunc("GET "+Prefix+"/products", s.auth(s.products))
 	m.HandleFunc("POST "+Prefix+"/products", s.auth(s.createProduct))
 	m.HandleFunc("GET "+Prefix+"/products/{id}", s.auth(s.productPage))
@@ -160,7 +161,11 @@ func (s *Server) renderAPI(w http.ResponseWriter, r *http.Request, id string, st
 		}
 	}
 	a.OpenAPIDoc = nil
-	data := map[string]any{"Title": "API " + a.Name, "Nav": "api", "API": a, "Operations": ops, "Products": products, "Transport": transportRows(a)}
+	tf, err := s.transportForm(r, a)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"Title": "API " + a.Name, "Nav": "api", "API": a, "Operations": ops, "Products": products, "Transport": transportRows(a), "TransportForm": tf}
 	for k, v := range extra {
 		data[k] = v
 	}

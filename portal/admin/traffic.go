@@ -18,6 +18,7 @@ func (s *Server) trafficRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET "+Prefix+"/analytics", s.auth(s.analyticsPage))
 	m.HandleFunc("GET "+Prefix+"/analytics.csv", s.auth(s.analyticsCSV))
 	m.HandleFunc("GET "+Prefix+"/requests", s.auth(s.requests))
+	m.HandleFunc("GET "+Prefix+"/requests.csv", s.auth(s.requestsCSV)) // requests_csv.go
 }
 
 // analyticsQuery reads the page's filters: range, api, product,
@@ -48,7 +49,7 @@ func (s *Server) analyticsQuery(r *http.Request) (series, table analytics.Query,
 func (s *Server) analyticsPage(w http.ResponseWriter, r *http.Request) error {
 	series, table, rg, step := s.analyticsQuery(r)
 	data := map[string]any{"Title": "Analytics", "Ranges": ranges, "Range": rg, "API": series.API, "Product": series.Product,
-		"Subscription": series.Subscription, "Group": table.GroupBy[0], "Query": r.URL.RawQuery}
+		"Subscription": series.Subscription, "Group": table.GroupBy[0], "CSV": csvLink(Prefix+"/analytics.csv", r.URL.Query())}
 	apis, err := s.st.ListAPIs(r.Context())
 	if err != nil {
 		return err
@@ -135,18 +136,15 @@ func csvSafe(v string) string {
 
 // requests browses the request log, newest first: by status, API,
 // subscription and request id (the id is matched among the newest 1,000
-// rows the other filters select).
+// rows the other filters select). A gRPC column shows when a listed call
+// is gRPC; the CSV download (requests_csv.go) takes the same filters.
 func (s *Server) requests(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := analytics.RequestFilter{Limit: 100, API: q.Get("api"), Subscription: q.Get("subscription")}
-	data := map[string]any{"Title": "Request log", "API": f.API, "Subscription": f.Subscription, "Status": q.Get("status"), "RequestID": q.Get("requestId")}
-	if v := q.Get("status"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 100 || n > 599 {
-			data["Error"] = "status: a status code such as 429"
-		} else {
-			f.Status = n
-		}
+	f, id, bad := requestsQuery(r, 100)
+	data := map[string]any{"Title": "Request log", "API": f.API, "Subscription": f.Subscription, "Status": q.Get("status"), "RequestID": q.Get("requestId"),
+		"CSV": csvLink(Prefix+"/requests.csv", q)}
+	if bad != "" {
+		data["Error"] = bad
 	}
 	apis, err := s.st.ListAPIs(r.Context())
 	if err != nil {
@@ -158,24 +156,14 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request) error {
 		s.render(w, r, http.StatusOK, "requests", data)
 		return nil
 	}
-	id := strings.TrimSpace(q.Get("requestId"))
-	if id != "" {
-		f.Limit = analytics.MaxRequestLimit
-	}
 	recs, err := s.an.Requests(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	if id != "" {
-		var hit []analytics.Record
-		for _, rec := range recs {
-			if rec.RequestID == id {
-				hit = append(hit, rec)
-			}
-		}
-		recs = hit
-	}
+	recs = matchRequestID(recs, id)
 	data["Records"] = recs
+	data["GRPC"] = anyGRPC(recs)
+	data["GRPCCell"] = grpcCell
 	s.render(w, r, http.StatusOK, "requests", data)
 	return nil
 }
