@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/host/gateway"
 )
 
 // sampleLines counts the series of a scrape: every sample line (histogram
@@ -72,5 +74,41 @@ func TestSeriesAt50kOperations(t *testing.T) {
 	}
 	if n10k > 500000 {
 		t.Errorf("10,000 APIs: %d sample lines (issue 15: 50,000 operations must not make 500,000 series)", n10k)
+	}
+}
+
+// TestSeriesWorstCaseAt50kOperations: every route of 10,000 APIs × 5
+// operations answers every status class, every cache result and every gRPC
+// status, with the default caps: the most sample lines the per-API metrics
+// can make, whatever the traffic, stays under 500,000.
+func TestSeriesWorstCaseAt50kOperations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("resolves and scrapes 60,000 routes")
+	}
+	m := New()
+	for i := 0; i < 10000; i++ {
+		api := fmt.Sprintf("api%05d", i)
+		for j := -1; j < 5; j++ {
+			op := ""
+			if j >= 0 {
+				op = fmt.Sprintf("op%d", j)
+			}
+			r := m.Route(api, op)
+			for _, st := range []int{0, 101, 200, 302, 404, 503} {
+				r.ObserveCall(st, time.Millisecond)
+			}
+			for _, c := range cacheResults {
+				r.(gateway.CacheObserver).ObserveCache(c)
+			}
+			for code := 0; code <= grpcCodes; code++ {
+				r.(gateway.GRPCMetrics).ObserveGRPC(code)
+			}
+		}
+	}
+	m.Route("", "").ObserveCall(404, time.Millisecond)
+	n := sampleLines(t, m)
+	t.Logf("sample lines, 10,000 APIs × 5 operations, every status class, cache result and gRPC status, default caps: %d", n)
+	if n > 500000 {
+		t.Errorf("%d sample lines (issue 15: 50,000 operations must not make 500,000 series)", n)
 	}
 }
