@@ -352,3 +352,66 @@ func TestAPILimitThroughGateway(t *testing.T) {
 		t.Error("the deleted API a still has series")
 	}
 }
+
+// TestAPILimitHammer: routes resolved and observed from several goroutines
+// while snapshots swap (RetainRoutes with changing API sets) and Prometheus
+// scrapes; run with -race. The admitted APIs never exceed the cap.
+func TestAPILimitHammer(t *testing.T) {
+	m := New()
+	m.LimitAPIs(20)
+	m.LimitOperations(30)
+	done := make(chan struct{})
+	errs := make(chan string, 8)
+	for w := 0; w < 4; w++ {
+		go func(w int) {
+			rnd := rand.New(rand.NewPCG(uint64(w), 7))
+			for i := 0; i < 3000; i++ {
+				r := m.Route(fmt.Sprintf("api%d", rnd.IntN(60)), []string{"", "a", "b"}[rnd.IntN(3)])
+				r.ObserveCall(200+100*rnd.IntN(4), time.Millisecond)
+				r.(gateway.CacheObserver).ObserveCache(abi.CacheStatusHit)
+				r.(gateway.GRPCMetrics).ObserveGRPC(rnd.IntN(17))
+			}
+			errs <- ""
+		}(w)
+	}
+	go func() {
+		rnd := rand.New(rand.NewPCG(9, 9))
+		for {
+			select {
+			case <-done:
+				errs <- ""
+				return
+			default:
+			}
+			keep := map[[2]string]bool{}
+			for i := 0; i < 60; i++ {
+				if rnd.IntN(4) > 0 {
+					for _, op := range []string{"", "a", "b"} {
+						keep[[2]string{fmt.Sprintf("api%d", i), op}] = true
+					}
+				}
+			}
+			m.RetainRoutes(keep)
+			if _, err := m.Registry().Gather(); err != nil {
+				errs <- err.Error()
+				return
+			}
+			m.mu.Lock()
+			n, ops := len(m.apis), m.opCount
+			m.mu.Unlock()
+			if n > 20 || ops < 0 || ops > 30 {
+				errs <- fmt.Sprintf("%d APIs admitted (cap 20), %d operations (cap 30)", n, ops)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 4; i++ {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
+	}
+	close(done)
+	if e := <-errs; e != "" {
+		t.Fatal(e)
+	}
+}
