@@ -48,11 +48,48 @@ func (m *Metrics) admitAPI(api string) bool {
 	if _, ok := m.apis[api]; ok {
 		return true
 	}
-	if api == OverflowAPI || m.apiLimit >= 0 && len(m.apis) >= m.apiLimit {
+	if api == OverflowAPI || m.apiLimit >= 0 && m.inUse >= m.apiLimit {
 		return false
 	}
 	m.apis[api] = struct{}{}
+	m.inUse++
+	m.fresh = append(m.fresh, api)
 	return true
+}
+
+// ReleaseAPIs is called by the gateway before it builds a config, with the
+// APIs of that config: the admitted APIs not in keep no longer count
+// against the cap, so the build can admit new APIs in their place (an API
+// created by the write that deleted another takes its place). Their routes
+// keep their labels while the serving snapshot has them; RetainRoutes
+// deletes them at the swap. If the build fails, they keep serving under
+// their labels, and the APIs that build admitted (never served) are
+// dropped here at the next build, so a refused config takes no place.
+func (m *Metrics) ReleaseAPIs(keep map[string]bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.fresh) > 0 {
+		fresh := make(map[string]bool, len(m.fresh))
+		for _, api := range m.fresh {
+			fresh[api] = true
+			delete(m.apis, api)
+		}
+		for k, r := range m.routes {
+			if fresh[k[0]] {
+				delete(m.routes, k)
+				if r.op != "" && r.op != OverflowOperation {
+					m.opCount--
+				}
+			}
+		}
+		m.fresh = m.fresh[:0]
+	}
+	m.inUse = 0
+	for api := range m.apis {
+		if keep[api] {
+			m.inUse++
+		}
+	}
 }
 
 // overflowRoute is the shared route of every API past the cap: index 0 for
@@ -79,6 +116,7 @@ func (m *Metrics) retainAPIs(keep map[[2]string]bool, apis map[string]bool) {
 			delete(m.apis, api)
 		}
 	}
+	m.inUse, m.fresh = len(m.apis), m.fresh[:0]
 	overAPIs, overOps := 0, 0
 	for api := range apis {
 		if _, ok := m.apis[api]; !ok {

@@ -241,7 +241,8 @@ func TestAPILimitLosesNoCall(t *testing.T) {
 // TestAPILimitThroughGateway: a real gateway (real wazero engine, loopback
 // HTTP) with --metrics-apis 2 and four APIs: two labelled, two under
 // _other, every call counted once; deleting a labelled API through a reload
-// frees its place for a new one.
+// frees its place for a new one, also for one created by the same write;
+// a config the gateway refuses takes no place.
 func TestAPILimitThroughGateway(t *testing.T) {
 	ctx := context.Background()
 	e, err := engine.New(ctx, engine.Options{CacheDir: t.TempDir()})
@@ -351,6 +352,46 @@ func TestAPILimitThroughGateway(t *testing.T) {
 	if strings.Contains(body, `api="a"`) {
 		t.Error("the deleted API a still has series")
 	}
+
+	// One write deletes b and creates f: the gateway gives b's place back
+	// before it builds, so f takes it.
+	src.Set(&gateway.Config{APIs: []gateway.API{api("c"), api("d"), api("e"), api("f")}})
+	if err := g.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	made -= 2 // b's
+	get("/f/x")
+	settle(made)
+	_, body = scrape(t, m.Handler(), "/metrics")
+	if !strings.Contains(body, `gatehouse_requests_total{api="f",operation="get",status_class="2xx"} 1`) || strings.Contains(body, `api="b"`) {
+		t.Errorf("an API created by the write that deleted another did not take its place:\n%s", body)
+	}
+
+	// A config the gateway refuses (two APIs on one prefix) gives no
+	// place away for good: the next config keeps e's and f's labels.
+	bad := api("g")
+	bad.PathPrefix = "/c"
+	src.Set(&gateway.Config{APIs: []gateway.API{api("c"), api("d"), bad}})
+	if err := g.Reload(ctx); err == nil {
+		t.Fatal("a config with a duplicate prefix was accepted")
+	}
+	src.Set(&gateway.Config{APIs: []gateway.API{api("c"), api("d"), api("e"), api("f"), api("h")}})
+	if err := g.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	get("/e/x")
+	get("/h/x")
+	settle(made)
+	_, body = scrape(t, m.Handler(), "/metrics")
+	for _, want := range []string{
+		`gatehouse_requests_total{api="e",operation="get",status_class="2xx"} 3`,
+		`gatehouse_requests_total{api="_other",operation="_other",status_class="2xx"} 5`,
+		`gatehouse_metrics_label_overflow{label="api"} 3`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("after a refused config /metrics lacks %s", want)
+		}
+	}
 }
 
 // TestAPILimitHammer: routes resolved and observed from several goroutines
@@ -413,5 +454,64 @@ func TestAPILimitHammer(t *testing.T) {
 	close(done)
 	if e := <-errs; e != "" {
 		t.Fatal(e)
+	}
+}
+
+// TestReleaseAPIs: the gateway gives the places of the APIs a config drops
+// back before building it; a build that fails keeps the served labels and
+// what it admitted is dropped at the next build, so refused configs never
+// push the labelled APIs past the cap.
+func TestReleaseAPIs(t *testing.T) {
+	m := New()
+	m.LimitAPIs(2)
+	m.LimitOperations(10)
+	// build is what the gateway does: release, resolve, and on success swap.
+	build := func(ok bool, apis ...string) {
+		set := map[string]bool{}
+		keep := map[[2]string]bool{}
+		for _, a := range apis {
+			set[a] = true
+			keep[[2]string{a, ""}] = true
+			keep[[2]string{a, "op"}] = true
+		}
+		m.ReleaseAPIs(set)
+		for _, a := range apis {
+			m.Route(a, "")
+			m.Route(a, "op")
+		}
+		if ok {
+			m.RetainRoutes(keep)
+		}
+	}
+	call := func(apis ...string) {
+		for _, a := range apis {
+			m.Route(a, "op").ObserveCall(200, time.Millisecond)
+		}
+	}
+	build(true, "a", "b")
+	call("a", "b")
+	build(true, "a", "c") // b deleted, c created by the same write
+	call("a", "c")
+	if got := fmt.Sprint(requestSeries(t, m)); got != "map[a/op:1 c/op:1]" {
+		t.Fatalf("c did not take b's place: %s", got)
+	}
+	// Two refused configs that dropped a and c and admitted d, e, then f.
+	build(false, "d", "e")
+	build(false, "f")
+	// The next good config has them all: a and c keep their labels (they
+	// served all along), the refused builds' admissions took no place.
+	build(true, "a", "c", "d", "e", "f")
+	call("a", "c", "d", "e", "f")
+	if got := fmt.Sprint(requestSeries(t, m)); got != "map[_other/_other:1 a/op:1 c/op:1]" {
+		t.Errorf("after refused configs: %s", got)
+	}
+	m.mu.Lock()
+	n, ops := len(m.apis), m.opCount
+	m.mu.Unlock()
+	if n != 2 || ops != 2 {
+		t.Errorf("%d APIs and %d operations admitted, want 2 and 2", n, ops)
+	}
+	if a := overflowGauge(t, m, "api"); a != "3" {
+		t.Errorf("overflow gauge api %s, want 3", a)
 	}
 }

@@ -51,10 +51,13 @@ type Metrics struct {
 	// cap); opCount counts those admitted. See LimitOperations.
 	opLimit, opCount int
 	// apiLimit caps the APIs with their own api label (-1: no cap); apis
-	// are those admitted, other the routes of the rest (apilimit.go).
-	apiLimit int
-	apis     map[string]struct{}
-	other    [2]*routeMetrics
+	// are those admitted, inUse those counted against the cap, fresh those
+	// admitted since the last swap, other the routes of the rest
+	// (apilimit.go).
+	apiLimit, inUse int
+	apis            map[string]struct{}
+	fresh           []string
+	other           [2]*routeMetrics
 	// overAPIs, overOps: the label-overflow gauge, set by RetainRoutes.
 	overAPIs, overOps atomic.Int64
 }
