@@ -162,16 +162,21 @@ func (m *Metrics) Route(api, op string) gateway.RouteMetrics {
 	if ok {
 		return r
 	}
+	overOp := op == OverflowOperation || m.opLimit >= 0 && m.opCount >= m.opLimit
+	if op != "" && overOp {
+		// An admitted API's "_other" route, found as before the API cap
+		// (only admitted APIs have routes in m.routes).
+		if r, ok = m.routes[[2]string{api, OverflowOperation}]; ok {
+			return r
+		}
+	}
 	if api != "" && !m.admitAPI(api) {
 		return m.overflowRoute(op)
 	}
 	if op != "" {
-		if op == OverflowOperation || m.opLimit >= 0 && m.opCount >= m.opLimit {
+		if overOp {
 			op = OverflowOperation
 			k[1] = op
-			if r, ok = m.routes[k]; ok {
-				return r
-			}
 		} else {
 			m.opCount++
 		}
