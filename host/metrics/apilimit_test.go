@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/gateway"
@@ -189,7 +187,11 @@ func sums(t *testing.T, m *Metrics) (requests, durations, cache, grpc float64, a
 			switch mf.GetName() {
 			case "gatehouse_requests_total":
 				requests += mt.GetCounter().GetValue()
-				seen[label(mt, "api")] = true
+				for _, l := range mt.GetLabel() {
+					if l.GetName() == "api" {
+						seen[l.GetValue()] = true
+					}
+				}
 			case "gatehouse_request_duration_seconds":
 				durations += float64(mt.GetHistogram().GetSampleCount())
 			case "gatehouse_cache_requests_total":
@@ -200,15 +202,6 @@ func sums(t *testing.T, m *Metrics) (requests, durations, cache, grpc float64, a
 		}
 	}
 	return requests, durations, cache, grpc, len(seen)
-}
-
-func label(mt *dto.Metric, name string) string {
-	for _, l := range mt.GetLabel() {
-		if l.GetName() == name {
-			return l.GetValue()
-		}
-	}
-	return ""
 }
 
 // TestAPILimitLosesNoCall: calls spread at random over 3,000 APIs of 5
