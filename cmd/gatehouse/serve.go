@@ -59,7 +59,8 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "drain-delay", Value: 0, EnvVars: []string{"GATEHOUSE_DRAIN_DELAY"}, Usage: "on SIGTERM, keep accepting requests this long after /readyz turns 503, so load balancers that poll it stop sending first"},
 			&cli.StringFlag{Name: "ops-listen", Value: "127.0.0.1:9090", EnvVars: []string{"GATEHOUSE_OPS_LISTEN"}, Usage: "serve /metrics, /healthz and /readyz here with --config (catalog mode serves them on --admin-listen); empty: off"},
 			&cli.BoolFlag{Name: "log-requests", Value: true, EnvVars: []string{"GATEHOUSE_LOG_REQUESTS"}, Usage: "write one record per call to DATA/logs.db (the request log and analytics)"},
-			&cli.IntFlag{Name: "metrics-operations", Value: metrics.DefaultOperationLimit, EnvVars: []string{"GATEHOUSE_METRICS_OPERATIONS"}, Usage: "operations that get their own operation label in the request metrics; later ones are counted under operation=\"_other\" of their API (-1: no cap, 0: per-API series only)"},
+			&cli.IntFlag{Name: "metrics-operations", Value: metrics.DefaultOperationLimit, EnvVars: []string{"GATEHOUSE_METRICS_OPERATIONS"}, Usage: "operations that get their own operation label in the request metrics; later ones are counted under operation=\"_other\" of their API (-1: no cap, 0: per-API series only)", Action: checkMetricsLimit("metrics-operations")},
+			&cli.IntFlag{Name: "metrics-apis", Value: metrics.DefaultAPILimit, EnvVars: []string{"GATEHOUSE_METRICS_APIS"}, Usage: "APIs that get their own api label in the request, cache and gRPC metrics; later ones are counted under api=\"_other\" (-1: no cap, 0: no per-API series)", Action: checkMetricsLimit("metrics-apis")},
 			&cli.IntFlag{Name: "log-retention-days", Value: 30, EnvVars: []string{"GATEHOUSE_LOG_RETENTION_DAYS"}, Usage: "days the request log keeps records"},
 			&cli.StringSliceFlag{Name: "egress-allow", EnvVars: []string{"GATEHOUSE_EGRESS_ALLOW"}, Usage: "CIDRs, addresses, host[:port] or *.domain that backends set by policies, redirects and JWKS fetches may reach on private networks, for every API (repeat or comma-separate; docs/egress.md)"},
 			// The request edge (docs/config.md "Edge"): who the client is and
@@ -201,6 +202,7 @@ func serve(c *cli.Context) error {
 	// Observability: Prometheus metrics, the request log, OpenTelemetry.
 	met := metrics.New()
 	met.LimitOperations(c.Int("metrics-operations"))
+	met.LimitAPIs(c.Int("metrics-apis"))
 	var obs observers
 	var reqLog *analytics.Writer
 	if c.Bool("log-requests") {

@@ -222,6 +222,7 @@ func (g *Gateway) reloadLocked(ctx context.Context) error {
 			return err
 		}
 	}
+	g.releaseRouteMetrics(cfg)
 	snap, err := g.build(ctx, cfg, dir)
 	if err != nil {
 		g.lastErr.Store(&err)

@@ -77,7 +77,8 @@ func TestOperationLimitOffAndZero(t *testing.T) {
 }
 
 // BenchmarkRouteResolve50k is what a snapshot build pays to resolve 50,000
-// routes (10,000 APIs × 5 operations), first build and rebuild.
+// routes (10,000 APIs × 5 operations), first build and rebuild, with and
+// without the API and operation caps (apis=1000/ops=1000 is the default).
 func BenchmarkRouteResolve50k(b *testing.B) {
 	names := make([][2]string, 0, 50000)
 	for i := 0; i < 10000; i++ {
@@ -85,20 +86,24 @@ func BenchmarkRouteResolve50k(b *testing.B) {
 			names = append(names, [2]string{fmt.Sprintf("api%d", i), fmt.Sprintf("op%d", j)})
 		}
 	}
-	for _, limit := range []int{-1, DefaultOperationLimit} {
-		b.Run(fmt.Sprintf("first/limit=%d", limit), func(b *testing.B) {
+	for _, lim := range [][2]int{{-1, -1}, {-1, DefaultOperationLimit}, {DefaultAPILimit, DefaultOperationLimit}} {
+		setup := func() *Metrics {
+			m := New()
+			m.LimitAPIs(lim[0])
+			m.LimitOperations(lim[1])
+			return m
+		}
+		b.Run(fmt.Sprintf("first/apis=%d/ops=%d", lim[0], lim[1]), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				m := New()
-				m.LimitOperations(limit)
+				m := setup()
 				for _, n := range names {
 					m.Route(n[0], n[1])
 				}
 			}
 		})
-		b.Run(fmt.Sprintf("rebuild/limit=%d", limit), func(b *testing.B) {
-			m := New()
-			m.LimitOperations(limit)
+		b.Run(fmt.Sprintf("rebuild/apis=%d/ops=%d", lim[0], lim[1]), func(b *testing.B) {
+			m := setup()
 			for _, n := range names {
 				m.Route(n[0], n[1])
 			}

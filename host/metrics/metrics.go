@@ -50,6 +50,16 @@ type Metrics struct {
 	// opLimit caps the operations with their own operation label (-1: no
 	// cap); opCount counts those admitted. See LimitOperations.
 	opLimit, opCount int
+	// apiLimit caps the APIs with their own api label (-1: no cap); apis
+	// are those admitted, inUse those counted against the cap, fresh those
+	// admitted since the last swap, other the routes of the rest
+	// (apilimit.go).
+	apiLimit, inUse int
+	apis            map[string]struct{}
+	fresh           []string
+	other           [2]*routeMetrics
+	// overAPIs, overOps: the label-overflow gauge, set by RetainRoutes.
+	overAPIs, overOps atomic.Int64
 }
 
 // OverflowOperation is the operation label of the calls to operations past
@@ -80,6 +90,9 @@ func New() *Metrics {
 		routes:  map[[2]string]*routeMetrics{},
 		stages:  map[string]*stageMetrics{},
 		opLimit: DefaultOperationLimit,
+
+		apiLimit: DefaultAPILimit,
+		apis:     map[string]struct{}{},
 	}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "requests_total",
@@ -103,7 +116,7 @@ func New() *Metrics {
 		Namespace: namespace, Name: "cache_requests_total",
 		Help: "What the response cache did per call, by API and result (hit, miss, stale, revalidated, bypass); a hit is counted from the gateway's own cache calls, never from a backend's X-Cache header.",
 	}, []string{"api", "result"})
-	m.reg.MustRegister(m.requests, m.latency, m.policy, m.failures, m.cache,
+	m.reg.MustRegister(m.requests, m.latency, m.policy, m.failures, m.cache, overflowCollector{m},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -138,8 +151,9 @@ type classMetrics struct {
 }
 
 // Route implements gateway.Metrics. Routes are cached across snapshots.
-// Past the LimitOperations cap an operation shares its API's "_other"
-// route, so series stay bounded however many operations the catalog has.
+// Past the LimitAPIs cap an API shares the "_other" API's routes; past the
+// LimitOperations cap an operation of an admitted API shares its API's
+// "_other" route, so series stay bounded however big the catalog is.
 func (m *Metrics) Route(api, op string) gateway.RouteMetrics {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -148,13 +162,21 @@ func (m *Metrics) Route(api, op string) gateway.RouteMetrics {
 	if ok {
 		return r
 	}
+	overOp := op == OverflowOperation || m.opLimit >= 0 && m.opCount >= m.opLimit
+	if op != "" && overOp {
+		// An admitted API's "_other" route, found as before the API cap
+		// (only admitted APIs have routes in m.routes).
+		if r, ok = m.routes[[2]string{api, OverflowOperation}]; ok {
+			return r
+		}
+	}
+	if api != "" && !m.admitAPI(api) {
+		return m.overflowRoute(op)
+	}
 	if op != "" {
-		if m.opLimit >= 0 && m.opCount >= m.opLimit {
+		if overOp {
 			op = OverflowOperation
 			k[1] = op
-			if r, ok = m.routes[k]; ok {
-				return r
-			}
 		} else {
 			m.opCount++
 		}

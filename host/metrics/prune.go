@@ -4,11 +4,12 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // RetainRoutes forgets the cached routes whose API and operation are not in
 // keep (the routes of the snapshot now serving; the gateway calls it after
-// each swap), deletes their request series and gives their slots under the
-// LimitOperations cap back. An API's "_other" route stays while the API
-// does; the no-route route ("", "") always stays. A call still finishing on
-// the old snapshot may recreate a deleted series once; the next retain
-// removes it again.
+// each swap), deletes their request series and gives their places under the
+// LimitOperations and LimitAPIs caps back. An API's "_other" route stays
+// while the API does; the no-route route ("", "") always stays; the "_other"
+// API's routes stay while an API of the snapshot is counted there. A call
+// still finishing on the old snapshot may recreate a deleted series once;
+// the next retain removes it again.
 func (m *Metrics) RetainRoutes(keep map[[2]string]bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -16,6 +17,7 @@ func (m *Metrics) RetainRoutes(keep map[[2]string]bool) {
 	for k := range keep {
 		apis[k[0]] = true
 	}
+	gone := map[string]bool{} // APIs deleted: their series go in one pass each
 	for k, r := range m.routes {
 		if keep[k] || k == [2]string{} || (k[1] == OverflowOperation && apis[k[0]]) {
 			continue
@@ -24,14 +26,16 @@ func (m *Metrics) RetainRoutes(keep map[[2]string]bool) {
 		if r.op != "" && r.op != OverflowOperation {
 			m.opCount--
 		}
+		if !apis[k[0]] {
+			gone[k[0]] = true
+			continue
+		}
 		l := prometheus.Labels{"api": k[0], "operation": k[1]}
 		m.requests.DeletePartialMatch(l)
 		m.latency.DeletePartialMatch(l)
-		if !apis[k[0]] {
-			m.cache.DeletePartialMatch(prometheus.Labels{"api": k[0]})
-			if m.grpc.vec != nil {
-				m.grpc.vec.DeletePartialMatch(prometheus.Labels{"api": k[0]})
-			}
-		}
 	}
+	for api := range gone {
+		m.deleteAPISeries(api)
+	}
+	m.retainAPIs(keep, apis)
 }
