@@ -154,7 +154,9 @@ func serve(c *cli.Context) error {
 	// while the catalog opens; the gateway's load below uses that compile.
 	// (With --config it overlaps less, and is wasted if the config uses no
 	// built-in policy: released unused after the first build.)
-	releaseBuiltin := e.Precompile(embedded.Builtin(), !c.Bool("guard-builtins"))
+	// A fresh data dir gets the module precompiled at build time (the seed)
+	// in its compilation cache first: a first start is a warm start.
+	releaseBuiltin := e.PrecompileSeeded(embedded.Builtin(), embedded.BuiltinSeed(), !c.Bool("guard-builtins"))
 	defer releaseBuiltin()
 	phases.mark("engine")
 

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"os"
 	"runtime"
 	"sync"
 
@@ -70,7 +72,19 @@ func (e *Engine) compile(ctx context.Context, bin []byte, sum [sha256.Size]byte,
 	if workers > 1 {
 		cctx = experimental.WithCompilationWorkers(ctx, workers)
 	}
-	cm, err := rt.CompileModule(cctx, wasmcheck.WithoutCustomSections(bin))
+	stripped := wasmcheck.WithoutCustomSections(bin)
+	cm, err := rt.CompileModule(cctx, stripped)
+	if err != nil && e.opts.CacheDir != "" && ctx.Err() == nil {
+		// A seeded cache entry wazero cannot read (a torn write, a corrupt
+		// binary): removed, and the module compiled as without a seed.
+		if path := e.takeSeeded(k); path != "" {
+			if rmErr := os.Remove(path); rmErr == nil || errors.Is(rmErr, os.ErrNotExist) {
+				e.seedStats.Refused.Add(1)
+				e.log.Warn("engine: the precompiled entry of the compilation cache was refused; compiling", "err", err)
+				cm, err = rt.CompileModule(cctx, stripped)
+			}
+		}
+	}
 	ce.cm, ce.err = cm, err
 	if err != nil {
 		// A failed compile is not kept: the next load tries again.
@@ -108,12 +122,32 @@ func (e *Engine) releaseCompiled(k compiledKey, ce *compiledEntry) {
 // release is called (call it once the module is loaded); errors are
 // reported by the Load that uses it.
 func (e *Engine) Precompile(bin []byte, trusted bool) (release func()) {
+	return e.PrecompileSeeded(bin, nil, trusted)
+}
+
+// PrecompileSeeded is Precompile that first writes seed (BuildSeed's
+// output for bin on this runtime, embedded in the binary) into the
+// compilation cache dir when the entry is not there yet, so that the
+// compile is a cache read. A seed that does not fit bin, this runtime,
+// platform or wazero version is skipped with a log line (the compile then
+// compiles); a nil seed is Precompile.
+func (e *Engine) PrecompileSeeded(bin, seed []byte, trusted bool) (release func()) {
 	if len(bin) == 0 || e.closed.Load() {
 		return func() {}
 	}
 	sum := sha256.Sum256(bin)
 	ready := make(chan func(), 1)
 	go func() {
+		if seed != nil {
+			switch path, err := e.seedCache(seed, sum, trusted); {
+			case err != nil:
+				e.seedStats.Skipped.Add(1)
+				e.log.Info("engine: the binary's precompiled built-in module is not used; compiling", "reason", err)
+			case path != "":
+				e.seedStats.Written.Add(1)
+				e.log.Debug("engine: compilation cache seeded from the binary", "entry", path)
+			}
+		}
 		// On every core: nothing is served yet at process start, and a
 		// cold compile of the 5 MB built-in module takes about half the
 		// time on 2 cores. (A compilation-cache hit only decodes and
@@ -135,4 +169,9 @@ func (e *Engine) CompileStats() (held int, compiles int64) {
 	e.compMu.Lock()
 	defer e.compMu.Unlock()
 	return len(e.compiled), e.compiles
+}
+
+// SeedStats returns what seeds did (PrecompileSeeded).
+func (e *Engine) SeedStats() SeedStats {
+	return SeedStats{Written: e.seedStats.Written.Load(), Skipped: e.seedStats.Skipped.Load(), Refused: e.seedStats.Refused.Load()}
 }

@@ -70,6 +70,26 @@ func inPlace(name string) []byte {
 	return nil
 }
 
+const seedPath = "wasm/builtin.seed"
+
+// BuiltinSeed returns the built-in module precompiled at build time (a
+// compilation-cache seed made by cmd/builtinseed, host/engine BuildSeed),
+// or nil when the binary was built without it (`go build` without make:
+// the module is then compiled at the first start). Like Builtin, the bytes
+// are the binary's read-only data.
+func BuiltinSeed() []byte { return builtinSeed() }
+
+var builtinSeed = sync.OnceValue(func() []byte {
+	if b := inPlace(seedPath); b != nil {
+		return b
+	}
+	b, err := files.ReadFile(seedPath)
+	if err != nil {
+		return nil
+	}
+	return b
+})
+
 // version is the built-in module's semantic version, without build metadata.
 const version = "0.1.0"
 
