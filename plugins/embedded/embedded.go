@@ -90,6 +90,20 @@ var builtinSeed = sync.OnceValue(func() []byte {
 	return b
 })
 
+// ReleasePages takes the pages of the built-in module and its seed out of
+// this process's resident set (Linux), once they have been read at start:
+// they are the binary's read-only file pages, so they stay in the page
+// cache and are read back if touched again (a reload hashes the module).
+// Nothing is dropped for bytes that are a heap copy (see inPlace).
+// RATIONALE.md "A precompiled built-in module".
+func ReleasePages() {
+	for _, p := range []string{builtinPath, seedPath} {
+		if b := inPlace(p); b != nil {
+			dropResident(b)
+		}
+	}
+}
+
 // version is the built-in module's semantic version, without build metadata.
 const version = "0.1.0"
 
