@@ -107,6 +107,8 @@ func serve(c *cli.Context) error {
 	}
 	start := time.Now()
 	phases := newStartPhases()
+	restoreGC := pauseGCForStart(startHeapCap) // until ready
+	defer restoreGC()
 	if _, err := edge.NewProxies(c.StringSlice("trusted-proxies"), c.String("forwarded-header")); err != nil {
 		return usageError{fmt.Errorf("--trusted-proxies / --forwarded-header: %v", err)}
 	}
@@ -367,6 +369,7 @@ func serve(c *cli.Context) error {
 	if demo != nil {
 		demo.printWelcome(c.App.Writer, url, adminURL, portalURL)
 	}
+	restoreGC()
 	go returnStartMemory()
 
 	select {
