@@ -49,6 +49,10 @@ func run(in, out string, trusted bool) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil { // as the module beside it
+		tmp.Close()
+		return err
+	}
 	if _, err := tmp.Write(seed); err != nil {
 		tmp.Close()
 		return err
