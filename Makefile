@@ -3,6 +3,8 @@ GO       ?= go
 BIN      := bin
 WASMENV  := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
 BUILTIN  := plugins/embedded/wasm/builtin.wasm
+# The built-in module precompiled (a compilation-cache seed; cmd/builtinseed).
+SEED     := plugins/embedded/wasm/builtin.seed
 EXAMPLES := $(BIN)/examples/ua-filter.wasm
 # The second guest language: Debian's rustc (not rustup's: CI has only apt).
 RUSTC    ?= /usr/bin/rustc
@@ -34,17 +36,24 @@ rust-example:
 	  $(RUSTC) --edition 2021 --target wasm32-unknown-unknown --crate-type cdylib -C opt-level=s -C panic=abort -C strip=symbols -C link-arg=-zstack-size=65536 \
 	    -o $(RUST_EX) examples/header-guard-rust/lib.rs && echo "built $(RUST_EX)"; fi
 
-wasm: $(BUILTIN) $(EXAMPLES)
+wasm: $(BUILTIN) $(SEED) $(EXAMPLES)
 
 # The built-in policy module, embedded into the binary (never committed).
 $(BUILTIN): $(GO_SRC)
 	$(WASMENV) $(GO) build -buildmode=c-shared -trimpath -o $@ ./plugins/builtin
 
+# The built-in module compiled by the engine's own code for this machine,
+# embedded so that a first start reads compiled code instead of compiling
+# (RATIONALE.md "A precompiled built-in module"). A build output, never
+# committed; a binary built without it compiles at the first start.
+$(SEED): $(BUILTIN) $(GO_SRC)
+	$(GO) run ./cmd/builtinseed -o $@ $(BUILTIN)
+
 $(BIN)/examples/%.wasm: $(GO_SRC)
 	@mkdir -p $(BIN)/examples
 	cd examples/$* && $(WASMENV) $(GO) build -buildmode=c-shared -trimpath -o $(CURDIR)/$@ .
 
-$(BIN)/gatehouse: $(BUILTIN) $(GO_SRC)
+$(BIN)/gatehouse: $(BUILTIN) $(SEED) $(GO_SRC)
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $@ ./cmd/gatehouse
 
@@ -118,4 +127,4 @@ fuzz: wasm
 	./scripts/fuzz.sh
 
 clean:
-	rm -rf $(BIN) $(BUILTIN)
+	rm -rf $(BIN) $(BUILTIN) $(SEED)

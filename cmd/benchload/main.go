@@ -117,7 +117,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   benchload [run] [flags]                          run the benchmark (see benchload run -h)
   benchload policies [flags]                       each built-in policy alone vs bare and gw-0 (see benchload policies -h)
-  benchload start [-rounds 3] [-idle 5s]           start to ready (cold, warm) and idle RSS of serve --demo only
+  benchload start [-rounds 3] [-idle 5s] [-before BIN]  start to ready (cold, warm) and idle RSS of serve --demo only (-before: a second binary, interleaved)
   benchload nativejwt [-duration 2s]               native golang-jwt RS256/HS256 verify cost (JSON)
   benchload tls [flags]                            HTTP/2 over TLS req/s and TLS handshakes/s vs the bare proxy (see benchload tls -h)
   benchload baretls -listen ADDR -backend URL -tls-cert F -tls-key F   the bare proxy over TLS + HTTP/2

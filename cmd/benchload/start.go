@@ -119,16 +119,30 @@ func measureDemoIdle(ctx context.Context, procs *procSet, gatehouse, data, name 
 	return demoIdle{ReadyMs: ms(d), Mem: m}, nil
 }
 
+// startFigures are one binary's samples over the rounds.
+type startFigures struct {
+	bin                            string
+	cold, warm, demoCold, demoWarm []float64
+	rssCold, rssWarm               []demoIdle
+}
+
 func runStart(args []string) error {
 	fs := flag.NewFlagSet("start", flag.ContinueOnError)
 	gatehouse := fs.String("gatehouse", "bin/gatehouse", "gatehouse binary (make build)")
+	before := fs.String("before", "", "a second gatehouse binary (the one before a change), measured in the same rounds, interleaved")
 	rounds := fs.Int("rounds", 3, "rounds; each starts the 4-policy gateway cold and warm and the demo cold and warm")
 	idle := fs.Duration("idle", 5*time.Second, "how long the demo idles before its memory is read")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	if _, err := os.Stat(*gatehouse); err != nil {
-		return usagef("%s: %v (make build)", *gatehouse, err)
+	bins := []string{*gatehouse}
+	if *before != "" {
+		bins = []string{*before, *gatehouse}
+	}
+	for _, b := range bins {
+		if _, err := os.Stat(b); err != nil {
+			return usagef("%s: %v (make build)", b, err)
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -157,50 +171,76 @@ func runStart(args []string) error {
 	if _, err := waitReady(ctx, backend, backendURL+"/", 10*time.Second); err != nil {
 		return err
 	}
-	fmt.Printf("benchload start: %s, %d round(s), load average %s\n", *gatehouse, *rounds, loadAvg())
-	var cold, warm, demoCold, demoWarm []float64
-	var rssCold, rssWarm []demoIdle
+	fmt.Printf("benchload start: %s, %d round(s), load average %s\n", strings.Join(bins, " vs "), *rounds, loadAvg())
+	figs := make([]*startFigures, len(bins))
+	for i, b := range bins {
+		figs[i] = &startFigures{bin: b}
+	}
 	for r := 1; r <= *rounds; r++ {
-		dir := filepath.Join(tmp, fmt.Sprintf("round%d", r))
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		// Interleaved: in odd rounds the first binary starts first, in
+		// even rounds the last, so neither always meets the same load.
+		order := make([]int, len(bins))
+		for i := range order {
+			order[i] = i
+			if r%2 == 0 {
+				order[i] = len(bins) - 1 - i
+			}
+		}
+		for _, bi := range order {
+			f := figs[bi]
+			dir := filepath.Join(tmp, fmt.Sprintf("round%d-bin%d", r, bi))
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			if err := measureStartRound(ctx, procs, f, dir, backendURL, *idle); err != nil {
+				return err
+			}
+			n := len(f.cold) - 1
+			fmt.Printf("round %d, %s: 4-policy gateway cold %.0f ms, warm %.0f ms; demo cold %.0f ms (idle RSS %s), warm %.0f ms (idle RSS %s); load %s\n",
+				r, f.bin, f.cold[n], f.warm[n], f.demoCold[n], fmtMem(f.rssCold[n].Mem), f.demoWarm[n], fmtMem(f.rssWarm[n].Mem), loadAvg())
+		}
+	}
+	for _, f := range figs {
+		fmt.Printf("\n%s, medians of %d round(s):\n", f.bin, *rounds)
+		fmt.Printf("start to ready (exec → first 200 through /bench, 4 policies): cold cache %.0f ms, warm cache %.0f ms\n", medianOf(f.cold), medianOf(f.warm))
+		fmt.Printf("serve --demo, exec → /readyz 200: first start %.0f ms, restart %.0f ms\n", medianOf(f.demoCold), medianOf(f.demoWarm))
+		fmt.Printf("serve --demo idle RSS after %v: first start %s; restart %s\n", *idle, fmtMem(medianMem(f.rssCold)), fmtMem(medianMem(f.rssWarm)))
+	}
+	fmt.Printf("load average: %s\n", loadAvg())
+	return nil
+}
+
+// measureStartRound starts f's binary as the 4-policy gateway on a fresh
+// data dir under dir (cold), again (warm), then serve --demo twice.
+func measureStartRound(ctx context.Context, procs *procSet, f *startFigures, dir, backendURL string, idle time.Duration) error {
+	for i := 0; i < 2; i++ {
+		p, url, err := procs.startGateway(f.bin, dir, "ready", 4, backendURL, false)
+		if err != nil {
 			return err
 		}
-		for i := 0; i < 2; i++ {
-			p, url, err := procs.startGateway(*gatehouse, dir, "ready", 4, backendURL, false)
-			if err != nil {
-				return err
-			}
-			d, err := waitReady(ctx, p, url, 60*time.Second)
-			p.stop(5 * time.Second)
-			if err != nil {
-				return err
-			}
-			if i == 0 {
-				cold = append(cold, ms(d))
-			} else {
-				warm = append(warm, ms(d))
-			}
+		d, err := waitReady(ctx, p, url, 60*time.Second)
+		p.stop(5 * time.Second)
+		if err != nil {
+			return err
 		}
-		data := filepath.Join(dir, "demo-data")
-		for i := 0; i < 2; i++ {
-			s, err := measureDemoIdle(ctx, procs, *gatehouse, data, "demo", *idle)
-			if err != nil {
-				return err
-			}
-			if i == 0 {
-				demoCold, rssCold = append(demoCold, s.ReadyMs), append(rssCold, s)
-			} else {
-				demoWarm, rssWarm = append(demoWarm, s.ReadyMs), append(rssWarm, s)
-			}
+		if i == 0 {
+			f.cold = append(f.cold, ms(d))
+		} else {
+			f.warm = append(f.warm, ms(d))
 		}
-		fmt.Printf("round %d: 4-policy gateway cold %.0f ms, warm %.0f ms; demo cold %.0f ms (idle RSS %s), warm %.0f ms (idle RSS %s); load %s\n",
-			r, cold[r-1], warm[r-1], demoCold[r-1], fmtMem(rssCold[r-1].Mem), demoWarm[r-1], fmtMem(rssWarm[r-1].Mem), loadAvg())
 	}
-	fmt.Printf("\nmedians of %d round(s):\n", *rounds)
-	fmt.Printf("start to ready (exec → first 200 through /bench, 4 policies): cold cache %.0f ms, warm cache %.0f ms\n", medianOf(cold), medianOf(warm))
-	fmt.Printf("serve --demo, exec → /readyz 200: first start %.0f ms, restart %.0f ms\n", medianOf(demoCold), medianOf(demoWarm))
-	fmt.Printf("serve --demo idle RSS after %v: first start %s; restart %s\n", *idle, fmtMem(medianMem(rssCold)), fmtMem(medianMem(rssWarm)))
-	fmt.Printf("load average: %s\n", loadAvg())
+	data := filepath.Join(dir, "demo-data")
+	for i := 0; i < 2; i++ {
+		s, err := measureDemoIdle(ctx, procs, f.bin, data, "demo", idle)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			f.demoCold, f.rssCold = append(f.demoCold, s.ReadyMs), append(f.rssCold, s)
+		} else {
+			f.demoWarm, f.rssWarm = append(f.demoWarm, s.ReadyMs), append(f.rssWarm, s)
+		}
+	}
 	return nil
 }
 

@@ -108,6 +108,8 @@ func serve(c *cli.Context) error {
 	}
 	start := time.Now()
 	phases := newStartPhases()
+	restoreGC := pauseGCForStart(startHeapCap) // until ready
+	defer restoreGC()
 	if _, err := edge.NewProxies(c.StringSlice("trusted-proxies"), c.String("forwarded-header")); err != nil {
 		return usageError{fmt.Errorf("--trusted-proxies / --forwarded-header: %v", err)}
 	}
@@ -155,7 +157,9 @@ func serve(c *cli.Context) error {
 	// while the catalog opens; the gateway's load below uses that compile.
 	// (With --config it overlaps less, and is wasted if the config uses no
 	// built-in policy: released unused after the first build.)
-	releaseBuiltin := e.Precompile(embedded.Builtin(), !c.Bool("guard-builtins"))
+	// A fresh data dir gets the module precompiled at build time (the seed)
+	// in its compilation cache first: a first start is a warm start.
+	releaseBuiltin := e.PrecompileSeeded(embedded.Builtin(), embedded.BuiltinSeed(), !c.Bool("guard-builtins"))
 	defer releaseBuiltin()
 	phases.mark("engine")
 
@@ -367,6 +371,7 @@ func serve(c *cli.Context) error {
 	if demo != nil {
 		demo.printWelcome(c.App.Writer, url, adminURL, portalURL)
 	}
+	restoreGC()
 	go returnStartMemory()
 
 	select {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -32,4 +34,48 @@ func TestStartPhases(t *testing.T) {
 	if p.total() < 20*time.Millisecond {
 		t.Fatalf("total %v", p.total())
 	}
+}
+
+func gcPercent() int {
+	p := debug.SetGCPercent(-1)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// TestPauseGCForStart: collections are paced off until restore, which
+// puts back the GOGC and memory limit that were set; a heap passing half
+// the cap gets the pacing back without waiting for restore.
+func TestPauseGCForStart(t *testing.T) {
+	pct, limit := gcPercent(), debug.SetMemoryLimit(-1)
+	restore := pauseGCForStart(1 << 40)
+	if got := gcPercent(); got != -1 {
+		t.Fatalf("GOGC during start %d, want off", got)
+	}
+	restore()
+	restore() // idempotent
+	if got, gotLimit := gcPercent(), debug.SetMemoryLimit(-1); got != pct || gotLimit != limit {
+		t.Fatalf("after restore GOGC %d, limit %d; want %d, %d", got, gotLimit, pct, limit)
+	}
+
+	restore = pauseGCForStart(64 << 20)
+	defer restore()
+	if got := debug.SetMemoryLimit(-1); got != min(limit, 64<<20) {
+		t.Fatalf("memory limit during start %d, want %d", got, min(limit, 64<<20))
+	}
+	held := make([][]byte, 0, 40)
+	for i := 0; i < 40; i++ { // 40 MiB, past half the cap
+		b := make([]byte, 1<<20)
+		for j := range b {
+			b[j] = byte(j)
+		}
+		held = append(held, b)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for gcPercent() == -1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got, gotLimit := gcPercent(), debug.SetMemoryLimit(-1); got != pct || gotLimit != limit {
+		t.Fatalf("with %d MiB of heap: GOGC %d, limit %d; want the pacing back (%d, %d)", len(held), got, gotLimit, pct, limit)
+	}
+	runtime.KeepAlive(held)
 }

@@ -65,6 +65,10 @@ type Engine struct {
 	compMu   sync.Mutex
 	compiled map[compiledKey]*compiledEntry
 	compiles int64
+	// seeded names the cache entry a seed wrote or found, per compile key
+	// (seed.go); guarded by compMu.
+	seeded    map[compiledKey]string
+	seedStats struct{ Written, Skipped, Refused atomic.Int64 }
 
 	liveInstances atomic.Int64
 	stats         Stats

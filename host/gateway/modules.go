@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/engine"
@@ -47,6 +48,13 @@ type moduleRegistry struct {
 	e     *engine.Engine
 	mu    sync.Mutex
 	byKey map[string]*moduleRef
+	// builtinSum is the sha256 of the embedded built-in module, whose bytes
+	// never change (the binary's read-only data): hashed once, not at every
+	// build (5 MB read back into memory and ≈ 3 ms of CPU per catalog
+	// change). Guarded by mu.
+	builtinAt  *byte
+	builtinLen int
+	builtinSum [sha256.Size]byte
 	// loadMu serializes loads so two snapshots never compile the same module twice.
 	loadMu sync.Mutex
 }
@@ -57,7 +65,7 @@ func newModuleRegistry(e *engine.Engine) *moduleRegistry {
 
 // acquire returns the loaded module for spec, loading it if needed.
 func (r *moduleRegistry) acquire(ctx context.Context, spec ModuleSpec) (*moduleRef, error) {
-	sum := sha256.Sum256(spec.Wasm)
+	sum := r.sum(spec)
 	key := spec.Name + "@" + hex.EncodeToString(sum[:])
 	if spec.trusted {
 		key += "+trusted"
@@ -94,6 +102,26 @@ func (r *moduleRegistry) acquire(ctx context.Context, spec ModuleSpec) (*moduleR
 	r.byKey[key] = ref
 	r.mu.Unlock()
 	return ref, nil
+}
+
+// sum is sha256(spec.Wasm), remembered for the built-in module's bytes.
+func (r *moduleRegistry) sum(spec ModuleSpec) [sha256.Size]byte {
+	if !spec.builtin || len(spec.Wasm) == 0 {
+		return sha256.Sum256(spec.Wasm)
+	}
+	at := unsafe.SliceData(spec.Wasm)
+	r.mu.Lock()
+	if r.builtinAt == at && r.builtinLen == len(spec.Wasm) {
+		s := r.builtinSum
+		r.mu.Unlock()
+		return s
+	}
+	r.mu.Unlock()
+	s := sha256.Sum256(spec.Wasm)
+	r.mu.Lock()
+	r.builtinAt, r.builtinLen, r.builtinSum = at, len(spec.Wasm), s
+	r.mu.Unlock()
+	return s
 }
 
 // loaded returns the modules currently loaded (for metrics and tests).

@@ -70,6 +70,40 @@ func inPlace(name string) []byte {
 	return nil
 }
 
+const seedPath = "wasm/builtin.seed"
+
+// BuiltinSeed returns the built-in module precompiled at build time (a
+// compilation-cache seed made by cmd/builtinseed, host/engine BuildSeed),
+// or nil when the binary was built without it (`go build` without make:
+// the module is then compiled at the first start). Like Builtin, the bytes
+// are the binary's read-only data.
+func BuiltinSeed() []byte { return builtinSeed() }
+
+var builtinSeed = sync.OnceValue(func() []byte {
+	if b := inPlace(seedPath); b != nil {
+		return b
+	}
+	b, err := files.ReadFile(seedPath)
+	if err != nil {
+		return nil
+	}
+	return b
+})
+
+// ReleasePages takes the pages of the built-in module and its seed out of
+// this process's resident set (Linux), once they have been read at start:
+// they are the binary's read-only file pages, so they stay in the page
+// cache and are read back if touched again (a reload hashes the module).
+// Nothing is dropped for bytes that are a heap copy (see inPlace).
+// RATIONALE.md "A precompiled built-in module".
+func ReleasePages() {
+	for _, p := range []string{builtinPath, seedPath} {
+		if b := inPlace(p); b != nil {
+			dropResident(b)
+		}
+	}
+}
+
 // version is the built-in module's semantic version, without build metadata.
 const version = "0.1.0"
 

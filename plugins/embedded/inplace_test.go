@@ -30,3 +30,19 @@ func TestBuiltinInPlace(t *testing.T) {
 		t.Fatal("ReadFile returned the in-place bytes: the test cannot tell a copy from the original")
 	}
 }
+
+// TestBuiltinSeedInPlace: the precompiled module, when built, is the
+// embedded bytes themselves too.
+func TestBuiltinSeedInPlace(t *testing.T) {
+	want, err := files.ReadFile(seedPath)
+	if err != nil {
+		if BuiltinSeed() != nil {
+			t.Fatal("BuiltinSeed() returned bytes that are not embedded")
+		}
+		t.Skipf("no precompiled built-in module (make wasm): %v", err)
+	}
+	a, b := BuiltinSeed(), BuiltinSeed()
+	if !bytes.Equal(a, want) || unsafe.SliceData(a) != unsafe.SliceData(b) || unsafe.SliceData(a) == unsafe.SliceData(want) {
+		t.Fatal("BuiltinSeed() is not the embedded bytes in place")
+	}
+}

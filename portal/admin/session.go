@@ -157,6 +157,9 @@ func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string
 // Made once, on first use or in the background when the server is made
 // (New), not at package init: a bcrypt hash costs every process start —
 // every CLI command included — tens of milliseconds of CPU.
+// dummyHashDelay is how long after New the dummy hash is made.
+const dummyHashDelay = 2 * time.Second
+
 var dummyHash = sync.OnceValue(func() []byte {
 	h, _ := bcrypt.GenerateFromPassword([]byte("gatehouse-no-such-admin"), catalog.BcryptCost)
 	return h
