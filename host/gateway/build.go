@@ -124,6 +124,35 @@ type builder struct {
 	same         []bool // by API index, when compared with prev's (buildFrom)
 	globalEgress rule.AllowList
 	modEgress    map[string]rule.AllowList
+	// strs and lists intern what most APIs compute equal (stage labels,
+	// redacted query names): one copy per build instead of one per API.
+	strs  map[string]string
+	lists map[string][]string
+}
+
+// str returns the build's copy of s.
+func (b *builder) str(s string) string {
+	if c, ok := b.strs[s]; ok {
+		return c
+	}
+	if b.strs == nil {
+		b.strs = map[string]string{}
+	}
+	b.strs[s] = s
+	return s
+}
+
+// list returns the build's copy of l (read only, as every user of it).
+func (b *builder) list(l []string) []string {
+	k := strings.Join(l, "\x00")
+	if c, ok := b.lists[k]; ok && slices.Equal(c, l) {
+		return c
+	}
+	if b.lists == nil {
+		b.lists = map[string][]string{}
+	}
+	b.lists[k] = l
+	return l
 }
 
 // build compiles a Config into a snapshot, reusing the parts of the
@@ -315,7 +344,7 @@ func (b *builder) compileAPI(p *apiPart, scope *rule.Scope, tr http.RoundTripper
 	if as.timeout == 0 {
 		as.timeout = 30 * time.Second
 	}
-	as.sensitive = g.sensitiveParams(a)
+	as.sensitive = b.list(g.sensitiveParams(a))
 	p.state = as
 	routeMet := func(op string) RouteMetrics {
 		if g.opts.Metrics == nil {
@@ -442,6 +471,7 @@ func (b *builder) compile(p *apiPart, steps []Step) ([]*stage, error) {
 			cur.rerun = rp
 			p.plans = append(p.plans, partPlan{curRef, rp})
 		}
+		cur.label = b.str(cur.label)
 		if g.opts.Metrics != nil {
 			cur.met = g.opts.Metrics.Stage(cur.label)
 		}

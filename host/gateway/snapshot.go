@@ -130,7 +130,7 @@ type route struct {
 func (r *route) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 type apiState struct {
-	cfg       *API // the part's API (apiPart.api)
+	cfg       *API   // the part's API (apiPart.api)
 	prefix    string // PathPrefix without a trailing slash
 	backend   *url.URL
 	bodyLimit int64
