@@ -65,6 +65,8 @@ echo "   (ratio: req/s ÷ the first catalog's; target at 10,000 APIs ≥ 0.95×,
 # with allocations — the figures least disturbed by a loaded machine.
 echo "== snapshot build in-process: full and one API changed"
 timeout 300 "$GO" test -run '^$' -bench '^BenchmarkSnapshotBuild$' -benchtime 3x -benchmem -count 1 -timeout 5m ./host/gateway/ | grep -E '^Benchmark|^ok'
+echo "== one call through the last API in process (real SQLite catalog, ${GATEHOUSE_SCALE_SUBS} subscriptions, no sockets; live heap after the build, CPU per call, GC marking per call)"
+timeout 300 "$GO" test -run '^$' -bench '^BenchmarkServedScale$' -benchtime 100000x -cpu 1 -benchmem -count 1 -timeout 5m ./host/catalogsource/ | grep -E '^Benchmark|^ok'
 echo "== catalog mapping in memory (what a patched load maps after its reads)"
 timeout 120 "$GO" test -run '^$' -bench '^BenchmarkMapRaw$' -benchtime 3x -count 1 ./host/catalogsource/ | grep -E '^Benchmark|^ok'
 

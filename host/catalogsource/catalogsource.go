@@ -292,6 +292,10 @@ func (s *Source) mapRaw(ctx context.Context, r *raw, validate bool) (*gateway.Co
 	}
 	cfg.Modules = m.specs
 	cfg.Version = r.version
+	// Every Load maps a new config and nothing changes it afterwards
+	// (the unchanged path copies the Config struct only): the gateway
+	// keeps its parts instead of copies (gateway.Config.Immutable).
+	cfg.Immutable = true
 	st.version = r.version
 	st.raw = r
 	if validate {

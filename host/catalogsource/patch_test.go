@@ -57,6 +57,11 @@ func TestPatchedLoadMatchesFull(t *testing.T) {
 			t.Fatalf("step %d (%s): patched load: %v", step, what, err)
 		}
 		kinds[src.LastLoad()]++
+		// Every kind of load hands the gateway a config nothing changes
+		// afterwards: it keeps it instead of a copy.
+		if !got.Immutable {
+			t.Fatalf("step %d (%s): a %s load's config is not marked immutable", step, what, src.LastLoad())
+		}
 		if k := src.LastLoad(); wantKind != "" && k != wantKind {
 			t.Fatalf("step %d (%s): load was %s, want %s", step, what, k, wantKind)
 		}

@@ -39,10 +39,23 @@ type apiPart struct {
 	egressSig string // the API's egress Scope, own backend and allow-list
 	egressKey string // its transport (apiEgress)
 	// mods are the modules its steps run, by the name steps give them
-	// ("builtin" for ""), each retained once by the part.
-	mods  map[string]*moduleRef
-	plans map[*moduleRef][]*engine.Plan
+	// ("builtin" for ""), each retained once by the part; plans are the
+	// engine plans it registered, with the module of each. Slices, not
+	// maps: a part runs one or two modules, and 10,000 parts held 20,000
+	// small maps.
+	mods  []partModule
+	plans []partPlan
 	refs  atomic.Int64 // snapshots holding the part
+}
+
+type partModule struct {
+	name string
+	ref  *moduleRef
+}
+
+type partPlan struct {
+	ref  *moduleRef
+	plan *engine.Plan
 }
 
 func (p *apiPart) retain() { p.refs.Add(1) }
@@ -51,11 +64,18 @@ func (p *apiPart) release() {
 	if p.refs.Add(-1) != 0 {
 		return
 	}
-	for ref, plans := range p.plans {
-		ref.mod.Release(plans)
+	// one Release per run of plans of one module (usually all of them)
+	for i := 0; i < len(p.plans); {
+		j := i
+		batch := make([]*engine.Plan, 0, len(p.plans)-i)
+		for ; j < len(p.plans) && p.plans[j].ref == p.plans[i].ref; j++ {
+			batch = append(batch, p.plans[j].plan)
+		}
+		p.plans[i].ref.mod.Release(batch)
+		i = j
 	}
-	for _, ref := range p.mods {
-		ref.release()
+	for _, m := range p.mods {
+		m.ref.release()
 	}
 }
 
@@ -104,6 +124,35 @@ type builder struct {
 	same         []bool // by API index, when compared with prev's (buildFrom)
 	globalEgress rule.AllowList
 	modEgress    map[string]rule.AllowList
+	// strs and lists intern what most APIs compute equal (stage labels,
+	// redacted query names): one copy per build instead of one per API.
+	strs  map[string]string
+	lists map[string][]string
+}
+
+// str returns the build's copy of s.
+func (b *builder) str(s string) string {
+	if c, ok := b.strs[s]; ok {
+		return c
+	}
+	if b.strs == nil {
+		b.strs = map[string]string{}
+	}
+	b.strs[s] = s
+	return s
+}
+
+// list returns the build's copy of l (read only, as every user of it).
+func (b *builder) list(l []string) []string {
+	k := strings.Join(l, "\x00")
+	if c, ok := b.lists[k]; ok && slices.Equal(c, l) {
+		return c
+	}
+	if b.lists == nil {
+		b.lists = map[string][]string{}
+	}
+	b.lists[k] = l
+	return l
 }
 
 // build compiles a Config into a snapshot, reusing the parts of the
@@ -252,7 +301,11 @@ func (b *builder) part(a *API, same bool) (*apiPart, error) {
 		return nil, fmt.Errorf("api %s: %w", a.Name, err)
 	}
 	sig := scope.Own() + "\x00" + strings.Join(scope.Allow().Entries(), "\x00")
-	p := &apiPart{api: cloneAPI(a), egressSig: sig, egressKey: key, mods: map[string]*moduleRef{}, plans: map[*moduleRef][]*engine.Plan{}}
+	api := *a
+	if !b.cfg.Immutable {
+		api = cloneAPI(a)
+	}
+	p := &apiPart{api: api, egressSig: sig, egressKey: key}
 	p.refs.Store(1)
 	if err := b.compileAPI(p, scope, tr); err != nil {
 		p.release()
@@ -264,9 +317,9 @@ func (b *builder) part(a *API, same bool) (*apiPart, error) {
 // sameModules reports whether every module p runs resolves to the same
 // loaded module now (same name, bytes, grants and namespace).
 func (b *builder) sameModules(p *apiPart) bool {
-	for name, ref := range p.mods {
-		r, err := b.module(name)
-		if err != nil || r != ref {
+	for _, m := range p.mods {
+		r, err := b.module(m.name)
+		if err != nil || r != m.ref {
 			return false
 		}
 	}
@@ -279,7 +332,7 @@ func (b *builder) sameModules(p *apiPart) bool {
 func (b *builder) compileAPI(p *apiPart, scope *rule.Scope, tr http.RoundTripper) error {
 	g, a := b.g, &p.api
 	u, _ := rule.ParseBackend(a.Backend)
-	as := &apiState{cfg: *a, prefix: strings.TrimSuffix(a.PathPrefix, "/"), backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout),
+	as := &apiState{cfg: a, prefix: strings.TrimSuffix(a.PathPrefix, "/"), backend: u, bodyLimit: a.BodyLimit, timeout: time.Duration(a.BackendTimeout),
 		egress: scope, transport: tr, secrets: b.cfg.SecretValues}
 	var err error
 	if as.clientCert, err = a.compileClientCert(); err != nil {
@@ -291,7 +344,7 @@ func (b *builder) compileAPI(p *apiPart, scope *rule.Scope, tr http.RoundTripper
 	if as.timeout == 0 {
 		as.timeout = 30 * time.Second
 	}
-	as.sensitive = g.sensitiveParams(a)
+	as.sensitive = b.list(g.sensitiveParams(a))
 	p.state = as
 	routeMet := func(op string) RouteMetrics {
 		if g.opts.Metrics == nil {
@@ -299,27 +352,31 @@ func (b *builder) compileAPI(p *apiPart, scope *rule.Scope, tr http.RoundTripper
 		}
 		return g.opts.Metrics.Route(a.Name, op)
 	}
-	var apiChain *chain // the API-level chain, compiled once when needed
-	apiLevel := func() (chain, error) {
+	// The API-level chain, compiled once when needed; the routes that
+	// inherit it share it.
+	var apiChain *chain
+	apiLevel := func() (*chain, error) {
 		if apiChain == nil {
 			c, err := b.effective(p, nil)
 			if err != nil {
-				return c, err
+				return nil, err
 			}
 			apiChain = &c
 		}
-		return *apiChain, nil
+		return apiChain, nil
 	}
 	prefix := as.prefix
-	r := newAPIRouter()
+	r := newAPIRouter(max(len(a.Operations), 2))
 	p.router = r
 	for _, o := range a.Operations {
-		var ch chain
+		var ch *chain
 		var err error
 		if o.Policies.inherits() {
 			ch, err = apiLevel()
 		} else {
-			ch, err = b.effective(p, &o.Policies)
+			var c chain
+			c, err = b.effective(p, &o.Policies)
+			ch = &c
 		}
 		if err != nil {
 			return fmt.Errorf("api %s operation %s: %w", a.Name, o.ID, err)
@@ -371,11 +428,13 @@ func (b *builder) effective(p *apiPart, op *Policy) (chain, error) {
 
 // use records that p runs ref, retaining it for the part.
 func (p *apiPart) use(name string, ref *moduleRef) {
-	if _, ok := p.mods[name]; ok {
-		return
+	for _, m := range p.mods {
+		if m.name == name {
+			return
+		}
 	}
 	ref.retain()
-	p.mods[name] = ref
+	p.mods = append(p.mods, partModule{name, ref})
 }
 
 // compile turns one section's steps into stages: consecutive closed-mode
@@ -410,12 +469,13 @@ func (b *builder) compile(p *apiPart, steps []Step) ([]*stage, error) {
 				return err
 			}
 			cur.rerun = rp
-			p.plans[curRef] = append(p.plans[curRef], rp)
+			p.plans = append(p.plans, partPlan{curRef, rp})
 		}
+		cur.label = b.str(cur.label)
 		if g.opts.Metrics != nil {
 			cur.met = g.opts.Metrics.Stage(cur.label)
 		}
-		p.plans[curRef] = append(p.plans[curRef], pl)
+		p.plans = append(p.plans, partPlan{curRef, pl})
 		out = append(out, cur)
 		cur, curAtts = nil, nil
 		return nil

@@ -54,11 +54,11 @@ func describeSnapshot(t *testing.T, s *snapshot) string {
 		for _, r := range ia.router.routes {
 			rt := r.h
 			fmt.Fprintf(&b, "  route %s %q regexp=%v op=%q tmpl=%q catchAll=%v\n", r.tmpl, r.method, r.fallback != nil, rt.opID, rt.tmpl, rt.catchAll)
-			ch(rt.chain)
+			ch(*rt.chain)
 		}
 		if ia.preflight != nil {
 			b.WriteString("  preflight\n")
-			ch(ia.preflight.chain)
+			ch(*ia.preflight.chain)
 		}
 	}
 	subs := make([]string, 0, len(s.subs))

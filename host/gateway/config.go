@@ -43,6 +43,13 @@ type Config struct {
 	// per request changed, such as subscriptions): the gateway keeps its
 	// snapshot and records the version, building nothing.
 	Unchanged bool `yaml:"-" json:"-"`
+	// Immutable, set by a Source, promises that neither the source nor
+	// anyone else changes this config, or anything it references, after
+	// Load returned it: the gateway then keeps the APIs' slices and
+	// documents as they are instead of deep copies (build.go: the catalog
+	// at 10,000 APIs held its config twice). Without it every API is
+	// copied, so a source may change its config in place.
+	Immutable bool `yaml:"-" json:"-"`
 }
 
 // ModuleSpec names a module version and where its bytes come from.

@@ -40,7 +40,7 @@ func FuzzAPIRouter(f *testing.F) {
 		if mr.GetError() != nil {
 			return // the build refuses such a template
 		}
-		ar := newAPIRouter()
+		ar := newAPIRouter(0)
 		if err := ar.add(tpl, method, &route{opID: "t"}); err != nil {
 			t.Fatalf("template %q: mux accepts it, apiRouter: %v", tpl, err)
 		}

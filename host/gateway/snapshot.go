@@ -122,7 +122,7 @@ type route struct {
 	api      *apiState
 	opID     string
 	tmpl     string
-	chain    chain
+	chain    *chain // shared by the routes of an API that inherit its chain
 	catchAll bool
 	met      RouteMetrics
 }
@@ -130,7 +130,7 @@ type route struct {
 func (r *route) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 type apiState struct {
-	cfg       API
+	cfg       *API   // the part's API (apiPart.api)
 	prefix    string // PathPrefix without a trailing slash
 	backend   *url.URL
 	bodyLimit int64

@@ -290,7 +290,7 @@ func (c *call) beginTrace(token string) *consoleTrace {
 	// Values never shown: those of credential headers and of the key
 	// header(s) the API's subscription checks read, and of sensitive
 	// query parameters.
-	keyHeaders := subscriptionKeyHeaders(&c.rt.api.cfg)
+	keyHeaders := subscriptionKeyHeaders(c.rt.api.cfg)
 	for name, vs := range c.r.Header {
 		if sensitiveHeader(name, keyHeaders) {
 			for _, v := range vs {

@@ -76,7 +76,7 @@ func TestIncrementalBuildTransportChanges(t *testing.T) {
 		if cur.byName["other"] != oldO {
 			t.Errorf("%s: the unchanged API was compiled again", s.name)
 		}
-		if got := cur.byName["t"].state.cfg; !reflect.DeepEqual(got, cfg.APIs[0]) {
+		if got := *cur.byName["t"].state.cfg; !reflect.DeepEqual(got, cfg.APIs[0]) {
 			t.Errorf("%s: served settings %+v, want %+v", s.name, got, cfg.APIs[0])
 		}
 	}
