@@ -111,6 +111,24 @@ func (inst *instance) nextHandle() uint32 {
 	return inst.seq<<20 | inst.slot&0xfffff
 }
 
+// callFailed discards the instance of a call that returned an error and
+// says why. (Apart from Call so that the successful path does not move the
+// errors.As target to the heap: one allocation per call.)
+func (m *Module) callFailed(inst *instance, callErr error, start time.Time) error {
+	m.pool.discard(inst)
+	var exit *sys.ExitError
+	exited := errors.As(callErr, &exit)
+	if exited && exit.ExitCode() == sys.ExitCodeDeadlineExceeded {
+		m.e.stats.DeadlineKills.Add(1)
+		return &CallError{Module: m.Name, Kind: ErrDeadline, Err: fmt.Errorf("after %v", time.Since(start).Round(time.Millisecond))}
+	}
+	m.e.stats.Traps.Add(1)
+	if exited {
+		callErr = fmt.Errorf("guest exited with code %d", exit.ExitCode())
+	}
+	return &CallError{Module: m.Name, Err: callErr}
+}
+
 // CallOptions are the per-attachment limits of one call.
 type CallOptions struct {
 	Deadline time.Duration // per call (50 ms)
@@ -223,20 +241,8 @@ func (m *Module) Call(ex *Exchange, phase Phase, p *Plan, o CallOptions) (int32,
 	inst.ex, inst.handle = nil, 0
 	res := int32(uint32(inst.stack[0]))
 
-	var exit *sys.ExitError
-	exited := callErr != nil && errors.As(callErr, &exit)
-	switch {
-	case exited && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
-		m.e.stats.DeadlineKills.Add(1)
-		m.pool.discard(inst)
-		return 0, &CallError{Module: m.Name, Kind: ErrDeadline, Err: fmt.Errorf("after %v", time.Since(start).Round(time.Millisecond))}
-	case callErr != nil:
-		m.e.stats.Traps.Add(1)
-		m.pool.discard(inst)
-		if exited {
-			callErr = fmt.Errorf("guest exited with code %d", exit.ExitCode())
-		}
-		return 0, &CallError{Module: m.Name, Err: callErr}
+	if callErr != nil {
+		return 0, m.callFailed(inst, callErr, start)
 	}
 	if mem := inst.mod.Memory(); mem != nil && mem.Size()/65536 > o.MaxPages {
 		m.e.stats.MemoryKills.Add(1)
