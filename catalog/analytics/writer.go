@@ -78,8 +78,12 @@ type WriterStats struct {
 
 type queued struct {
 	r  Record
-	at int64 // enqueue time, unix nanoseconds
+	at int64 // enqueue time, nanoseconds since clockBase (monotonic)
 }
+
+// clockBase is the origin of the enqueue times: time.Since of it reads one
+// clock, time.Now two (Log runs once per proxied request).
+var clockBase = time.Now()
 
 // Writer appends records to the log database from one goroutine. Log is
 // safe for concurrent use and never blocks; Query and Requests read
@@ -273,10 +277,12 @@ func (w *Writer) Log(r *Record) bool {
 		w.dropped.Add(1)
 		return false
 	}
-	now := time.Now()
-	it := queued{r: *r, at: now.UnixNano()}
+	it := queued{r: *r}
 	if it.r.Time.IsZero() {
-		it.r.Time = now
+		now := time.Now()
+		it.r.Time, it.at = now, int64(now.Sub(clockBase))
+	} else {
+		it.at = int64(time.Since(clockBase))
 	}
 	select {
 	case w.q <- it:
@@ -475,7 +481,7 @@ func (w *Writer) flush(batch []queued) {
 		return
 	}
 	w.written.Add(int64(len(batch)))
-	now := time.Now().UnixNano()
+	now := int64(time.Since(clockBase))
 	oldest := batch[0].at
 	for i := range batch {
 		oldest = min(oldest, batch[i].at)

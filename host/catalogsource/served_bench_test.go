@@ -86,7 +86,9 @@ func (s *sinkWriter) Write(p []byte) (int, error) {
 
 // servedLog is cmd/gatehouse's requestLog (the Observer `serve` installs)
 // with a writer that each benchmark run replaces.
-type servedLog struct{ w atomic.Pointer[analytics.Writer] }
+type servedLog struct {
+	w atomic.Pointer[analytics.Writer]
+}
 
 func (l *servedLog) Observe(c *gateway.CallRecord) {
 	r := analytics.Record{

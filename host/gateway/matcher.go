@@ -138,10 +138,10 @@ func (rt *apiRoute) matchPath(path string) bool {
 
 // vars returns the variables of a path matchPath accepted.
 func (rt *apiRoute) varsOf(path string) map[string]string {
-	out := make(map[string]string, rt.nvars)
 	if rt.nvars == 0 {
-		return out
+		return nil // (an empty map would be one allocation per request)
 	}
+	out := make(map[string]string, rt.nvars)
 	rest := path
 	for i := range rt.segs {
 		seg := rest
