@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/abi/hostcall"
 )
 
 func abiMinor() int { return abi.Minor }
@@ -39,6 +40,7 @@ type instance struct {
 	keyBuf   []byte
 	api      string
 	borrowed bool
+	keys     hostcall.Interner // storedKey's strings
 }
 
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
