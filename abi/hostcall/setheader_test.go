@@ -97,3 +97,23 @@ func TestSetHeaderAllocations(t *testing.T) {
 		t.Errorf("headers %q %q", req, resp)
 	}
 }
+
+// TestSetVarRepeatDoesNotAllocate: a policy setting the same variable to
+// the same value on every request makes its strings once.
+func TestSetVarRepeatDoesNotAllocate(t *testing.T) {
+	h := Host{Budgets: Budgets{}.WithDefaults()}
+	x := &Exchange{}
+	request := func() {
+		x.Reset()
+		if h.SetVar(nil, x, []byte("gatehouse.cache.key"), []byte("GET /a/items/1")) != abi.OK {
+			t.Fatal("set_var refused")
+		}
+	}
+	request()
+	if n := testing.AllocsPerRun(100, request); n != 0 {
+		t.Errorf("%v allocations per request for a repeated set_var", n)
+	}
+	if v, ok := x.Var("gatehouse.cache.key"); !ok || v != "GET /a/items/1" {
+		t.Errorf("var = %q %v", v, ok)
+	}
+}
