@@ -194,6 +194,13 @@ type Exchange struct {
 	// rerunAt is 1 + the plan index a guest named with FlagRerunFrom in
 	// its last result (0: none).
 	rerunAt int
+
+	// strs makes the header names and values set_header stores (kept
+	// across Reset: the next request of the same policies finds them); hv
+	// backs their one-value slices (valueSlice), one array per request,
+	// never reused: the header maps holding them may outlive the request.
+	strs *Interner
+	hv   []string
 }
 
 type heldLease struct {
@@ -310,8 +317,29 @@ func (x *Exchange) Reset() {
 	rb, sb := x.ReqBody.Bytes[:0], x.RespBody.Bytes[:0]
 	params := x.Params[:0]
 	held, leases, kq := x.held[:0], x.leases[:0], x.keyQuery[:0]
-	*x = Exchange{vars: vars, Params: params, held: held, leases: leases, keyQuery: kq}
+	*x = Exchange{vars: vars, Params: params, held: held, leases: leases, keyQuery: kq, strs: x.strs}
 	x.ReqBody.Bytes, x.RespBody.Bytes = rb, sb
+}
+
+// intern returns string(b), made once for bytes asked for again.
+func (x *Exchange) intern(b []byte) string {
+	if x.strs == nil {
+		x.strs = new(Interner)
+	}
+	return x.strs.Intern(b)
+}
+
+// valueSlice returns a header value slice holding only v (length and
+// capacity 1: an append copies), carved from this request's array, so
+// that the headers a request's policies set cost one allocation for their
+// slices, not one each.
+func (x *Exchange) valueSlice(v string) []string {
+	if len(x.hv) == cap(x.hv) {
+		x.hv = make([]string, 0, 4)
+	}
+	x.hv = append(x.hv, v)
+	n := len(x.hv)
+	return x.hv[n-1 : n : n]
 }
 
 // Var returns a per-request variable.

@@ -326,8 +326,15 @@ func (h *Host) SetHeader(env Env, x *Exchange, add bool, kind int32, name, val [
 	if st != abi.OK {
 		return abi.ErrInvalid
 	}
-	key, ok := canonicalKey(name)
-	if !ok || forbidden[key] || !validValue(val) {
+	var key string
+	if canonicalToken(name) {
+		key = x.intern(name) // the usual case: no allocation after the first
+	} else if k, ok := canonicalKey(name); ok {
+		key = k
+	} else {
+		return abi.ErrInvalid
+	}
+	if forbidden[key] || !validValue(val) {
 		return abi.ErrInvalid
 	}
 	if vs := hd[key]; !add && len(vs) == 1 && vs[0] == string(val) {
@@ -343,9 +350,9 @@ func (h *Host) SetHeader(env Env, x *Exchange, add bool, kind int32, name, val [
 	x.use.headers++
 	x.use.headerBytes += len(key) + len(val)
 	if add {
-		hd[key] = append(hd[key], string(val))
+		hd[key] = append(hd[key], x.intern(val))
 	} else {
-		hd[key] = []string{string(val)}
+		hd[key] = x.valueSlice(x.intern(val))
 	}
 	return abi.OK
 }

@@ -36,6 +36,6 @@ func (h *Host) SetVar(env Env, x *Exchange, name, val []byte) int32 {
 	if n > b.VarBytes {
 		return refuse(env, x, budgetVarBytes, abi.FnSetVar, n, b.VarBytes)
 	}
-	x.SetVar(string(name), string(val))
+	x.SetVar(x.intern(name), x.intern(val)) // a name (and a value) set again: no allocation
 	return abi.OK
 }

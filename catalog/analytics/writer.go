@@ -78,8 +78,12 @@ type WriterStats struct {
 
 type queued struct {
 	r  Record
-	at int64 // enqueue time, unix nanoseconds
+	at int64 // enqueue time, nanoseconds since clockBase (monotonic)
 }
+
+// clockBase is the origin of the enqueue times: time.Since of it reads one
+// clock, time.Now two (Log runs once per proxied request).
+var clockBase = time.Now()
 
 // Writer appends records to the log database from one goroutine. Log is
 // safe for concurrent use and never blocks; Query and Requests read
@@ -273,10 +277,12 @@ func (w *Writer) Log(r *Record) bool {
 		w.dropped.Add(1)
 		return false
 	}
-	now := time.Now()
-	it := queued{r: *r, at: now.UnixNano()}
+	it := queued{r: *r}
 	if it.r.Time.IsZero() {
-		it.r.Time = now
+		now := time.Now()
+		it.r.Time, it.at = now, int64(now.Sub(clockBase))
+	} else {
+		it.at = int64(time.Since(clockBase))
 	}
 	select {
 	case w.q <- it:
@@ -475,7 +481,7 @@ func (w *Writer) flush(batch []queued) {
 		return
 	}
 	w.written.Add(int64(len(batch)))
-	now := time.Now().UnixNano()
+	now := int64(time.Since(clockBase))
 	oldest := batch[0].at
 	for i := range batch {
 		oldest = min(oldest, batch[i].at)
@@ -573,11 +579,31 @@ type writeBuf struct {
 	// commit. Dropped on any failure and whenever pruning deletes rows.
 	known, next [len(levels)]map[rollupKey]agg
 
+	// boxes keep the last value of each repetitive text column as a
+	// driver.Value: consecutive rows mostly repeat them (API, method,
+	// client, path…), and boxing a string is an allocation.
+	boxes [10]boxed
+
 	conn *sqlite3.SQLiteConn // the connection the statements belong to
 	ins  [len(chunkSizes)]driver.Stmt
 	ups  [len(levels)][len(chunkSizes)]driver.Stmt
 	sel  [len(levels)]driver.Stmt
 	dest []driver.Value
+}
+
+// boxed is a string column's last value, as a string and boxed.
+type boxed struct {
+	s string
+	v driver.Value
+}
+
+// box returns s as a driver.Value, boxing it only when it differs from
+// the last one.
+func (b *boxed) box(s string) driver.Value {
+	if b.v == nil || b.s != s {
+		b.s, b.v = s, s
+	}
+	return b.v
 }
 
 // forget drops the cached rollup figures.
@@ -770,17 +796,18 @@ func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
 		for i := range n {
 			r := &batch[off+i].r
 			a := args[i*requestCols : (i+1)*requestCols]
+			bx := &wb.boxes
 			a[0].Value = r.Time.UnixMicro()
 			a[1].Value = r.RequestID
-			a[2].Value = r.API
-			a[3].Value = r.Operation
-			a[4].Value = r.Product
-			a[5].Value = r.Subscription
-			a[6].Value = r.User
-			a[7].Value = r.ClientIP
-			a[8].Value = r.Method
-			a[9].Value = r.Path
-			a[10].Value = r.Query
+			a[2].Value = bx[0].box(r.API)
+			a[3].Value = bx[1].box(r.Operation)
+			a[4].Value = bx[2].box(r.Product)
+			a[5].Value = bx[3].box(r.Subscription)
+			a[6].Value = bx[4].box(r.User)
+			a[7].Value = bx[5].box(r.ClientIP)
+			a[8].Value = bx[6].box(r.Method)
+			a[9].Value = bx[7].box(r.Path)
+			a[10].Value = bx[8].box(r.Query)
 			a[11].Value = int64(r.Status)
 			a[12].Value = int64(r.BackendStatus)
 			a[13].Value = r.Total.Microseconds()
@@ -789,7 +816,7 @@ func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
 			a[16].Value = r.BytesIn
 			a[17].Value = r.BytesOut
 			a[18].Value = cacheCode(r)
-			a[19].Value = r.PolicyError
+			a[19].Value = bx[9].box(r.PolicyError)
 			a[20].Value = grpcStatusColumn(r)
 		}
 		w.stmts.Add(1)

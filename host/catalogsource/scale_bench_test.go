@@ -120,7 +120,7 @@ func BenchmarkServedScale(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer e.Close(ctx)
-			g, err := gateway.New(gateway.Options{Engine: e, Source: src, Transport: cannedBackend{}, Logger: quietLog,
+			g, err := gateway.New(gateway.Options{Engine: e, Source: src, Transport: echoAPIBackend{}, Logger: quietLog,
 				Builtin: builtin, BuiltinVersion: "bench"})
 			if err != nil {
 				b.Fatal(err)
@@ -227,12 +227,12 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 	return w.body.Write(p)
 }
 
-// cannedBackend answers every backend request in process with the
+// echoAPIBackend answers every backend request in process with the
 // request's X-API header (what the set-header policy set), as the
 // loopback backend of TestRevocationAtScale does.
-type cannedBackend struct{}
+type echoAPIBackend struct{}
 
-func (cannedBackend) RoundTrip(r *http.Request) (*http.Response, error) {
+func (echoAPIBackend) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		r.Body.Close()
 	}

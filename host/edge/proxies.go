@@ -131,9 +131,32 @@ func (p *Proxies) Client(remoteAddr string, h http.Header) string {
 		return ""
 	}
 	if !p.Enabled() || !p.Trusts(peer) {
-		return peer.String()
+		return peerString(remoteAddr, peer)
 	}
 	return p.walk(peer, h).String()
+}
+
+// peerString is peer.String() without formatting it (an allocation per
+// request) when remoteAddr is IPv4 "address:port": netip parses only the
+// canonical dotted-decimal form of an IPv4 address (four decimal fields,
+// no leading zeros), so the text before the port is what String returns.
+func peerString(remoteAddr string, peer netip.Addr) string {
+	if peer.Is4() {
+		if i := strings.LastIndexByte(remoteAddr, ':'); i >= 7 && dottedDecimal(remoteAddr[:i]) {
+			return remoteAddr[:i]
+		}
+	}
+	return peer.String()
+}
+
+// dottedDecimal reports whether s holds only digits and dots.
+func dottedDecimal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func parsePeer(remoteAddr string) (netip.Addr, bool) {

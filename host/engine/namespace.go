@@ -63,23 +63,25 @@ func namespacePrefix(name string, o LoadOptions) (ns string, prefix []byte, err 
 func (m *Module) Namespace() string { return m.ns }
 
 // storedKey returns the key a guest key names in the node-wide stores, built
-// in the instance's scratch buffer (no allocation but the returned string's).
-// ok is false for a key that is empty, over abi.MaxKey bytes, or, for the
-// built-in module, starts with NUL (the namespaced space).
+// in the instance's scratch buffer; the string is made once for a key the
+// instance asked for recently (a rate limit per subscription counts under
+// the same key on every request: no allocation). ok is false for a key that
+// is empty, over abi.MaxKey bytes, or, for the built-in module, starts with
+// NUL (the namespaced space).
 func (inst *instance) storedKey(key []byte) (string, bool) {
 	p := inst.m.nsPrefix
 	if p == nil {
 		if len(key) == 0 || len(key) > abi.MaxKey || key[0] == 0 {
 			return "", false
 		}
-		return string(key), true
+		return inst.keys.Intern(key), true
 	}
 	b, ok := appendStoredKey(inst.keyBuf[:0], p, key)
 	if !ok {
 		return "", false
 	}
 	inst.keyBuf = b
-	return string(b), true
+	return inst.keys.Intern(b), true
 }
 
 // appendStoredKey appends the stored form of key under prefix (nil: the

@@ -49,3 +49,31 @@ func FuzzStoredKeysDisjoint(f *testing.F) {
 		}
 	})
 }
+
+// TestStoredKeyRepeatDoesNotAllocate: a key the instance asked for
+// recently costs no allocation (a per-subscription rate limit counts under
+// one key on every request), in the built-in space and a namespace, and
+// the string stays right when the scratch buffer is reused.
+func TestStoredKeyRepeatDoesNotAllocate(t *testing.T) {
+	for _, o := range []LoadOptions{{Builtin: true}, {Namespace: "mod"}} {
+		_, p, err := namespacePrefix("mod", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := &instance{m: &Module{nsPrefix: p}}
+		key := []byte("rl:sub-1")
+		first, ok := inst.storedKey(key)
+		if !ok {
+			t.Fatal("refused")
+		}
+		if n := testing.AllocsPerRun(100, func() { inst.storedKey(key) }); n != 0 {
+			t.Errorf("builtin %v: %v allocations per repeated key", o.Builtin, n)
+		}
+		other, _ := inst.storedKey([]byte("rl:sub-2"))
+		again, _ := inst.storedKey(key)
+		want, _ := appendStoredKey(nil, p, key)
+		if first != string(want) || again != first || other == first {
+			t.Errorf("builtin %v: stored keys %q %q %q, want %q", o.Builtin, first, again, other, want)
+		}
+	}
+}

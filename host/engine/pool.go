@@ -102,12 +102,14 @@ func (p *pool) refill() {
 
 // get borrows an instance for api, growing the pool up to Max, or waiting
 // for one at most wait. An API holding its share (MaxPerAPI) waits even when
-// instances are idle: those are the other APIs'.
-func (p *pool) get(ctx context.Context, api string, wait time.Duration) (*instance, error) {
+// instances are idle: those are the other APIs'. idle reports that an idle
+// instance was taken at once (none made, no wait): the caller's clock
+// reading from before get still holds after it.
+func (p *pool) get(ctx context.Context, api string, wait time.Duration) (inst *instance, idle bool, err error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, ErrClosed
+		return nil, false, ErrClosed
 	}
 	if p.busy[api] < p.opts.MaxPerAPI {
 		if n := len(p.idle); n > 0 {
@@ -116,7 +118,7 @@ func (p *pool) get(ctx context.Context, api string, wait time.Duration) (*instan
 			p.idle = p.idle[:n-1]
 			p.borrowLocked(inst, api)
 			p.mu.Unlock()
-			return inst, nil
+			return inst, true, nil
 		}
 		if p.total < p.opts.Max {
 			p.total++
@@ -131,11 +133,11 @@ func (p *pool) get(ctx context.Context, api string, wait time.Duration) (*instan
 			if err != nil {
 				p.total--
 				p.mu.Unlock()
-				return nil, err
+				return nil, false, err
 			}
 			p.borrowLocked(inst, api)
 			p.mu.Unlock()
-			return inst, nil
+			return inst, false, nil
 		}
 	}
 	ch := make(chan *instance, 1)
@@ -144,13 +146,12 @@ func (p *pool) get(ctx context.Context, api string, wait time.Duration) (*instan
 
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	var err error
 	select {
 	case inst := <-ch:
 		if inst == nil { // serveWaiter could not make one
-			return nil, fmt.Errorf("instance for a waiting call could not be made")
+			return nil, false, fmt.Errorf("instance for a waiting call could not be made")
 		}
-		return inst, nil
+		return inst, false, nil
 	case <-t.C:
 		p.exhausted.Add(1)
 		p.mu.Lock()
@@ -165,14 +166,14 @@ func (p *pool) get(ctx context.Context, api string, wait time.Duration) (*instan
 		if w.ch == ch {
 			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 			p.mu.Unlock()
-			return nil, err
+			return nil, false, err
 		}
 	}
 	p.mu.Unlock()
 	if inst := <-ch; inst != nil {
 		p.put(inst)
 	}
-	return nil, err
+	return nil, false, err
 }
 
 // put returns a healthy instance: to the longest waiter whose API is under

@@ -155,10 +155,10 @@ func isVar(seg string) bool { return len(seg) > 0 && seg[0] == '{' }
 
 // varsOf returns the variables of a path matchPath accepted.
 func (rt *apiRoute) varsOf(path string) map[string]string {
-	out := make(map[string]string, rt.nvars)
 	if rt.nvars == 0 {
-		return out
+		return nil // (an empty map would be one allocation per request)
 	}
+	out := make(map[string]string, rt.nvars)
 	t, p := rt.tmpl, path
 	for {
 		ti, pi := strings.IndexByte(t, '/'), strings.IndexByte(p, '/')

@@ -47,13 +47,20 @@ type call struct {
 	clientIP, host string
 	// bodyHeld is this call's share of the received-body budget (body.go).
 	bodyHeld int64
+	// hv backs the one-value header slices the gateway sets on this
+	// request (hdrValue); reqIDHdr is the X-Request-Id one, shared by the
+	// backend request and the answer. Dropped, never reused, when the call
+	// ends: the header maps holding them may outlive it (the server's and
+	// the transport's).
+	hv, reqIDHdr []string
 
 	// Observation state, used only when the gateway observes (an Observer
 	// or Metrics is set); reset per call, never reallocated.
 	rw            recWriter
 	path          string
 	start         time.Time
-	backendStart  time.Time
+	backendAt     time.Duration // since start, when backendOn (one clock reading, not time.Now's two)
+	backendOn     bool
 	backendDur    time.Duration
 	policyDur     time.Duration
 	backendStatus int
@@ -113,6 +120,7 @@ func (g *Gateway) putCall(c *call) {
 	c.releaseBody()
 	c.rt, c.w, c.r, c.failed, c.rawW = nil, nil, nil, nil, nil
 	c.clientIP, c.host = "", ""
+	c.hv, c.reqIDHdr = nil, nil
 	c.rp.Transport = g.transport
 	if c.cancel != nil {
 		c.cancel()
@@ -125,7 +133,7 @@ func (g *Gateway) putCall(c *call) {
 	}
 	c.wsUpgrade, c.ws = false, nil
 	c.path, c.policyErr, c.traceID, c.traceParent, c.traceStarted = "", "", "", "", false
-	c.backendStart, c.backendDur, c.policyDur, c.backendStatus = time.Time{}, 0, 0, 0
+	c.backendAt, c.backendOn, c.backendDur, c.policyDur, c.backendStatus = 0, false, 0, 0, 0
 	c.rec = CallRecord{}
 	c.ex.Reset()
 	c.match = mux.RouteMatch{}
@@ -190,7 +198,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if c.traceID == "" {
 			c.traceParent, c.traceID = newTraceparent()
 			c.traceStarted = true
-			r.Header["Traceparent"] = []string{c.traceParent}
+			r.Header["Traceparent"] = c.hdrValue(c.traceParent)
 			delete(r.Header, "Tracestate")
 		}
 	}
@@ -440,21 +448,17 @@ func (c *call) runStages(sec int, stages []*stage, phase engine.Phase) (stopped 
 		}
 		plan, rerun := st.plan, false
 	again:
-		var t0 time.Time
-		if c.g.observing {
-			t0 = time.Now()
-		}
 		var tt time.Time
 		if c.ctr != nil {
 			c.ctr.before(ex, phase)
 			tt = time.Now()
 		}
-		res, err := st.mod.Call(ex, phase, plan, st.opts)
+		// The engine times the call (its clock readings): no reading here.
+		res, d, err := st.mod.CallTimed(ex, phase, plan, st.opts)
 		if c.ctr != nil {
 			c.ctr.after(sec, st, ex, phase, res, err, time.Since(tt))
 		}
 		if c.g.observing {
-			d := time.Since(t0)
 			c.policyDur += d
 			if st.met != nil {
 				st.met.ObserveStage(d, err != nil)
@@ -565,8 +569,8 @@ func (c *call) write(status int, h http.Header, body []byte) {
 	for k, v := range h {
 		dst[k] = v
 	}
-	dst["Content-Length"] = []string{strconv.Itoa(len(body))}
-	dst["X-Request-Id"] = []string{c.reqID}
+	dst["Content-Length"] = c.hdrValue(strconv.Itoa(len(body)))
+	dst["X-Request-Id"] = c.requestIDHeader()
 	if status < 100 || status > 599 {
 		status = http.StatusInternalServerError
 	}
@@ -666,11 +670,11 @@ func (c *call) prepareOut(in, out *http.Request) {
 	}
 	// Rebuilt, not appended: the client the edge resolved, and the host
 	// only when it is a configured gateway hostname.
-	setHeader1(out.Header, "X-Forwarded-For", c.clientIP)
-	setHeader1(out.Header, "X-Forwarded-Host", c.host)
-	out.Header["X-Request-Id"] = []string{ex.RequestID}
+	c.setHeader1(out.Header, "X-Forwarded-For", c.clientIP)
+	c.setHeader1(out.Header, "X-Forwarded-Host", c.host)
+	out.Header["X-Request-Id"] = c.requestIDHeader()
 	if c.g.observing {
-		c.backendStart = time.Now()
+		c.backendAt, c.backendOn = time.Since(c.start), true
 	}
 	if c.ctr != nil {
 		c.ctr.backendStart(out.URL.Path)
@@ -702,6 +706,36 @@ func (c *call) prepareOut(in, out *http.Request) {
 
 const defaultBackendTimeout = 30 * 1e9
 
+// hdrValue returns a header value slice holding only v (length and
+// capacity 1: an append copies), carved from this request's small array,
+// so that the few values the gateway sets per request cost one allocation.
+func (c *call) hdrValue(v string) []string {
+	if len(c.hv) == cap(c.hv) {
+		c.hv = make([]string, 0, 4)
+	}
+	c.hv = append(c.hv, v)
+	n := len(c.hv)
+	return c.hv[n-1 : n : n]
+}
+
+// requestIDHeader is the X-Request-Id value slice of this request (read
+// only: the backend request and the answer share it).
+func (c *call) requestIDHeader() []string {
+	if c.reqIDHdr == nil {
+		c.reqIDHdr = c.hdrValue(c.reqID)
+	}
+	return c.reqIDHdr
+}
+
+// setHeader1 is setHeader1 (edge.go) with a value slice from hdrValue.
+func (c *call) setHeader1(h http.Header, key, v string) {
+	if cur := h[key]; v != "" && len(cur) != 1 {
+		h[key] = c.hdrValue(v)
+		return
+	}
+	setHeader1(h, key, v)
+}
+
 func joinPath(base, p string) string {
 	if base == "" || base == "/" {
 		return p
@@ -714,9 +748,9 @@ func (c *call) modifyResponse(resp *http.Response) error {
 	// The gateway's request id replaces any the backend sent: one id per
 	// request, the one in the gateway's logs. (Set after the policies: a
 	// fallback may have replaced the headers.)
-	defer func() { resp.Header["X-Request-Id"] = []string{c.reqID} }()
+	defer func() { resp.Header["X-Request-Id"] = c.requestIDHeader() }()
 	if c.g.observing {
-		c.backendDur = time.Since(c.backendStart)
+		c.backendDur = time.Since(c.start) - c.backendAt
 		c.backendStatus = resp.StatusCode
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
@@ -770,8 +804,8 @@ var errPolicy = errors.New("outbound policy failed")
 
 // proxyError handles backend and outbound-policy failures.
 func (c *call) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	if c.g.observing && c.backendDur == 0 && !c.backendStart.IsZero() {
-		c.backendDur = time.Since(c.backendStart)
+	if c.g.observing && c.backendDur == 0 && c.backendOn {
+		c.backendDur = time.Since(c.start) - c.backendAt
 	}
 	if c.ctr != nil && c.failed == nil {
 		c.ctr.backendFailed(err)

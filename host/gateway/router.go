@@ -109,15 +109,15 @@ func (x *routeIndex) candidates(path string, f func(i int) bool) {
 func (x *routeIndex) match(r *http.Request, m *mux.RouteMatch) bool {
 	found := false
 	methodMismatch := false
-	var tmp mux.RouteMatch
+	// Each candidate matches into m itself (a local RouteMatch would move
+	// to the heap: one allocation per request); a miss is overwritten below.
 	x.candidates(r.URL.Path, func(i int) bool {
-		tmp = mux.RouteMatch{}
-		if x.apis[i].router.Match(r, &tmp) {
+		*m = mux.RouteMatch{}
+		if x.apis[i].router.Match(r, m) {
 			found = true
-			*m = tmp
 			return false // the longest prefix with a full match wins
 		}
-		if tmp.MatchErr == mux.ErrMethodMismatch {
+		if m.MatchErr == mux.ErrMethodMismatch {
 			methodMismatch = true
 		}
 		return true
