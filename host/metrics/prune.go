@@ -8,8 +8,9 @@ import "github.com/prometheus/client_golang/prometheus"
 // LimitOperations and LimitAPIs caps back. An API's "_other" route stays
 // while the API does; the no-route route ("", "") always stays; the "_other"
 // API's routes stay while an API of the snapshot is counted there. A call
-// still finishing on the old snapshot may recreate a deleted series once;
-// the next retain removes it again.
+// still finishing on the old snapshot counts on the instruments its route
+// resolved, which a deleted series no longer has in the scrape: that call is
+// not seen (it does not recreate the series).
 func (m *Metrics) RetainRoutes(keep map[[2]string]bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
