@@ -181,3 +181,22 @@ func waitQuiet(ctx context.Context, nproc int, maxWait time.Duration) (time.Dura
 		}
 	}
 }
+
+// hostSetup says whether the servers and the load generator can be pinned
+// to cores of their own (2 CPUs or more, taskset installed) and how many
+// clock ticks a second /proc counts CPU time in, printing a warning for each
+// thing it could not have; generator names the load generator in them.
+func hostSetup(nproc int, generator string) (pinned bool, ticks int64) {
+	pinned = nproc >= 2
+	if !pinned {
+		fmt.Printf("WARNING: only 1 CPU: not pinning; %s and the servers will compete for it\n", generator)
+	} else if _, err := exec.LookPath("taskset"); err != nil {
+		fmt.Println("WARNING: taskset not found (util-linux): not pinning")
+		pinned = false
+	}
+	ticks, guessed := clockTicks()
+	if guessed {
+		fmt.Println("WARNING: getconf CLK_TCK failed: assuming 100 ticks/s")
+	}
+	return pinned, ticks
+}

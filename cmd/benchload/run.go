@@ -112,18 +112,7 @@ func runBench(args []string) (err error) {
 		NProc: runtime.NumCPU(), Gatehouse: o.gatehouse, GatehouseBuilt: gh.ModTime(),
 		LoadReadyMs: map[string]float64{}, RSSKiB: map[string]int64{},
 	}
-	rep.Pinned = rep.NProc >= 2
-	if !rep.Pinned {
-		fmt.Println("WARNING: only 1 CPU: not pinning; wrk and the servers will compete for it")
-	} else if _, err := exec.LookPath("taskset"); err != nil {
-		fmt.Println("WARNING: taskset not found (util-linux): not pinning")
-		rep.Pinned = false
-	}
-	var guessed bool
-	rep.ClockTicks, guessed = clockTicks()
-	if guessed {
-		fmt.Println("WARNING: getconf CLK_TCK failed: assuming 100 ticks/s")
-	}
+	rep.Pinned, rep.ClockTicks = hostSetup(rep.NProc, "wrk")
 	rep.WrkVersion = wrkVersion()
 	rep.Seed = o.seed
 	if rep.Seed == 0 {

@@ -175,18 +175,7 @@ func runTLSBench(args []string) (err error) {
 		NProc: runtime.NumCPU(), Gatehouse: o.gatehouse, GatehouseBuilt: gh.ModTime(), RSSKiB: map[string]int64{},
 		GoVersion: runtime.Version(),
 	}
-	rep.Pinned = rep.NProc >= 2
-	if !rep.Pinned {
-		fmt.Println("WARNING: only 1 CPU: not pinning; the generator and the servers will compete for it")
-	} else if _, err := exec.LookPath("taskset"); err != nil {
-		fmt.Println("WARNING: taskset not found (util-linux): not pinning")
-		rep.Pinned = false
-	}
-	var guessed bool
-	rep.ClockTicks, guessed = clockTicks()
-	if guessed {
-		fmt.Println("WARNING: getconf CLK_TCK failed: assuming 100 ticks/s")
-	}
+	rep.Pinned, rep.ClockTicks = hostSetup(rep.NProc, "the generator")
 	rep.H2loadVersion = h2loadVersion()
 	rep.Seed = o.seed
 	if rep.Seed == 0 {
