@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/gatehouse/gatehouse/host/hosttest"
 )
 
 // TestWebSocketGoingAwayOnSIGTERM: serve, an open WebSocket through it,
@@ -20,25 +19,7 @@ import (
 // process exits 0 and logs the count.
 func TestWebSocketGoingAwayOnSIGTERM(t *testing.T) {
 	backendClose := make(chan error, 1)
-	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(context.Background())
-			if err != nil {
-				backendClose <- err
-				return
-			}
-			if err := c.Write(context.Background(), typ, msg); err != nil {
-				backendClose <- err
-				return
-			}
-		}
-	}))
-	defer be.Close()
+	be := hosttest.WebSocketEcho(t, backendClose)
 	work := t.TempDir()
 	cfg := fmt.Sprintf("apis:\n  - name: ws\n    path: /ws\n    backend: %s\n", be.URL)
 	if err := os.WriteFile(filepath.Join(work, "gw.yaml"), []byte(cfg), 0o644); err != nil {

@@ -597,23 +597,7 @@ func TestCatalogGRPCBackend(t *testing.T) {
 func TestCatalogWebSocketIdleLimit(t *testing.T) {
 	te := newTransportEnv(t)
 	srv := serveGateway(t, te.g)
-	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(context.Background())
-			if err != nil {
-				return
-			}
-			if err := c.Write(context.Background(), typ, msg); err != nil {
-				return
-			}
-		}
-	}))
-	t.Cleanup(be.Close)
+	be := hosttest.WebSocketEcho(t, nil)
 	te.write("POST", "/apis", map[string]any{"id": "ws", "name": "ws", "pathPrefix": "/ws", "backendUrl": be.URL, "subscriptionRequired": false,
 		"websocket": map[string]any{"idleTimeout": "1s", "maxDuration": "1h"}}, http.StatusCreated)
 

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/gatehouse/gatehouse/host/gateway"
+	"github.com/gatehouse/gatehouse/host/hosttest"
 )
 
 // On graceful shutdown the gateway sends both sides of an open WebSocket
@@ -19,25 +19,7 @@ import (
 // and recorded once.
 func TestWebSocketsGoAwayOnShutdown(t *testing.T) {
 	backendClose := make(chan error, 1)
-	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(context.Background())
-			if err != nil {
-				backendClose <- err
-				return
-			}
-			if err := c.Write(context.Background(), typ, msg); err != nil {
-				backendClose <- err
-				return
-			}
-		}
-	}))
-	t.Cleanup(be.Close)
+	be := hosttest.WebSocketEcho(t, backendClose)
 	cfg := &gateway.Config{APIs: []gateway.API{{Name: "ws", PathPrefix: "/ws", Backend: be.URL}}}
 	env := newEdgeEnv(t, cfg, gateway.Options{})
 
