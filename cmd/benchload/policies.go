@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -413,21 +412,12 @@ func runPolicies(args []string) (err error) {
 		o.gatehouse, gh.ModTime().Format(time.DateTime), rep.WrkVersion, rep.NProc, rep.Pinned, rep.ClockTicks, rep.LoadAvg[0])
 	fmt.Printf("seed %d (repeat this order with -seed %d); %d policy targets\n", rep.Seed, rep.Seed, len(specs))
 
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
-	tmp, err := os.MkdirTemp("", "benchload-policies-")
+	h, err := startHarness("benchload-policies-", rep.Pinned, o.keep, "configs, data dirs, logs")
 	if err != nil {
 		return err
 	}
-	procs := &procSet{pin: rep.Pinned, dir: tmp}
-	defer func() {
-		procs.stopAll()
-		if o.keep || (err != nil && ctx.Err() == nil) {
-			fmt.Fprintf(os.Stderr, "kept %s (configs, data dirs, logs)\n", tmp)
-		} else {
-			os.RemoveAll(tmp)
-		}
-	}()
+	defer func() { h.close(err) }()
+	ctx, procs, tmp := h.ctx, h.procs, h.dir
 
 	if o.native {
 		waitQuiet(ctx, rep.NProc, 10*time.Second)

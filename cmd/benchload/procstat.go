@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -199,4 +201,42 @@ func hostSetup(nproc int, generator string) (pinned bool, ticks int64) {
 		fmt.Println("WARNING: getconf CLK_TCK failed: assuming 100 ticks/s")
 	}
 	return pinned, ticks
+}
+
+// harness is what one benchload mode runs in: a context ended by SIGINT or
+// SIGTERM, a temporary directory and the child processes started there.
+type harness struct {
+	ctx   context.Context
+	stop  context.CancelFunc
+	procs *procSet
+	dir   string
+	keep  bool
+	what  string // what the directory holds, for the "kept" message
+}
+
+// startHarness makes the directory (prefix as for os.MkdirTemp) and the
+// signal context. Children are stopped by close: on return, on panic
+// (deferred calls run before a panic kills the process) and on
+// SIGINT/SIGTERM (the context ends, the current step returns); if the
+// harness is killed outright, the kernel kills them (Pdeathsig).
+func startHarness(prefix string, pin, keep bool, what string) (*harness, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return &harness{ctx: ctx, stop: stop, procs: &procSet{pin: pin, dir: dir}, dir: dir, keep: keep, what: what}, nil
+}
+
+// close stops the children and removes the directory, unless asked to keep
+// it or the run failed other than by an interrupt (then it says where it is).
+func (h *harness) close(err error) {
+	h.procs.stopAll()
+	if h.keep || (err != nil && h.ctx.Err() == nil) {
+		fmt.Fprintf(os.Stderr, "kept %s (%s)\n", h.dir, h.what)
+	} else {
+		os.RemoveAll(h.dir)
+	}
+	h.stop()
 }

@@ -8,12 +8,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -122,25 +120,12 @@ func runBench(args []string) (err error) {
 		o.gatehouse, gh.ModTime().Format(time.DateTime), rep.WrkVersion, rep.NProc, rep.Pinned, serverCPU, generatorCPU, rep.ClockTicks)
 	fmt.Printf("seed %d (repeat this order with -seed %d)\n", rep.Seed, rep.Seed)
 
-	// Children are stopped on return, on panic (deferred calls run before a
-	// panic kills the process) and on SIGINT/SIGTERM (the context ends, the
-	// current step returns). If the harness is killed outright, the kernel
-	// kills them (Pdeathsig).
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
-	tmp, err := os.MkdirTemp("", "benchload-")
+	h, err := startHarness("benchload-", rep.Pinned, o.keep, "configs, data dirs, logs")
 	if err != nil {
 		return err
 	}
-	procs := &procSet{pin: rep.Pinned, dir: tmp}
-	defer func() {
-		procs.stopAll()
-		if o.keep || (err != nil && ctx.Err() == nil) {
-			fmt.Fprintf(os.Stderr, "kept %s (configs, data dirs, logs)\n", tmp)
-		} else {
-			os.RemoveAll(tmp)
-		}
-	}()
+	defer func() { h.close(err) }()
+	ctx, procs, tmp := h.ctx, h.procs, h.dir
 
 	if err := startAndMeasure(ctx, procs, o, self, tmp, counts, rep); err != nil {
 		if ctx.Err() != nil {

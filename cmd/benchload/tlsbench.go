@@ -11,11 +11,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -185,21 +183,12 @@ func runTLSBench(args []string) (err error) {
 		o.gatehouse, gh.ModTime().Format(time.DateTime), rep.H2loadVersion, rep.GoVersion, rep.NProc, rep.Pinned, serverCPU, generatorCPU)
 	fmt.Printf("seed %d (repeat this order with -seed %d)\n", rep.Seed, rep.Seed)
 
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
-	tmp, err := os.MkdirTemp("", "benchload-tls-")
+	h, err := startHarness("benchload-tls-", rep.Pinned, o.keep, "certificate, data dirs, logs")
 	if err != nil {
 		return err
 	}
-	procs := &procSet{pin: rep.Pinned, dir: tmp}
-	defer func() {
-		procs.stopAll()
-		if o.keep || (err != nil && ctx.Err() == nil) {
-			fmt.Fprintf(os.Stderr, "kept %s (certificate, data dirs, logs)\n", tmp)
-		} else {
-			os.RemoveAll(tmp)
-		}
-	}()
+	defer func() { h.close(err) }()
+	ctx, procs, tmp := h.ctx, h.procs, h.dir
 	if err := tlsStartAndMeasure(ctx, procs, o, self, tmp, counts, kinds, rep); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted: %w", ctx.Err())
