@@ -240,3 +240,21 @@ func (h *harness) close(err error) {
 	}
 	h.stop()
 }
+
+// runCores is how the cores were used during one measured run, from the
+// /proc/stat readings s0 (before) and s1 (after): the server's and the
+// generator's core (both "all" when not pinned), and foreignPct, the CPU
+// none of ours used (oursTicks: target, backend and generator, in clock
+// ticks) in percent of one core.
+func runCores(s0, s1 map[string]coreTicks, pinned bool, nproc int, oursTicks float64) (server, generator coreUse, foreignPct float64) {
+	sk, gk := "cpu", "cpu"
+	if pinned {
+		sk, gk = "cpu"+serverCPU, "cpu"+generatorCPU
+	}
+	all0, all1 := s0["cpu"], s1["cpu"]
+	perCore := float64((all1.Busy-all0.Busy)+(all1.Idle-all0.Idle)+(all1.Steal-all0.Steal)) / float64(nproc)
+	if perCore > 0 {
+		foreignPct = 100 * (float64(all1.Busy-all0.Busy) - oursTicks) / perCore
+	}
+	return use(s0[sk], s1[sk]), use(s0[gk], s1[gk]), foreignPct
+}

@@ -412,18 +412,7 @@ func measure(ctx context.Context, rep *report, o runOptions, headers []string, b
 		return float64(ticks) / float64(rep.ClockTicks) * 1e6 / float64(res.Requests)
 	}
 	rec.CPUPerReq, rec.BackendCPUPerReq = perReq(rec.CPUTicks), perReq(rec.BackendTicks)
-	server, generator := "cpu", "cpu"
-	if rep.Pinned {
-		server, generator = "cpu"+serverCPU, "cpu"+generatorCPU
-	}
-	rec.ServerCore = use(s0[server], s1[server])
-	rec.GeneratorCore = use(s0[generator], s1[generator])
-	// Foreign CPU: all busy ticks of the machine minus ours, per core-second.
-	all0, all1 := s0["cpu"], s1["cpu"]
-	perCore := float64((all1.Busy-all0.Busy)+(all1.Idle-all0.Idle)+(all1.Steal-all0.Steal)) / float64(rep.NProc)
 	ours := float64(rec.CPUTicks+rec.BackendTicks) + res.CPU.Seconds()*float64(rep.ClockTicks)
-	if perCore > 0 {
-		rec.ForeignPct = 100 * (float64(all1.Busy-all0.Busy) - ours) / perCore
-	}
+	rec.ServerCore, rec.GeneratorCore, rec.ForeignPct = runCores(s0, s1, rep.Pinned, rep.NProc, ours)
 	return rec, nil
 }

@@ -437,18 +437,8 @@ func measureTLS(ctx context.Context, rep *tlsReport, o tlsOptions, self string, 
 	}
 	rec.CPUPer, rec.BackendCPUPer = perOp(rec.CPUTicks), perOp(rec.BackendTicks)
 	rec.GenCPUPer = float64(l.gen.Microseconds()) / float64(l.count)
-	server, generator := "cpu", "cpu"
-	if rep.Pinned {
-		server, generator = "cpu"+serverCPU, "cpu"+generatorCPU
-	}
-	rec.ServerCore = use(s0[server], s1[server])
-	rec.GeneratorCore = use(s0[generator], s1[generator])
-	all0, all1 := s0["cpu"], s1["cpu"]
-	perCore := float64((all1.Busy-all0.Busy)+(all1.Idle-all0.Idle)+(all1.Steal-all0.Steal)) / float64(rep.NProc)
 	ours := float64(rec.CPUTicks+rec.BackendTicks) + l.gen.Seconds()*float64(rep.ClockTicks)
-	if perCore > 0 {
-		rec.ForeignPct = 100 * (float64(all1.Busy-all0.Busy) - ours) / perCore
-	}
+	rec.ServerCore, rec.GeneratorCore, rec.ForeignPct = runCores(s0, s1, rep.Pinned, rep.NProc, ours)
 	return rec, nil
 }
 
