@@ -12,8 +12,10 @@
 // and leaves every request it does not handle to net/http's Transport:
 //
 //   - only http:// URLs (TLS backends, HTTP/2 and h2c keep net/http's);
-//   - only requests without a body (a body streams while the answer may
-//     already come: net/http's write loop exists for that), without
+//   - only requests without a body or with a Content-Length body of at
+//     most MaxBody (16 KiB), read from the client first and written with
+//     the head (a larger or chunked body streams while the answer may
+//     already come: net/http's write loop exists for that); none with
 //     Expect, Upgrade, a Connection header, trailers or Close;
 //
 // What it keeps exact, as net/http's Transport does it: the request on the
@@ -31,7 +33,9 @@
 // Idempotency-Key) that gets no byte of answer on a reused connection is
 // sent again once on a new one (net/http's rule); any other request first
 // checks its pooled connection with a non-blocking peek (Linux) and takes a
-// new one when the backend has closed it.
+// new one when the backend has closed it. A backend that answers before it
+// read the whole request (a 413) and closes: when writing the rest fails,
+// the answer is returned, not the write error (net/http's rule).
 package h1client
 
 import (
@@ -58,7 +62,21 @@ const (
 	DefaultMaxResponseHeaderBytes = 10 << 20 // net/http's default
 	bufSize                       = 16 << 10
 	max1xx                        = 5
+	// MaxBody is the largest request body (with a Content-Length) sent
+	// in the caller's goroutine; larger or chunked bodies stream through
+	// the Fallback.
+	// 16 KiB fits in any TCP window in flight, so writing it never waits
+	// on a backend that answers without reading it.
+	MaxBody = 16 << 10
+	// DefaultEarlyAnswerWait is how long a failed write of a request waits
+	// for an answer the backend may have sent before closing (a 413, a
+	// 401): net/http's Transport returns that answer rather than the write
+	// error, and so does Transport.
+	DefaultEarlyAnswerWait = 50 * time.Millisecond
 )
+
+// bodyBufs holds MaxBody-sized buffers for request bodies read ahead.
+var bodyBufs = sync.Pool{New: func() any { b := make([]byte, MaxBody); return &b }}
 
 // Transport is an http.RoundTripper. The zero value is not usable: use New.
 type Transport struct {
@@ -68,8 +86,9 @@ type Transport struct {
 
 	MaxIdlePerHost         int
 	IdleTimeout            time.Duration // a connection idle this long (up to 1.5×) is closed
-	ResponseHeaderTimeout  time.Duration // 0: none
+	ResponseHeaderTimeout  time.Duration // 0: none; also bounds writing the request
 	MaxResponseHeaderBytes int64
+	EarlyAnswerWait        time.Duration
 
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
@@ -91,6 +110,7 @@ func New(fb *http.Transport) *Transport {
 		IdleTimeout:            DefaultIdleTimeout,
 		ResponseHeaderTimeout:  DefaultResponseHeaderTimeout,
 		MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes,
+		EarlyAnswerWait:        DefaultEarlyAnswerWait,
 		dial:                   fb.DialContext,
 	}
 	if fb.MaxIdleConnsPerHost > 0 {
@@ -119,9 +139,15 @@ func Handles(req *http.Request) bool {
 		return false
 	}
 	if req.Body != nil && req.Body != http.NoBody {
+		// A body of a known, small length is read first and written with
+		// the head (MaxBody); any other body streams: the Fallback's.
+		if req.ContentLength <= 0 || req.ContentLength > MaxBody {
+			return false
+		}
+	} else if req.ContentLength > 0 {
 		return false
 	}
-	if req.ContentLength > 0 || len(req.TransferEncoding) > 0 || len(req.Trailer) > 0 {
+	if len(req.TransferEncoding) > 0 || len(req.Trailer) > 0 {
 		return false
 	}
 	h := req.Header
@@ -140,6 +166,9 @@ func Handles(req *http.Request) bool {
 // replayable is net/http's Request.isReplayable for a request without a
 // body: sending it again cannot do what sending it once would not.
 func replayable(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody {
+		return false // read once, from the client
+	}
 	switch req.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
@@ -163,12 +192,31 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !again && !peekSupported {
 		return t.Fallback.RoundTrip(req) // no way to see a closed pooled connection first
 	}
+	send := req
+	if req.Body != nil && req.Body != http.NoBody {
+		// Read the body first (a client's error is the call's error, as
+		// is: *http.MaxBytesError stays one), then write it with the head.
+		bp := bodyBufs.Get().(*[]byte)
+		defer bodyBufs.Put(bp)
+		b := (*bp)[:req.ContentLength]
+		n, err := io.ReadFull(req.Body, b)
+		req.Body.Close()
+		if err != nil {
+			if err == io.ErrUnexpectedEOF || err == io.EOF {
+				err = fmt.Errorf("h1client: ContentLength=%d with Body length %d", req.ContentLength, n)
+			}
+			return nil, err
+		}
+		cp := *req // RoundTrip must not modify req
+		cp.Body = &bodyReader{b: b}
+		send = &cp
+	}
 	for try := 0; ; try++ {
 		c, reused, err := t.get(ctx, key, !again)
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.roundTrip(ctx, req)
+		res, err := c.roundTrip(ctx, send)
 		if err == nil {
 			return res, nil
 		}
@@ -406,14 +454,18 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 		}
 		return nil, err
 	}
-	if err := req.Write(c.bw); err != nil {
-		return fail(err)
-	}
-	if err := c.bw.Flush(); err != nil {
-		return fail(err)
-	}
 	if d := c.t.ResponseHeaderTimeout; d > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(d))
+		c.nc.SetDeadline(time.Now().Add(d)) // the write and the head
+	}
+	err := req.Write(c.bw)
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if err != nil {
+		if res := c.earlyAnswer(ctx, req, stop); res != nil {
+			return res, nil
+		}
+		return fail(err)
 	}
 	var trace *httptrace.ClientTrace
 	n1xx := 0
@@ -450,7 +502,7 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 	}
 	c.lr.max = -1
 	if c.t.ResponseHeaderTimeout > 0 {
-		c.nc.SetReadDeadline(time.Time{})
+		c.nc.SetDeadline(time.Time{})
 	}
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// Only an upgrade request may switch, and those go to the Fallback.
@@ -467,6 +519,45 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 	res.Body = &body{c: c, rc: res.Body, stop: stop, reuse: reuse, ctx: ctx}
 	return res, nil
 }
+
+// earlyAnswer reads an answer the backend sent before our request was
+// written whole (and then closed), within earlyAnswerWait; the connection
+// is not reused. nil when there is none.
+func (c *conn) earlyAnswer(ctx context.Context, req *http.Request, stop func() bool) *http.Response {
+	if c.wasCanceled() || ctx.Err() != nil {
+		return nil
+	}
+	c.nc.SetReadDeadline(time.Now().Add(c.t.EarlyAnswerWait))
+	res, err := http.ReadResponse(c.br, req)
+	if err != nil || (res.StatusCode >= 100 && res.StatusCode <= 199) {
+		return nil // the caller closes
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	if res.Body == http.NoBody || res.Body == nil {
+		c.finish(stop, false)
+		res.Body = http.NoBody
+		return res
+	}
+	res.Body = &body{c: c, rc: res.Body, stop: stop, reuse: false, ctx: ctx}
+	return res
+}
+
+// bodyReader is a request body read ahead.
+type bodyReader struct {
+	b []byte
+	i int
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	if r.i >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.i:])
+	r.i += n
+	return n, nil
+}
+
+func (r *bodyReader) Close() error { return nil }
 
 // finish ends a round trip: the connection goes back to the pool when the
 // answer was complete, nothing follows it and the context did not end.

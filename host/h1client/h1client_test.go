@@ -426,15 +426,30 @@ func TestFallback(t *testing.T) {
 		fb.Add(1)
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}
-	req, _ := http.NewRequest("POST", s.URL, strings.NewReader("body"))
-	res, err := tr.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if string(b) != "POST:body" || fb.Load() != 1 {
-		t.Fatalf("POST with a body: %q, fallback dials %d", b, fb.Load())
+	// A body of unknown length, and one over MaxBody, stream through the
+	// Fallback; a small one with a length does not.
+	big := strings.Repeat("b", h1client.MaxBody+1)
+	for i, tc := range []struct {
+		body   io.Reader
+		want   string
+		dialed int64
+	}{
+		{io.MultiReader(strings.NewReader("chunked")), "POST:chunked", 1},
+		{strings.NewReader(big), "POST:" + big, 1},
+		{strings.NewReader("small"), "POST:small", 0},
+	} {
+		tr.CloseIdleConnections() // a Fallback call dials again
+		fb.Store(0)
+		req, _ := http.NewRequest("POST", s.URL, tc.body)
+		res, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(b) != tc.want || fb.Load() != tc.dialed {
+			t.Fatalf("POST %d: %.20q, fallback dials %d, want %d", i, b, fb.Load(), tc.dialed)
+		}
 	}
 	for _, h := range []http.Header{{"Expect": {"100-continue"}}, {"Upgrade": {"websocket"}}, {"Connection": {"close"}}} {
 		req, _ := http.NewRequest("GET", s.URL, nil)
@@ -445,7 +460,7 @@ func TestFallback(t *testing.T) {
 			t.Fatalf("Handles(%v) = true", h)
 		}
 	}
-	req, _ = http.NewRequest("GET", "https://example.com/", nil)
+	req, _ := http.NewRequest("GET", "https://example.com/", nil)
 	if h1client.Handles(req) {
 		t.Fatal("Handles(https) = true")
 	}
@@ -513,5 +528,97 @@ func TestConcurrent(t *testing.T) {
 	}
 	if n := conns.Load(); n > 16 {
 		t.Fatalf("%d connections for 16 concurrent callers", n)
+	}
+}
+
+// Small bodies with a length go out with the head, on pooled connections;
+// the client's body errors come back as they are; a short body is refused.
+func TestSmallBodies(t *testing.T) {
+	s, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %d %s", r.Method, r.ContentLength, b)
+	})
+	tr := newTransport()
+	for i, m := range []string{"POST", "PUT", "PATCH", "POST"} {
+		body := strings.Repeat(fmt.Sprint(i), 100*(i+1))
+		req, _ := http.NewRequest(m, s.URL, strings.NewReader(body))
+		res, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if want := fmt.Sprintf("%s %d %s", m, len(body), body); string(b) != want {
+			t.Fatalf("got %.40q, want %.40q", b, want)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections for 4 sequential calls with bodies", n)
+	}
+	// The client sends more than the API allows: the limiter's error, as is.
+	req, _ := http.NewRequest("POST", s.URL, nil)
+	req.Body = http.MaxBytesReader(nil, io.NopCloser(strings.NewReader(strings.Repeat("x", 100))), 10)
+	req.ContentLength = 100
+	_, err := tr.RoundTrip(req)
+	var mbe *http.MaxBytesError
+	if !errors.As(err, &mbe) {
+		t.Fatalf("err %v (%T), want a *http.MaxBytesError", err, err)
+	}
+	// The body is shorter than its Content-Length.
+	req, _ = http.NewRequest("POST", s.URL, nil)
+	req.Body = io.NopCloser(strings.NewReader("abc"))
+	req.ContentLength = 10
+	if _, err := tr.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "ContentLength=10 with Body length 3") {
+		t.Fatalf("short body: err %v", err)
+	}
+}
+
+// failSecondWrite fails every write after the first: the request's head
+// (and the first part of the body) leave, the rest does not.
+type failSecondWrite struct {
+	net.Conn
+	writes int
+}
+
+func (f *failSecondWrite) Write(p []byte) (int, error) {
+	f.writes++
+	if f.writes > 1 {
+		return 0, errors.New("simulated: connection reset by peer")
+	}
+	return f.Conn.Write(p)
+}
+
+// A backend that answers before reading the body: when writing the rest of
+// the request then fails, the answer is what the caller gets (net/http's
+// rule), not the write error.
+func TestEarlyAnswer(t *testing.T) {
+	url, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := readRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbig")
+		time.Sleep(time.Second)
+	})
+	base := &http.Transport{DisableCompression: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &failSecondWrite{Conn: c}, nil
+	}}
+	tr := h1client.New(base)
+	tr.EarlyAnswerWait = 3 * time.Second
+	req, _ := http.NewRequest("POST", url, strings.NewReader(strings.Repeat("z", h1client.MaxBody)))
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("early answer lost: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 413 || string(b) != "big" {
+		t.Fatalf("%d %q", res.StatusCode, b)
+	}
+	if n := tr.IdleConns(); n != 0 {
+		t.Fatalf("%d pooled after a failed write", n)
 	}
 }
