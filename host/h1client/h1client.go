@@ -11,7 +11,9 @@
 // writes the request and parses the answer itself, on a pooled connection,
 // and leaves every request it does not handle to net/http's Transport:
 //
-//   - only http:// URLs (TLS backends, HTTP/2 and h2c keep net/http's);
+//   - http:// and https:// URLs in HTTP/1.1 (h2 and h2c backends keep
+//     net/http's Transport; TLS is dialed as the Fallback is configured:
+//     its TLSClientConfig or its DialTLSContext);
 //   - only requests without a body or with a Content-Length body of at
 //     most MaxBody (16 KiB), read from the client first and written with
 //     the head (a larger or chunked body streams while the answer may
@@ -41,6 +43,7 @@ package h1client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +51,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -135,7 +139,7 @@ func New(fb *http.Transport) *Transport {
 // Handles reports whether RoundTrip sends req itself (true) or hands it to
 // the Fallback.
 func Handles(req *http.Request) bool {
-	if req.URL == nil || req.URL.Scheme != "http" || req.URL.Host == "" || req.Close || req.Method == http.MethodConnect {
+	if req.URL == nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" || req.Close || req.Method == http.MethodConnect {
 		return false
 	}
 	if req.Body != nil && req.Body != http.NoBody {
@@ -187,7 +191,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	key := hostPort(req.URL.Host)
+	key := req.URL.Scheme + "://" + hostPort(req.URL.Host, req.URL.Scheme)
 	again := replayable(req)
 	if !again && !peekSupported {
 		return t.Fallback.RoundTrip(req) // no way to see a closed pooled connection first
@@ -248,14 +252,59 @@ func (t *Transport) IdleConns() int {
 	return t.nidle
 }
 
-func hostPort(h string) string {
+func hostPort(h, scheme string) string {
 	if _, _, err := net.SplitHostPort(h); err == nil {
 		return h
 	}
-	if len(h) > 0 && h[0] == '[' && h[len(h)-1] == ']' { // [::1] without a port
-		return h + ":80"
+	port := "80"
+	if scheme == "https" {
+		port = "443"
 	}
-	return net.JoinHostPort(h, "80")
+	if len(h) > 0 && h[0] == '[' && h[len(h)-1] == ']' { // [::1] without a port
+		return h + ":" + port
+	}
+	return net.JoinHostPort(h, port)
+}
+
+// dialTLS dials addr and makes the TLS handshake as the Fallback would:
+// its DialTLSContext when set (the gateway's SNI override), else its
+// TLSClientConfig with the host as server name, offering only HTTP/1.1
+// (ALPN), bounded by TLSHandshakeTimeout.
+func (t *Transport) dialTLS(ctx context.Context, addr string) (net.Conn, error) {
+	fb := t.Fallback
+	if fb.DialTLSContext != nil {
+		return fb.DialTLSContext(ctx, "tcp", addr)
+	}
+	raw, err := t.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	var cfg *tls.Config
+	if fb.TLSClientConfig != nil {
+		cfg = fb.TLSClientConfig.Clone()
+	} else {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		host, _, _ := net.SplitHostPort(addr)
+		cfg.ServerName = host
+	}
+	cfg.NextProtos = []string{"http/1.1"}
+	if d := fb.TLSHandshakeTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	if p := tc.ConnectionState().NegotiatedProtocol; p != "" && p != "http/1.1" {
+		tc.Close()
+		return nil, fmt.Errorf("h1client: the backend negotiated %q, not HTTP/1.1", p)
+	}
+	return tc, nil
 }
 
 // get returns a pooled connection to key (reused) or a new one. check asks
@@ -279,7 +328,14 @@ func (t *Transport) get(ctx context.Context, key string, check bool) (*conn, boo
 		}
 		return c, true, nil
 	}
-	nc, err := t.dial(ctx, "tcp", key)
+	scheme, addr, _ := strings.Cut(key, "://")
+	var nc net.Conn
+	var err error
+	if scheme == "https" {
+		nc, err = t.dialTLS(ctx, addr)
+	} else {
+		nc, err = t.dial(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -288,7 +344,13 @@ func (t *Transport) get(ctx context.Context, key string, check bool) (*conn, boo
 	c.br = bufio.NewReaderSize(&c.lr, bufSize)
 	c.bw = bufio.NewWriterSize(nc, bufSize)
 	c.cancelFn = c.cancel
-	if sc, ok := nc.(syscall.Conn); ok {
+	sock := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		// The peek looks at the socket under TLS: a close_notify or a FIN
+		// from the backend while idle both make the connection unusable.
+		sock = tc.NetConn()
+	}
+	if sc, ok := sock.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.raw = rc
 			c.peekFn = c.peek
@@ -617,10 +679,11 @@ func (b *body) Close() error {
 }
 
 // alive reports whether the backend has not closed a pooled connection:
-// one non-blocking peek. A connection that cannot be peeked counts as alive.
+// one non-blocking peek. A connection that cannot be peeked (not a socket:
+// a dialer's wrapper) is not trusted: a new one is dialed.
 func (c *conn) alive() bool {
 	if c.raw == nil {
-		return true
+		return false
 	}
 	c.peekOK = true
 	if err := c.raw.Read(c.peekFn); err != nil {

@@ -3,6 +3,7 @@ package h1client_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -460,9 +461,9 @@ func TestFallback(t *testing.T) {
 			t.Fatalf("Handles(%v) = true", h)
 		}
 	}
-	req, _ := http.NewRequest("GET", "https://example.com/", nil)
+	req, _ := http.NewRequest("GET", "ftp://example.com/", nil)
 	if h1client.Handles(req) {
-		t.Fatal("Handles(https) = true")
+		t.Fatal("Handles(ftp) = true")
 	}
 	req, _ = http.NewRequest("GET", s.URL, nil)
 	if !h1client.Handles(req) {
@@ -620,5 +621,78 @@ func TestEarlyAnswer(t *testing.T) {
 	}
 	if n := tr.IdleConns(); n != 0 {
 		t.Fatalf("%d pooled after a failed write", n)
+	}
+}
+
+// https backends: the Fallback's TLS settings (roots, server name), one
+// pooled connection for sequential calls, a wrong name refused, and a
+// connection the backend closed while idle found (peek under TLS, or the
+// replay of a GET).
+func TestTLSBackend(t *testing.T) {
+	var conns atomic.Int64
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %s", r.Method, r.TLS.ServerName, b)
+	}))
+	s.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	s.Config.IdleTimeout = 150 * time.Millisecond
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	roots := s.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	tr := h1client.New(&http.Transport{DisableCompression: true, TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "example.com"}})
+	for i, m := range []string{"GET", "POST", "GET"} {
+		req, _ := http.NewRequest(m, s.URL, strings.NewReader(fmt.Sprint(i)))
+		if m == "GET" {
+			req, _ = http.NewRequest(m, s.URL, nil)
+		}
+		if !h1client.Handles(req) {
+			t.Fatalf("Handles(%s https) = false", m)
+		}
+		res, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		want := m + " example.com "
+		if m == "POST" {
+			want += fmt.Sprint(i)
+		}
+		if string(b) != want {
+			t.Fatalf("%q, want %q", b, want)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d TLS connections for 3 sequential calls", n)
+	}
+	// The backend closes the idle connection; a POST and a GET still work.
+	for _, m := range []string{"POST", "GET"} {
+		time.Sleep(400 * time.Millisecond)
+		req, _ := http.NewRequest(m, s.URL, strings.NewReader("after idle"))
+		if m == "GET" {
+			req, _ = http.NewRequest(m, s.URL, nil)
+		}
+		res, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%s after the backend closed the idle connection: %v", m, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	if n := conns.Load(); n != 3 {
+		t.Fatalf("%d TLS connections, want 3", n)
+	}
+	bad := h1client.New(&http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "wrong.example"}})
+	req, _ := http.NewRequest("GET", s.URL, nil)
+	if _, err := bad.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("wrong server name: err %v", err)
+	}
+	untrusted := h1client.New(&http.Transport{})
+	if _, err := untrusted.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("untrusted certificate: err %v", err)
 	}
 }
