@@ -30,12 +30,14 @@
 // context (the connection is closed: the backend sees the client go), and
 // connection reuse only after a complete answer with nothing left over.
 //
-// A pooled connection the backend closed while idle is found without a
-// read loop: a replayable request (GET, HEAD, OPTIONS, TRACE, or an
-// Idempotency-Key) that gets no byte of answer on a reused connection is
-// sent again once on a new one (net/http's rule); any other request first
-// checks its pooled connection with a non-blocking peek (Linux) and takes a
-// new one when the backend has closed it. A backend that answers before it
+// What net/http's read loop sees on an idle connection is found without
+// one: every pooled connection is looked at with a non-blocking peek
+// before it is used (Linux; elsewhere every request goes to the Fallback),
+// and one the backend closed, or sent bytes on that no request asked for,
+// is closed and not used. A replayable request (GET, HEAD, OPTIONS, TRACE,
+// or an Idempotency-Key) that still gets no byte of answer on a reused
+// connection (the backend closed it just then) is sent again once on a new
+// one (net/http's rule). A backend that answers before it
 // read the whole request (a 413) and closes: when writing the rest fails,
 // the answer is returned, not the write error (net/http's rule).
 package h1client
@@ -51,7 +53,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -97,7 +98,7 @@ type Transport struct {
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu      sync.Mutex
-	idle    map[string][]*conn // by host:port, most recently used last
+	idle    map[poolKey][]*conn // most recently used last
 	nidle   int
 	epoch   uint64 // advanced by the sweeper every IdleTimeout/2
 	sweeper *time.Timer
@@ -191,11 +192,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	key := req.URL.Scheme + "://" + hostPort(req.URL.Host, req.URL.Scheme)
-	again := replayable(req)
-	if !again && !peekSupported {
-		return t.Fallback.RoundTrip(req) // no way to see a closed pooled connection first
+	key := poolKey{tls: req.URL.Scheme == "https", addr: hostPort(req.URL.Host, req.URL.Scheme)}
+	if !peekSupported {
+		return t.Fallback.RoundTrip(req) // no way to look at a pooled connection first
 	}
+	again := replayable(req)
 	send := req
 	if req.Body != nil && req.Body != http.NoBody {
 		// Read the body first (a client's error is the call's error, as
@@ -216,7 +217,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		send = &cp
 	}
 	for try := 0; ; try++ {
-		c, reused, err := t.get(ctx, key, !again)
+		c, reused, err := t.get(ctx, key, try > 0)
 		if err != nil {
 			return nil, err
 		}
@@ -307,10 +308,13 @@ func (t *Transport) dialTLS(ctx context.Context, addr string) (net.Conn, error) 
 	return tc, nil
 }
 
-// get returns a pooled connection to key (reused) or a new one. check asks
-// for a pooled connection to be checked for a close by the backend first.
-func (t *Transport) get(ctx context.Context, key string, check bool) (*conn, bool, error) {
-	for {
+// get returns a pooled connection to key (reused) or, when there is none
+// or fresh is set, a new one. A pooled connection is peeked first: one the
+// backend closed, or sent bytes on while nobody asked (an answer to no
+// request: reading it as the next request's answer would hand one client
+// another's response), is closed and the next one tried.
+func (t *Transport) get(ctx context.Context, key poolKey, fresh bool) (*conn, bool, error) {
+	for !fresh {
 		t.mu.Lock()
 		cs := t.idle[key]
 		if len(cs) == 0 {
@@ -322,19 +326,18 @@ func (t *Transport) get(ctx context.Context, key string, check bool) (*conn, boo
 		t.idle[key] = cs[:len(cs)-1]
 		t.nidle--
 		t.mu.Unlock()
-		if check && !c.alive() {
+		if !c.alive() {
 			c.nc.Close()
 			continue
 		}
 		return c, true, nil
 	}
-	scheme, addr, _ := strings.Cut(key, "://")
 	var nc net.Conn
 	var err error
-	if scheme == "https" {
-		nc, err = t.dialTLS(ctx, addr)
+	if key.tls {
+		nc, err = t.dialTLS(ctx, key.addr)
 	} else {
-		nc, err = t.dial(ctx, "tcp", addr)
+		nc, err = t.dial(ctx, "tcp", key.addr)
 	}
 	if err != nil {
 		return nil, false, err
@@ -363,7 +366,7 @@ func (t *Transport) get(ctx context.Context, key string, check bool) (*conn, boo
 func (t *Transport) put(c *conn) {
 	t.mu.Lock()
 	if t.idle == nil {
-		t.idle = map[string][]*conn{}
+		t.idle = map[poolKey][]*conn{}
 	}
 	cs := t.idle[c.key]
 	if len(cs) >= t.MaxIdlePerHost {
@@ -419,10 +422,16 @@ func (t *Transport) sweep() {
 	}
 }
 
+// poolKey names where a pooled connection goes: host:port and TLS or not.
+type poolKey struct {
+	addr string
+	tls  bool
+}
+
 // conn is one backend connection.
 type conn struct {
 	t     *Transport
-	key   string
+	key   poolKey
 	nc    net.Conn
 	lr    limitReader
 	br    *bufio.Reader

@@ -696,3 +696,35 @@ func TestTLSBackend(t *testing.T) {
 		t.Fatalf("untrusted certificate: err %v", err)
 	}
 }
+
+// A backend that sends an answer nobody asked for on an idle connection
+// (a second answer to one request): the next request never takes it for
+// its own — the connection is not used again.
+func TestUnsolicitedAnswerNotDelivered(t *testing.T) {
+	url, conns := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := readRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil")
+		for {
+			if _, err := readRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond")
+		}
+	})
+	tr := newTransport()
+	t.Cleanup(tr.CloseIdleConnections) // before the server waits for its connections
+	if _, b := get(t, tr, "GET", url, nil); b != "first" {
+		t.Fatalf("first call: %q", b)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, b := get(t, tr, "GET", url, nil); b != "first" {
+		t.Fatalf("second call got %q, want its own answer (\"first\" on a new connection)", b)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+}
