@@ -254,12 +254,15 @@ func (t *Transport) IdleConns() int {
 }
 
 func hostPort(h, scheme string) string {
-	if _, _, err := net.SplitHostPort(h); err == nil {
-		return h
-	}
 	port := "80"
 	if scheme == "https" {
 		port = "443"
+	}
+	if host, p, err := net.SplitHostPort(h); err == nil {
+		if p == "" { // "host:" is the default port, as net/http reads it
+			return net.JoinHostPort(host, port)
+		}
+		return h
 	}
 	if len(h) > 0 && h[0] == '[' && h[len(h)-1] == ']' { // [::1] without a port
 		return h + ":" + port
