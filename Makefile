@@ -95,7 +95,7 @@ test-race: wasm
 bench: bench-go bench-load
 
 bench-go: wasm
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./host/engine ./host/gateway
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./host/engine ./host/gateway ./host/h1client
 
 bench-load: build
 	./scripts/bench.sh

@@ -8,6 +8,7 @@ import (
 
 	rule "github.com/gatehouse/gatehouse/abi/egress"
 	"github.com/gatehouse/gatehouse/host/egress"
+	"github.com/gatehouse/gatehouse/host/h1client"
 )
 
 // Egress: every API gets its egress Scope (its own backend, its allow-list
@@ -22,7 +23,15 @@ import (
 // previous snapshot.
 type transports struct {
 	mu sync.Mutex
-	m  map[string]*http.Transport
+	m  map[string]backendTransport
+}
+
+// backendTransport is an API's transport: h1client's (HTTP/1.1 backends:
+// the round trip in the handler's goroutine, net/http's for what it does
+// not handle) or net/http's (h2, h2c).
+type backendTransport interface {
+	http.RoundTripper
+	CloseIdleConnections()
 }
 
 // apiEgress returns an API's Scope and the transport that enforces it (the
@@ -50,11 +59,15 @@ func (g *Gateway) apiEgress(a *API, global, granted rule.AllowList) (*rule.Scope
 	if t, ok := g.trs.m[key]; ok {
 		return s, t, key, nil
 	}
-	t := NewTransport()
-	t.DialContext = g.guard.DialContext(s, "api "+a.Name)
-	bc.configure(t)
+	nt := NewTransport()
+	nt.DialContext = g.guard.DialContext(s, "api "+a.Name)
+	bc.configure(nt)
+	var t backendTransport = nt
+	if bc.protocol == BackendHTTP1 {
+		t = h1client.New(nt) // dials with nt.DialContext: the same egress check
+	}
 	if g.trs.m == nil {
-		g.trs.m = map[string]*http.Transport{}
+		g.trs.m = map[string]backendTransport{}
 	}
 	g.trs.m[key] = t
 	return s, t, key, nil

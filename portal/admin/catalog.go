@@ -353,26 +353,7 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) error {
 	return s.renderUsers(w, r, http.StatusOK, "")
 }
 
-func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int, errMsg string) error {
-	us, err := s.st.ListUsers(r.Context())
-	if err != nil {
-		return err
-	}
-	gs, err := s.st.ListGroups(r.Context())
-	if err != nil {
-		return err
-	}
-	groups := make([]groupRow, 0, len(gs))
-	for _, g := range gs {
-		members, err := s.st.ListGroupUsers(r.Context(), g.ID)
-		if err != nil {
-			return err
-		}
-		groups = append(groups, groupRow{Group: g, Members: members})
-	}
-	s.render(w, r, status, "users", map[string]any{"Title": "Users and groups", "Users": us, "Groups": groups, "Error": errMsg})
-	return nil
-}
+// renderUsers is in users_page.go (paged in SQL).
 
 // groupRow is a group as listed, with its members.
 type groupRow struct {
@@ -398,7 +379,16 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 	g, u := r.PathValue("id"), form(r, "user")
 	if u == "" {
-		return s.renderUsers(w, r, http.StatusBadRequest, "Choose a user to add to group "+g+".")
+		return s.renderUsers(w, r, http.StatusBadRequest, "Give the ID or e-mail of a user to add to group "+g+".")
+	}
+	if strings.Contains(u, "@") {
+		// An e-mail: the form is a text field (a list of every user does
+		// not scale), and an admin knows the address better than the ID.
+		us, err := s.st.GetUserByEmail(r.Context(), u)
+		if err != nil {
+			return s.renderUsers(w, r, http.StatusBadRequest, "No user with the e-mail "+u+".")
+		}
+		u = us.ID
 	}
 	if err := s.callJSON(r, http.MethodPut, "/groups/"+url.PathEscape(g)+"/users/"+url.PathEscape(u), nil, nil); err != nil {
 		return s.retry(err, func(msg string) error { return s.renderUsers(w, r, http.StatusBadRequest, msg) })

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package h1client
+
+const peekSupported = false
+
+func (c *conn) peek(fd uintptr) bool { return true }
