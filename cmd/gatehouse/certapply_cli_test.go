@@ -85,7 +85,9 @@ func TestExportApplyCertificates(t *testing.T) {
 	}
 
 	out := admOK(t, "apply", "--data", data2, "-f", good, "--dry-run")
-	line := func(s string) *regexp.Regexp { return regexp.MustCompile(`(?m)^` + strings.Join(strings.Fields(s), `\s+`) + `$`) }
+	line := func(s string) *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^` + strings.Join(strings.Fields(s), `\s+`) + `$`)
+	}
 	if !line("create certificate edge-a").MatchString(out) || !strings.Contains(out, "dry run") {
 		t.Errorf("dry run:\n%s", out)
 	}
