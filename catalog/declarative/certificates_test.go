@@ -385,3 +385,28 @@ func jsonString(s string) string {
 	r := strings.NewReplacer("\\", "\\\\", "\"", "\\\"", "\n", "\\n")
 	return "\"" + r.Replace(s) + "\""
 }
+
+// TestCertificatesExpiredUnchanged: a certificate that expired while
+// stored is left alone by a document carrying the same chain (with or
+// without its key), as the catalog keeps serving it; creating it anew is
+// refused, as `cert add` refuses it.
+func TestCertificatesExpiredUnchanged(t *testing.T) {
+	ctx := context.Background()
+	st := open(t)
+	ca := certtest.NewCA("Expiry CA")
+	p := ca.Issue(certtest.Options{DNSNames: []string{"soon.test"}, NotAfter: time.Now().Add(2 * time.Second)})
+	addCert(t, st, "soon", p)
+	time.Sleep(time.Until(p.Leaf.NotAfter) + 1100*time.Millisecond)
+	text := exportText(t, st)
+	withKey := strings.Replace(text, "  - id: soon\n", "  - id: soon\n    key: |\n"+indent(string(p.KeyPEM), "      "), 1)
+	for _, doc := range []string{text, withKey} {
+		if changes, err := declarative.Apply(ctx, st, parse(t, doc), true); err != nil || len(changes) != 0 {
+			t.Errorf("expired, unchanged: %v\n%s", err, summary(changes))
+		}
+	}
+	_, err := declarative.Apply(ctx, open(t), parse(t, withKey), false)
+	var fe *catalog.FieldError
+	if !errors.As(err, &fe) || fe.Path != "certificates[0].certificate" || !strings.Contains(fe.Msg, "expired on") {
+		t.Errorf("creating an expired certificate: %v", err)
+	}
+}
