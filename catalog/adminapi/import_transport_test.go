@@ -41,7 +41,7 @@ func TestImportTransport(t *testing.T) {
 	for _, c := range []struct{ body, field string }{
 		{`"backendProtocol": "h3"`, "backendProtocol"},
 		{`"backendTls": {"bogus": 1}`, "bogus"},
-		{`"backendTls": {"minVersion": 3}`, "APITransport.backendTls.minVersion"},
+		{`"backendTls": {"minVersion": 3}`, "backendTls.minVersion"}, // not "APITransport.backendTls…"
 		{`"websocket": {"idleTimeout": "25h"}`, "websocket.idleTimeout"},
 		{`"clientCertificate": {"thumbprints": ["abc"]}`, "clientCertificate.thumbprints[0]"},
 	} {
