@@ -15,7 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/catalog/declarative"
 )
 
-func addCert(t *testing.T, st catalog.Store, id string, p *certtest.Pair) {
+func addCert(t testing.TB, st catalog.Store, id string, p *certtest.Pair) {
 	t.Helper()
 	if _, err := st.CreateCertificate(context.Background(), catalog.CertificateUpload{ID: id, Certificate: string(p.ChainPEM), Key: string(p.KeyPEM)}); err != nil {
 		t.Fatal(err)
