@@ -127,6 +127,7 @@ func (p *planner) certificates() error {
 	}
 	now := time.Now()
 	var storedKeys map[string][]byte // read only when a changed chain comes without its key
+	var puts []certPut
 	owner := map[string]string{}     // hostname → "certificates[i]" after the apply
 	for i, c := range p.d.Certificates {
 		path := fmt.Sprintf("certificates[%d]", i)
@@ -149,10 +150,11 @@ func (p *planner) certificates() error {
 				return atPath(path, err)
 			}
 			u := catalog.CertificateUpload{ID: c.ID, Certificate: c.Certificate, Key: c.Key}
-			p.add("create", "certificate", c.ID, "", putCertificate, func(ctx context.Context, st catalog.Store) error {
-				_, err := st.CreateCertificate(ctx, u)
-				return err
-			})
+			puts = append(puts, certPut{path: path, id: c.ID, hosts: info.Hostnames, step: step{Change{"create", "certificate", c.ID, ""}, putCertificate,
+				func(ctx context.Context, st catalog.Store) error {
+					_, err := st.CreateCertificate(ctx, u)
+					return err
+				}}})
 			continue
 		}
 		stored, err := p.st.GetCertificate(p.ctx, c.ID)
@@ -192,10 +194,11 @@ func (p *planner) certificates() error {
 		df.field("fingerprint", old.Fingerprint, info.Fingerprint)
 		df = append(df, "key: "+keyNote)
 		u, id := catalog.CertificateUpload{Certificate: c.Certificate, Key: key}, c.ID
-		p.add("update", "certificate", c.ID, df.String(), putCertificate, func(ctx context.Context, st catalog.Store) error {
-			_, err := st.ReplaceCertificate(ctx, id, u)
-			return err
-		})
+		puts = append(puts, certPut{path: path, id: c.ID, hosts: info.Hostnames, step: step{Change{"update", "certificate", c.ID, df.String()}, putCertificate,
+			func(ctx context.Context, st catalog.Store) error {
+				_, err := st.ReplaceCertificate(ctx, id, u)
+				return err
+			}}})
 	}
 	want := map[string]bool{}
 	for _, c := range p.d.Certificates {
@@ -218,5 +221,70 @@ func (p *planner) certificates() error {
 			}
 		}
 	}
+	ordered, err := orderCertPuts(puts, cur)
+	if err != nil {
+		return err
+	}
+	p.steps = append(p.steps, ordered...)
 	return nil
+}
+
+// certPut is a planned create or replace of a certificate of the document.
+type certPut struct {
+	path, id string
+	hosts    []string // after the write
+	step
+}
+
+// orderCertPuts orders the writes so that a certificate taking a hostname
+// another certificate of the document gives up is written after that one
+// (the store refuses a hostname two certificates hold, even for a moment
+// inside the transaction). A cycle (two certificates swapping names) has
+// no such order and is refused with both paths.
+func orderCertPuts(puts []certPut, stored []catalog.Certificate) ([]step, error) {
+	holder := map[string]string{} // hostname → stored certificate ID
+	for _, c := range stored {
+		for _, h := range c.Hostnames {
+			holder[h] = c.ID
+		}
+	}
+	index := map[string]int{}
+	for i, w := range puts {
+		index[w.id] = i
+	}
+	// after[i]: the puts that must run before puts[i].
+	after := make([][]int, len(puts))
+	for i, w := range puts {
+		for _, h := range w.hosts {
+			if j, ok := index[holder[h]]; ok && j != i {
+				after[i] = append(after[i], j)
+			}
+		}
+	}
+	out := make([]step, 0, len(puts))
+	state := make([]int, len(puts)) // 0 new, 1 visiting, 2 done
+	var visit func(i int) error
+	visit = func(i int) error {
+		switch state[i] {
+		case 1:
+			return invalid(puts[i].path+".certificate", "certificates of the document swap hostnames (%s takes one of another certificate that takes one of its own): apply in two steps, first without the hostnames that move", puts[i].path)
+		case 2:
+			return nil
+		}
+		state[i] = 1
+		for _, j := range after[i] {
+			if err := visit(j); err != nil {
+				return err
+			}
+		}
+		state[i] = 2
+		out = append(out, puts[i].step)
+		return nil
+	}
+	for i := range puts {
+		if err := visit(i); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

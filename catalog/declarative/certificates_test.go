@@ -410,3 +410,52 @@ func TestCertificatesExpiredUnchanged(t *testing.T) {
 		t.Errorf("creating an expired certificate: %v", err)
 	}
 }
+
+// TestCertificatesMoveHostname moves a hostname between certificates of
+// one document: the one giving it up is written first, whatever the
+// order of the document. Two certificates swapping names cannot be
+// ordered and are refused with nothing written.
+func TestCertificatesMoveHostname(t *testing.T) {
+	ctx := context.Background()
+	st := open(t)
+	ca := certtest.NewCA("Move CA")
+	old1 := ca.Issue(certtest.Options{DNSNames: []string{"www.m.test", "m.test"}})
+	old2 := ca.Issue(certtest.Options{DNSNames: []string{"api.m.test"}})
+	addCert(t, st, "z-old", old1)
+	addCert(t, st, "y-api", old2)
+	entry := func(id string, p *certtest.Pair) string {
+		return "  - id: " + id + "\n    certificate: |\n" + indent(string(p.ChainPEM), "      ") + "    key: |\n" + indent(string(p.KeyPEM), "      ")
+	}
+	// www moves from z-old to the new a-www; api.m.test moves from y-api
+	// to z-old; y-api gets a new name. Document order: a-www, y-api, z-old.
+	aWWW := ca.Issue(certtest.Options{DNSNames: []string{"www.m.test"}})
+	yAPI := ca.Issue(certtest.Options{DNSNames: []string{"api2.m.test"}})
+	zOld := ca.Issue(certtest.Options{DNSNames: []string{"m.test", "api.m.test"}})
+	doc := "version: 1\ncertificates:\n" + entry("a-www", aWWW) + entry("y-api", yAPI) + entry("z-old", zOld)
+	changes, err := declarative.Apply(ctx, st, parse(t, doc), false)
+	if err != nil {
+		t.Fatalf("move: %v", err)
+	}
+	if s := summary(changes); !strings.HasPrefix(s, "update certificate y-api") || !strings.Contains(s, "update certificate z-old") ||
+		strings.Index(s, "update certificate z-old") > strings.Index(s, "create certificate a-www") {
+		t.Errorf("order:\n%s", s)
+	}
+	got := keysOf(t, st)
+	for id, p := range map[string]*certtest.Pair{"a-www": aWWW, "y-api": yAPI, "z-old": zOld} {
+		if !strings.HasPrefix(got[id], p.Fingerprint) {
+			t.Errorf("%s: not the document's certificate", id)
+		}
+	}
+	// A swap: y-api takes m.test from z-old, z-old takes api2.m.test.
+	v := version(t, st)
+	swapY := ca.Issue(certtest.Options{DNSNames: []string{"m.test"}})
+	swapZ := ca.Issue(certtest.Options{DNSNames: []string{"api2.m.test", "api.m.test"}})
+	_, err = declarative.Apply(ctx, st, parse(t, "version: 1\ncertificates:\n"+entry("y-api", swapY)+entry("z-old", swapZ)), false)
+	var fe *catalog.FieldError
+	if !errors.As(err, &fe) || !strings.HasSuffix(fe.Path, ".certificate") || !strings.Contains(fe.Msg, "swap hostnames") {
+		t.Fatalf("swap: %v", err)
+	}
+	if version(t, st) != v {
+		t.Fatal("a refused swap wrote")
+	}
+}
