@@ -128,7 +128,7 @@ func (p *planner) certificates() error {
 	now := time.Now()
 	var storedKeys map[string][]byte // read only when a changed chain comes without its key
 	var puts []certPut
-	owner := map[string]string{}     // hostname → "certificates[i]" after the apply
+	owner := map[string]string{} // hostname → "certificates[i]" after the apply
 	for i, c := range p.d.Certificates {
 		path := fmt.Sprintf("certificates[%d]", i)
 		info, _, err := catalog.ParseCertificateChain([]byte(c.Certificate))
