@@ -239,8 +239,8 @@ type certPut struct {
 // orderCertPuts orders the writes so that a certificate taking a hostname
 // another certificate of the document gives up is written after that one
 // (the store refuses a hostname two certificates hold, even for a moment
-// inside the transaction). A cycle (two certificates swapping names) has
-// no such order and is refused with both paths.
+// inside the transaction). A cycle (certificates swapping names) has no
+// such order and is refused, naming two certificates of it.
 func orderCertPuts(puts []certPut, stored []catalog.Certificate) ([]step, error) {
 	holder := map[string]string{} // hostname → stored certificate ID
 	for _, c := range stored {
@@ -263,17 +263,17 @@ func orderCertPuts(puts []certPut, stored []catalog.Certificate) ([]step, error)
 	}
 	out := make([]step, 0, len(puts))
 	state := make([]int, len(puts)) // 0 new, 1 visiting, 2 done
-	var visit func(i int) error
-	visit = func(i int) error {
+	var visit func(i, from int) error
+	visit = func(i, from int) error {
 		switch state[i] {
 		case 1:
-			return invalid(puts[i].path+".certificate", "certificates of the document swap hostnames (%s takes one of another certificate that takes one of its own): apply in two steps, first without the hostnames that move", puts[i].path)
+			return invalid(puts[from].path+".certificate", "takes a hostname of %s, which takes one of this certificate's in turn: certificates cannot swap hostnames in one apply; apply in two steps, first without the hostnames that move", puts[i].path)
 		case 2:
 			return nil
 		}
 		state[i] = 1
 		for _, j := range after[i] {
-			if err := visit(j); err != nil {
+			if err := visit(j, i); err != nil {
 				return err
 			}
 		}
@@ -282,7 +282,7 @@ func orderCertPuts(puts []certPut, stored []catalog.Certificate) ([]step, error)
 		return nil
 	}
 	for i := range puts {
-		if err := visit(i); err != nil {
+		if err := visit(i, i); err != nil {
 			return nil, err
 		}
 	}

@@ -452,7 +452,7 @@ func TestCertificatesMoveHostname(t *testing.T) {
 	swapZ := ca.Issue(certtest.Options{DNSNames: []string{"api2.m.test", "api.m.test"}})
 	_, err = declarative.Apply(ctx, st, parse(t, "version: 1\ncertificates:\n"+entry("y-api", swapY)+entry("z-old", swapZ)), false)
 	var fe *catalog.FieldError
-	if !errors.As(err, &fe) || !strings.HasSuffix(fe.Path, ".certificate") || !strings.Contains(fe.Msg, "swap hostnames") {
+	if !errors.As(err, &fe) || !strings.HasSuffix(fe.Path, ".certificate") || !strings.Contains(fe.Msg, "cannot swap hostnames") || !strings.Contains(err.Error(), "certificates[0]") || !strings.Contains(err.Error(), "certificates[1]") {
 		t.Fatalf("swap: %v", err)
 	}
 	if version(t, st) != v {
