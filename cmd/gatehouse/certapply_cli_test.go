@@ -111,4 +111,18 @@ func TestExportApplyCertificates(t *testing.T) {
 	if out := admOK(t, "apply", "--data", data2, "-f", noKeys); !strings.Contains(out, "no changes") {
 		t.Errorf("apply of the export itself (no keys) on the copy:\n%s", out)
 	}
+	// A document from before certificates were exported, with --prune:
+	// nothing changes, the certificates are still served.
+	before, _, ok := strings.Cut(exported, "certificates:\n")
+	if !ok || !strings.Contains(before, "apis:") {
+		t.Fatalf("cannot cut the certificates out of:\n%s", exported)
+	}
+	old := filepath.Join(docs, "old.yaml")
+	os.WriteFile(old, []byte(before), 0o600)
+	if out := admOK(t, "apply", "--data", data2, "-f", old, "--prune"); !strings.Contains(out, "no changes") {
+		t.Errorf("old document with --prune:\n%s", out)
+	}
+	if fp, err := handshake(tls2, "a.test", ca.Pool); fp != a.Fingerprint {
+		t.Errorf("after the old document: certificate %s (%v)", fp, err)
+	}
 }
