@@ -231,6 +231,7 @@ func TestCertificatesBadInput(t *testing.T) {
 	takesHeld := ca.Issue(certtest.Options{DNSNames: []string{"held.test"}})
 	foreign := other.Issue(certtest.Options{DNSNames: []string{"good.test"}})
 	misordered := append(append([]byte{}, ca.PEM...), good.CertPEM...)
+	weak := ca.Issue(certtest.Options{DNSNames: []string{"weak.test"}, Key: certtest.RSAKey(1024)})
 
 	entry := func(id string, chain []byte, extra ...string) string {
 		s := "  - id: " + id + "\n    certificate: |\n" + indent(string(chain), "      ")
@@ -264,6 +265,8 @@ func TestCertificatesBadInput(t *testing.T) {
 		{"bad id", entry("a b", good.ChainPEM, key(good)), "certificates[0].id", ""},
 		{"unknown field", entry("n", good.ChainPEM, key(good), "sni: [x.test]"), "certificates[0].sni", "unknown field"},
 		{"held renewed with another key, no key", entry("held", takesHeld.ChainPEM), "certificates[0].key", "does not match the stored key"},
+		{"certificate over 64 KiB", entry("n", []byte(strings.Repeat(string(good.ChainPEM), 1+catalog.MaxCertificateBody/len(good.ChainPEM))), key(good)), "certificates[0].certificate", "larger than"},
+		{"RSA key of 1024 bits", entry("n", weak.ChainPEM, key(weak)), "certificates[0].key", "at least 2048"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := version(t, st)
