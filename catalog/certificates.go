@@ -112,7 +112,7 @@ func ParseCertificateUpload(certPEM, keyPEM []byte, now time.Time) (*ParsedCerti
 		return nil, err
 	}
 	if !keyMatches(leaf.PublicKey, key) {
-		return nil, fieldErr("key", "does not match the certificate (subject %s)", leaf.Subject)
+		return nil, fieldErr("key", "does not match the certificate (%s)", leafName(leaf))
 	}
 	if now.After(leaf.NotAfter) {
 		return nil, fieldErr("certificate", "expired on %s; upload a renewed certificate", leaf.NotAfter.UTC().Format(time.RFC3339))
@@ -227,9 +227,18 @@ func CheckCertificateKey(certPEM, keyPEM []byte) error {
 		return err
 	}
 	if !keyMatches(chain[0].PublicKey, key) {
-		return fieldErr("key", "does not match the certificate (subject %s)", chain[0].Subject)
+		return fieldErr("key", "does not match the certificate (%s)", leafName(chain[0]))
 	}
 	return nil
+}
+
+// leafName names a leaf in messages: its subject, or its DNS names when
+// the subject is empty (a certificate with SANs only).
+func leafName(leaf *x509.Certificate) string {
+	if s := leaf.Subject.String(); s != "" {
+		return "subject " + s
+	}
+	return "hostnames " + strings.Join(leaf.DNSNames, ", ")
 }
 
 func parsePrivateKey(keyPEM []byte) (crypto.Signer, error) {

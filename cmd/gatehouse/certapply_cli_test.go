@@ -73,6 +73,7 @@ func TestExportApplyCertificates(t *testing.T) {
 		{write("swapped.yaml", "keys/b.key", "keys/a.key"), "certificates[0].key: does not match the certificate"},
 	} {
 		r := admFails(t, exitFailure, c.want, "apply", "--data", data2, "-f", c.file)
+		t.Logf("%s → %s", filepath.Base(c.file), strings.TrimSpace(r.errOut))
 		if strings.Contains(r.errOut, "PRIVATE") {
 			t.Errorf("%s: the error quotes a key:\n%s", c.file, r.errOut)
 		}
