@@ -98,43 +98,11 @@ func ParseCertificateUpload(certPEM, keyPEM []byte, now time.Time) (*ParsedCerti
 	if len(certPEM)+len(keyPEM) > MaxCertificateBody {
 		return nil, fieldErr("certificate", "certificate and key together are larger than %d bytes", MaxCertificateBody)
 	}
-	var chain []*x509.Certificate
-	var out bytes.Buffer
-	rest := certPEM
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type == "CERTIFICATE" {
-			if len(chain) == MaxCertificateChain {
-				return nil, fieldErr("certificate", "more than %d certificates in the chain", MaxCertificateChain)
-			}
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, fieldErr("certificate", "certificate %d of the chain does not parse: %v", len(chain)+1, err)
-			}
-			chain = append(chain, c)
-			pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: b.Bytes})
-			continue
-		}
-		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
-			return nil, fieldErr("certificate", "holds a private key (%s); send the key in \"key\"", b.Type)
-		}
-	}
-	if len(chain) == 0 {
-		if len(bytes.TrimSpace(certPEM)) == 0 {
-			return nil, fieldErr("certificate", "must not be empty")
-		}
-		return nil, fieldErr("certificate", "no PEM CERTIFICATE block found (a DER file? convert it: openssl x509 -inform der -in cert.der -out cert.pem)")
+	chain, chainPEM, err := parseChain(certPEM)
+	if err != nil {
+		return nil, err
 	}
 	leaf := chain[0]
-	for i := 0; i+1 < len(chain); i++ {
-		if !bytes.Equal(chain[i].RawIssuer, chain[i+1].RawSubject) || chain[i].CheckSignatureFrom(chain[i+1]) != nil {
-			return nil, fieldErr("certificate", "certificate %d of the chain (%s) did not issue certificate %d (%s): put the server certificate first, then each issuer in order", i+2, chain[i+1].Subject, i+1, chain[i].Subject)
-		}
-	}
 	key, err := parsePrivateKey(keyPEM)
 	if err != nil {
 		return nil, err
@@ -144,7 +112,7 @@ func ParseCertificateUpload(certPEM, keyPEM []byte, now time.Time) (*ParsedCerti
 		return nil, err
 	}
 	if !keyMatches(leaf.PublicKey, key) {
-		return nil, fieldErr("key", "does not match the certificate (subject %s)", leaf.Subject)
+		return nil, fieldErr("key", "does not match the certificate (%s)", leafName(leaf))
 	}
 	if now.After(leaf.NotAfter) {
 		return nil, fieldErr("certificate", "expired on %s; upload a renewed certificate", leaf.NotAfter.UTC().Format(time.RFC3339))
@@ -165,10 +133,112 @@ func ParseCertificateUpload(certPEM, keyPEM []byte, now time.Time) (*ParsedCerti
 		Certificate: Certificate{
 			Hostnames: hosts, Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
 			NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC(), Fingerprint: hex.EncodeToString(sum[:]),
-			KeyType: keyType, ChainLength: len(chain), CertificatePEM: out.String(),
+			KeyType: keyType, ChainLength: len(chain), CertificatePEM: chainPEM,
 		},
 		KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
 	}, nil
+}
+
+// parseChain decodes and checks a PEM chain: at least one certificate, at
+// most MaxCertificateChain, leaf first, each issued by the next. It
+// returns the chain and its certificates re-encoded as PEM (other blocks
+// dropped).
+func parseChain(certPEM []byte) ([]*x509.Certificate, string, error) {
+	var chain []*x509.Certificate
+	var out bytes.Buffer
+	rest := certPEM
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			if len(chain) == MaxCertificateChain {
+				return nil, "", fieldErr("certificate", "more than %d certificates in the chain", MaxCertificateChain)
+			}
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, "", fieldErr("certificate", "certificate %d of the chain does not parse: %v", len(chain)+1, err)
+			}
+			chain = append(chain, c)
+			pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: b.Bytes})
+			continue
+		}
+		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			return nil, "", fieldErr("certificate", "holds a private key (%s); send the key in \"key\"", b.Type)
+		}
+	}
+	if len(chain) == 0 {
+		if len(bytes.TrimSpace(certPEM)) == 0 {
+			return nil, "", fieldErr("certificate", "must not be empty")
+		}
+		return nil, "", fieldErr("certificate", "no PEM CERTIFICATE block found (a DER file? convert it: openssl x509 -inform der -in cert.der -out cert.pem)")
+	}
+	for i := 0; i+1 < len(chain); i++ {
+		if !bytes.Equal(chain[i].RawIssuer, chain[i+1].RawSubject) || chain[i].CheckSignatureFrom(chain[i+1]) != nil {
+			return nil, "", fieldErr("certificate", "certificate %d of the chain (%s) did not issue certificate %d (%s): put the server certificate first, then each issuer in order", i+2, chain[i+1].Subject, i+1, chain[i].Subject)
+		}
+	}
+	return chain, out.String(), nil
+}
+
+// ParseCertificateChain checks a PEM chain as ParseCertificateUpload does,
+// without a key and without looking at its validity period: what the
+// catalog's declarative documents carry (the key stays out of exports).
+// It returns the public details (no ID, key type or times of its own) and
+// the leaf. Refusals are *FieldError on "certificate".
+func ParseCertificateChain(certPEM []byte) (Certificate, *x509.Certificate, error) {
+	if len(certPEM) > MaxCertificateBody {
+		return Certificate{}, nil, fieldErr("certificate", "is larger than %d bytes", MaxCertificateBody)
+	}
+	chain, chainPEM, err := parseChain(certPEM)
+	if err != nil {
+		return Certificate{}, nil, err
+	}
+	leaf := chain[0]
+	hosts, err := CertificateHostnames(leaf)
+	if err != nil {
+		return Certificate{}, nil, err
+	}
+	sum := sha256.Sum256(leaf.Raw)
+	return Certificate{Hostnames: hosts, Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
+		NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC(), Fingerprint: hex.EncodeToString(sum[:]),
+		ChainLength: len(chain), CertificatePEM: chainPEM}, leaf, nil
+}
+
+// CheckCertificateKey checks that keyPEM is a private key
+// ParseCertificateUpload accepts and that it matches the leaf of
+// certPEM, without looking at the validity period. Refusals are
+// *FieldError on "certificate" or "key" and never quote key material.
+func CheckCertificateKey(certPEM, keyPEM []byte) error {
+	if len(certPEM)+len(keyPEM) > MaxCertificateBody {
+		return fieldErr("certificate", "certificate and key together are larger than %d bytes", MaxCertificateBody)
+	}
+	chain, _, err := parseChain(certPEM)
+	if err != nil {
+		return err
+	}
+	key, err := parsePrivateKey(keyPEM)
+	if err != nil {
+		return err
+	}
+	if _, err := certKeyType(key); err != nil {
+		return err
+	}
+	if !keyMatches(chain[0].PublicKey, key) {
+		return fieldErr("key", "does not match the certificate (%s)", leafName(chain[0]))
+	}
+	return nil
+}
+
+// leafName names a leaf in messages: its subject, or its DNS names when
+// the subject is empty (a certificate with SANs only).
+func leafName(leaf *x509.Certificate) string {
+	if s := leaf.Subject.String(); s != "" {
+		return "subject " + s
+	}
+	return "hostnames " + strings.Join(leaf.DNSNames, ", ")
 }
 
 func parsePrivateKey(keyPEM []byte) (crypto.Signer, error) {

@@ -2,7 +2,9 @@ package adminapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -125,6 +127,10 @@ type importRequest struct {
 	BackendURL           string `json:"backendUrl"`
 	SubscriptionRequired *bool  `json:"subscriptionRequired"`
 	Document             string `json:"document"`
+	// Transport settings, as in an API (backendProtocol, backendTls,
+	// clientCertificate, websocket): on re-import, a field given (null
+	// clears it) replaces the stored one and an absent one is kept.
+	catalog.APITransport
 }
 
 type importReport struct {
@@ -135,9 +141,25 @@ type importReport struct {
 }
 
 func (s *server) importAPI(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDocumentBody))
+	if err != nil {
+		return jsonError(err, maxDocumentBody)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var req importRequest
 	if err := decode(w, r, maxDocumentBody, &req); err != nil {
 		return err
+	}
+	fields := oasimport.TransportFieldNames // a create takes all (absent: none)
+	if req.APIID != "" {
+		var given map[string]json.RawMessage // which are given, null included
+		_ = json.Unmarshal(body, &given)
+		fields = nil
+		for _, f := range oasimport.TransportFieldNames {
+			if _, ok := given[f]; ok {
+				fields = append(fields, f)
+			}
+		}
 	}
 	if req.Document == "" {
 		return invalid("document", "must not be empty")
@@ -150,6 +172,7 @@ func (s *server) importAPI(w http.ResponseWriter, r *http.Request) error {
 	rep, err := oasimport.Import(writeCtx(r), s.st, oasimport.Request{
 		APIID: req.APIID, Name: req.Name, PathPrefix: req.PathPrefix, BackendURL: req.BackendURL,
 		SubscriptionRequired: req.SubscriptionRequired, Document: []byte(req.Document),
+		Transport: req.APITransport, TransportFields: fields,
 	})
 	if err != nil {
 		return err

@@ -146,7 +146,8 @@ func jsonError(err error, limit int64) *httpError {
 	case err == io.EOF:
 		return invalid("", "empty body; a JSON value is required")
 	case errors.As(err, &te):
-		path := te.Field
+		// An embedded struct's name is not part of the JSON (API's transport).
+		path := strings.TrimPrefix(te.Field, "APITransport.")
 		if path == "" {
 			return invalid("", "body must be a JSON %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
 		}

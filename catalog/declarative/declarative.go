@@ -5,7 +5,8 @@
 // docs/declarative.md.
 //
 // A document may describe a part of the catalog. A kind (apis, products,
-// groups, users, subscriptions, namedValues, globalPolicy) that is absent
+// groups, users, subscriptions, namedValues, certificates, globalPolicy)
+// that is absent
 // (or null) is not looked at at all. For kinds that are present, entities
 // are matched by ID and created or updated; with prune, entities of those
 // kinds that the document omits are deleted. The same holds inside an
@@ -13,10 +14,11 @@
 // policy are left alone when absent, compared when present, and their
 // omitted members deleted only with prune.
 //
-// Modules (binary), subscription keys and secret named values are not
-// carried: policy entries reference modules already uploaded, new
-// subscriptions get fresh keys, and a secret named value without a value is
-// left unchanged.
+// Modules (binary), subscription keys, secret named values and the private
+// keys of certificates are not carried: policy entries reference modules
+// already uploaded, new subscriptions get fresh keys, a secret named value
+// without a value is left unchanged, and a certificate without its key
+// keeps the stored key (certificates.go).
 package declarative
 
 import (
@@ -53,6 +55,7 @@ type Document struct {
 	Users         []User         `yaml:"users" json:"users"`
 	Subscriptions []Subscription `yaml:"subscriptions" json:"subscriptions"`
 	NamedValues   []NamedValue   `yaml:"namedValues" json:"namedValues"`
+	Certificates  []Certificate  `yaml:"certificates" json:"certificates"`
 	GlobalPolicy  *Policy        `yaml:"globalPolicy,omitempty" json:"globalPolicy,omitempty"`
 }
 
@@ -313,6 +316,7 @@ func Marshal(d *Document) ([]byte, error) {
 		yamlSeq(&buf, "users", d.Users),
 		yamlSeq(&buf, "subscriptions", d.Subscriptions),
 		yamlSeq(&buf, "namedValues", d.NamedValues),
+		yamlSeq(&buf, "certificates", d.Certificates),
 	} {
 		if err != nil {
 			return nil, err
@@ -507,6 +511,16 @@ func (d *Document) validate() error {
 			return at(p, err)
 		}
 		if err := nvDup(p+".name", n.Name); err != nil {
+			return err
+		}
+	}
+	certDup := dup("certificate")
+	for i := range d.Certificates {
+		p := fmt.Sprintf("certificates[%d]", i)
+		if err := d.Certificates[i].validate(p); err != nil {
+			return err
+		}
+		if err := certDup(p+".id", d.Certificates[i].ID); err != nil {
 			return err
 		}
 	}

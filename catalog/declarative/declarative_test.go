@@ -17,7 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/catalog/sqlite"
 )
 
-func open(t *testing.T) *sqlite.Store {
+func open(t testing.TB) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.OpenWithMasterKey(filepath.Join(t.TempDir(), "catalog.db"), bytes.Repeat([]byte{0x42}, 32))
 	if err != nil {

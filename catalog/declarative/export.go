@@ -10,7 +10,7 @@ import (
 
 // Export describes the whole catalog (every kind present, entities sorted
 // by ID). Subscription keys and modules are not included, nor the values of
-// secret named values.
+// secret named values, nor the private keys of certificates.
 func Export(ctx context.Context, st catalog.Store) (*Document, error) {
 	d := &Document{Version: FormatVersion, APIs: []API{}, Products: []Product{}, Groups: []Group{},
 		Users: []User{}, Subscriptions: []Subscription{}, NamedValues: []NamedValue{}, GlobalPolicy: &Policy{}}
@@ -130,6 +130,9 @@ func Export(ctx context.Context, st catalog.Store) (*Document, error) {
 			x.Value = &v
 		}
 		d.NamedValues = append(d.NamedValues, x)
+	}
+	if d.Certificates, err = exportCertificates(ctx, st); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

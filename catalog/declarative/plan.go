@@ -20,6 +20,8 @@ import (
 // depend on, then creates and updates the other way round.
 const (
 	delPolicy = iota
+	// A certificate is deleted before another takes its hostnames.
+	delCertificate
 	delSubscription
 	delProductAPI
 	delProduct
@@ -39,6 +41,7 @@ const (
 	putProductAPI
 	putSubscription
 	putPolicy
+	putCertificate
 )
 
 type step struct {
@@ -188,7 +191,7 @@ func plan(ctx context.Context, st catalog.Store, d *Document, opts Options) ([]s
 	for _, pd := range pols {
 		p.policies[string(pd.Scope)+"/"+pd.ScopeID] = pd
 	}
-	for _, f := range []func() error{p.users, p.groups, p.apis, p.products, p.subscriptions, p.namedValues, p.clientKeys} {
+	for _, f := range []func() error{p.users, p.groups, p.apis, p.products, p.subscriptions, p.namedValues, p.clientKeys, p.certificates} {
 		if err := f(); err != nil {
 			return nil, err
 		}

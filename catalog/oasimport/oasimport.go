@@ -56,6 +56,37 @@ type Request struct {
 	// Document is the JSON or YAML text; it is stored as the API's
 	// OpenAPIDoc exactly as given.
 	Document []byte
+	// Transport holds transport settings for the API; only the fields
+	// named in TransportFields (by their JSON names: backendProtocol,
+	// backendTls, clientCertificate, websocket) are taken from it, a nil
+	// or empty one clearing its field. The others are empty on create and
+	// kept on re-import. They are checked with the API (API.Validate and
+	// the store's client-key check).
+	Transport       catalog.APITransport
+	TransportFields []string
+}
+
+// TransportFieldNames are the JSON names of catalog.APITransport's
+// fields, as TransportFields names them.
+var TransportFieldNames = []string{"backendProtocol", "backendTls", "clientCertificate", "websocket"}
+
+// setTransport copies the named transport fields of req onto t.
+func setTransport(t *catalog.APITransport, req Request) error {
+	for _, f := range req.TransportFields {
+		switch f {
+		case "backendProtocol":
+			t.BackendProtocol = req.Transport.BackendProtocol
+		case "backendTls":
+			t.BackendTLS = req.Transport.BackendTLS
+		case "clientCertificate":
+			t.ClientCertificate = req.Transport.ClientCertificate
+		case "websocket":
+			t.WebSocket = req.Transport.WebSocket
+		default:
+			return &catalog.FieldError{Path: f, Msg: "is not a transport setting"}
+		}
+	}
+	return nil
 }
 
 // Report describes what Import did. Updated lists the kept operations
@@ -472,6 +503,9 @@ func create(ctx context.Context, st catalog.Store, req Request, res *Result) (*R
 	if req.SubscriptionRequired != nil {
 		a.SubscriptionRequired = *req.SubscriptionRequired
 	}
+	if err := setTransport(&a.APITransport, req); err != nil {
+		return nil, err
+	}
 	a.ApplyDefaults()
 	if err := a.Validate(); err != nil {
 		return nil, err
@@ -520,6 +554,9 @@ func reimport(ctx context.Context, st catalog.Store, req Request, res *Result) (
 	}
 	a.Version = version(res.Version)
 	a.OpenAPIDoc = req.Document
+	if err := setTransport(&a.APITransport, req); err != nil {
+		return nil, err
+	}
 	a.ApplyDefaults()
 	if err := a.Validate(); err != nil {
 		return nil, err

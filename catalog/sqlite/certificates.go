@@ -119,9 +119,17 @@ func scanCertificate(row scanner, sealed *[]byte) (catalog.Certificate, error) {
 	return c, nil
 }
 
-// certHostnames returns every certificate's hostnames, sorted.
-func (s *Store) certHostnames(ctx context.Context) (map[string][]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT certificate_id, hostname FROM certificate_hostnames ORDER BY certificate_id, hostname`)
+// certHostnames returns the hostnames of every certificate, or of the
+// certificates ids names, sorted.
+func (s *Store) certHostnames(ctx context.Context, ids ...string) (map[string][]string, error) {
+	q, args := `SELECT certificate_id, hostname FROM certificate_hostnames`, []any{}
+	if len(ids) > 0 {
+		q += ` WHERE certificate_id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY certificate_id, hostname`, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -143,7 +151,7 @@ func (s *Store) GetCertificate(ctx context.Context, id string) (catalog.Certific
 	if err != nil {
 		return catalog.Certificate{}, notFound(err, "certificate", id)
 	}
-	hs, err := s.certHostnames(ctx)
+	hs, err := s.certHostnames(ctx, id) // not every certificate's: an export reads each one
 	if err != nil {
 		return catalog.Certificate{}, err
 	}

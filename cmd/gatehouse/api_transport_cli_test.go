@@ -199,15 +199,20 @@ func TestAPITransportFlags(t *testing.T) {
 		{"clientCertificate.thumbprints[0]: not a hex SHA-256 fingerprint", []string{"--client-thumbprint", "abc123"}},
 		{"clientCertificate.caPem: not PEM", []string{"--client-ca", write("garbage2.pem", "-----BEGIN nothing")}},
 	}
+	// The same through a re-import (api import --id), which takes the
+	// same flags with the same meaning (cmd_api_transport.go).
+	oas := write("ledger.yaml", testOpenAPI)
 	for _, c := range bad {
-		r := admFails(t, exitFailure, c.want, append([]string{"api", "update", "ledger"}, c.args...)...)
-		t.Logf("%v → %s", c.args, strings.TrimSpace(r.errOut))
-		if strings.Contains(r.errOut, "BEGIN") || strings.Contains(r.errOut, "hello, not") {
-			t.Errorf("%v: the message quotes the input:\n%s", c.args, r.errOut)
-		}
-		after, v := adminGetAPI(t, base, "ledger")
-		if v != version || !reflect.DeepEqual(after, before) {
-			t.Fatalf("%v changed the catalog: version %s → %s\n%+v", c.args, version, v, after)
+		for _, cmd := range [][]string{{"api", "update", "ledger"}, {"api", "import", "--id", "ledger", "-f", oas}} {
+			r := admFails(t, exitFailure, c.want, append(cmd, c.args...)...)
+			t.Logf("%s %v → %s", cmd[1], c.args, strings.TrimSpace(r.errOut))
+			if strings.Contains(r.errOut, "BEGIN") || strings.Contains(r.errOut, "hello, not") {
+				t.Errorf("%v: the message quotes the input:\n%s", c.args, r.errOut)
+			}
+			after, v := adminGetAPI(t, base, "ledger")
+			if v != version || !reflect.DeepEqual(after, before) {
+				t.Fatalf("%s %v changed the catalog: version %s → %s\n%+v", cmd[1], c.args, version, v, after)
+			}
 		}
 	}
 	// Errors found before any call: a missing or oversized file, and

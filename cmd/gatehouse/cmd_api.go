@@ -64,7 +64,7 @@ func apiCommand() *cli.Command {
 				return apiObject(e, raw)
 			}),
 			leaf("update", "change an API (only the given flags)", "ID", apiFlags()[1:], apiUpdate),
-			leaf("import", "import an OpenAPI document (creates the API, or re-imports into --id)", "", []cli.Flag{
+			leaf("import", "import an OpenAPI document (creates the API, or re-imports into --id)", "", append([]cli.Flag{
 				&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "OpenAPI document (JSON or YAML; - for stdin)"},
 				&cli.StringFlag{Name: "url", Usage: "fetch the OpenAPI document from this URL"},
 				&cli.StringFlag{Name: "id", Usage: "re-import into this existing API (default: create a new API)"},
@@ -72,7 +72,7 @@ func apiCommand() *cli.Command {
 				&cli.StringFlag{Name: "path", Usage: "path prefix"},
 				&cli.StringFlag{Name: "backend", Usage: "backend URL (default: the document's first server)"},
 				&cli.BoolFlag{Name: "subscription-required", Usage: "require a subscription key"},
-			}, apiImport),
+			}, transportFlags()...), apiImport), // transport flags: cmd_api_transport.go
 			leaf("operations", "list the operations of an API", "ID", nil, func(e *cmdEnv) error {
 				if err := e.want(1, 1); err != nil {
 					return err
@@ -238,8 +238,14 @@ func apiImport(e *cmdEnv) error {
 	}
 	body := map[string]any{"document": string(doc)}
 	setFlags(e.c, body, map[string]string{"id": "apiId", "name": "name", "path": "pathPrefix", "backend": "backendUrl", "subscription-required": "subscriptionRequired"})
+	if _, err := checkTransportFlags(e.c); err != nil {
+		return err // before any call
+	}
 	cl, err := e.client()
 	if err != nil {
+		return err
+	}
+	if err := importTransport(e.c, cl, body); err != nil {
 		return err
 	}
 	raw, err := cl.call("POST", "/apis/import", nil, body)

@@ -10,9 +10,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gatehouse/gatehouse/catalog"
+	"github.com/gatehouse/gatehouse/catalog/oasimport"
 )
 
-// Flags of `api create` and `api update` for an API's transport settings
+// Flags of `api create`, `api update` and `api import` for an API's transport settings
 // (docs/tls.md "Catalog APIs"): backendProtocol, backendTls,
 // clientCertificate and websocket. Each flag sets one field of those
 // objects and leaves the others as they are; an empty value ("") clears
@@ -62,19 +63,37 @@ func transportFlags() []cli.Flag {
 	}
 }
 
-// applyTransportFlags changes body (an API's JSON object: empty for a
-// create, the stored API for an update) as the transport flags say.
-func applyTransportFlags(c *cli.Context, body map[string]any) error {
+// checkTransportFlags refuses a --no-… flag given with a flag of the
+// object it removes (a usage error), and reports whether any transport
+// flag is given.
+func checkTransportFlags(c *cli.Context) (given bool, err error) {
 	for flag, obj := range transportClears {
 		if !c.Bool(flag) {
 			continue
 		}
+		given = true
 		for _, f := range transportFields {
 			if f.object == obj && c.IsSet(f.flag) {
-				return usageError{fmt.Errorf("--%s and --%s contradict each other", flag, f.flag)}
+				return true, usageError{fmt.Errorf("--%s and --%s contradict each other", flag, f.flag)}
 			}
 		}
-		delete(body, obj)
+	}
+	for _, f := range transportFields {
+		given = given || c.IsSet(f.flag)
+	}
+	return given, nil
+}
+
+// applyTransportFlags changes body (an API's JSON object: empty for a
+// create, the stored API for an update) as the transport flags say.
+func applyTransportFlags(c *cli.Context, body map[string]any) error {
+	if _, err := checkTransportFlags(c); err != nil {
+		return err
+	}
+	for flag, obj := range transportClears {
+		if c.Bool(flag) {
+			delete(body, obj)
+		}
 	}
 	for _, f := range transportFields {
 		if !c.IsSet(f.flag) {
@@ -148,6 +167,23 @@ func readPEMFile(flag, path string) (string, error) {
 	return string(b), nil
 }
 
+// getAPIObject reads an API as a JSON object.
+func getAPIObject(cl *adminClient, id string) (map[string]any, error) {
+	raw, err := cl.call("GET", "/apis/"+pathSeg(id), nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	v, err := decodeGeneric(raw)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := v.(map[string]any)
+	if body == nil {
+		return nil, fmt.Errorf("the admin API answered %q, not an API", clip(string(raw), 80))
+	}
+	return body, nil
+}
+
 // apiUpdate reads the API, changes the fields the flags name (transport
 // settings included) and writes it back.
 func apiUpdate(e *cmdEnv) error {
@@ -159,24 +195,16 @@ func apiUpdate(e *cmdEnv) error {
 		return err
 	}
 	path := "/apis/" + pathSeg(e.args[0])
-	raw, err := cl.call("GET", path, nil, nil)
+	body, err := getAPIObject(cl, e.args[0])
 	if err != nil {
 		return err
-	}
-	v, err := decodeGeneric(raw)
-	if err != nil {
-		return err
-	}
-	body, _ := v.(map[string]any)
-	if body == nil {
-		return fmt.Errorf("the admin API answered %q, not an API", clip(string(raw), 80))
 	}
 	delete(body, "openApiDoc") // absent keeps the stored document
 	setFlags(e.c, body, apiFields)
 	if err := applyTransportFlags(e.c, body); err != nil {
 		return err
 	}
-	raw, err = cl.call("PUT", path, nil, body)
+	raw, err := cl.call("PUT", path, nil, body)
 	if err != nil {
 		return err
 	}
@@ -249,4 +277,38 @@ func pemSummary(s string) string {
 		names[i] = c.Subject.String()
 	}
 	return fmt.Sprintf("%d certificate(s): %s", len(certs), strings.Join(names, "; "))
+}
+
+// importTransport adds the transport flags to the body of an OpenAPI
+// import. A create takes them as they are; a re-import (--id) changes the
+// stored settings as `api update` does (unnamed fields kept, "" clears
+// one) and sends all four fields, null for none, since the admin API
+// keeps a field the body leaves out. Without transport flags the body
+// carries none and the stored settings are kept.
+func importTransport(c *cli.Context, cl *adminClient, body map[string]any) error {
+	given, err := checkTransportFlags(c)
+	if err != nil || !given {
+		return err
+	}
+	id := c.String("id")
+	if id == "" {
+		return applyTransportFlags(c, body)
+	}
+	stored, err := getAPIObject(cl, id)
+	if err != nil {
+		return err
+	}
+	settings := map[string]any{}
+	for _, k := range oasimport.TransportFieldNames {
+		if x, ok := stored[k]; ok && x != nil {
+			settings[k] = x
+		}
+	}
+	if err := applyTransportFlags(c, settings); err != nil {
+		return err
+	}
+	for _, k := range oasimport.TransportFieldNames {
+		body[k] = settings[k] // nil (null) clears
+	}
+	return nil
 }

@@ -36,6 +36,17 @@ func applyCommand() *cli.Command {
 		if ext := strings.ToLower(filepath.Ext(file)); ext == ".json" || (ext != ".yaml" && ext != ".yml" && json.Valid(b)) {
 			ct = "application/json"
 		}
+		// Certificates' keyFile: read here, next to the document, and sent
+		// inline (the admin API never reads files a request names).
+		dir := ""
+		if file != "-" {
+			dir = filepath.Dir(file)
+		}
+		if rb, changed, err := declarative.ResolveKeyFiles(b, dir); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		} else if changed {
+			b, ct = rb, "application/yaml"
+		}
 		q := url.Values{"dryRun": {strconv.FormatBool(e.c.Bool("dry-run"))}, "prune": {strconv.FormatBool(e.c.Bool("prune"))}}
 		cl, err := e.client()
 		if err != nil {
