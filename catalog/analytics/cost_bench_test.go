@@ -20,7 +20,9 @@ import (
 // Close. It reports the process CPU per record (user + system, getrusage)
 // and the system part, and, from /proc/self/io, the read and write system
 // calls and the bytes written per record (the WAL, checkpoints): counts
-// that load on the machine does not change. Cases:
+// that load on the machine does not change; and the longest batch
+// transaction (a checkpoint runs inside the commit that fills the WAL),
+// the writer's longest stall of a shared core. Cases:
 //
 //   - gateway: what `benchload run`'s gw-4 target logs — one API,
 //     operation, subscription and client, request ids as the gateway makes
@@ -82,6 +84,7 @@ func writerCost(b *testing.B, recs []Record, _ bool) {
 	b.ReportMetric(float64(ru1.Stime.Nano()-ru0.Stime.Nano())/1e3/n, "µs-sys/record")
 	b.ReportMetric(float64(io1["syscr"]+io1["syscw"]-io0["syscr"]-io0["syscw"])/n, "syscalls/record")
 	b.ReportMetric(float64(io1["wchar"]-io0["wchar"])/n, "B-written/record")
+	b.ReportMetric(float64(w.maxWrite.Load())/1e6, "ms-longest-batch")
 }
 
 // procIO reads the process's I/O counters (Linux); empty elsewhere.
@@ -103,4 +106,73 @@ func procIO(b *testing.B) map[string]int64 {
 		}
 	}
 	return m
+}
+
+// BenchmarkCheckpointCPU measures the CPU time (user + system, of the
+// thread running it) of one checkpoint of a WAL of about N pages of the
+// writer's raw rows, the burst the commit that fills the WAL runs on the
+// gateway's core. Run it with -benchtime 1x.
+func BenchmarkCheckpointCPU(b *testing.B) {
+	for _, pages := range []int{1000, 2000, 10000} {
+		b.Run(strconv.Itoa(pages), func(b *testing.B) {
+			var cpu, wall time.Duration
+			for range b.N {
+				c, wl := checkpointCost(b, pages)
+				cpu += c
+				wall += wl
+			}
+			b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "ms-cpu/checkpoint")
+			b.ReportMetric(float64(wall.Microseconds())/1e3/float64(b.N), "ms-wall/checkpoint")
+		})
+	}
+}
+
+func checkpointCost(b *testing.B, pages int) (cpu, wall time.Duration) {
+	b.StopTimer()
+	w, err := openWriter(WriterOptions{Path: filepath.Join(b.TempDir(), "logs.db"), FlushInterval: time.Hour}, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	ctx := context.Background()
+	if _, err := w.w.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0"); err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]queued, 4096)
+	now := time.Now()
+	var k, frames, busy, done int
+	for frames < pages {
+		for i := range batch {
+			k++
+			batch[i].r = Record{Time: now.Add(time.Duration(k) * 100 * time.Microsecond), RequestID: "9f3a61c2-" + strconv.Itoa(k),
+				API: "bench", Operation: "get", Subscription: "bench", User: "bench", ClientIP: "127.0.0.1", Method: "GET",
+				Path: "/bench/", Status: 200, BackendStatus: 200, Total: time.Millisecond}
+		}
+		w.flush(batch)
+		if err := w.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(NOOP)").Scan(&busy, &frames, &done); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.StartTimer()
+	c0, t0 := threadCPU(b), time.Now()
+	if err := w.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+		b.Fatal(err)
+	}
+	cpu, wall = threadCPU(b)-c0, time.Since(t0)
+	b.StopTimer()
+	if done != frames {
+		b.Fatalf("checkpointed %d of %d frames", done, frames)
+	}
+	return cpu, wall
+}
+
+// threadCPU is the calling thread's CPU time (Linux RUSAGE_THREAD).
+func threadCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(1, &ru); err != nil { // RUSAGE_THREAD
+		b.Skip("no per-thread CPU time:", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

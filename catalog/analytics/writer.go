@@ -28,11 +28,8 @@ func init() {
 			if err := c.RegisterFunc("gh_agg_merge", aggMergeSQL, true); err != nil {
 				return err
 			}
-			// Checkpoint the WAL every walAutocheckpoint pages rather than
-			// SQLite's 1000: pages rewritten by successive batches (the
-			// tails of the table and index, the current rollup rows) are
-			// copied back once per checkpoint, and checkpoints (with their
-			// fsyncs) are rarer. Only the writer connection checkpoints.
+			// Checkpoint the WAL every walAutocheckpoint pages. Only
+			// the writer connection checkpoints.
 			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint=%d", walAutocheckpoint), nil)
 			return err
 		},
@@ -40,8 +37,14 @@ func init() {
 }
 
 // walAutocheckpoint is the WAL size, in pages (4 KiB), that triggers a
-// checkpoint: the WAL file grows to about 40 MB.
-const walAutocheckpoint = 10000
+// checkpoint (SQLite's default): the checkpoint runs inside the commit
+// that fills the WAL and costs CPU in proportion to its pages, about 10 ms
+// per 1000 (BenchmarkCheckpointCPU), a burst on the core the gateway
+// shares. 10000 pages (a 40 MB WAL) made 70 ms bursts; with 4096-row
+// commits the pages it saved rewriting (the tails of the table, its index
+// and the rollup rows, copied back once per checkpoint) were 1 % of the
+// bytes written (RATIONALE.md, "The request log's writer: CPU per record").
+const walAutocheckpoint = 1000
 
 // DSN parameters: the writer (WAL, synchronous=NORMAL: a committed batch
 // survives a process crash; an OS crash or power loss may lose the last
@@ -119,6 +122,9 @@ type Writer struct {
 	// maxLatency is the longest time, in nanoseconds, between Log and the
 	// commit of the record (tests watch it while pruning).
 	maxLatency atomic.Int64
+	// maxWrite is the longest batch transaction, in nanoseconds (with
+	// its checkpoint, when the commit ran one).
+	maxWrite   atomic.Int64
 	pruneReq   chan struct{}
 	pruneEvery time.Duration
 	now        func() time.Time
@@ -490,7 +496,11 @@ func (w *Writer) flush(batch []queued) {
 			a.merge(m)
 		}
 	}
+	t0 := time.Now()
 	err := w.writeBatch(batch)
+	if d := int64(time.Since(t0)); d > w.maxWrite.Load() {
+		w.maxWrite.Store(d)
+	}
 	wb.reset()
 	if err != nil {
 		w.dropped.Add(int64(len(batch)))
