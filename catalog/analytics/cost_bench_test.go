@@ -30,6 +30,10 @@ import (
 //   - mixed: genRecord's records (3 APIs × 3 operations × 2 products × 4
 //     subscriptions × 2 users, latencies over every histogram bucket, 10
 //     statuses), times increasing: 144 rollup rows per level and minute.
+//   - cyclic: the records of BenchmarkWriterCPU and BenchmarkWriterCPUPaced
+//     — mixed's, but with fixed times that repeat every 4096 records (4
+//     seconds), so every batch inserts all over the requests(ts) index,
+//     which no gateway does (its times increase).
 //
 // Run with a fixed count: -cpu 1 -benchtime 200000x.
 func BenchmarkWriterCost(b *testing.B) {
@@ -48,6 +52,15 @@ func BenchmarkWriterCost(b *testing.B) {
 		recs := make([]Record, 4096)
 		for i := range recs {
 			recs[i] = genRecord(rng, time.Time{}, i) // zero time: now, at Log
+		}
+		writerCost(b, recs, false)
+	})
+	b.Run("cyclic", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		now := time.Now()
+		recs := make([]Record, 4096)
+		for i := range recs {
+			recs[i] = genRecord(rng, now.Add(time.Duration(i)*time.Millisecond), i)
 		}
 		writerCost(b, recs, false)
 	})
