@@ -30,6 +30,10 @@ import (
 //   - mixed: genRecord's records (3 APIs × 3 operations × 2 products × 4
 //     subscriptions × 2 users, latencies over every histogram bucket, 10
 //     statuses), times increasing: 144 rollup rows per level and minute.
+//   - subscriptions: mixed's, with 2000 subscriptions instead of 4
+//     ($GATEHOUSE_BENCH_SUBSCRIPTIONS to change it): many
+//     rollup rows rewritten per batch (the current minute's, hour's and
+//     day's), as a gateway with many active subscribers writes.
 //   - cyclic: the records of BenchmarkWriterCPU and BenchmarkWriterCPUPaced
 //     — mixed's, but with fixed times that repeat every 4096 records (4
 //     seconds), so every batch inserts all over the requests(ts) index,
@@ -52,6 +56,19 @@ func BenchmarkWriterCost(b *testing.B) {
 		recs := make([]Record, 4096)
 		for i := range recs {
 			recs[i] = genRecord(rng, time.Time{}, i) // zero time: now, at Log
+		}
+		writerCost(b, recs, false)
+	})
+	nsubs := 2000
+	if v, err := strconv.Atoi(os.Getenv("GATEHOUSE_BENCH_SUBSCRIPTIONS")); err == nil && v > 0 {
+		nsubs = v
+	}
+	b.Run("subscriptions", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		recs := make([]Record, 4096)
+		for i := range recs {
+			recs[i] = genRecord(rng, time.Time{}, i)
+			recs[i].Subscription = "sub-" + strconv.Itoa(rng.IntN(nsubs))
 		}
 		writerCost(b, recs, false)
 	})
