@@ -40,7 +40,7 @@ func init() {
 // checkpoint (SQLite's default): the checkpoint runs inside the commit
 // that fills the WAL and costs CPU in proportion to its pages, about 10 ms
 // per 1000 (BenchmarkCheckpointCPU), a burst on the core the gateway
-// shares. 10000 pages (a 40 MB WAL) made 70 ms bursts; with 4096-row
+// shares. 10000 pages (a 40 MB WAL) made 70–90 ms bursts; with 4096-row
 // commits the pages it saved rewriting (the tails of the table, its index
 // and the rollup rows, copied back once per checkpoint) were 1 % of the
 // bytes written (RATIONALE.md, "The request log's writer: CPU per record").
@@ -635,7 +635,7 @@ func (wb *writeBuf) rowArgs(n int) []driver.NamedValue {
 		for p := range wb.insArgs {
 			wb.insArgs[p].Ordinal = p + 1
 			wb.intRefs[p] = refInt(&wb.ints[p])
-			switch p % requestCols {
+			switch p % requestCols { // the integer columns of insertRequestsPrefix
 			case 0, 11, 12, 13, 14, 15, 16, 17, 18, 20:
 				wb.insArgs[p].Value = wb.intRefs[p]
 			default:
