@@ -89,12 +89,16 @@ type WriterStats struct {
 }
 
 type queued struct {
-	r  Record
-	at int64 // enqueue time, nanoseconds since clockBase (monotonic)
+	r Record
+	// at is a time at or before the record's Log, in nanoseconds since
+	// clockBase (monotonic): the start of the writer's previous take of
+	// the queue, stamped by the writer, so that Log (once per proxied
+	// request) reads no clock for it.
+	at int64
 }
 
-// clockBase is the origin of the enqueue times: time.Since of it reads one
-// clock, time.Now two (Log runs once per proxied request).
+// clockBase is the origin of the queue times: time.Since of it reads one
+// clock, time.Now two.
 var clockBase = time.Now()
 
 // Writer appends records to the log database from one goroutine. Log is
@@ -119,9 +123,12 @@ type Writer struct {
 	written, dropped atomic.Int64
 	// wakeups counts the writer goroutine's wake-ups (kicks and ticks).
 	wakeups atomic.Int64
-	// maxLatency is the longest time, in nanoseconds, between Log and the
-	// commit of the record (tests watch it while pruning).
+	// maxLatency bounds from above the longest time, in nanoseconds,
+	// between Log and the commit of the record (tests watch it while
+	// pruning); see queued.at.
 	maxLatency atomic.Int64
+	// taken is when the writer last began to take the queue (queued.at).
+	taken int64
 	// maxWrite is the longest batch transaction, in nanoseconds (with
 	// its checkpoint, when the commit ran one).
 	maxWrite   atomic.Int64
@@ -176,6 +183,7 @@ func openWriter(o WriterOptions, pruneEvery time.Duration) (*Writer, error) {
 		pruneReq:   make(chan struct{}, 1),
 		pruneEvery: pruneEvery,
 		now:        time.Now,
+		taken:      int64(time.Since(clockBase)),
 	}
 	go w.run()
 	return w, nil
@@ -295,10 +303,7 @@ func (w *Writer) Log(r *Record) bool {
 	}
 	it := queued{r: *r}
 	if it.r.Time.IsZero() {
-		now := time.Now()
-		it.r.Time, it.at = now, int64(now.Sub(clockBase))
-	} else {
-		it.at = int64(time.Since(clockBase))
+		it.r.Time = time.Now()
 	}
 	select {
 	case w.q <- it:
@@ -356,13 +361,18 @@ func (w *Writer) run() {
 	pruning := true // prune once at start
 	// take moves what is queued now into batches, writing every full one;
 	// a partial batch waits for the next tick (or the next kick).
+	// Every record taken was queued after the previous take began.
 	take := func() {
+		t := int64(time.Since(clockBase))
 		for n := len(w.q); n > 0; n-- {
-			batch = append(batch, <-w.q)
+			it := <-w.q
+			it.at = w.taken
+			batch = append(batch, it)
 			if len(batch) >= w.o.BatchSize {
 				flush()
 			}
 		}
+		w.taken = t
 	}
 	for {
 		// The queue is not a case here: a record sent while the writer
@@ -396,6 +406,7 @@ func (w *Writer) run() {
 			for {
 				select {
 				case it := <-w.q:
+					it.at = w.taken
 					batch = append(batch, it)
 					if len(batch) >= w.o.BatchSize {
 						flush()

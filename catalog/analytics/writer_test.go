@@ -502,7 +502,7 @@ func TestRetention(t *testing.T) {
 	pruned := time.Since(start)
 	closeTest(t, w)
 	lat := time.Duration(w.maxLatency.Load())
-	t.Logf("pruned %d old rows in %v while writing %d; max Log→commit latency %v, max Log call %v", old, pruned, fresh, lat, maxLog)
+	t.Logf("pruned %d old rows in %v while writing %d; max Log→commit latency ≤ %v, max Log call %v", old, pruned, fresh, lat, maxLog)
 	if got := countRows(t, path, "requests", ""); got != fresh {
 		t.Errorf("%d rows left, want %d", got, fresh)
 	}
