@@ -24,14 +24,6 @@ func addGRPCStatusColumn(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// grpcStatusColumn is r's grpc_status value (nil: not gRPC).
-func grpcStatusColumn(r *Record) any {
-	if !r.GRPC {
-		return nil
-	}
-	return int64(r.GRPCStatus)
-}
-
 func grpcStatusJSON(r Record) *int {
 	if !r.GRPC {
 		return nil

@@ -42,7 +42,8 @@ func BucketBounds() []time.Duration { return append([]time.Duration(nil), bounds
 
 type hist [histBuckets]int64
 
-// bucketOf returns the bucket index of d.
+// bucketOf returns the bucket index of d: the first bound ≥ d, found by
+// binary search (the writer calls it per record; a logarithm cost more).
 func bucketOf(d time.Duration) int {
 	if d <= histMin {
 		return 0
@@ -50,15 +51,16 @@ func bucketOf(d time.Duration) int {
 	if d > histMax {
 		return histBounds
 	}
-	i := int(math.Ceil((math.Log(float64(d)) - logMin) / logFactor))
-	// Correct rounding at the edges.
-	for i > 0 && d <= bounds[i-1] {
-		i--
+	lo, hi := 1, histBounds-1 // bounds[0] < d ≤ bounds[histBounds-1]
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if d <= bounds[m] {
+			hi = m
+		} else {
+			lo = m + 1
+		}
 	}
-	for i < histBounds-1 && d > bounds[i] {
-		i++
-	}
-	return i
+	return lo
 }
 
 func (h *hist) add(d time.Duration) { h[bucketOf(d)]++ }

@@ -98,3 +98,27 @@ func TestLogDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per Log", n)
 	}
 }
+
+// TestOneCommitPerTickAtGatewayRates: what a FlushInterval brings at a few
+// thousand requests per second commits in one transaction with the
+// default options (each commit rewrites the tail pages of the table, its
+// index and the rollups: BatchSize 1024 took three commits here).
+func TestOneCommitPerTickAtGatewayRates(t *testing.T) {
+	const n = 3000 // 250 ms at 12,000 requests per second
+	w := openTest(t, WriterOptions{FlushInterval: time.Hour})
+	now := time.Now()
+	for i := range n {
+		r := Record{Time: now.Add(time.Duration(i) * 80 * time.Microsecond), RequestID: "r", API: "bench", Operation: "op",
+			Subscription: "bench", User: "bench", Method: "GET", Path: "/bench/", Status: 200, Total: time.Millisecond}
+		if !w.Log(&r) {
+			t.Fatalf("record %d dropped", i)
+		}
+	}
+	closeTest(t, w)
+	if s := w.Stats(); s.Written != n {
+		t.Fatalf("written %d of %d", s.Written, n)
+	}
+	if c := w.commits.Load(); c != 1 {
+		t.Errorf("%d commits for %d records, want 1", c, n)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
@@ -27,11 +28,8 @@ func init() {
 			if err := c.RegisterFunc("gh_agg_merge", aggMergeSQL, true); err != nil {
 				return err
 			}
-			// Checkpoint the WAL every walAutocheckpoint pages rather than
-			// SQLite's 1000: pages rewritten by successive batches (the
-			// tails of the table and index, the current rollup rows) are
-			// copied back once per checkpoint, and checkpoints (with their
-			// fsyncs) are rarer. Only the writer connection checkpoints.
+			// Checkpoint the WAL every walAutocheckpoint pages. Only
+			// the writer connection checkpoints.
 			_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint=%d", walAutocheckpoint), nil)
 			return err
 		},
@@ -39,21 +37,35 @@ func init() {
 }
 
 // walAutocheckpoint is the WAL size, in pages (4 KiB), that triggers a
-// checkpoint: the WAL file grows to about 40 MB.
-const walAutocheckpoint = 10000
+// checkpoint (SQLite's default): the checkpoint runs inside the commit
+// that fills the WAL and costs CPU in proportion to its pages, about 10 ms
+// per 1000 (BenchmarkCheckpointCPU), a burst on the core the gateway
+// shares. 10000 pages (a 40 MB WAL) made 70–90 ms bursts; with 4096-row
+// commits the pages it saved rewriting (the tails of the table, its index
+// and the rollup rows, copied back once per checkpoint) were 1 % of the
+// bytes written (RATIONALE.md, "The request log's writer: CPU per record").
+const walAutocheckpoint = 1000
 
 // DSN parameters: the writer (WAL, synchronous=NORMAL: a committed batch
 // survives a process crash; an OS crash or power loss may lose the last
-// commits) and the read-only pool.
+// commits) and the read-only pool. The writer's connection is opened
+// without SQLite's per-connection mutex (_mutex=no, SQLITE_OPEN_NOMUTEX):
+// database/sql hands a connection to one goroutine at a time, and the
+// writer binds about 20 arguments per row, each of which took and released
+// that mutex (11 % of the writer's CPU in a profile).
 const (
-	writerParams = "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_txlock=immediate"
+	writerParams = "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_txlock=immediate&_mutex=no"
 	readerParams = "mode=ro&_query_only=1&_busy_timeout=5000"
 )
 
 // Defaults of WriterOptions.
 const (
-	DefaultQueueSize     = 16384
-	DefaultBatchSize     = 1024
+	DefaultQueueSize = 16384
+	// DefaultBatchSize: at the gateway's rates (thousands of requests per
+	// second) a FlushInterval's records commit in one transaction; each
+	// commit rewrites the tail pages of the table, its index and the
+	// rollups, so fewer commits write fewer WAL frames per record.
+	DefaultBatchSize     = 4096
 	DefaultFlushInterval = 250 * time.Millisecond
 	DefaultRetentionDays = 30
 	// PruneChunk is the number of rows deleted per pruning transaction.
@@ -64,7 +76,7 @@ const (
 type WriterOptions struct {
 	Path          string        // the log database file, e.g. DATA/logs.db (separate from the catalog)
 	QueueSize     int           // bounded queue, default 16384
-	BatchSize     int           // rows per transaction, default 1024
+	BatchSize     int           // rows per transaction, default 4096
 	FlushInterval time.Duration // default 250ms: the loss window on kill -9 is FlushInterval + one batch commit
 	RetentionDays int           // default 30; rows older are pruned in chunks of PruneChunk rows
 	Logger        *slog.Logger
@@ -77,12 +89,16 @@ type WriterStats struct {
 }
 
 type queued struct {
-	r  Record
-	at int64 // enqueue time, nanoseconds since clockBase (monotonic)
+	r Record
+	// at is a time at or before the record's Log, in nanoseconds since
+	// clockBase (monotonic): the start of the writer's previous take of
+	// the queue, stamped by the writer, so that Log (once per proxied
+	// request) reads no clock for it.
+	at int64
 }
 
-// clockBase is the origin of the enqueue times: time.Since of it reads one
-// clock, time.Now two (Log runs once per proxied request).
+// clockBase is the origin of the queue times: time.Since of it reads one
+// clock, time.Now two.
 var clockBase = time.Now()
 
 // Writer appends records to the log database from one goroutine. Log is
@@ -107,17 +123,24 @@ type Writer struct {
 	written, dropped atomic.Int64
 	// wakeups counts the writer goroutine's wake-ups (kicks and ticks).
 	wakeups atomic.Int64
-	// maxLatency is the longest time, in nanoseconds, between Log and the
-	// commit of the record (tests watch it while pruning).
+	// maxLatency bounds from above the longest time, in nanoseconds,
+	// between Log and the commit of the record (tests watch it while
+	// pruning); see queued.at.
 	maxLatency atomic.Int64
+	// taken is when the writer last began to take the queue (queued.at).
+	taken int64
+	// maxWrite is the longest batch transaction, in nanoseconds (with
+	// its checkpoint, when the commit ran one).
+	maxWrite   atomic.Int64
 	pruneReq   chan struct{}
 	pruneEvery time.Duration
 	now        func() time.Time
 	closeErr   error
 	wb         writeBuf // the writer goroutine's
 	// stmts counts the SQL statements the writer executed for batches
-	// (inserts, rollup reads and upserts; not BEGIN/COMMIT).
-	stmts atomic.Int64
+	// (inserts, rollup reads and upserts; not BEGIN/COMMIT), commits the
+	// batches' transactions committed.
+	stmts, commits atomic.Int64
 }
 
 // OpenWriter opens (creating if needed) the log database and starts the
@@ -160,6 +183,7 @@ func openWriter(o WriterOptions, pruneEvery time.Duration) (*Writer, error) {
 		pruneReq:   make(chan struct{}, 1),
 		pruneEvery: pruneEvery,
 		now:        time.Now,
+		taken:      int64(time.Since(clockBase)),
 	}
 	go w.run()
 	return w, nil
@@ -279,10 +303,7 @@ func (w *Writer) Log(r *Record) bool {
 	}
 	it := queued{r: *r}
 	if it.r.Time.IsZero() {
-		now := time.Now()
-		it.r.Time, it.at = now, int64(now.Sub(clockBase))
-	} else {
-		it.at = int64(time.Since(clockBase))
+		it.r.Time = time.Now()
 	}
 	select {
 	case w.q <- it:
@@ -340,13 +361,18 @@ func (w *Writer) run() {
 	pruning := true // prune once at start
 	// take moves what is queued now into batches, writing every full one;
 	// a partial batch waits for the next tick (or the next kick).
+	// Every record taken was queued after the previous take began.
 	take := func() {
+		t := int64(time.Since(clockBase))
 		for n := len(w.q); n > 0; n-- {
-			batch = append(batch, <-w.q)
+			it := <-w.q
+			it.at = w.taken
+			batch = append(batch, it)
 			if len(batch) >= w.o.BatchSize {
 				flush()
 			}
 		}
+		w.taken = t
 	}
 	for {
 		// The queue is not a case here: a record sent while the writer
@@ -380,6 +406,7 @@ func (w *Writer) run() {
 			for {
 				select {
 				case it := <-w.q:
+					it.at = w.taken
 					batch = append(batch, it)
 					if len(batch) >= w.o.BatchSize {
 						flush()
@@ -450,14 +477,21 @@ func (w *Writer) flush(batch []queued) {
 	}
 	// Records into the minute rollups, then minutes into the coarser
 	// levels (one map access per record instead of one per level).
+	// Consecutive records mostly share their key (one API's traffic): the
+	// last key's figures are reused without hashing the key's five
+	// strings again.
 	minutes := wb.rollups[0]
+	var last rollupKey
+	var a *agg
 	for i := range batch {
 		r := &batch[i].r
 		k := keyOf(r, floorDiv(r.Time.Unix(), levels[0].size)*levels[0].size)
-		a := minutes[k]
-		if a == nil {
-			a = wb.newAgg()
-			minutes[k] = a
+		if a == nil || k != last {
+			if a = minutes[k]; a == nil {
+				a = wb.newAgg()
+				minutes[k] = a
+			}
+			last = k
 		}
 		a.add(r)
 	}
@@ -473,7 +507,11 @@ func (w *Writer) flush(batch []queued) {
 			a.merge(m)
 		}
 	}
+	t0 := time.Now()
 	err := w.writeBatch(batch)
+	if d := int64(time.Since(t0)); d > w.maxWrite.Load() {
+		w.maxWrite.Store(d)
+	}
 	wb.reset()
 	if err != nil {
 		w.dropped.Add(int64(len(batch)))
@@ -579,10 +617,14 @@ type writeBuf struct {
 	// commit. Dropped on any failure and whenever pruning deletes rows.
 	known, next [len(levels)]map[rollupKey]agg
 
-	// boxes keep the last value of each repetitive text column as a
-	// driver.Value: consecutive rows mostly repeat them (API, method,
-	// client, path…), and boxing a string is an allocation.
-	boxes [10]boxed
+	// The raw-row insert's arguments, built once (see rowArgs): each
+	// int64 or text argument is an interface whose data point into ints
+	// or strs, so writing a row stores its values there and allocates
+	// nothing.
+	insArgs []driver.NamedValue
+	ints    []int64
+	strs    []string
+	intRefs []driver.Value
 
 	conn *sqlite3.SQLiteConn // the connection the statements belong to
 	ins  [len(chunkSizes)]driver.Stmt
@@ -591,19 +633,51 @@ type writeBuf struct {
 	dest []driver.Value
 }
 
-// boxed is a string column's last value, as a string and boxed.
-type boxed struct {
-	s string
-	v driver.Value
+// rowArgs returns the arguments of an n-row insert (n ≤ chunkSizes[0]):
+// the same arrays for every statement, so that row i's values are always
+// at ints/strs[i*requestCols+column].
+func (wb *writeBuf) rowArgs(n int) []driver.NamedValue {
+	if wb.insArgs == nil {
+		m := chunkSizes[0] * requestCols
+		wb.insArgs = make([]driver.NamedValue, m)
+		wb.ints = make([]int64, m)
+		wb.strs = make([]string, m)
+		wb.intRefs = make([]driver.Value, m)
+		for p := range wb.insArgs {
+			wb.insArgs[p].Ordinal = p + 1
+			wb.intRefs[p] = refInt(&wb.ints[p])
+			switch p % requestCols { // the integer columns of insertRequestsPrefix
+			case 0, 11, 12, 13, 14, 15, 16, 17, 18, 20:
+				wb.insArgs[p].Value = wb.intRefs[p]
+			default:
+				wb.insArgs[p].Value = refString(&wb.strs[p])
+			}
+		}
+	}
+	return wb.insArgs[:n*requestCols]
 }
 
-// box returns s as a driver.Value, boxing it only when it differs from
-// the last one.
-func (b *boxed) box(s string) driver.Value {
-	if b.v == nil || b.s != s {
-		b.s, b.v = s, s
-	}
-	return b.v
+// eface is the layout of a Go empty interface: its type, and a pointer to
+// its value (for the int64 and string values used here).
+type eface struct {
+	typ, data unsafe.Pointer
+}
+
+// refInt returns an int64 driver.Value that reads *p: boxing an int64 of
+// 256 or more allocates, and the writer binds several per row. The value
+// is read when the statement binds its arguments, synchronously in
+// execStmt; *p must not change while a statement holding it runs.
+func refInt(p *int64) driver.Value {
+	var v driver.Value = int64(0)
+	(*eface)(unsafe.Pointer(&v)).data = unsafe.Pointer(p)
+	return v
+}
+
+// refString is refInt for a string (boxing a string allocates).
+func refString(p *string) driver.Value {
+	var v driver.Value = ""
+	(*eface)(unsafe.Pointer(&v)).data = unsafe.Pointer(p)
+	return v
 }
 
 // forget drops the cached rollup figures.
@@ -634,6 +708,7 @@ func (wb *writeBuf) reset() {
 	for i := range wb.args {
 		wb.args[i].Value = nil // keep the ordinals, drop the references
 	}
+	clear(wb.strs) // drop the batch's strings
 }
 
 // closeStmts finalizes the prepared statements.
@@ -775,6 +850,7 @@ func (w *Writer) writeBatch(batch []queued) error {
 			wb.forget()
 			return err
 		}
+		w.commits.Add(1)
 		for l := range wb.known {
 			wb.known[l], wb.next[l] = wb.next[l], wb.known[l]
 			clear(wb.next[l])
@@ -792,32 +868,38 @@ func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
 		if err != nil {
 			return err
 		}
-		args := wb.argsFor(n * requestCols)
+		args := wb.rowArgs(n)
 		for i := range n {
 			r := &batch[off+i].r
-			a := args[i*requestCols : (i+1)*requestCols]
-			bx := &wb.boxes
-			a[0].Value = r.Time.UnixMicro()
-			a[1].Value = r.RequestID
-			a[2].Value = bx[0].box(r.API)
-			a[3].Value = bx[1].box(r.Operation)
-			a[4].Value = bx[2].box(r.Product)
-			a[5].Value = bx[3].box(r.Subscription)
-			a[6].Value = bx[4].box(r.User)
-			a[7].Value = bx[5].box(r.ClientIP)
-			a[8].Value = bx[6].box(r.Method)
-			a[9].Value = bx[7].box(r.Path)
-			a[10].Value = bx[8].box(r.Query)
-			a[11].Value = int64(r.Status)
-			a[12].Value = int64(r.BackendStatus)
-			a[13].Value = r.Total.Microseconds()
-			a[14].Value = r.Backend.Microseconds()
-			a[15].Value = r.Policies.Microseconds()
-			a[16].Value = r.BytesIn
-			a[17].Value = r.BytesOut
-			a[18].Value = cacheCode(r)
-			a[19].Value = bx[9].box(r.PolicyError)
-			a[20].Value = grpcStatusColumn(r)
+			p := i * requestCols
+			ints, strs := wb.ints[p:p+requestCols], wb.strs[p:p+requestCols]
+			ints[0] = r.Time.UnixMicro()
+			strs[1] = r.RequestID
+			strs[2] = r.API
+			strs[3] = r.Operation
+			strs[4] = r.Product
+			strs[5] = r.Subscription
+			strs[6] = r.User
+			strs[7] = r.ClientIP
+			strs[8] = r.Method
+			strs[9] = r.Path
+			strs[10] = r.Query
+			ints[11] = int64(r.Status)
+			ints[12] = int64(r.BackendStatus)
+			ints[13] = r.Total.Microseconds()
+			ints[14] = r.Backend.Microseconds()
+			ints[15] = r.Policies.Microseconds()
+			ints[16] = r.BytesIn
+			ints[17] = r.BytesOut
+			ints[18] = cacheCode(r)
+			strs[19] = r.PolicyError
+			// grpc_status: NULL unless a gRPC call.
+			if r.GRPC {
+				ints[20] = int64(r.GRPCStatus)
+				args[p+20].Value = wb.intRefs[p+20]
+			} else {
+				args[p+20].Value = nil
+			}
 		}
 		w.stmts.Add(1)
 		if err := execStmt(ctx, st, args); err != nil {

@@ -154,6 +154,21 @@ func TestHistogramBuckets(t *testing.T) {
 	if bucketOf(0) != 0 || bucketOf(time.Hour) != 40 {
 		t.Error("edges")
 	}
+	// Against the definition (the first bound ≥ d), over random durations.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		d := time.Duration(math.Exp(rng.Float64() * math.Log(float64(2*time.Minute))))
+		want := histBounds
+		for i, x := range b {
+			if d <= x {
+				want = i
+				break
+			}
+		}
+		if got := bucketOf(d); got != want {
+			t.Fatalf("bucketOf(%v) = %d, want %d", d, got, want)
+		}
+	}
 	var h hist
 	for i := range 1000 {
 		h.add(time.Duration(i+1) * time.Millisecond)
@@ -487,7 +502,7 @@ func TestRetention(t *testing.T) {
 	pruned := time.Since(start)
 	closeTest(t, w)
 	lat := time.Duration(w.maxLatency.Load())
-	t.Logf("pruned %d old rows in %v while writing %d; max Log→commit latency %v, max Log call %v", old, pruned, fresh, lat, maxLog)
+	t.Logf("pruned %d old rows in %v while writing %d; max Log→commit latency ≤ %v, max Log call %v", old, pruned, fresh, lat, maxLog)
 	if got := countRows(t, path, "requests", ""); got != fresh {
 		t.Errorf("%d rows left, want %d", got, fresh)
 	}
