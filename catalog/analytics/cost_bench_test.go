@@ -88,21 +88,9 @@ func writerCost(b *testing.B, recs []Record, _ bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var ru0, ru1 syscall.Rusage
 	io0 := procIO(b)
 	b.ResetTimer()
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	for i := 0; i < b.N; i++ {
-		for len(w.q) == cap(w.q) {
-			time.Sleep(100 * time.Microsecond)
-		}
-		w.Log(&recs[i%len(recs)])
-		runtime.Gosched()
-	}
-	if err := w.Close(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	ru0, ru1 := feedPaced(b, w, recs)
 	b.StopTimer()
 	io1 := procIO(b)
 	if s := w.Stats(); s.Written != int64(b.N) {
