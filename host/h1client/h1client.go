@@ -44,6 +44,7 @@ package h1client
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -138,8 +139,12 @@ func New(fb *http.Transport) *Transport {
 }
 
 // Handles reports whether RoundTrip sends req itself (true) or hands it to
-// the Fallback.
+// the Fallback. Without the peek (not Linux) it never does: a pooled
+// connection could not be looked at before use.
 func Handles(req *http.Request) bool {
+	if !peekSupported {
+		return false
+	}
 	if req.URL == nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" || req.Close || req.Method == http.MethodConnect {
 		return false
 	}
@@ -193,9 +198,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	key := poolKey{tls: req.URL.Scheme == "https", addr: hostPort(req.URL.Host, req.URL.Scheme)}
-	if !peekSupported {
-		return t.Fallback.RoundTrip(req) // no way to look at a pooled connection first
-	}
 	again := replayable(req)
 	send := req
 	if req.Body != nil && req.Body != http.NoBody {
@@ -213,7 +215,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		cp := *req // RoundTrip must not modify req
-		cp.Body = &bodyReader{b: b}
+		cp.Body = io.NopCloser(bytes.NewReader(b))
 		send = &cp
 	}
 	for try := 0; ; try++ {
@@ -443,7 +445,6 @@ type conn struct {
 
 	raw    syscall.RawConn // nil when nc is not a socket
 	peekFn func(fd uintptr) bool
-	peekN  int
 	peekOK bool
 
 	peekBuf  [1]byte
@@ -615,23 +616,6 @@ func (c *conn) earlyAnswer(ctx context.Context, req *http.Request, stop func() b
 	res.Body = &body{c: c, rc: res.Body, stop: stop, reuse: false, ctx: ctx}
 	return res
 }
-
-// bodyReader is a request body read ahead.
-type bodyReader struct {
-	b []byte
-	i int
-}
-
-func (r *bodyReader) Read(p []byte) (int, error) {
-	if r.i >= len(r.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.i:])
-	r.i += n
-	return n, nil
-}
-
-func (r *bodyReader) Close() error { return nil }
 
 // finish ends a round trip: the connection goes back to the pool when the
 // answer was complete, nothing follows it and the context did not end.
