@@ -316,3 +316,27 @@ func BenchmarkBudgetWorstCase(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInstantiate prices one new warm instance of the built-in module
+// (its memory made and grown, data applied, the Go runtime's _initialize,
+// the ABI check): what a pool pays when it grows under a burst, and a start
+// once its compile is done. The compile is shared by every Load of the
+// same bytes while one is open (compiled.go), so the loop pays none.
+func BenchmarkInstantiate(b *testing.B) {
+	e := benchEngine(b)
+	bin := hosttest.Guest(b, "plugins/builtin")
+	opts := engine.LoadOptions{Min: 1, Max: 1, Trusted: true, Builtin: true}
+	keep, err := e.Load(context.Background(), "builtin", "1", bin, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer keep.Close(context.Background())
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := e.Load(context.Background(), "builtin", "1", bin, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Close(context.Background())
+	}
+}

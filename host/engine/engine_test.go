@@ -443,3 +443,40 @@ type countingReader struct {
 }
 
 func (c *countingReader) Read(p []byte) (int, error) { c.n++; return c.r.Read(p) }
+
+// TestEngineCloseDuringCall: closing the engine while a call runs (a
+// shutdown whose drain timed out) lets the call finish on its memory: the
+// guest's memory lives in its own mapping (linmem.go), and unmapping it
+// under a running guest would crash the process, not fail the call.
+func TestEngineCloseDuringCall(t *testing.T) {
+	for _, trusted := range []bool{false, true} {
+		t.Run(map[bool]string{false: "guarded", true: "trusted"}[trusted], func(t *testing.T) {
+			e := newEngine(t)
+			m, err := e.Load(context.Background(), "probe", "1.0.0", hosttest.Probe(t), engine.LoadOptions{Min: 1, Max: 1, Trusted: trusted})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := m.NewPlan(m.Attach("probe", []byte(`"sleep-ms:300"`)), m.Attach("probe", []byte(`"req-header:X-After=1"`)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			ex := newExchange()
+			go func() {
+				_, err := m.Call(ex, engine.PhaseRequest, p, relaxed)
+				done <- err
+			}()
+			time.Sleep(100 * time.Millisecond)
+			e.Close(context.Background())
+			select {
+			case err := <-done:
+				// The call either finished (trusted: nothing stops it) or
+				// was stopped because its instance was closed; either way
+				// the process is still here.
+				t.Logf("call after the engine closed under it: err=%v X-After=%q", err, ex.ReqHeader.Get("X-After"))
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call never returned")
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/gatehouse/gatehouse/abi"
@@ -22,6 +23,7 @@ func abiMinor() int { return abi.Minor }
 type instance struct {
 	m      *Module
 	mod    api.Module
+	mem    *guestMemory // nil: wazero's own memory (linmem.go)
 	onReq  api.Function
 	onResp api.Function
 	marker api.Function
@@ -55,12 +57,19 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	// Instantiation runs _initialize: under the init deadline (guarded
 	// modules are stopped at it; the trusted runtime has no loop checks).
 	ictx, cancel := context.WithTimeout(ctx, m.e.opts.InitDeadline)
+	alloc, mem := memoryAllocator()
+	if alloc != nil {
+		ictx = experimental.WithMemoryAllocator(ictx, alloc)
+	}
 	mod, err := m.rt.InstantiateModule(ictx, m.cm, cfg)
 	cancel()
+	if mem != nil {
+		mem.m.leave() // unmaps it if instantiation failed (wazero closed the module)
+	}
 	if err != nil {
 		return nil, m.initErr(err)
 	}
-	inst := &instance{m: m, mod: mod,
+	inst := &instance{m: m, mod: mod, mem: mem.get(),
 		onReq:  mod.ExportedFunction(abi.ExportOnRequest),
 		onResp: mod.ExportedFunction(abi.ExportOnResponse),
 		marker: mod.ExportedFunction(abi.ExportVersion),
@@ -97,7 +106,12 @@ func (inst *instance) abiMinor(ctx context.Context) (int32, error) {
 	inst.stack[0] = 0
 	ctx, cancel := context.WithTimeout(ctx, inst.m.e.opts.InitDeadline)
 	defer cancel()
-	if err := inst.marker.CallWithStack(ctx, inst.stack[:]); err != nil {
+	if !inst.mem.enter() {
+		return 0, errInstanceClosed
+	}
+	err := inst.marker.CallWithStack(ctx, inst.stack[:])
+	inst.mem.leave()
+	if err != nil {
 		return 0, err
 	}
 	return int32(uint32(inst.stack[0])), nil
@@ -241,7 +255,10 @@ func (m *Module) CallTimed(ex *Exchange, phase Phase, p *Plan, o CallOptions) (i
 	ex.ClearFillWait() // a fill wait is asked for by, and taken after, one call
 	inst.stack[0], inst.stack[1] = uint64(h), uint64(p.ID)
 	var callErr error
-	if m.trusted {
+	entered := inst.mem.enter()
+	if !entered {
+		callErr = errInstanceClosed
+	} else if m.trusted {
 		// No loop checks: closing the instance mid-call could not stop it,
 		// so there is no watchdog; an overrun is only logged below.
 		callErr = fn.CallWithStack(context.Background(), inst.stack[:])
@@ -253,6 +270,9 @@ func (m *Module) CallTimed(ex *Exchange, phase Phase, p *Plan, o CallOptions) (i
 		inst.cctx.arm(h, clockBase.Add(start+o.Deadline))
 		callErr = fn.CallWithStack(inst.cctx, inst.stack[:])
 		inst.cctx.disarm()
+	}
+	if entered {
+		inst.mem.leave()
 	}
 	end := time.Since(clockBase)
 	if m.trusted && callErr == nil {

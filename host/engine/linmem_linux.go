@@ -1,0 +1,36 @@
+//go:build linux
+
+package engine
+
+import "syscall"
+
+const mmapMemory = true
+
+// newGuestMemory reserves maxBytes of address space, inaccessible until
+// committed. Nil when there is nothing to reserve or the kernel refuses.
+func newGuestMemory(maxBytes uint64) *guestMemory {
+	if maxBytes == 0 || maxBytes > 1<<32 {
+		return nil
+	}
+	res, err := syscall.Mmap(-1, 0, int(maxBytes), syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+	if err != nil {
+		return nil
+	}
+	m := &guestMemory{res: res}
+	m.state.Store(memBusy) // instantiation runs _initialize on it: newInstance leaves
+	return m
+}
+
+// commit makes b (page-aligned at its start: a multiple of the wasm page
+// from the reservation's start) readable and writable. Fresh pages read
+// zero, as memory.grow requires.
+func commit(b []byte) error {
+	return syscall.Mprotect(b, syscall.PROT_READ|syscall.PROT_WRITE)
+}
+
+func (m *guestMemory) unmap() {
+	if m.res != nil {
+		_ = syscall.Munmap(m.res)
+		m.res = nil
+	}
+}

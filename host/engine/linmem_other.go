@@ -1,0 +1,11 @@
+//go:build !linux
+
+package engine
+
+const mmapMemory = false
+
+func newGuestMemory(uint64) *guestMemory { return nil }
+
+func commit([]byte) error { return nil }
+
+func (m *guestMemory) unmap() {}
