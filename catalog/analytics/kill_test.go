@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -82,6 +83,27 @@ func TestKillLossWindow(t *testing.T) {
 	// The rollups are committed with the raw rows.
 	if n := countRows(t, path, "rollup_minute", ""); n == 0 && rows > 0 {
 		t.Error("no rollups")
+	}
+	if s := levelSums(t, path); s[0] != s[1] {
+		t.Errorf("requests/minute/hour/day calls after the kill %v: the minute rollups differ from the rows", s)
+	}
+	// An open after the kill's minute moves up the minutes the kill left
+	// pending: every level then counts every row, once. (An open within
+	// it keeps them pending, and a query reads them from the minutes.)
+	later := time.Now().Add(2 * time.Minute)
+	w, err := openWriterClock(WriterOptions{Path: path, RetentionDays: 100000}, time.Hour, func() time.Time { return later })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := w.Query(context.Background(), Query{From: later.Add(-time.Hour), To: later})
+	if err != nil || len(rs) != 1 || rs[0].Calls != rows {
+		t.Errorf("query after reopening: %+v %v; want %d calls", rs, err, rows)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := levelSums(t, path); s != [4]int64{rows, rows, rows, rows} {
+		t.Errorf("requests/minute/hour/day calls after reopening %v; want %d everywhere", s, rows)
 	}
 }
 

@@ -27,7 +27,9 @@ type span struct {
 // whole days from the day rollups, whole hours at the edges from the hour
 // rollups, and the remaining minutes from the minute rollups. A query
 // bucketed by minute (hour) reads nothing coarser than minutes (hours).
-func plan(from, to time.Time, bucket string) []span {
+// The minutes from mark on are read from the minute rollups only: the
+// hour and day rows do not have them yet (rollup_mark).
+func plan(from, to time.Time, bucket string, mark int64) []span {
 	f := floorDiv(from.Unix(), 60) * 60
 	// Minutes starting before To: rounded up to the second, so a minute that
 	// starts within To's second (12:00:00 for To = 12:00:00.4) counts.
@@ -42,7 +44,13 @@ func plan(from, to time.Time, bucket string) []span {
 	case "hour":
 		top = 1
 	}
-	return planLevel(f, t, top)
+	if top == 0 || t <= mark {
+		return planLevel(f, t, top)
+	}
+	if f >= mark {
+		return planLevel(f, t, 0)
+	}
+	return append(planLevel(f, mark, top), planLevel(mark, t, 0)...)
 }
 
 func planLevel(f, t int64, l int) []span {
@@ -116,7 +124,7 @@ func (w *Writer) Query(ctx context.Context, q Query) ([]Row, error) {
 		if !ok {
 			return fmt.Errorf("analytics: unexpected driver connection %T", dc)
 		}
-		for _, sp := range plan(q.From, q.To, q.Bucket) {
+		for _, sp := range plan(q.From, q.To, q.Bucket, w.markSeen.Load()) {
 			stmt := "SELECT " + strings.Join(cols, ", ") + " FROM " + sp.table + " WHERE bucket >= ? AND bucket < ?"
 			for _, c := range where {
 				stmt += " AND " + c

@@ -154,6 +154,12 @@ type Writer struct {
 	stmts, commits atomic.Int64
 	// tid is the writer's own thread (Linux), once it has one.
 	tid atomic.Int64
+
+	// mark: the hour and day rollups hold every minute before it (unix
+	// seconds; see rollup_mark). Owned by the writer goroutine; markSeen
+	// is its committed value for queries.
+	mark     int64
+	markSeen atomic.Int64
 }
 
 // OpenWriter opens (creating if needed) the log database and starts the
@@ -163,6 +169,12 @@ func OpenWriter(o WriterOptions) (*Writer, error) {
 }
 
 func openWriter(o WriterOptions, pruneEvery time.Duration) (*Writer, error) {
+	return openWriterClock(o, pruneEvery, time.Now)
+}
+
+// openWriterClock is openWriter with the clock of its minutes (the mark,
+// pruning, a query's defaults); records carry their own times.
+func openWriterClock(o WriterOptions, pruneEvery time.Duration, now func() time.Time) (*Writer, error) {
 	if o.Path == "" || o.Path == ":memory:" {
 		return nil, errors.New("analytics: a database file path is required")
 	}
@@ -198,11 +210,116 @@ func openWriter(o WriterOptions, pruneEvery time.Duration) (*Writer, error) {
 		done:       make(chan struct{}),
 		pruneReq:   make(chan struct{}, 1),
 		pruneEvery: pruneEvery,
-		now:        time.Now,
+		now:        now,
 		taken:      int64(time.Since(clockBase)),
+	}
+	if err := w.recoverMark(); err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("analytics: %s: bringing the hour and day rollups up to date: %w", o.Path, err)
 	}
 	go w.run()
 	return w, nil
+}
+
+// recoverMark reads the mark and brings the hour and day rollups up to
+// the current minute, in one transaction with the new mark: the minutes
+// from the old mark that have passed — left in the minute rollups only by
+// the writer's last stop — go up; those of the current minute (or later)
+// stay pending, their figures loaded into wb.pend, as if this writer had
+// written them. So no minute row is ever moved up twice, whatever stops.
+// A database without a mark gets one: the current minute for a new one;
+// for one written by a version that updated every level per batch (its
+// hour and day rows already count its minutes), the minute after its last
+// minute row.
+func (w *Writer) recoverMark() error {
+	ctx := context.Background()
+	tx, err := w.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := floorDiv(w.now().Unix(), 60) * 60
+	var old int64
+	pend := map[rollupKey]agg{}
+	coarse := [len(levels)]map[rollupKey]*agg{nil, {}, {}}
+	switch err := tx.QueryRowContext(ctx, `SELECT minute FROM rollup_mark WHERE id = 1`).Scan(&old); {
+	case errors.Is(err, sql.ErrNoRows):
+		var last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT max(bucket) FROM rollup_minute`).Scan(&last); err != nil {
+			return err
+		}
+		old = now
+		if last.Valid && last.Int64+60 > now {
+			old = last.Int64 + 60
+		}
+	case err != nil:
+		return err
+	default:
+		rows, err := tx.QueryContext(ctx, `SELECT bucket, api, operation, product, subscription, user, data FROM rollup_minute WHERE bucket >= ?`, old)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k rollupKey
+			var data []byte
+			if err := rows.Scan(&k.bucket, &k.api, &k.operation, &k.product, &k.subscription, &k.user, &data); err != nil {
+				rows.Close()
+				return err
+			}
+			var m agg
+			if err := m.decodeAdd(data); err != nil {
+				rows.Close()
+				return err
+			}
+			if k.bucket >= max(old, now) {
+				pend[k] = m // still pending: this writer moves it up
+				continue
+			}
+			for l := 1; l < len(levels); l++ {
+				ck := k
+				ck.bucket = floorDiv(k.bucket, levels[l].size) * levels[l].size
+				a := coarse[l][ck]
+				if a == nil {
+					a = &agg{}
+					coarse[l][ck] = a
+				}
+				a.merge(&m)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	for l := 1; l < len(levels); l++ {
+		for k, a := range coarse[l] {
+			var data []byte
+			err := tx.QueryRowContext(ctx, selectRollup(levels[l].table), k.bucket, k.api, k.operation, k.product, k.subscription, k.user).Scan(&data)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err == nil {
+				if err := a.decodeAdd(data); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, upsertRollupsPrefix(levels[l].table)+" VALUES (?, ?, ?, ?, ?, ?, ?)"+upsertRollupsSuffix,
+				k.bucket, k.api, k.operation, k.product, k.subscription, k.user, a.encode(nil)); err != nil {
+				return err
+			}
+		}
+	}
+	mark := max(old, now)
+	if _, err := tx.ExecContext(ctx, setMark, mark); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	w.mark = mark
+	w.markSeen.Store(mark)
+	w.wb.pend = pend
+	return nil
 }
 
 func dsn(path string) string {
@@ -295,6 +412,14 @@ CREATE TABLE IF NOT EXISTS rollup_day (
 	data BLOB NOT NULL,
 	PRIMARY KEY (bucket, api, operation, product, subscription, user)
 ) WITHOUT ROWID;
+-- The hour and day rollups hold every minute before rollup_mark.minute
+-- (unix seconds) and nothing of the minutes from it on, which only the
+-- minute rollups hold until the writer moves them up (once a minute; at
+-- open, for those a stop left behind).
+CREATE TABLE IF NOT EXISTS rollup_mark (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	minute INTEGER NOT NULL
+);
 `
 
 // upsertRollup adds one row's figures to a rollup row in SQL
@@ -425,6 +550,7 @@ func (w *Writer) run() {
 			w.wakeups.Add(1)
 			take()
 			flush()
+			w.movePending()
 			// Prune in small transactions between batches, and only while
 			// the queue is short, so that writes never wait for long.
 			deadline := time.Now().Add(w.o.FlushInterval / 2)
@@ -515,6 +641,9 @@ func (w *Writer) flush(batch []queued) {
 			wb.rollups[l] = map[rollupKey]*agg{}
 		}
 	}
+	if wb.pend == nil {
+		wb.pend = map[rollupKey]agg{}
+	}
 	// Records into the minute rollups, then minutes into the coarser
 	// levels (one map access per record instead of one per level).
 	// Consecutive records mostly share their key (one API's traffic): the
@@ -535,27 +664,63 @@ func (w *Writer) flush(batch []queued) {
 		}
 		a.add(r)
 	}
+	// The hour and day rows are written once a minute, not per batch
+	// (RATIONALE.md "Hour and day rollups once a minute"): they hold the
+	// minutes before the mark; a batch's minutes from the mark on wait in
+	// wb.pend (their minute rows are written now) until the clock passes
+	// them. Minutes before the new mark go up in this transaction: the
+	// pending ones the clock has passed, and a batch's late records.
+	newMark := w.mark
+	if c := floorDiv(w.now().Unix(), 60) * 60; c > newMark {
+		newMark = c
+	}
+	// The batch's figures of the minutes that stay pending, copied now:
+	// writing the minute rows adds their committed figures to minutes.
+	if wb.pendNew == nil {
+		wb.pendNew = map[rollupKey]agg{}
+	}
 	for k, m := range minutes {
-		for l := 1; l < len(levels); l++ {
-			ck := k
-			ck.bucket = floorDiv(k.bucket, levels[l].size) * levels[l].size
-			a := wb.rollups[l][ck]
-			if a == nil {
-				a = wb.newAgg()
-				wb.rollups[l][ck] = a
-			}
-			a.merge(m)
+		if k.bucket < newMark {
+			wb.mergeCoarse(k, m)
+		} else {
+			wb.pendNew[k] = *m
 		}
 	}
+	for k := range wb.pend {
+		if k.bucket < newMark {
+			p := wb.pend[k]
+			wb.mergeCoarse(k, &p)
+		}
+	}
+	wb.mark = newMark
+	wb.markChanged = newMark != w.mark
 	t0 := time.Now()
 	err := w.writeBatch(batch)
 	if d := int64(time.Since(t0)); d > w.maxWrite.Load() {
 		w.maxWrite.Store(d)
 	}
+	if err == nil {
+		for k, m := range wb.pendNew {
+			p := wb.pend[k]
+			p.merge(&m)
+			wb.pend[k] = p
+		}
+		for k := range wb.pend {
+			if k.bucket < newMark {
+				delete(wb.pend, k)
+			}
+		}
+		w.mark = newMark
+		w.markSeen.Store(newMark)
+	}
+	clear(wb.pendNew)
 	wb.reset()
 	if err != nil {
 		w.dropped.Add(int64(len(batch)))
 		w.log.Error("analytics: writing a batch of the request log failed; records dropped", "records", len(batch), "err", err)
+		return
+	}
+	if len(batch) == 0 {
 		return
 	}
 	w.written.Add(int64(len(batch)))
@@ -567,6 +732,30 @@ func (w *Writer) flush(batch []queued) {
 	if lat := now - oldest; lat > w.maxLatency.Load() {
 		w.maxLatency.Store(lat)
 	}
+}
+
+// mergeCoarse adds the figures of the minute row k to the batch's hour and
+// day rows.
+func (wb *writeBuf) mergeCoarse(k rollupKey, m *agg) {
+	for l := 1; l < len(levels); l++ {
+		ck := k
+		ck.bucket = floorDiv(k.bucket, levels[l].size) * levels[l].size
+		a := wb.rollups[l][ck]
+		if a == nil {
+			a = wb.newAgg()
+			wb.rollups[l][ck] = a
+		}
+		a.merge(m)
+	}
+}
+
+// movePending writes the pending minutes the clock has passed into the
+// hour and day rows when no batch comes to carry them (an idle tick).
+func (w *Writer) movePending() {
+	if len(w.wb.pend) == 0 || floorDiv(w.now().Unix(), 60)*60 <= w.mark {
+		return
+	}
+	w.flush(nil)
 }
 
 func floorDiv(a, b int64) int64 {
@@ -636,6 +825,8 @@ func upsertRollupsPrefix(table string) string {
 // writeBuf.known), so a conflicting row is simply overwritten.
 const upsertRollupsSuffix = ` ON CONFLICT (bucket, api, operation, product, subscription, user) DO UPDATE SET data = excluded.data`
 
+const setMark = `INSERT INTO rollup_mark (id, minute) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET minute = excluded.minute`
+
 func selectRollup(table string) string {
 	return `SELECT data FROM ` + table + ` WHERE bucket = ? AND api = ? AND operation = ? AND product = ? AND subscription = ? AND user = ?`
 }
@@ -656,6 +847,15 @@ type writeBuf struct {
 	// or merging in SQL; next is filled during a batch and swapped in on
 	// commit. Dropped on any failure and whenever pruning deletes rows.
 	known, next [len(levels)]map[rollupKey]agg
+
+	// pend holds the figures of the minutes from the mark on, by minute
+	// row, that the hour and day rows do not have yet (the minute rows
+	// do). mark is the mark the transaction being written moves to
+	// (written in it if markChanged); wrote says which levels it wrote.
+	pend, pendNew map[rollupKey]agg
+	mark          int64
+	markChanged   bool
+	wrote         [len(levels)]bool
 
 	// The raw-row insert's arguments, built once (see rowArgs): each
 	// int64 or text argument is an interface whose data point into ints
@@ -881,7 +1081,12 @@ func (w *Writer) writeBatch(batch []queued) error {
 			wb.forget()
 			return err
 		}
-		if err := w.writeRows(ctx, batch); err != nil {
+		err = w.writeRows(ctx, batch)
+		if err == nil && wb.markChanged {
+			w.stmts.Add(1)
+			_, err = c.ExecContext(ctx, setMark, []driver.NamedValue{{Ordinal: 1, Value: wb.mark}})
+		}
+		if err != nil {
 			tx.Rollback()
 			wb.forget()
 			return err
@@ -892,6 +1097,9 @@ func (w *Writer) writeBatch(batch []queued) error {
 		}
 		w.commits.Add(1)
 		for l := range wb.known {
+			if !wb.wrote[l] {
+				continue // its cached figures are still those committed
+			}
 			wb.known[l], wb.next[l] = wb.next[l], wb.known[l]
 			clear(wb.next[l])
 		}
@@ -949,6 +1157,9 @@ func (w *Writer) writeRows(ctx context.Context, batch []queued) error {
 	}
 	for l, lv := range levels {
 		m := wb.rollups[l]
+		if wb.wrote[l] = len(m) > 0; !wb.wrote[l] {
+			continue
+		}
 		if wb.known[l] == nil {
 			wb.known[l], wb.next[l] = map[rollupKey]agg{}, map[rollupKey]agg{}
 		}

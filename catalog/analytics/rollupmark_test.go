@@ -1,0 +1,245 @@
+package analytics
+
+import (
+	"context"
+	"database/sql"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// sumCalls is the calls of every row of a rollup table.
+func sumCalls(t testing.TB, path, table string) int64 {
+	t.Helper()
+	db, err := sql.Open(driverName, dsn(path)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT data FROM " + table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var a agg
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.decodeAdd(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return a.calls
+}
+
+// levelSums is the calls of the requests, minute, hour and day tables.
+func levelSums(t testing.TB, path string) [4]int64 {
+	t.Helper()
+	return [4]int64{countRows(t, path, "requests", ""), sumCalls(t, path, "rollup_minute"), sumCalls(t, path, "rollup_hour"), sumCalls(t, path, "rollup_day")}
+}
+
+// testClock is a settable clock for the writer's minutes.
+type testClock struct{ ns atomic.Int64 }
+
+func (c *testClock) now() time.Time  { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *testClock) set(t time.Time) { c.ns.Store(t.UnixNano()) }
+func waitWritten(t *testing.T, w *Writer, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); w.Stats().Written < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records written", w.Stats().Written, n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestHourDayRollupsOncePerMinute: a minute's records go up into the hour
+// and day rollups once the clock has passed the minute, not with every
+// batch; queries see them all along (from the minute rows); late records
+// go up with their batch; a stop leaves the pending minutes in the minute
+// rows only, and the next open moves them up exactly once.
+func TestHourDayRollupsOncePerMinute(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "logs.db")
+	clk := &testClock{}
+	t0 := time.Date(2026, 3, 1, 10, 0, 10, 0, time.UTC)
+	clk.set(t0)
+	open := func() *Writer {
+		w, err := openWriterClock(WriterOptions{Path: path, BatchSize: 64, FlushInterval: 5 * time.Millisecond, RetentionDays: 100000}, time.Hour, clk.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	w := open()
+	if got, want := w.markSeen.Load(), t0.Truncate(time.Minute).Unix(); got != want {
+		t.Fatalf("a new database's mark is %d, want the current minute %d", got, want)
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	logN := func(n int, at time.Time, from int) {
+		for i := range n {
+			r := genRecord(rng, at.Add(time.Duration(i)*time.Millisecond), from+i)
+			r.Subscription = "sub-" + strconv.Itoa(i%50)
+			if !w.Log(&r) {
+				t.Fatal("dropped")
+			}
+		}
+	}
+	total := func(from, to time.Time, bucket string) int64 {
+		t.Helper()
+		rows, err := w.Query(context.Background(), Query{From: from, To: to, Bucket: bucket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, r := range rows {
+			n += r.Calls
+		}
+		return n
+	}
+
+	// 10:01, the mark's minute: 500 records in several batches.
+	clk.set(t0.Add(time.Minute))
+	min1 := time.Date(2026, 3, 1, 10, 1, 0, 0, time.UTC)
+	logN(300, min1, 0)
+	waitWritten(t, w, 300)
+	logN(200, min1.Add(20*time.Second), 300)
+	waitWritten(t, w, 500)
+	if s := levelSums(t, path); s != [4]int64{500, 500, 0, 0} {
+		t.Fatalf("requests/minute/hour/day calls %v; want the hour and day rows untouched while the minute lasts", s)
+	}
+	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, b := range []string{"", "minute", "hour", "day"} {
+		if n := total(day, day.Add(48*time.Hour), b); n != 500 {
+			t.Errorf("query bucketed by %q over two days sees %d calls, want 500", b, n)
+		}
+	}
+
+	// The clock passes the minute: the next tick moves it up.
+	clk.set(t0.Add(2 * time.Minute))
+	for deadline := time.Now().Add(10 * time.Second); sumCalls(t, path, "rollup_hour") < 500; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the passed minute was not moved up: %v", levelSums(t, path))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := levelSums(t, path); s != [4]int64{500, 500, 500, 500} {
+		t.Fatalf("after the minute: %v", s)
+	}
+	// A late record (a minute before the mark) goes up with its batch.
+	logN(1, min1.Add(30*time.Second), 500)
+	waitWritten(t, w, 501)
+	if s := levelSums(t, path); s != [4]int64{501, 501, 501, 501} {
+		t.Fatalf("after a late record: %v", s)
+	}
+	// Records of 10:02 pending at a stop stay in the minute rows only…
+	min2 := min1.Add(time.Minute)
+	logN(40, min2.Add(10*time.Second), 501)
+	waitWritten(t, w, 541)
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := levelSums(t, path); s != [4]int64{541, 541, 501, 501} {
+		t.Fatalf("after a stop: %v", s)
+	}
+	// …and stay pending when the writer opens again within their minute
+	// (queries still see them)…
+	clk.set(t0.Add(2*time.Minute + 20*time.Second))
+	w = open()
+	if s := levelSums(t, path); s != [4]int64{541, 541, 501, 501} {
+		t.Fatalf("after reopening within the minute: %v", s)
+	}
+	if n := total(day, day.Add(48*time.Hour), "hour"); n != 541 {
+		t.Errorf("query after reopening: %d calls", n)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// …and go up, once, when it opens after it.
+	for range 2 {
+		clk.set(t0.Add(3*time.Minute + 5*time.Second))
+		w = open()
+		if s := levelSums(t, path); s != [4]int64{541, 541, 541, 541} {
+			t.Fatalf("after reopening after the minute: %v", s)
+		}
+		if n := total(day, day.Add(48*time.Hour), "hour"); n != 541 {
+			t.Errorf("query after reopening: %d calls", n)
+		}
+		if err := w.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRollupMarkUpgrade: a database written by a version without the mark
+// (its hour and day rows already count every minute row) gets a mark past
+// its last minute row, so nothing is counted twice, and what comes next
+// goes up as usual.
+func TestRollupMarkUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "logs.db")
+	clk := &testClock{}
+	t0 := time.Date(2026, 3, 1, 10, 0, 10, 0, time.UTC)
+	clk.set(t0)
+	open := func() *Writer {
+		w, err := openWriterClock(WriterOptions{Path: path, FlushInterval: 5 * time.Millisecond, RetentionDays: 100000}, time.Hour, clk.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	w := open()
+	rng := rand.New(rand.NewPCG(31, 32))
+	for i := range 100 {
+		r := genRecord(rng, t0.Add(time.Duration(i)*time.Millisecond), i)
+		w.Log(&r)
+	}
+	waitWritten(t, w, 100)
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	clk.set(t0.Add(time.Minute)) // moves 10:00 up
+	w = open()
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// As the previous version left it: every level complete, no mark.
+	db, err := sql.Open(driverName, dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DROP TABLE rollup_mark`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s := levelSums(t, path); s != [4]int64{100, 100, 100, 100} {
+		t.Fatalf("before the upgrade: %v", s)
+	}
+	clk.set(t0.Add(5 * time.Second)) // within the minute of its last rows
+	w = open()
+	if s := levelSums(t, path); s != [4]int64{100, 100, 100, 100} {
+		t.Fatalf("after opening the old database: %v (counted twice?)", s)
+	}
+	for i := range 10 {
+		r := genRecord(rng, t0.Add(20*time.Second), 100+i)
+		w.Log(&r)
+	}
+	waitWritten(t, w, 10)
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	clk.set(t0.Add(3 * time.Minute))
+	w = open()
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := levelSums(t, path); s != [4]int64{110, 110, 110, 110} {
+		t.Fatalf("after more records and a later open: %v", s)
+	}
+}
