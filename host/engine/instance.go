@@ -99,6 +99,13 @@ func (inst *instance) close(ctx context.Context) {
 	}
 	inst.m.e.freeSlot(inst.slot)
 	_ = inst.mod.Close(ctx)
+	// Unmapped here too: wazero skips freeing the resources of a module
+	// its deadline watcher closed when the call then trapped (it frees
+	// them only on a normal return). Free is idempotent, and deferred if
+	// a call still runs; a call on a freed memory is refused (enter).
+	if inst.mem != nil {
+		inst.mem.Free()
+	}
 	inst.m.e.liveInstances.Add(-1)
 }
 

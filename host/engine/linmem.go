@@ -36,6 +36,9 @@ const (
 	memFreed                    // unmapped
 )
 
+// mappedMemories counts the guest memories mapped now (tests: none leaks).
+var mappedMemories atomic.Int64
+
 // guestMemory is one instance's linear memory in its own mapping.
 type guestMemory struct {
 	res       []byte // the whole reservation: [0, committed) read-write, the rest PROT_NONE

@@ -16,6 +16,7 @@ func newGuestMemory(maxBytes uint64) *guestMemory {
 	if err != nil {
 		return nil
 	}
+	mappedMemories.Add(1)
 	m := &guestMemory{res: res}
 	m.state.Store(memBusy) // instantiation runs _initialize on it: newInstance leaves
 	return m
@@ -32,5 +33,6 @@ func (m *guestMemory) unmap() {
 	if m.res != nil {
 		_ = syscall.Munmap(m.res)
 		m.res = nil
+		mappedMemories.Add(-1)
 	}
 }
