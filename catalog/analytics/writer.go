@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -80,18 +79,8 @@ type WriterOptions struct {
 	BatchSize     int           // rows per transaction, default 4096
 	FlushInterval time.Duration // default 250ms: the loss window on kill -9 is FlushInterval + one batch commit
 	RetentionDays int           // default 30; rows older are pruned in chunks of PruneChunk rows
-	// Nice is the writer thread's nice value (Linux; default
-	// DefaultWriterNice; negative: the process's own). The writer's
-	// commits and checkpoints then give way to request handling on a
-	// busy core instead of holding it for milliseconds; at rest they run
-	// at full speed. RATIONALE.md "The request log's writer at a lower
-	// priority".
-	Nice   int
-	Logger *slog.Logger
+	Logger        *slog.Logger
 }
-
-// DefaultWriterNice is the writer thread's default nice value.
-const DefaultWriterNice = 10
 
 // WriterStats are the Writer's counters.
 type WriterStats struct {
@@ -152,9 +141,6 @@ type Writer struct {
 	// (inserts, rollup reads and upserts; not BEGIN/COMMIT), commits the
 	// batches' transactions committed.
 	stmts, commits atomic.Int64
-	// tid is the writer's own thread (Linux), once it has one.
-	tid atomic.Int64
-
 	// mark: the hour and day rollups hold every minute before it (unix
 	// seconds; see rollup_mark). Owned by the writer goroutine; markSeen
 	// is its committed value for queries.
@@ -180,9 +166,6 @@ func openWriterClock(o WriterOptions, pruneEvery time.Duration, now func() time.
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize
-	}
-	if o.Nice == 0 {
-		o.Nice = DefaultWriterNice
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = DefaultBatchSize
@@ -484,33 +467,9 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 }
 
-// lockOwnThread locks the calling goroutine to its OS thread if that is not
-// the process's main thread, moving it a few times to get another one.
-func lockOwnThread() bool {
-	for range 20 {
-		runtime.LockOSThread()
-		if gettid() != os.Getpid() {
-			return true
-		}
-		runtime.UnlockOSThread()
-		time.Sleep(time.Millisecond) // resumed by whichever thread is free
-	}
-	return false
-}
-
 // run is the writer goroutine.
 func (w *Writer) run() {
 	defer close(w.done)
-	// The writer keeps its own thread for life, at a lower priority. The
-	// goroutine never unlocks it: when it returns, Go ends the thread
-	// instead of giving a niced thread back to other goroutines.
-	// Never the main thread: its nice is what ps shows for the process.
-	if w.o.Nice > 0 && niceSupported && lockOwnThread() {
-		w.tid.Store(int64(gettid()))
-		if err := setThreadNice(w.o.Nice); err != nil {
-			w.log.Warn("analytics: the writer's thread keeps the process's priority", "err", err)
-		}
-	}
 	batch := make([]queued, 0, w.o.BatchSize)
 	flush := func() {
 		if len(batch) > 0 {

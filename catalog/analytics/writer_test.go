@@ -1,20 +1,15 @@
 package analytics
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -636,57 +631,5 @@ func TestQueryEndWithinAMinutesFirstSecond(t *testing.T) {
 	}
 	if len(rows) != 1 || rows[0].Calls != 1 {
 		t.Fatalf("rows = %+v, want the one call", rows)
-	}
-}
-
-// TestWriterThreadNiced: the writer runs on a thread of its own at the
-// lower priority, and the rest of the process keeps its own.
-func TestWriterThreadNiced(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("thread priorities are Linux only")
-	}
-	nice := func(tid string) int {
-		b, err := os.ReadFile("/proc/self/task/" + tid + "/stat")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// after "(comm)": state is field 3, nice field 19
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-		n, err := strconv.Atoi(f[16])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	self := nice(strconv.Itoa(os.Getpid()))
-	for _, c := range []struct{ opt, want int }{{0, max(self, DefaultWriterNice)}, {15, max(self, 15)}, {-1, self}} {
-		w, err := OpenWriter(WriterOptions{Path: filepath.Join(t.TempDir(), "logs.db"), Nice: c.opt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := Record{API: "a", Status: 200}
-		w.Log(&rec)
-		for deadline := time.Now().Add(10 * time.Second); w.Stats().Written < 1 && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if w.Stats().Written < 1 {
-			t.Fatal("the record was not written")
-		}
-		tid := w.tid.Load()
-		if c.opt < 0 {
-			if tid != 0 {
-				t.Errorf("Nice %d: the writer locked a thread of its own", c.opt)
-			}
-		} else if tid == 0 {
-			t.Errorf("Nice %d: the writer has no thread of its own", c.opt)
-		} else if got := nice(strconv.FormatInt(tid, 10)); got != c.want {
-			t.Errorf("Nice %d: writer thread nice %d, want %d", c.opt, got, c.want)
-		}
-		if got := nice(strconv.Itoa(os.Getpid())); got != self {
-			t.Errorf("the main thread's nice went %d → %d", self, got)
-		}
-		if err := w.Close(context.Background()); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
