@@ -26,7 +26,11 @@ func TestLogDoesNotWakeWriterPerRecord(t *testing.T) {
 		}
 		time.Sleep(20 * time.Microsecond)
 	}
-	// Kicks at most once per batch's worth; the ticker (an hour) never fires.
+	// Kicks about once per batch's worth; the ticker (an hour) never fires.
+	// A kick sent while the writer is still writing the previous batch
+	// waits in the channel and wakes it once more (this test failed 1–3
+	// times in 20 on main with the bound n/batch+1), so up to two per
+	// batch are allowed: a wake per record would be 1200.
 	deadline := time.Now().Add(10 * time.Second)
 	for w.Stats().Written < n/batch*batch && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -34,8 +38,8 @@ func TestLogDoesNotWakeWriterPerRecord(t *testing.T) {
 	if got := w.Stats().Written; got < n/batch*batch {
 		t.Fatalf("%d of %d records written before the tick; want every full batch (%d)", got, n, n/batch*batch)
 	}
-	if wk := w.wakeups.Load(); wk > n/batch+1 {
-		t.Errorf("the writer woke %d times for %d records in batches of %d; want ≤ %d", wk, n, batch, n/batch+1)
+	if wk := w.wakeups.Load(); wk > 2*(n/batch)+1 {
+		t.Errorf("the writer woke %d times for %d records in batches of %d; want ≤ %d", wk, n, batch, 2*(n/batch)+1)
 	}
 	closeTest(t, w)
 	if got := countRows(t, path, "requests", ""); got != n {
