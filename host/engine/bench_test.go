@@ -233,6 +233,12 @@ func BenchmarkInstanceRSS(b *testing.B) {
 				b.ReportMetric(float64(after-before)/float64(total-1)/(1<<20), "MiB/instance")
 			}
 			b.ReportMetric(float64(total), "instances")
+			// The guest memory part, exactly (not the process's RSS,
+			// which the Go heap's ups and downs blur).
+			if size, res := e.GuestMemory(); total > 0 {
+				b.ReportMetric(float64(size)/float64(total)/(1<<20), "MiB-linear/instance")
+				b.ReportMetric(float64(res)/float64(total)/(1<<20), "MiB-resident/instance")
+			}
 		})
 	}
 }
@@ -339,4 +345,40 @@ func BenchmarkInstantiate(b *testing.B) {
 		}
 		m.Close(context.Background())
 	}
+}
+
+// BenchmarkBuiltinInstanceMemory reports the linear memory of a warm
+// built-in instance and its resident part (engine.GuestMemory), over a pool
+// of 4 made at load, after one set-header call on each.
+func BenchmarkBuiltinInstanceMemory(b *testing.B) {
+	const n = 4
+	e := benchEngine(b)
+	m, err := e.Load(context.Background(), "builtin", "1", hosttest.Guest(b, "plugins/builtin"), engine.LoadOptions{Min: n, Max: n, Trusted: true, Builtin: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if e.LiveInstances() >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the pool did not fill")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p, err := m.NewPlan(m.Attach("set-header", []byte(`{"name":"X-Bench","value":"1"}`)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		for range n {
+			if _, err := m.Call(benchExchange(), engine.PhaseRequest, p, engine.CallOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	total := e.LiveInstances()
+	size, res := e.GuestMemory()
+	b.ReportMetric(float64(size)/float64(total)/(1<<20), "MiB-linear/instance")
+	b.ReportMetric(float64(res)/float64(total)/(1<<20), "MiB-resident/instance")
 }

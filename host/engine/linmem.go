@@ -44,6 +44,11 @@ type guestMemory struct {
 	res       []byte // the whole reservation: [0, committed) read-write, the rest PROT_NONE
 	committed int
 	state     atomic.Int32
+
+	// For GuestMemory, read from other goroutines: the reservation's
+	// address (fixed) and the committed length (as the guest grows).
+	base uintptr
+	size atomic.Int64
 }
 
 // memoryAllocator returns the allocator for one instantiation and where it
@@ -110,6 +115,7 @@ func (m *guestMemory) Reallocate(size uint64) []byte {
 			return nil
 		}
 		m.committed = n
+		m.size.Store(int64(n))
 	}
 	return m.res[:n:n]
 }
@@ -153,3 +159,31 @@ func (h *heapMemory) Reallocate(size uint64) []byte {
 }
 
 func (h *heapMemory) Free() { h.buf = nil }
+
+// GuestMemory returns the linear memory of the engine's live instances:
+// its size (what the guests have grown to) and how much of it is
+// resident (pages the guests have touched; Linux, from mincore). Where
+// guest memory is wazero's own, resident is the size.
+func (e *Engine) GuestMemory() (size, resident int64) {
+	var vec []byte
+	for _, inst := range *e.slots.Load() {
+		if inst == nil {
+			continue
+		}
+		if m := inst.mem; m != nil {
+			n := m.size.Load()
+			if m.state.Load() >= memFreePending {
+				continue // going or gone
+			}
+			size += n
+			var r int64
+			r, vec = residentBytes(m.base, n, vec)
+			resident += r
+		} else if mem := inst.mod.Memory(); mem != nil {
+			n := int64(mem.Size())
+			size += n
+			resident += n
+		}
+	}
+	return size, resident
+}

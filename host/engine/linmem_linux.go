@@ -2,7 +2,10 @@
 
 package engine
 
-import "syscall"
+import (
+	"syscall"
+	"unsafe"
+)
 
 const mmapMemory = true
 
@@ -17,7 +20,7 @@ func newGuestMemory(maxBytes uint64) *guestMemory {
 		return nil
 	}
 	mappedMemories.Add(1)
-	m := &guestMemory{res: res}
+	m := &guestMemory{res: res, base: uintptr(unsafe.Pointer(unsafe.SliceData(res)))}
 	m.state.Store(memBusy) // instantiation runs _initialize on it: newInstance leaves
 	return m
 }
@@ -35,4 +38,26 @@ func (m *guestMemory) unmap() {
 		m.res = nil
 		mappedMemories.Add(-1)
 	}
+}
+
+// residentBytes counts the resident pages of [base, base+n) with mincore
+// (0 if the range is gone: an instance closed meanwhile).
+func residentBytes(base uintptr, n int64, vec []byte) (int64, []byte) {
+	page := int64(syscall.Getpagesize())
+	pages := int((n + page - 1) / page)
+	if pages == 0 {
+		return 0, vec
+	}
+	if cap(vec) < pages {
+		vec = make([]byte, pages)
+	}
+	vec = vec[:pages]
+	if _, _, e := syscall.Syscall(syscall.SYS_MINCORE, base, uintptr(n), uintptr(unsafe.Pointer(unsafe.SliceData(vec)))); e != 0 {
+		return 0, vec
+	}
+	var r int64
+	for _, b := range vec {
+		r += int64(b & 1)
+	}
+	return r * page, vec
 }

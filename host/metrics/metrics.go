@@ -286,6 +286,8 @@ var (
 	descEngine = map[string]*prometheus.Desc{}
 
 	descLiveInstances = prometheus.NewDesc(namespace+"_engine_live_instances", "Guest instances alive (all modules).", nil, nil)
+	descGuestMem      = prometheus.NewDesc(namespace+"_engine_guest_memory_bytes", "Linear memory of the live guest instances: what the guests have grown it to.", nil, nil)
+	descGuestMemRes   = prometheus.NewDesc(namespace+"_engine_guest_memory_resident_bytes", "Resident part of the live guest instances' linear memory (pages the guests have touched; Linux).", nil, nil)
 	descPool          = prometheus.NewDesc(namespace+"_module_pool_instances", "Instances in a loaded module version's pool, by state (idle or busy).", []string{"module", "version", "state"}, nil)
 	descPoolExhausted = prometheus.NewDesc(namespace+"_module_pool_exhaustions_total", "Policy calls of a loaded module version that found no instance before their queue timeout (each failed closed, 503, whatever the fail mode).", []string{"module", "version"}, nil)
 	descVersion       = prometheus.NewDesc(namespace+"_config_version", "Version of the serving configuration snapshot (catalog version or file stamp).", nil, nil)
@@ -327,7 +329,7 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range descEngine {
 		ch <- d
 	}
-	for _, d := range []*prometheus.Desc{descLiveInstances, descPool, descPoolExhausted, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap, descRetries, descCacheEntries, descCacheBytes} {
+	for _, d := range []*prometheus.Desc{descLiveInstances, descGuestMem, descGuestMemRes, descPool, descPoolExhausted, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap, descRetries, descCacheEntries, descCacheBytes} {
 		ch <- d
 	}
 }
@@ -339,6 +341,9 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descEngine[ec.name], prometheus.CounterValue, float64(ec.get(st)))
 		}
 		ch <- prometheus.MustNewConstMetric(descLiveInstances, prometheus.GaugeValue, float64(st.LiveInstances))
+		size, res := e.GuestMemory()
+		ch <- prometheus.MustNewConstMetric(descGuestMem, prometheus.GaugeValue, float64(size))
+		ch <- prometheus.MustNewConstMetric(descGuestMemRes, prometheus.GaugeValue, float64(res))
 	}
 	if g := c.src.Gateway; g != nil {
 		seen := map[[2]string]bool{}
