@@ -101,6 +101,7 @@ func (s *procSet) startCatalogGateway(ctx context.Context, gatehouse, dir, name 
 		return nil, "", "", err
 	}
 	adminURL := "http://" + admin + "/admin/v1"
+	p.metricsURL = "http://" + admin + "/metrics"
 	if _, err := waitReadyFunc(ctx, p, 15*time.Second, http.StatusOK, func() (int, error) {
 		st, _, err := adminCall(ctx, http.MethodGet, adminURL+"/apis", "", nil)
 		return st, err
@@ -208,4 +209,40 @@ func (s *procSet) startCaddy(dir, backendURL string) (*proc, string, error) {
 		return nil, "", err
 	}
 	return p, "http://" + addr + "/", nil
+}
+
+// guestMemoryPerInstance reads a catalog gateway's metrics (the admin
+// listener's /metrics): its guest instances' resident linear memory and
+// how many there are. ok is false when the gateway does not report them
+// (a build before engine_guest_memory_resident_bytes).
+func guestMemoryPerInstance(ctx context.Context, p *proc) (residentMiB float64, instances int, ok bool) {
+	if p == nil || p.metricsURL == "" {
+		return 0, 0, false
+	}
+	st, body, err := adminCall(ctx, http.MethodGet, p.metricsURL, "", nil)
+	if err != nil || st != http.StatusOK {
+		return 0, 0, false
+	}
+	var res, live float64
+	var haveRes, haveLive bool
+	for _, line := range strings.Split(string(body), "\n") {
+		name, val, found := strings.Cut(line, " ")
+		if !found {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "gatehouse_engine_guest_memory_resident_bytes":
+			res, haveRes = v, true
+		case "gatehouse_engine_live_instances":
+			live, haveLive = v, true
+		}
+	}
+	if !haveRes || !haveLive || live < 1 {
+		return 0, 0, false
+	}
+	return res / live / (1 << 20), int(live), true
 }

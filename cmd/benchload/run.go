@@ -253,6 +253,14 @@ func startAndMeasure(ctx context.Context, procs *procSet, o runOptions, self, tm
 		}
 		rep.RSSKiB[p.name] = kib
 	}
+	for _, t := range rep.Targets {
+		if t.Name != nameGW4 {
+			continue
+		}
+		if mib, n, ok := guestMemoryPerInstance(ctx, t.proc); ok {
+			rep.InstanceMiB, rep.Instances = fnum(mib), n
+		}
+	}
 	return nil
 }
 

@@ -74,8 +74,10 @@ type proc struct {
 	cmd     *exec.Cmd
 	started time.Time // just before exec
 	logPath string
-	done    chan struct{} // closed when the process has exited
-	waitErr error
+	// metricsURL is a catalog gateway's /metrics (admin listener), "" else.
+	metricsURL string
+	done       chan struct{} // closed when the process has exited
+	waitErr    error
 }
 
 // Pid is the process id; with taskset the pinned program keeps taskset's pid
