@@ -243,3 +243,60 @@ func TestRollupMarkUpgrade(t *testing.T) {
 		t.Fatalf("after more records and a later open: %v", s)
 	}
 }
+
+// TestRollupMarkClockSteps: the clock stepping back (NTP) never moves the
+// mark back, and records older than the mark go up with their batch; a
+// step forward moves every pending minute up. Every level counts every
+// row throughout, once everything has passed the mark.
+func TestRollupMarkClockSteps(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "logs.db")
+	clk := &testClock{}
+	t0 := time.Date(2026, 3, 1, 10, 30, 10, 0, time.UTC)
+	clk.set(t0)
+	w, err := openWriterClock(WriterOptions{Path: path, FlushInterval: 5 * time.Millisecond, RetentionDays: 100000}, time.Hour, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	rng := rand.New(rand.NewPCG(41, 42))
+	n := int64(0)
+	logAt := func(at time.Time, k int) {
+		for i := range k {
+			r := genRecord(rng, at.Add(time.Duration(i)*time.Millisecond), int(n)+i)
+			w.Log(&r)
+		}
+		n += int64(k)
+		waitWritten(t, w, n)
+	}
+	logAt(t0, 50) // 10:30, pending
+	mark := w.markSeen.Load()
+	clk.set(t0.Add(-5 * time.Minute)) // a step back
+	logAt(t0.Add(-5*time.Minute), 30) // 10:25: older than the mark, goes up now
+	if got := w.markSeen.Load(); got != mark {
+		t.Fatalf("the mark moved from %d to %d when the clock stepped back", mark, got)
+	}
+	if s := levelSums(t, path); s != [4]int64{80, 80, 30, 30} {
+		t.Fatalf("after the step back: %v", s)
+	}
+	clk.set(t0.Add(3 * time.Hour)) // a step forward: everything pending goes up
+	for deadline := time.Now().Add(10 * time.Second); sumCalls(t, path, "rollup_day") < 80; {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the step forward: %v", levelSums(t, path))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := levelSums(t, path); s != [4]int64{80, 80, 80, 80} {
+		t.Fatalf("after the step forward: %v", s)
+	}
+	rows, err := w.Query(context.Background(), Query{From: t0.Add(-time.Hour), To: t0.Add(4 * time.Hour), Bucket: "hour"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls int64
+	for _, r := range rows {
+		calls += r.Calls
+	}
+	if calls != 80 {
+		t.Fatalf("query: %d calls, want 80", calls)
+	}
+}
