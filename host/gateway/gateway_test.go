@@ -374,7 +374,9 @@ func TestMethodMismatchAndReload(t *testing.T) {
 	cfg2.Modules = cfg.Modules
 	en.src.Set(&cfg2)
 	en.g.Start()
-	deadline := time.Now().Add(2 * time.Second)
+	// Deadlines generous for a loaded machine (make test runs packages
+	// side by side); each wait ends as soon as its condition holds.
+	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		en.do("GET", "/a/x", nil, "")
 		if en.be.last.Load().Header.Get("X-Gen") == "2" {
@@ -383,7 +385,11 @@ func TestMethodMismatchAndReload(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if en.be.last.Load().Header.Get("X-Gen") != "2" {
-		t.Fatal("new config did not reach traffic within 2s")
+		t.Fatal("new config did not reach traffic within 10s")
+	}
+	// The old generation closes once its last request is done.
+	for deadline := time.Now().Add(5 * time.Second); en.g.LiveSnapshots() != 1 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if n := en.g.LiveSnapshots(); n != 1 {
 		t.Errorf("live snapshots = %d; the old generation was not closed", n)
@@ -392,12 +398,17 @@ func TestMethodMismatchAndReload(t *testing.T) {
 	bad := cfg2
 	bad.APIs = []gateway.API{{Name: "a", PathPrefix: "no-slash", Backend: "file:///etc/passwd"}}
 	en.src.Set(&bad)
-	time.Sleep(100 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); en.g.LastError() == nil && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if resp, _ := en.do("GET", "/a/x", nil, ""); resp.StatusCode != 200 {
 		t.Errorf("after a bad config: %d", resp.StatusCode)
 	}
 	if err := en.g.LastError(); err == nil || !strings.Contains(err.Error(), "apis[0].backend") || !strings.Contains(err.Error(), "apis[0].path") {
 		t.Errorf("last error = %v; want field paths", err)
+	}
+	if en.be.last.Load().Header.Get("X-Gen") != "2" {
+		t.Error("after a bad config the last good one does not serve")
 	}
 }
 
