@@ -219,8 +219,10 @@ func TestKill9LosesAtMostOneFlushInterval(t *testing.T) {
 		}
 		last := acks[len(acks)-1]
 		// The increments acknowledged within one flush interval (plus the
-		// time a flush takes to commit) before the kill may be lost.
-		slack := int64(killFlush + 100*time.Millisecond)
+		// time a flush takes to commit) before the kill may be lost. The
+		// commit's allowance is for a loaded machine (make test runs
+		// packages side by side): 100 ms failed there now and then.
+		slack := int64(killFlush + 250*time.Millisecond)
 		var mayLose int64
 		for _, a := range acks {
 			if a.at >= killed-slack {
