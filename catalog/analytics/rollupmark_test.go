@@ -61,6 +61,35 @@ func waitWritten(t *testing.T, w *Writer, n int64) {
 	}
 }
 
+// clockedWriter returns a clock set to t0 and a function opening a writer
+// of path on it (batches of batch records, 0: the default; a tick every
+// 5 ms; no pruning).
+func clockedWriter(t *testing.T, path string, t0 time.Time, batch int) (*testClock, func() *Writer) {
+	clk := &testClock{}
+	clk.set(t0)
+	return clk, func() *Writer {
+		t.Helper()
+		w, err := openWriterClock(WriterOptions{Path: path, BatchSize: batch, FlushInterval: 5 * time.Millisecond, RetentionDays: 100000}, time.Hour, clk.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+}
+
+// waitMovedUp waits for the writer's tick to move the pending minutes up,
+// then checks that every level counts n calls.
+func waitMovedUp(t *testing.T, path string, n int64, what string) {
+	t.Helper()
+	want := [4]int64{n, n, n, n}
+	for deadline := time.Now().Add(10 * time.Second); levelSums(t, path) != want; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v, want %v", what, levelSums(t, path), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestHourDayRollupsOncePerMinute: a minute's records go up into the hour
 // and day rollups once the clock has passed the minute, not with every
 // batch; queries see them all along (from the minute rows); late records
@@ -68,16 +97,8 @@ func waitWritten(t *testing.T, w *Writer, n int64) {
 // rows only, and the next open moves them up exactly once.
 func TestHourDayRollupsOncePerMinute(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "logs.db")
-	clk := &testClock{}
 	t0 := time.Date(2026, 3, 1, 10, 0, 10, 0, time.UTC)
-	clk.set(t0)
-	open := func() *Writer {
-		w, err := openWriterClock(WriterOptions{Path: path, BatchSize: 64, FlushInterval: 5 * time.Millisecond, RetentionDays: 100000}, time.Hour, clk.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
+	clk, open := clockedWriter(t, path, t0, 64)
 	w := open()
 	if got, want := w.markSeen.Load(), t0.Truncate(time.Minute).Unix(); got != want {
 		t.Fatalf("a new database's mark is %d, want the current minute %d", got, want)
@@ -124,15 +145,7 @@ func TestHourDayRollupsOncePerMinute(t *testing.T) {
 
 	// The clock passes the minute: the next tick moves it up.
 	clk.set(t0.Add(2 * time.Minute))
-	for deadline := time.Now().Add(10 * time.Second); sumCalls(t, path, "rollup_hour") < 500; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the passed minute was not moved up: %v", levelSums(t, path))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if s := levelSums(t, path); s != [4]int64{500, 500, 500, 500} {
-		t.Fatalf("after the minute: %v", s)
-	}
+	waitMovedUp(t, path, 500, "after the minute")
 	// A late record (a minute before the mark) goes up with its batch.
 	logN(1, min1.Add(30*time.Second), 500)
 	waitWritten(t, w, 501)
@@ -149,33 +162,28 @@ func TestHourDayRollupsOncePerMinute(t *testing.T) {
 	if s := levelSums(t, path); s != [4]int64{541, 541, 501, 501} {
 		t.Fatalf("after a stop: %v", s)
 	}
-	// …and stay pending when the writer opens again within their minute
-	// (queries still see them)…
-	clk.set(t0.Add(2*time.Minute + 20*time.Second))
-	w = open()
-	if s := levelSums(t, path); s != [4]int64{541, 541, 501, 501} {
-		t.Fatalf("after reopening within the minute: %v", s)
-	}
-	if n := total(day, day.Add(48*time.Hour), "hour"); n != 541 {
-		t.Errorf("query after reopening: %d calls", n)
-	}
-	if err := w.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// …and go up, once, when it opens after it.
-	for range 2 {
-		clk.set(t0.Add(3*time.Minute + 5*time.Second))
+	// reopen opens the writer at a time, checks every level and a query,
+	// and closes it.
+	reopen := func(at time.Time, want [4]int64, what string) {
+		t.Helper()
+		clk.set(at)
 		w = open()
-		if s := levelSums(t, path); s != [4]int64{541, 541, 541, 541} {
-			t.Fatalf("after reopening after the minute: %v", s)
+		if s := levelSums(t, path); s != want {
+			t.Fatalf("%s: %v, want %v", what, s, want)
 		}
-		if n := total(day, day.Add(48*time.Hour), "hour"); n != 541 {
-			t.Errorf("query after reopening: %d calls", n)
+		if n := total(day, day.Add(48*time.Hour), "hour"); n != want[0] {
+			t.Errorf("%s: query %d calls, want %d", what, n, want[0])
 		}
 		if err := w.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// …and stay pending when the writer opens again within their minute
+	// (queries still see them)…
+	reopen(t0.Add(2*time.Minute+20*time.Second), [4]int64{541, 541, 501, 501}, "reopened within the minute")
+	// …and go up, once, when it opens after it.
+	reopen(t0.Add(3*time.Minute+5*time.Second), [4]int64{541, 541, 541, 541}, "reopened after the minute")
+	reopen(t0.Add(3*time.Minute+5*time.Second), [4]int64{541, 541, 541, 541}, "reopened again")
 }
 
 // TestRollupMarkUpgrade: a database written by a version without the mark
@@ -184,16 +192,8 @@ func TestHourDayRollupsOncePerMinute(t *testing.T) {
 // goes up as usual.
 func TestRollupMarkUpgrade(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "logs.db")
-	clk := &testClock{}
 	t0 := time.Date(2026, 3, 1, 10, 0, 10, 0, time.UTC)
-	clk.set(t0)
-	open := func() *Writer {
-		w, err := openWriterClock(WriterOptions{Path: path, FlushInterval: 5 * time.Millisecond, RetentionDays: 100000}, time.Hour, clk.now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
+	clk, open := clockedWriter(t, path, t0, 0)
 	w := open()
 	rng := rand.New(rand.NewPCG(31, 32))
 	for i := range 100 {
@@ -279,15 +279,7 @@ func TestRollupMarkClockSteps(t *testing.T) {
 		t.Fatalf("after the step back: %v", s)
 	}
 	clk.set(t0.Add(3 * time.Hour)) // a step forward: everything pending goes up
-	for deadline := time.Now().Add(10 * time.Second); sumCalls(t, path, "rollup_day") < 80; {
-		if time.Now().After(deadline) {
-			t.Fatalf("after the step forward: %v", levelSums(t, path))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if s := levelSums(t, path); s != [4]int64{80, 80, 80, 80} {
-		t.Fatalf("after the step forward: %v", s)
-	}
+	waitMovedUp(t, path, 80, "after the step forward")
 	rows, err := w.Query(context.Background(), Query{From: t0.Add(-time.Hour), To: t0.Add(4 * time.Hour), Bucket: "hour"})
 	if err != nil {
 		t.Fatal(err)
