@@ -64,9 +64,12 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	mod, err := m.rt.InstantiateModule(ictx, m.cm, cfg)
 	cancel()
 	if mem != nil {
-		mem.m.leave() // unmaps it if instantiation failed (wazero closed the module)
+		mem.m.leave() // unmaps it if instantiation failed and wazero freed it meanwhile
 	}
 	if err != nil {
+		if g := mem.get(); g != nil {
+			g.Free() // whether or not wazero did (idempotent)
+		}
 		return nil, m.initErr(err)
 	}
 	inst := &instance{m: m, mod: mod, mem: mem.get(),

@@ -213,6 +213,7 @@ func TestLoopingInitializeFailsLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close(context.Background())
+	mapped := engine.MappedMemories()
 	bin := hosttest.Guest(t, "host/hosttest/guests/loopinit")
 	_, err = e.Load(context.Background(), "loopinit", "1", bin, engine.LoadOptions{})
 	if !errors.Is(err, engine.ErrInvalidModule) || !strings.Contains(err.Error(), "init deadline") {
@@ -223,6 +224,9 @@ func TestLoopingInitializeFailsLoad(t *testing.T) {
 	}
 	if n := e.LiveInstances(); n != 0 {
 		t.Errorf("%d instances left alive", n)
+	}
+	if n := engine.MappedMemories() - mapped; n != 0 {
+		t.Errorf("%d guest memories left mapped by the failed instantiations", n)
 	}
 }
 
