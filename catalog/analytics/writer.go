@@ -205,103 +205,61 @@ func openWriterClock(o WriterOptions, pruneEvery time.Duration, now func() time.
 	return w, nil
 }
 
-// recoverMark reads the mark and brings the hour and day rollups up to
-// the current minute, in one transaction with the new mark: the minutes
-// from the old mark that have passed — left in the minute rollups only by
-// the writer's last stop — go up; those of the current minute (or later)
-// stay pending, their figures loaded into wb.pend, as if this writer had
-// written them. So no minute row is ever moved up twice, whatever stops.
-// A database without a mark gets one: the current minute for a new one;
-// for one written by a version that updated every level per batch (its
-// hour and day rows already count its minutes), the minute after its last
-// minute row.
+// recoverMark reads the mark and loads the figures of the minute rows from
+// it on — those the hour and day rows do not have — as pending, as if this
+// writer had written them; the ones the clock has passed then go up at
+// once, through the writer's own move (movePending), in one transaction
+// with the new mark. So no minute row is ever moved up twice, whatever
+// stopped the last writer. A database without a mark gets one: the
+// current minute for a new one; for one written by a version that
+// updated every level per batch (its hour and day rows already count its
+// minutes), the minute after its last minute row.
 func (w *Writer) recoverMark() error {
 	ctx := context.Background()
-	tx, err := w.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	now := floorDiv(w.now().Unix(), 60) * 60
 	var old int64
-	pend := map[rollupKey]agg{}
-	coarse := [len(levels)]map[rollupKey]*agg{nil, {}, {}}
-	switch err := tx.QueryRowContext(ctx, `SELECT minute FROM rollup_mark WHERE id = 1`).Scan(&old); {
+	switch err := w.w.QueryRowContext(ctx, `SELECT minute FROM rollup_mark WHERE id = 1`).Scan(&old); {
 	case errors.Is(err, sql.ErrNoRows):
 		var last sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT max(bucket) FROM rollup_minute`).Scan(&last); err != nil {
+		if err := w.w.QueryRowContext(ctx, `SELECT max(bucket) FROM rollup_minute`).Scan(&last); err != nil {
 			return err
 		}
-		old = now
-		if last.Valid && last.Int64+60 > now {
-			old = last.Int64 + 60
+		mark := now
+		if last.Valid {
+			mark = max(mark, last.Int64+60)
 		}
+		if _, err := w.w.ExecContext(ctx, setMark, mark); err != nil {
+			return err
+		}
+		w.mark = mark
 	case err != nil:
 		return err
 	default:
-		rows, err := tx.QueryContext(ctx, `SELECT bucket, api, operation, product, subscription, user, data FROM rollup_minute WHERE bucket >= ?`, old)
+		rows, err := w.w.QueryContext(ctx, `SELECT bucket, api, operation, product, subscription, user, data FROM rollup_minute WHERE bucket >= ?`, old)
 		if err != nil {
 			return err
 		}
+		defer rows.Close()
+		w.wb.pend = map[rollupKey]agg{}
 		for rows.Next() {
 			var k rollupKey
 			var data []byte
 			if err := rows.Scan(&k.bucket, &k.api, &k.operation, &k.product, &k.subscription, &k.user, &data); err != nil {
-				rows.Close()
 				return err
 			}
 			var m agg
 			if err := m.decodeAdd(data); err != nil {
-				rows.Close()
 				return err
 			}
-			if k.bucket >= max(old, now) {
-				pend[k] = m // still pending: this writer moves it up
-				continue
-			}
-			for l := 1; l < len(levels); l++ {
-				ck := k
-				ck.bucket = floorDiv(k.bucket, levels[l].size) * levels[l].size
-				a := coarse[l][ck]
-				if a == nil {
-					a = &agg{}
-					coarse[l][ck] = a
-				}
-				a.merge(&m)
-			}
+			w.wb.pend[k] = m
 		}
-		if err := rows.Close(); err != nil {
+		if err := rows.Err(); err != nil {
 			return err
 		}
+		w.mark = old
 	}
-	for l := 1; l < len(levels); l++ {
-		for k, a := range coarse[l] {
-			var data []byte
-			err := tx.QueryRowContext(ctx, selectRollup(levels[l].table), k.bucket, k.api, k.operation, k.product, k.subscription, k.user).Scan(&data)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			if err == nil {
-				if err := a.decodeAdd(data); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.ExecContext(ctx, upsertRollupsPrefix(levels[l].table)+" VALUES (?, ?, ?, ?, ?, ?, ?)"+upsertRollupsSuffix,
-				k.bucket, k.api, k.operation, k.product, k.subscription, k.user, a.encode(nil)); err != nil {
-				return err
-			}
-		}
-	}
-	mark := max(old, now)
-	if _, err := tx.ExecContext(ctx, setMark, mark); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	w.mark = mark
-	w.markSeen.Store(mark)
-	w.wb.pend = pend
+	w.markSeen.Store(w.mark)
+	w.movePending() // before the writer goroutine starts: this goroutine owns wb
 	return nil
 }
 
@@ -652,7 +610,6 @@ func (w *Writer) flush(batch []queued) {
 		}
 	}
 	wb.mark = newMark
-	wb.markChanged = newMark != w.mark
 	t0 := time.Now()
 	err := w.writeBatch(batch)
 	if d := int64(time.Since(t0)); d > w.maxWrite.Load() {
@@ -674,6 +631,10 @@ func (w *Writer) flush(batch []queued) {
 	}
 	clear(wb.pendNew)
 	wb.reset()
+	if err != nil && len(batch) == 0 {
+		w.log.Error("analytics: moving the passed minutes into the hour and day rollups failed; tried again at the next tick", "err", err)
+		return
+	}
 	if err != nil {
 		w.dropped.Add(int64(len(batch)))
 		w.log.Error("analytics: writing a batch of the request log failed; records dropped", "records", len(batch), "err", err)
@@ -810,10 +771,10 @@ type writeBuf struct {
 	// pend holds the figures of the minutes from the mark on, by minute
 	// row, that the hour and day rows do not have yet (the minute rows
 	// do). mark is the mark the transaction being written moves to
-	// (written in it if markChanged); wrote says which levels it wrote.
+	// (written in it if it differs from Writer.mark, the committed one);
+	// wrote says which levels it wrote.
 	pend, pendNew map[rollupKey]agg
 	mark          int64
-	markChanged   bool
 	wrote         [len(levels)]bool
 
 	// The raw-row insert's arguments, built once (see rowArgs): each
@@ -1041,7 +1002,7 @@ func (w *Writer) writeBatch(batch []queued) error {
 			return err
 		}
 		err = w.writeRows(ctx, batch)
-		if err == nil && wb.markChanged {
+		if err == nil && wb.mark != w.mark {
 			w.stmts.Add(1)
 			_, err = c.ExecContext(ctx, setMark, []driver.NamedValue{{Ordinal: 1, Value: wb.mark}})
 		}
