@@ -16,16 +16,11 @@ func (s *Server) renderAPIs(w http.ResponseWriter, r *http.Request, status int, 
 	for k, v := range extra {
 		data[k] = v
 	}
-	params := url.Values{}
-	req, bad := s.pageRequest(r.URL.Query(), apisCursorKind, params)
-	if bad {
-		status, data["Error"] = http.StatusBadRequest, "That page link is not valid; showing the first page."
-	}
-	pager, ok := s.st.(catalog.Pager)
-	if !ok {
-		return errNoPager
-	}
-	p, err := pager.ListAPIsPage(ctx, catalog.APIPageFilter{}, req)
+	var pager catalog.Pager
+	p, err := listPage(s, r.URL.Query(), data, &status, "/apis", apisCursorKind, url.Values{}, func(pg catalog.Pager, req catalog.PageRequest) (catalog.Page[catalog.API], error) {
+		pager = pg
+		return pg.ListAPIsPage(ctx, catalog.APIPageFilter{}, req)
+	})
 	if err != nil {
 		return err
 	}
@@ -37,7 +32,6 @@ func (s *Server) renderAPIs(w http.ResponseWriter, r *http.Request, status int, 
 	if err != nil {
 		return err
 	}
-	s.pageLinks(data, "/apis", apisCursorKind, params, req, p.More, p.Prev, p.Next, len(p.Items))
 	data["APIs"], data["OpCount"] = p.Items, count
 	s.render(w, r, status, "apis", data)
 	return nil

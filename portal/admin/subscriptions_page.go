@@ -78,6 +78,31 @@ func (s *Server) pageLinks(data map[string]any, path string, kind byte, params u
 	}
 }
 
+// listPage reads one page of a paged list shown at path: the cursor from
+// q (a bad one gives the first page, status 400 and a message in data),
+// the rows from list, and the next/previous links into data.
+func listPage[T any](s *Server, q url.Values, data map[string]any, status *int, path string, kind byte, params url.Values,
+	list func(catalog.Pager, catalog.PageRequest) (catalog.Page[T], error)) (catalog.Page[T], error) {
+	req, bad := s.pageRequest(q, kind, params)
+	if bad {
+		msg := "That page link is not valid; showing the first page."
+		if len(params) > 0 {
+			msg = "That page link is not valid (or was made for other filters); showing the first page."
+		}
+		*status, data["Error"] = http.StatusBadRequest, msg
+	}
+	pager, ok := s.st.(catalog.Pager)
+	if !ok {
+		return catalog.Page[T]{}, errNoPager
+	}
+	p, err := list(pager, req)
+	if err != nil {
+		return p, err
+	}
+	s.pageLinks(data, path, kind, params, req, p.More, p.Prev, p.Next, len(p.Items))
+	return p, nil
+}
+
 func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, status int, extra map[string]any) error {
 	ctx := r.Context()
 	q := r.URL.Query()
@@ -105,15 +130,9 @@ func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, sta
 			params.Set(name, x)
 		}
 	}
-	req, bad := s.pageRequest(q, subsCursorKind, params)
-	if bad {
-		status, data["Error"] = http.StatusBadRequest, "That page link is not valid (or was made for other filters); showing the first page."
-	}
-	pager, ok := s.st.(catalog.Pager)
-	if !ok {
-		return errNoPager
-	}
-	p, err := pager.ListSubscriptionsPage(ctx, f, req)
+	p, err := listPage(s, q, data, &status, "/subscriptions", subsCursorKind, params, func(pg catalog.Pager, req catalog.PageRequest) (catalog.Page[catalog.Subscription], error) {
+		return pg.ListSubscriptionsPage(ctx, f, req)
+	})
 	if err != nil {
 		return err
 	}
@@ -130,7 +149,6 @@ func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, sta
 		}
 		rows = append(rows, subRow{Subscription: sub, Now: sub.EffectiveState(s.now()), UserEmail: e})
 	}
-	s.pageLinks(data, "/subscriptions", subsCursorKind, params, req, p.More, p.Prev, p.Next, len(rows))
 	ps, err := s.st.ListProducts(ctx)
 	if err != nil {
 		return err

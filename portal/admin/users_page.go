@@ -32,19 +32,12 @@ func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int,
 	if f.State != "" {
 		params.Set("state", f.State)
 	}
-	req, bad := s.pageRequest(q, usersCursorKind, params)
-	if bad {
-		status, data["Error"] = http.StatusBadRequest, "That page link is not valid (or was made for other filters); showing the first page."
-	}
-	pager, ok := s.st.(catalog.Pager)
-	if !ok {
-		return errNoPager
-	}
-	p, err := pager.ListUsersPage(ctx, f, req)
+	p, err := listPage(s, q, data, &status, "/users", usersCursorKind, params, func(pg catalog.Pager, req catalog.PageRequest) (catalog.Page[catalog.User], error) {
+		return pg.ListUsersPage(ctx, f, req)
+	})
 	if err != nil {
 		return err
 	}
-	s.pageLinks(data, "/users", usersCursorKind, params, req, p.More, p.Prev, p.Next, len(p.Items))
 	data["Users"] = p.Items
 	gs, err := s.st.ListGroups(ctx)
 	if err != nil {
