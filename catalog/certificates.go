@@ -103,16 +103,9 @@ func ParseCertificateUpload(certPEM, keyPEM []byte, now time.Time) (*ParsedCerti
 		return nil, err
 	}
 	leaf := chain[0]
-	key, err := parsePrivateKey(keyPEM)
+	key, keyType, err := leafKey(leaf, keyPEM)
 	if err != nil {
 		return nil, err
-	}
-	keyType, err := certKeyType(key)
-	if err != nil {
-		return nil, err
-	}
-	if !keyMatches(leaf.PublicKey, key) {
-		return nil, fieldErr("key", "does not match the certificate (%s)", leafName(leaf))
 	}
 	if now.After(leaf.NotAfter) {
 		return nil, fieldErr("certificate", "expired on %s; upload a renewed certificate", leaf.NotAfter.UTC().Format(time.RFC3339))
@@ -120,7 +113,7 @@ func ParseCertificateUpload(certPEM, keyPEM []byte, now time.Time) (*ParsedCerti
 	if leaf.NotBefore.After(now.Add(CertificateClockSkew)) {
 		return nil, fieldErr("certificate", "not valid before %s: clients would refuse it now; upload it once it is valid", leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
-	hosts, err := CertificateHostnames(leaf)
+	info, err := certificateOf(chain, chainPEM)
 	if err != nil {
 		return nil, err
 	}
@@ -128,15 +121,39 @@ func ParseCertificateUpload(certPEM, keyPEM []byte, now time.Time) (*ParsedCerti
 	if err != nil {
 		return nil, fieldErr("key", "cannot be encoded: %v", err)
 	}
+	info.KeyType = keyType
+	return &ParsedCertificate{Certificate: info, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})}, nil
+}
+
+// certificateOf is the public details of a checked chain (no ID, key type
+// or times of its own); its hostnames are checked (CertificateHostnames).
+func certificateOf(chain []*x509.Certificate, chainPEM string) (Certificate, error) {
+	leaf := chain[0]
+	hosts, err := CertificateHostnames(leaf)
+	if err != nil {
+		return Certificate{}, err
+	}
 	sum := sha256.Sum256(leaf.Raw)
-	return &ParsedCertificate{
-		Certificate: Certificate{
-			Hostnames: hosts, Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
-			NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC(), Fingerprint: hex.EncodeToString(sum[:]),
-			KeyType: keyType, ChainLength: len(chain), CertificatePEM: chainPEM,
-		},
-		KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
-	}, nil
+	return Certificate{Hostnames: hosts, Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
+		NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC(), Fingerprint: hex.EncodeToString(sum[:]),
+		ChainLength: len(chain), CertificatePEM: chainPEM}, nil
+}
+
+// leafKey parses keyPEM and checks that it is a key type we accept and
+// that it matches leaf.
+func leafKey(leaf *x509.Certificate, keyPEM []byte) (crypto.Signer, string, error) {
+	key, err := parsePrivateKey(keyPEM)
+	if err != nil {
+		return nil, "", err
+	}
+	keyType, err := certKeyType(key)
+	if err != nil {
+		return nil, "", err
+	}
+	if !keyMatches(leaf.PublicKey, key) {
+		return nil, "", fieldErr("key", "does not match the certificate (%s)", leafName(leaf))
+	}
+	return key, keyType, nil
 }
 
 // parseChain decodes and checks a PEM chain: at least one certificate, at
@@ -186,25 +203,17 @@ func parseChain(certPEM []byte) ([]*x509.Certificate, string, error) {
 // ParseCertificateChain checks a PEM chain as ParseCertificateUpload does,
 // without a key and without looking at its validity period: what the
 // catalog's declarative documents carry (the key stays out of exports).
-// It returns the public details (no ID, key type or times of its own) and
-// the leaf. Refusals are *FieldError on "certificate".
-func ParseCertificateChain(certPEM []byte) (Certificate, *x509.Certificate, error) {
+// It returns the public details (no ID, key type or times of its own).
+// Refusals are *FieldError on "certificate".
+func ParseCertificateChain(certPEM []byte) (Certificate, error) {
 	if len(certPEM) > MaxCertificateBody {
-		return Certificate{}, nil, fieldErr("certificate", "is larger than %d bytes", MaxCertificateBody)
+		return Certificate{}, fieldErr("certificate", "is larger than %d bytes", MaxCertificateBody)
 	}
 	chain, chainPEM, err := parseChain(certPEM)
 	if err != nil {
-		return Certificate{}, nil, err
+		return Certificate{}, err
 	}
-	leaf := chain[0]
-	hosts, err := CertificateHostnames(leaf)
-	if err != nil {
-		return Certificate{}, nil, err
-	}
-	sum := sha256.Sum256(leaf.Raw)
-	return Certificate{Hostnames: hosts, Subject: leaf.Subject.String(), Issuer: leaf.Issuer.String(),
-		NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC(), Fingerprint: hex.EncodeToString(sum[:]),
-		ChainLength: len(chain), CertificatePEM: chainPEM}, leaf, nil
+	return certificateOf(chain, chainPEM)
 }
 
 // CheckCertificateKey checks that keyPEM is a private key
@@ -219,17 +228,8 @@ func CheckCertificateKey(certPEM, keyPEM []byte) error {
 	if err != nil {
 		return err
 	}
-	key, err := parsePrivateKey(keyPEM)
-	if err != nil {
-		return err
-	}
-	if _, err := certKeyType(key); err != nil {
-		return err
-	}
-	if !keyMatches(chain[0].PublicKey, key) {
-		return fieldErr("key", "does not match the certificate (%s)", leafName(chain[0]))
-	}
-	return nil
+	_, _, err = leafKey(chain[0], keyPEM)
+	return err
 }
 
 // leafName names a leaf in messages: its subject, or its DNS names when

@@ -45,7 +45,7 @@ func (c *Certificate) validate(path string) error {
 		}
 		return invalid(path+".keyFile", "is read by `gatehouse apply` from next to the document, which sends its contents as key; give the key itself in key")
 	}
-	info, _, err := catalog.ParseCertificateChain([]byte(c.Certificate))
+	info, err := catalog.ParseCertificateChain([]byte(c.Certificate))
 	if err != nil {
 		return atPath(path, err)
 	}
@@ -131,7 +131,7 @@ func (p *planner) certificates() error {
 	owner := map[string]string{} // hostname → "certificates[i]" after the apply
 	for i, c := range p.d.Certificates {
 		path := fmt.Sprintf("certificates[%d]", i)
-		info, _, err := catalog.ParseCertificateChain([]byte(c.Certificate))
+		info, err := catalog.ParseCertificateChain([]byte(c.Certificate))
 		if err != nil {
 			return atPath(path, err)
 		}
