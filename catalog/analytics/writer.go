@@ -603,10 +603,12 @@ func (w *Writer) flush(batch []queued) {
 			wb.pendNew[k] = *m
 		}
 	}
-	for k := range wb.pend {
-		if k.bucket < newMark {
-			p := wb.pend[k]
-			wb.mergeCoarse(k, &p)
+	moving := newMark > w.mark // pend holds only minutes from w.mark on
+	if moving {
+		for k, p := range wb.pend {
+			if k.bucket < newMark {
+				wb.mergeCoarse(k, &p)
+			}
 		}
 	}
 	wb.mark = newMark
@@ -621,9 +623,11 @@ func (w *Writer) flush(batch []queued) {
 			p.merge(&m)
 			wb.pend[k] = p
 		}
-		for k := range wb.pend {
-			if k.bucket < newMark {
-				delete(wb.pend, k)
+		if moving {
+			for k := range wb.pend {
+				if k.bucket < newMark {
+					delete(wb.pend, k)
+				}
 			}
 		}
 		w.mark = newMark
