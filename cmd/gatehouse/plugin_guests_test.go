@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/hosttest"
+	"github.com/gatehouse/gatehouse/host/wasmcheck"
 )
 
 // rustGuest builds examples/header-guard-rust with Debian's rustc (RUSTC,
@@ -80,9 +82,22 @@ func goGuest(tb testing.TB) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := buildPlugin(context.Background(), p, io.Discard, io.Discard)
+	var out bytes.Buffer
+	w, err := buildPlugin(context.Background(), p, &out, io.Discard)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	// The module is written packed (tens of thousands of data segments from
+	// Go's linker, a dozen after), and what build returns is what it wrote.
+	if !regexp.MustCompile(`data: +\d{4,} data segments packed into \d{1,2} `).Match(out.Bytes()) {
+		tb.Errorf("plugin build does not say it packed the data:\n%s", out.String())
+	}
+	onDisk, err := os.ReadFile(p.wasmPath())
+	if err != nil || !bytes.Equal(onDisk, w) {
+		tb.Errorf("the module on disk (%d bytes, %v) is not the one build returned (%d bytes)", len(onDisk), err, len(w))
+	}
+	if _, again, err := wasmcheck.PackData(w, wasmcheck.PackGap); err != nil || again.Before > 100 {
+		tb.Errorf("the built module is not packed: %s, %v", again, err)
 	}
 	return w
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/host/wasmcheck"
 )
 
 // gh runs the gatehouse binary (the one a user has) in dir with a bound on
@@ -188,6 +190,16 @@ func TestPluginToolkitBadInputs(t *testing.T) {
 	code, out = gh(t, home, "plugin", "new", "p")
 	wantRun(t, code, out, exitFailure, "p exists and is not empty")
 	proj := filepath.Join(home, "p")
+
+	// The module is written with its data packed (Go's linker leaves tens
+	// of thousands of segments; cmd/wasmpack).
+	code, out = gh(t, proj, "plugin", "build")
+	wantRun(t, code, out, exitOK, "built:         p.wasm", "data segments packed into")
+	if w, err := os.ReadFile(filepath.Join(proj, "p.wasm")); err != nil {
+		t.Error(err)
+	} else if _, p, err := wasmcheck.PackData(w, wasmcheck.PackGap); err != nil || p.Before > 100 {
+		t.Errorf("p.wasm on disk is not packed: %s, %v", p, err)
+	}
 
 	// A fixture that fails: every difference is named.
 	fx := filepath.Join(proj, "fixtures", "wrong.yaml")

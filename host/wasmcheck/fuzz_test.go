@@ -72,6 +72,11 @@ func checkThenCompile(t *testing.T, bin []byte) {
 	if len(stripped) == len(bin) && !bytes.Equal(stripped, bin) {
 		t.Fatal("WithoutCustomSections changed a module of the same length")
 	}
+	if packed, _, err := wasmcheck.PackData(bin, wasmcheck.PackGap); err != nil {
+		t.Fatalf("Check accepts the module but PackData does not: %v", err)
+	} else if err := wasmcheck.Check(packed); err != nil {
+		t.Fatalf("the packed module fails Check: %v", err)
+	}
 
 	if n, err := compileAlloc(stripped); n > fuzzMaxAlloc {
 		t.Fatalf("compiling a %d-byte module that Check accepts allocated %d MiB (compile error: %v)", len(bin), n>>20, err)

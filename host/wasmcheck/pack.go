@@ -1,0 +1,220 @@
+package wasmcheck
+
+import (
+	"fmt"
+	"slices"
+)
+
+// PackGap is the gap PackData is given by make and `gatehouse plugin
+// build`: Go's linker leaves gaps of 8 to 64 bytes between most segments,
+// and at 64 the built-in module's 51,034 segments become 19 while its data
+// section grows from 1.73 to 2.24 MB (the gaps' zeros, less the 51,015
+// segment headers it drops).
+const PackGap = 64
+
+// PackData returns bin with its data segments merged wherever one ends at
+// most maxGap bytes before the next begins, the gap written as the zeros it
+// already is in a fresh memory.
+//
+// Go's wasm linker splits the data section at every run of zeros: the
+// built-in policy module has 51,034 segments for 1.3 MB of data. wazero
+// decodes each into two allocations of its own, keeps them for as long as
+// the compiled module lives (3.4 MiB of heap for this module) and walks them
+// all at every instantiation; merged at a gap of 64 bytes they are 19
+// segments and 0.7 MiB (docs/benchmarks.md "packed data").
+//
+// The module is unchanged in meaning: its memory after instantiation is
+// byte for byte the same. PackData therefore only touches the simple case
+// and returns bin itself (same slice, Packed.After == Packed.Before) when
+// the module has a data count section or a passive segment (memory.init and
+// data.drop name segments by index), a segment whose offset is not an
+// i32.const, or two segments that overlap (where order decides which bytes
+// win). bin is never modified. Errors (malformed modules) are Check's.
+func PackData(bin []byte, maxGap int) ([]byte, Packed, error) {
+	if err := Check(bin); err != nil {
+		return nil, Packed{}, err
+	}
+	if maxGap < 0 {
+		maxGap = 0
+	}
+	var data sectionSpan
+	found, dataCount := false, false
+	for off, index := 8, 0; off < len(bin); index++ {
+		sec, next, err := nextSection(bin, off, index)
+		if err != nil {
+			return nil, Packed{}, err // Check passed: not reached
+		}
+		switch sec.id {
+		case secDataCount:
+			dataCount = true
+		case secData:
+			data, found = sec, true
+			data.start, data.end = off, next // the whole section, header included
+		}
+		off = next
+	}
+	if !found {
+		return bin, Packed{}, nil
+	}
+	segs, count, ok := activeSegments(bin, data)
+	p := Packed{Before: count, After: count, SizeBefore: data.end - data.start, SizeAfter: data.end - data.start}
+	if !ok || dataCount || len(segs) < 2 {
+		return bin, p, nil
+	}
+	slices.SortStableFunc(segs, func(a, b segment) int {
+		switch {
+		case a.off < b.off:
+			return -1
+		case a.off > b.off:
+			return 1
+		}
+		return 0
+	})
+	for i := 1; i < len(segs); i++ {
+		if segs[i-1].end() > uint64(segs[i].off) {
+			return bin, p, nil // overlap: order matters
+		}
+	}
+	// Runs of segments to merge: [first, last] with every gap ≤ maxGap.
+	type run struct {
+		first, last int
+	}
+	runs := []run{{0, 0}}
+	for i := 1; i < len(segs); i++ {
+		r := &runs[len(runs)-1]
+		if uint64(segs[i].off)-segs[r.last].end() <= uint64(maxGap) {
+			r.last = i
+		} else {
+			runs = append(runs, run{i, i})
+		}
+	}
+	if len(runs) == len(segs) {
+		return bin, p, nil
+	}
+	var body []byte
+	body = appendU32(body, uint32(len(runs)))
+	for _, r := range runs {
+		start := segs[r.first].off
+		size := segs[r.last].end() - uint64(start)
+		body = append(body, 0x00, 0x41) // active, memory 0; i32.const
+		body = appendS32(body, int32(start))
+		body = append(body, 0x0b)
+		body = appendU32(body, uint32(size))
+		at := uint64(start)
+		for _, s := range segs[r.first : r.last+1] {
+			for ; at < uint64(s.off); at++ {
+				body = append(body, 0)
+			}
+			body = append(body, s.bytes...)
+			at = s.end()
+		}
+	}
+	out := make([]byte, 0, len(bin)-(data.end-data.start)+len(body)+6)
+	out = append(out, bin[:data.start]...)
+	out = append(out, secData)
+	out = appendU32(out, uint32(len(body)))
+	out = append(out, body...)
+	newSize := len(out) - data.start
+	out = append(out, bin[data.end:]...)
+	p.After, p.SizeAfter = len(runs), newSize
+	return out, p, nil
+}
+
+// Packed says what PackData did: data segments and data section bytes
+// (header included) before and after.
+type Packed struct {
+	Before, After         int
+	SizeBefore, SizeAfter int
+}
+
+func (p Packed) String() string {
+	if p.After == p.Before {
+		return fmt.Sprintf("%d data segments, left as they are", p.Before)
+	}
+	return fmt.Sprintf("%d data segments packed into %d (data section %d → %d bytes)", p.Before, p.After, p.SizeBefore, p.SizeAfter)
+}
+
+type segment struct {
+	off   uint32
+	bytes []byte
+}
+
+func (s segment) end() uint64 { return uint64(s.off) + uint64(len(s.bytes)) }
+
+// activeSegments reads the data section at bin[sec.start:sec.end] (header
+// included; Check has passed). ok is false unless every segment is active
+// on memory 0 (prefix 0) with an i32.const offset.
+func activeSegments(bin []byte, sec sectionSpan) (segs []segment, count int, ok bool) {
+	b := bin[sec.start+1 : sec.end]
+	_, n := readU(b) // section size
+	b = b[n:]
+	c, n := readU(b)
+	b = b[n:]
+	count = int(c)
+	segs = make([]segment, 0, count)
+	for range count {
+		if len(b) < 2 || b[0] != 0x00 || b[1] != 0x41 {
+			return nil, count, false
+		}
+		v, n := readS32(b[2:])
+		if n == 0 || len(b) < 2+n+1 || b[2+n] != 0x0b {
+			return nil, count, false
+		}
+		b = b[2+n+1:]
+		size, n := readU(b)
+		b = b[n:]
+		if uint64(size) > uint64(len(b)) {
+			return nil, count, false
+		}
+		segs = append(segs, segment{off: uint32(v), bytes: b[:size]})
+		b = b[size:]
+	}
+	return segs, count, true
+}
+
+// readU decodes an unsigned LEB128 of at most 5 bytes (n == 0: malformed).
+func readU(b []byte) (uint32, int) {
+	var v uint64
+	for i := 0; i < len(b) && i < 5; i++ {
+		v |= uint64(b[i]&0x7f) << (7 * i)
+		if b[i] < 0x80 {
+			return uint32(v), i + 1
+		}
+	}
+	return 0, 0
+}
+
+// readS32 decodes a signed LEB128 of at most 5 bytes (n == 0: malformed).
+func readS32(b []byte) (int32, int) {
+	var v int64
+	for i := 0; i < len(b) && i < 5; i++ {
+		v |= int64(b[i]&0x7f) << (7 * i)
+		if b[i] < 0x80 {
+			if shift := 7 * (i + 1); shift < 64 && b[i]&0x40 != 0 {
+				v |= -1 << shift
+			}
+			return int32(v), i + 1
+		}
+	}
+	return 0, 0
+}
+
+func appendU32(b []byte, v uint32) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+func appendS32(b []byte, v int32) []byte {
+	x := int64(v)
+	for {
+		c := byte(x & 0x7f)
+		x >>= 7
+		if (x == 0 && c&0x40 == 0) || (x == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
