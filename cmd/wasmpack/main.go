@@ -5,8 +5,10 @@
 // zeros). `make` runs it on the built-in policy module; `gatehouse plugin
 // build` does the same for a plugin's module. The module's meaning is
 // unchanged: its memory after instantiation is byte for byte the same.
+// -strip also drops the custom sections (the engine compiles without them),
+// so that the engine compiles the built-in module in place, without a copy.
 //
-//	go run ./cmd/wasmpack [-gap 64] -o OUT.wasm IN.wasm
+//	go run ./cmd/wasmpack [-gap 64] [-strip] -o OUT.wasm IN.wasm
 package main
 
 import (
@@ -21,21 +23,26 @@ import (
 func main() {
 	out := flag.String("o", "", "module to write (may be IN itself)")
 	gap := flag.Int("gap", wasmcheck.PackGap, "merge segments at most this many bytes apart")
+	strip := flag.Bool("strip", false, "also drop the custom sections (names, build id: the engine compiles without them)")
 	flag.Parse()
 	if *out == "" || flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: wasmpack [-gap N] -o OUT.wasm IN.wasm")
+		fmt.Fprintln(os.Stderr, "usage: wasmpack [-gap N] [-strip] -o OUT.wasm IN.wasm")
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), *out, *gap); err != nil {
+	if err := run(flag.Arg(0), *out, *gap, *strip); err != nil {
 		fmt.Fprintln(os.Stderr, "wasmpack:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out string, gap int) error {
+func run(in, out string, gap int, strip bool) error {
 	bin, err := os.ReadFile(in)
 	if err != nil {
 		return err
+	}
+	size := len(bin)
+	if strip {
+		bin = wasmcheck.WithoutCustomSections(bin)
 	}
 	packed, p, err := wasmcheck.PackData(bin, gap)
 	if err != nil {
@@ -61,6 +68,6 @@ func run(in, out string, gap int) error {
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return err
 	}
-	fmt.Printf("packed %s: %s\n", out, p)
+	fmt.Printf("packed %s: %s; %d → %d bytes\n", out, p, size, len(packed))
 	return nil
 }

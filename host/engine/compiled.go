@@ -95,7 +95,9 @@ func (e *Engine) finish(ctx context.Context, k compiledKey, ce *compiledEntry, o
 	if workers > 1 {
 		cctx = experimental.WithCompilationWorkers(ctx, workers)
 	}
-	stripped := wasmcheck.WithoutCustomSections(bin)
+	// Without custom sections and with the data segments packed: the
+	// module's meaning, less to decode and keep (wasmcheck.ForCompile).
+	stripped := wasmcheck.ForCompile(bin)
 	cm, err := rt.CompileModule(cctx, stripped)
 	if err != nil && e.opts.CacheDir != "" && ctx.Err() == nil {
 		// A seeded cache entry wazero cannot read (a torn write, a corrupt

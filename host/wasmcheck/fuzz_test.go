@@ -58,6 +58,7 @@ func FuzzModule(f *testing.F) {
 var fuzzCfg = wazero.NewRuntimeConfigInterpreter()
 
 func checkThenCompile(t *testing.T, bin []byte) {
+	_ = wasmcheck.ForCompile(bin) // never panics, checked or not
 	err := wasmcheck.Check(bin)
 	stripped := wasmcheck.WithoutCustomSections(bin)
 	if err != nil {

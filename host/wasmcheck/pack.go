@@ -34,6 +34,28 @@ func PackData(bin []byte, maxGap int) ([]byte, Packed, error) {
 	if err := Check(bin); err != nil {
 		return nil, Packed{}, err
 	}
+	return packChecked(bin, maxGap)
+}
+
+// ForCompile returns bin as the engine hands it to wazero: without custom
+// sections (WithoutCustomSections) and with its data segments packed
+// (PackData at PackGap). bin should have passed Check (on other bytes it
+// never panics, and wazero rejects what it returns). It is bin itself when
+// there is nothing to strip or pack — the built-in module, which make
+// strips and packs, is compiled from the binary's read-only data without a
+// copy — and at most two new slices otherwise (a Go module built without
+// `gatehouse plugin build` gets both).
+func ForCompile(bin []byte) []byte {
+	stripped := WithoutCustomSections(bin)
+	packed, p, err := packChecked(stripped, PackGap)
+	if err != nil || p.After == p.Before {
+		return stripped
+	}
+	return packed
+}
+
+// packChecked is PackData on a module that passed Check.
+func packChecked(bin []byte, maxGap int) ([]byte, Packed, error) {
 	if maxGap < 0 {
 		maxGap = 0
 	}
@@ -151,7 +173,7 @@ func activeSegments(bin []byte, sec sectionSpan) (segs []segment, count int, ok 
 	c, n := readU(b)
 	b = b[n:]
 	count = int(c)
-	segs = make([]segment, 0, count)
+	segs = make([]segment, 0, min(count, len(b)/5)) // an active segment is at least 5 bytes
 	for range count {
 		if len(b) < 2 || b[0] != 0x00 || b[1] != 0x41 {
 			return nil, count, false

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -256,4 +258,39 @@ func FuzzPackData(f *testing.F) {
 		}
 		samePacked(t, bin, out)
 	})
+}
+
+// TestForCompile: a module as Go builds it comes back without custom
+// sections and packed, meaning the same; one already stripped and packed
+// comes back as the same slice (no copy).
+func TestForCompile(t *testing.T) {
+	bin := hosttest.Guest(t, "host/hosttest/guests/probe")
+	out := wasmcheck.ForCompile(bin)
+	if customSections(t, out) != 0 {
+		t.Fatal("custom sections left")
+	}
+	if _, p, err := wasmcheck.PackData(out, wasmcheck.PackGap); err != nil || p.Before > 100 {
+		t.Fatalf("not packed: %s, %v", p, err)
+	}
+	samePacked(t, bin, out)
+	again := wasmcheck.ForCompile(out)
+	if unsafe.SliceData(again) != unsafe.SliceData(out) || len(again) != len(out) {
+		t.Fatal("a stripped and packed module was copied")
+	}
+}
+
+// TestBuiltinModuleCompiledInPlace: the built-in module make embeds is
+// already stripped and packed (cmd/wasmpack -strip), so the engine compiles
+// the binary's read-only data as it is instead of a 5 MB copy per start.
+func TestBuiltinModuleCompiledInPlace(t *testing.T) {
+	bin, err := os.ReadFile(filepath.Join(hosttest.RepoRoot(), "plugins/embedded/wasm/builtin.wasm"))
+	if err != nil {
+		t.Skipf("the built-in module is not built (make wasm): %v", err)
+	}
+	if err := wasmcheck.Check(bin); err != nil {
+		t.Fatal(err)
+	}
+	if out := wasmcheck.ForCompile(bin); unsafe.SliceData(out) != unsafe.SliceData(bin) {
+		t.Fatalf("make's built-in module is not stripped and packed: ForCompile copied it (%d → %d bytes)", len(bin), len(out))
+	}
 }
