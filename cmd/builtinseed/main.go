@@ -14,8 +14,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
+	"github.com/gatehouse/gatehouse/cmd/internal/atomicfile"
 	"github.com/gatehouse/gatehouse/host/engine"
 )
 
@@ -42,25 +42,7 @@ func run(in, out string, trusted bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	// Written beside and renamed: a make interrupted midway leaves no
-	// half seed to embed (a half seed would only be skipped, loudly).
-	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil { // as the module beside it
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(seed); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	if err := atomicfile.Write(out, seed); err != nil {
 		return err
 	}
 	fmt.Printf("built %s (%d bytes) for %s\n", out, len(seed), in)

@@ -15,8 +15,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
+	"github.com/gatehouse/gatehouse/cmd/internal/atomicfile"
 	"github.com/gatehouse/gatehouse/host/wasmcheck"
 )
 
@@ -48,24 +48,7 @@ func run(in, out string, gap int, strip bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	// Written beside and renamed: an interrupted make leaves no half module.
-	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(packed); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	if err := atomicfile.Write(out, packed); err != nil {
 		return err
 	}
 	fmt.Printf("packed %s: %s; %d → %d bytes\n", out, p, size, len(packed))
