@@ -209,11 +209,19 @@ func (bc *backendConfig) configure(t *http.Transport) {
 		p.SetHTTP1(true)
 	}
 	t.Protocols = p
-	if bc.tls == nil {
-		return
+	// TLS sessions are resumed on new connections to the backend (as
+	// nginx's proxy_ssl_session_reuse): an abbreviated handshake instead
+	// of a full one whenever the pool opens a connection. One cache per
+	// transport, which is per API and TLS settings, so that a session
+	// made with one API's client certificate is never offered for
+	// another API (the server would take it as that certificate).
+	cfg := &tls.Config{}
+	if bc.tls != nil {
+		cfg = bc.tls.Clone()
 	}
-	t.TLSClientConfig = bc.tls
-	if bc.serverName == "" {
+	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	t.TLSClientConfig = cfg
+	if bc.tls == nil || bc.serverName == "" {
 		return
 	}
 	// The SNI override applies to the API's own backend host only; a
@@ -225,12 +233,12 @@ func (bc *backendConfig) configure(t *http.Transport) {
 			return nil, err
 		}
 		host, _, _ := net.SplitHostPort(addr)
-		cfg := bc.tls.Clone()
-		cfg.ServerName = host
+		c := cfg.Clone() // the transport's session cache included
+		c.ServerName = host
 		if strings.EqualFold(host, bc.ownHost) {
-			cfg.ServerName = bc.serverName
+			c.ServerName = bc.serverName
 		}
-		tc := tls.Client(conn, cfg)
+		tc := tls.Client(conn, c)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, err

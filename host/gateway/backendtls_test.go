@@ -3,6 +3,8 @@ package gateway_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -171,5 +173,68 @@ func TestBackendTLSConfigErrors(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestBackendTLSSessionResumption: new connections to a TLS backend resume
+// the session (an abbreviated handshake), per API: a session one API made
+// with its client certificate is never offered by another API, whose first
+// connection is a full handshake presenting its own certificate.
+func TestBackendTLSSessionResumption(t *testing.T) {
+	serverCert := newCertPair(t, "backend.internal")
+	clientA := newCertPair(t, "client-a")
+	clientB := newCertPair(t, "client-b")
+	clientCAs := x509.NewCertPool()
+	clientCAs.AddCert(clientA.ca)
+	clientCAs.AddCert(clientB.ca)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client := "none"
+		if len(r.TLS.PeerCertificates) > 0 {
+			client = r.TLS.PeerCertificates[0].Subject.CommonName
+		}
+		// Every answer closes its connection: the next request dials.
+		w.Header().Set("Connection", "close")
+		fmt.Fprintf(w, "resumed=%v client=%s", r.TLS.DidResume, client)
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{serverCert.tls}, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: clientCAs}}
+	go srv.ServeTLS(ln, "", "")
+	t.Cleanup(func() { srv.Close() })
+	be := ln.Addr().String()
+
+	dir := t.TempDir()
+	for name, b := range map[string][]byte{
+		"ca.pem": serverCert.caPEM,
+		"a.pem":  clientA.certPEM, "a-key.pem": clientA.keyPEM,
+		"b.pem": clientB.certPEM, "b-key.pem": clientB.keyPEM,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := func(name, tlsYAML string) string {
+		return "  - name: " + name + "\n    path: /" + name + "\n    backend: https://" + be + "/" + name + "\n" +
+			"    operations: [{id: get, method: GET, template: /x}]\n    backend_tls: {ca_file: ca.pem, server_name: backend.internal" + tlsYAML + "}\n"
+	}
+	gw := yamlGateway(t, dir, "apis:\n"+
+		api("a", ", client_cert_file: a.pem, client_key_file: a-key.pem")+
+		api("b", ", client_cert_file: b.pem, client_key_file: b-key.pem")+
+		api("plain", ""))
+
+	for i, c := range []struct{ path, want string }{
+		{"/a/x", "resumed=false client=client-a"},
+		{"/a/x", "resumed=true client=client-a"},
+		{"/a/x", "resumed=true client=client-a"},
+		{"/b/x", "resumed=false client=client-b"}, // not a's session
+		{"/b/x", "resumed=true client=client-b"},
+		{"/plain/x", "resumed=false client=none"}, // neither a's nor b's
+		{"/plain/x", "resumed=true client=none"},
+		{"/a/x", "resumed=true client=client-a"},
+	} {
+		if code, body := get(t, gw+c.path); code != 200 || body != c.want {
+			t.Fatalf("request %d, %s: %d %q, want %q", i, c.path, code, body, c.want)
+		}
 	}
 }
