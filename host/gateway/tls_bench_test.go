@@ -34,22 +34,8 @@ func BenchmarkEdgeTLS(b *testing.B) {
 	}))
 	defer backend.Close()
 	cert := newCertPair(b, "gw.test")
-	ctx := context.Background()
-	e, err := engine.New(ctx, engine.Options{CacheDir: cacheDir, Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close(ctx)
-	cfg := &gateway.Config{APIs: []gateway.API{{Name: "a", PathPrefix: "/a", Backend: backend.URL,
-		Operations: []gateway.Operation{{ID: "get", Method: "GET", Template: "/x"}}}}}
-	g, err := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(cfg, ""), Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer g.Close()
-	if err := g.Reload(ctx); err != nil {
-		b.Fatal(err)
-	}
+	g := staticGateway(b, gateway.API{Name: "a", PathPrefix: "/a", Backend: backend.URL,
+		Operations: []gateway.Operation{{ID: "get", Method: "GET", Template: "/x"}}})
 	bu, _ := url.Parse(backend.URL)
 	bare := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(bu)
@@ -107,6 +93,30 @@ func BenchmarkEdgeTLS(b *testing.B) {
 	}
 }
 
+// staticGateway is a gateway serving apis (no policy module), loaded,
+// closed with its engine when tb ends.
+func staticGateway(tb testing.TB, apis ...gateway.API) *gateway.Gateway {
+	tb.Helper()
+	ctx := context.Background()
+	e, err := engine.New(ctx, engine.Options{CacheDir: cacheDir, Logger: quiet})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g, err := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(&gateway.Config{APIs: apis}, ""), Logger: quiet})
+	if err != nil {
+		e.Close(ctx)
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		g.Close()
+		e.Close(ctx)
+	})
+	if err := g.Reload(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return g
+}
+
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
 
 func fetch(b *testing.B, cl *http.Client, u string) {
@@ -143,23 +153,9 @@ func BenchmarkBackendTLSNewConnection(b *testing.B) {
 	backend.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert.tls}}
 	backend.StartTLS()
 	defer backend.Close()
-	ctx := context.Background()
-	e, err := engine.New(ctx, engine.Options{CacheDir: cacheDir, Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close(ctx)
-	cfg := &gateway.Config{APIs: []gateway.API{{Name: "a", PathPrefix: "/a", Backend: backend.URL,
+	g := staticGateway(b, gateway.API{Name: "a", PathPrefix: "/a", Backend: backend.URL,
 		Operations: []gateway.Operation{{ID: "get", Method: "GET", Template: "/x"}},
-		BackendTLS: &gateway.BackendTLS{CAPEM: serverCert.caPEM, ServerName: "backend.internal"}}}}
-	g, err := gateway.New(gateway.Options{Engine: e, Source: gateway.NewStaticSource(cfg, ""), Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer g.Close()
-	if err := g.Reload(ctx); err != nil {
-		b.Fatal(err)
-	}
+		BackendTLS: &gateway.BackendTLS{CAPEM: serverCert.caPEM, ServerName: "backend.internal"}})
 	front := httptest.NewServer(g)
 	defer front.Close()
 	cl := front.Client()
