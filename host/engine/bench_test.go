@@ -21,7 +21,6 @@ import (
 	"github.com/gatehouse/gatehouse/host/jwtverify"
 	"github.com/gatehouse/gatehouse/host/semaphore"
 	"github.com/gatehouse/gatehouse/host/vcache"
-	"github.com/gatehouse/gatehouse/host/wasmcheck"
 )
 
 type subs struct{}
@@ -329,35 +328,22 @@ func BenchmarkBudgetWorstCase(b *testing.B) {
 // the ABI check): what a pool pays when it grows under a burst, and a start
 // once its compile is done. The compile is shared by every Load of the
 // same bytes while one is open (compiled.go), so the loop pays none.
-// as-built is the module as Go's linker writes it (51,034 data segments),
-// packed as make embeds it (wasmcheck.PackData: 19).
 func BenchmarkInstantiate(b *testing.B) {
-	built := hosttest.Guest(b, "plugins/builtin")
-	packed, _, err := wasmcheck.PackData(built, wasmcheck.PackGap)
+	e := benchEngine(b)
+	bin := hosttest.Guest(b, "plugins/builtin")
+	opts := engine.LoadOptions{Min: 1, Max: 1, Trusted: true, Builtin: true}
+	keep, err := e.Load(context.Background(), "builtin", "1", bin, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct {
-		name string
-		bin  []byte
-	}{{"as-built", built}, {"packed", packed}} {
-		b.Run(bc.name, func(b *testing.B) {
-			e := benchEngine(b)
-			opts := engine.LoadOptions{Min: 1, Max: 1, Trusted: true, Builtin: true}
-			keep, err := e.Load(context.Background(), "builtin", "1", bc.bin, opts)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer keep.Close(context.Background())
-			b.ReportAllocs()
-			for b.Loop() {
-				m, err := e.Load(context.Background(), "builtin", "1", bc.bin, opts)
-				if err != nil {
-					b.Fatal(err)
-				}
-				m.Close(context.Background())
-			}
-		})
+	defer keep.Close(context.Background())
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := e.Load(context.Background(), "builtin", "1", bin, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Close(context.Background())
 	}
 }
 

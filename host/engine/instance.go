@@ -57,7 +57,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	// Instantiation runs _initialize: under the init deadline (guarded
 	// modules are stopped at it; the trusted runtime has no loop checks).
 	ictx, cancel := context.WithTimeout(ctx, m.e.opts.InitDeadline)
-	alloc, mem := memoryAllocator()
+	alloc, mem := memoryAllocator(m.data)
 	if alloc != nil {
 		ictx = experimental.WithMemoryAllocator(ictx, alloc)
 	}

@@ -12,7 +12,7 @@ func TestGuestMemoryGrowsInPlace(t *testing.T) {
 	if !mmapMemory {
 		t.Skip("no mapped guest memory on this platform")
 	}
-	alloc, ref := memoryAllocator()
+	alloc, ref := memoryAllocator([2]uint64{})
 	const page = 65536
 	lm := alloc.Allocate(2*page, 16*page)
 	m := ref.get()
@@ -70,7 +70,7 @@ func TestGuestMemoryFreeIdle(t *testing.T) {
 	if !mmapMemory {
 		t.Skip("no mapped guest memory on this platform")
 	}
-	alloc, ref := memoryAllocator()
+	alloc, ref := memoryAllocator([2]uint64{})
 	lm := alloc.Allocate(0, 4*65536)
 	lm.Reallocate(65536)
 	ref.get().leave()
@@ -79,7 +79,7 @@ func TestGuestMemoryFreeIdle(t *testing.T) {
 		t.Fatal("an idle memory was not unmapped by Free")
 	}
 	// A zero maximum has nothing to map: wazero's kind of memory instead.
-	alloc, ref = memoryAllocator()
+	alloc, ref = memoryAllocator([2]uint64{})
 	lm = alloc.Allocate(0, 0)
 	if ref.get() != nil || len(lm.Reallocate(0)) != 0 || lm.Reallocate(1) != nil {
 		t.Fatal("a zero-maximum memory")

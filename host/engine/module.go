@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/gatehouse/gatehouse/abi"
+	"github.com/gatehouse/gatehouse/host/wasmcheck"
 )
 
 // LoadOptions bound a module version's instance pool and choose its runtime.
@@ -106,6 +107,10 @@ type Module struct {
 	budgetLog *guestLog
 	ns        string
 	nsPrefix  []byte // nil: the built-in namespace (keys unprefixed)
+	// data is the address range the data segments write at instantiation
+	// (wasmcheck.DataSpan): made resident in one call before wazero
+	// copies the data in (linmem.go).
+	data [2]uint64
 
 	// atts and plans are read by guest calls (by id) without a lock and
 	// written per registration: sync.Map, not a copy-on-write map, whose
@@ -164,6 +169,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 		budgetLog: newGuestLog(e.log, name+"@"+version, e.opts.GuestLogRate),
 		ns:        ns, nsPrefix: nsPrefix,
 	}
+	m.data[0], m.data[1] = wasmcheck.DataSpan(bin)
 	m.pool = newPool(m, po.withDefaults())
 	// One instance eagerly: a module that cannot start, or whose marker says
 	// a newer minor, fails here and not on the first request.

@@ -167,31 +167,43 @@ func (s segment) end() uint64 { return uint64(s.off) + uint64(len(s.bytes)) }
 // included; Check has passed). ok is false unless every segment is active
 // on memory 0 (prefix 0) with an i32.const offset.
 func activeSegments(bin []byte, sec sectionSpan) (segs []segment, count int, ok bool) {
+	count, ok = eachActive(bin, sec, func(s segment) { segs = append(segs, s) })
+	if !ok {
+		return nil, count, false
+	}
+	return segs, count, true
+}
+
+// eachActive calls f with each segment of the data section at
+// bin[sec.start:sec.end] (header included), without allocating; count is
+// the declared number of segments. ok is false (f may have been called
+// for the segments before) unless every segment is active on memory 0
+// (prefix 0) with an i32.const offset.
+func eachActive(bin []byte, sec sectionSpan, f func(segment)) (count int, ok bool) {
 	b := bin[sec.start+1 : sec.end]
 	_, n := readU(b) // section size
 	b = b[n:]
 	c, n := readU(b)
 	b = b[n:]
 	count = int(c)
-	segs = make([]segment, 0, min(count, len(b)/5)) // an active segment is at least 5 bytes
 	for range count {
 		if len(b) < 2 || b[0] != 0x00 || b[1] != 0x41 {
-			return nil, count, false
+			return count, false
 		}
 		v, n := readS32(b[2:])
 		if n == 0 || len(b) < 2+n+1 || b[2+n] != 0x0b {
-			return nil, count, false
+			return count, false
 		}
 		b = b[2+n+1:]
 		size, n := readU(b)
 		b = b[n:]
 		if uint64(size) > uint64(len(b)) {
-			return nil, count, false
+			return count, false
 		}
-		segs = append(segs, segment{off: uint32(v), bytes: b[:size]})
+		f(segment{off: uint32(v), bytes: b[:size]})
 		b = b[size:]
 	}
-	return segs, count, true
+	return count, true
 }
 
 // readU decodes an unsigned LEB128 of at most 5 bytes (n == 0: malformed).
@@ -239,4 +251,35 @@ func appendS32(b []byte, v int32) []byte {
 		}
 		b = append(b, c|0x80)
 	}
+}
+
+// DataSpan returns the range of memory addresses [lo, hi) the module's
+// data segments write at instantiation, or 0, 0 when it has none or one
+// whose offset is not an i32.const (a global's value is not known before
+// instantiation). The engine makes those pages resident in one call
+// before wazero copies the data in, instead of taking a page fault per
+// page. bin should have passed Check (on other bytes DataSpan never
+// panics).
+func DataSpan(bin []byte) (lo, hi uint64) {
+	for off, index := 8, 0; off < len(bin); index++ {
+		sec, next, err := nextSection(bin, off, index)
+		if err != nil {
+			return 0, 0
+		}
+		if sec.id == secData {
+			sec.start, sec.end = off, next
+			lo = ^uint64(0)
+			_, ok := eachActive(bin, sec, func(s segment) {
+				if len(s.bytes) > 0 {
+					lo, hi = min(lo, uint64(s.off)), max(hi, s.end())
+				}
+			})
+			if !ok || hi == 0 {
+				return 0, 0
+			}
+			return lo, hi
+		}
+		off = next
+	}
+	return 0, 0
 }

@@ -294,3 +294,33 @@ func TestBuiltinModuleCompiledInPlace(t *testing.T) {
 		t.Fatalf("make's built-in module is not stripped and packed: ForCompile copied it (%d → %d bytes)", len(bin), len(out))
 	}
 }
+
+func TestDataSpan(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		bin    []byte
+		lo, hi uint64
+	}{
+		{"segments out of order", dataModule(nil, active(40, 9, 9), active(8, 1), active(100, 7)), 8, 101},
+		{"empty segments do not count", dataModule(nil, active(3), active(10, 1, 2), active(900)), 10, 12},
+		{"only empty segments", dataModule(nil, active(3)), 0, 0},
+		{"no data section", mod(sec(5, vec(b(0x00, 0x01)))), 0, 0},
+		{"a passive segment", dataModule(nil, active(0, 1), cat(b(0x01), uleb(1), b(7))), 0, 0},
+		{"malformed", []byte("\x00asm\x01\x00\x00\x00\x0b\x05\x01\x00"), 0, 0},
+	} {
+		if lo, hi := wasmcheck.DataSpan(tc.bin); lo != tc.lo || hi != tc.hi {
+			t.Errorf("%s: [%d, %d), want [%d, %d)", tc.name, lo, hi, tc.lo, tc.hi)
+		}
+	}
+	// The built-in module: its data, as Go's linker lays it out, starts
+	// a few KiB in and spans about 2 MB.
+	bin := hosttest.Guest(t, "plugins/builtin")
+	lo, hi := wasmcheck.DataSpan(bin)
+	packed, _, _ := wasmcheck.PackData(bin, wasmcheck.PackGap)
+	if plo, phi := wasmcheck.DataSpan(packed); plo != lo || phi != hi {
+		t.Fatalf("packing moved the span: [%d, %d) → [%d, %d)", lo, hi, plo, phi)
+	}
+	if lo < 1<<10 || hi-lo < 1<<20 || hi-lo > 8<<20 {
+		t.Fatalf("built-in module's data span [%d, %d)", lo, hi)
+	}
+}
