@@ -36,12 +36,13 @@ func commit(b []byte) error {
 // (MADV_POPULATE_WRITE, Linux 5.14): what writing them would do, without a
 // fault per page. Best effort: an older kernel refuses, and the pages then
 // fault in as they are written.
-func populate(b []byte) {
+func populate(b []byte) syscall.Errno {
 	page := uintptr(syscall.Getpagesize())
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	end := start + uintptr(len(b))
 	start &^= page - 1
-	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, start, end-start, madvPopulateWrite)
+	_, _, e := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, madvPopulateWrite)
+	return e
 }
 
 const madvPopulateWrite = 23 // MADV_POPULATE_WRITE

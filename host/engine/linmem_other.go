@@ -8,7 +8,7 @@ func newGuestMemory(uint64) *guestMemory { return nil }
 
 func commit([]byte) error { return nil }
 
-func populate([]byte) {}
+func populate([]byte) error { return nil }
 
 func (m *guestMemory) unmap() {}
 
