@@ -29,7 +29,10 @@ const PackGap = 64
 // the module has a data count section or a passive segment (memory.init and
 // data.drop name segments by index), a segment whose offset is not an
 // i32.const, or two segments that overlap (where order decides which bytes
-// win). bin is never modified. Errors (malformed modules) are Check's.
+// win); and when the packed data section would be more than twice the size
+// of the original (the gaps' zeros are written out: a module of tiny
+// segments spaced maxGap apart must not make the host allocate many times
+// its size). bin is never modified. Errors (malformed modules) are Check's.
 func PackData(bin []byte, maxGap int) ([]byte, Packed, error) {
 	if err := Check(bin); err != nil {
 		return nil, Packed{}, err
@@ -113,7 +116,17 @@ func packChecked(bin []byte, maxGap int) ([]byte, Packed, error) {
 	if len(runs) == len(segs) {
 		return bin, p, nil
 	}
-	var body []byte
+	// The zeros of the gaps are written out: a module of tiny segments
+	// spaced maxGap apart would grow many times over (an upload of 32 MiB
+	// packed into hundreds). Left as it is past twice its data section.
+	size := 5 // count
+	for _, r := range runs {
+		size += 11 + int(segs[r.last].end()-uint64(segs[r.first].off)) // header: prefix, i32.const, offset, end, length
+	}
+	if size > 2*(data.end-data.start) {
+		return bin, p, nil
+	}
+	body := make([]byte, 0, size)
 	body = appendU32(body, uint32(len(runs)))
 	for _, r := range runs {
 		start := segs[r.first].off

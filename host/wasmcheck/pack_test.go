@@ -127,6 +127,15 @@ func active(off int32, data ...byte) []byte {
 	return cat(b(0x00, 0x41), sleb(int64(off)), b(0x0b), uleb(uint64(len(data))), data)
 }
 
+// spaced is n one-byte segments, gap bytes apart.
+func spaced(n, gap int) [][]byte {
+	var out [][]byte
+	for i := range n {
+		out = append(out, active(int32(i*(gap+1)), byte(i|1)))
+	}
+	return out
+}
+
 func sleb(v int64) []byte {
 	var out []byte
 	for {
@@ -170,6 +179,8 @@ func TestPackDataCases(t *testing.T) {
 			active(-8, 1), active(-4, 2)), 64, 2, 1, false},
 		{"one segment", dataModule(nil, active(3, 1)), 64, 1, 1, true},
 		{"empty segments", dataModule(nil, active(3), active(3), active(5, 1)), 64, 3, 1, true},
+		{"tiny segments far apart: would grow past twice, left alone", dataModule(nil, spaced(200, 64)...), 64, 200, 200, true},
+		{"tiny segments a little apart: packed", dataModule(nil, spaced(200, 4)...), 64, 200, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, p, err := wasmcheck.PackData(tc.bin, tc.gap)
