@@ -267,9 +267,9 @@ func appendS32(b []byte, v int32) []byte {
 }
 
 // DataSpan returns the range of memory addresses [lo, hi) the module's
-// data segments write at instantiation, or 0, 0 when it has none or one
+// data segments write at instantiation, or 0, 0 when it has none, one
 // whose offset is not an i32.const (a global's value is not known before
-// instantiation). The engine makes those pages resident in one call
+// instantiation), or when they write less than half of the range. The engine makes those pages resident in one call
 // before wazero copies the data in, instead of taking a page fault per
 // page. bin should have passed Check (on other bytes DataSpan never
 // panics).
@@ -282,12 +282,16 @@ func DataSpan(bin []byte) (lo, hi uint64) {
 		if sec.id == secData {
 			sec.start, sec.end = off, next
 			lo = ^uint64(0)
+			var written uint64
 			_, ok := eachActive(bin, sec, func(s segment) {
 				if len(s.bytes) > 0 {
 					lo, hi = min(lo, uint64(s.off)), max(hi, s.end())
+					written += uint64(len(s.bytes))
 				}
 			})
-			if !ok || hi == 0 {
+			// Sparse data (a few bytes here and there): populating the
+			// span would make pages resident that nothing writes.
+			if !ok || hi == 0 || written < (hi-lo)/2 {
 				return 0, 0
 			}
 			return lo, hi

@@ -312,7 +312,8 @@ func TestDataSpan(t *testing.T) {
 		bin    []byte
 		lo, hi uint64
 	}{
-		{"segments out of order", dataModule(nil, active(40, 9, 9), active(8, 1), active(100, 7)), 8, 101},
+		{"segments out of order", dataModule(nil, active(40, 9, 9), active(8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48), active(100, 7)), 8, 101},
+		{"sparse: less than half the range written", dataModule(nil, active(8, 1), active(40000, 2)), 0, 0},
 		{"empty segments do not count", dataModule(nil, active(3), active(10, 1, 2), active(900)), 10, 12},
 		{"only empty segments", dataModule(nil, active(3)), 0, 0},
 		{"no data section", mod(sec(5, vec(b(0x00, 0x01)))), 0, 0},
