@@ -19,9 +19,10 @@ const PackGap = 64
 // Go's wasm linker splits the data section at every run of zeros: the
 // built-in policy module has 51,034 segments for 1.3 MB of data. wazero
 // decodes each into two allocations of its own, keeps them for as long as
-// the compiled module lives (3.4 MiB of heap for this module) and walks them
-// all at every instantiation; merged at a gap of 64 bytes they are 19
-// segments and 0.7 MiB (docs/benchmarks.md "packed data").
+// the compiled module lives (4.4 MB of heap for this module), and keeps a
+// data instance per segment in every instance (1.2 MB each); merged at a
+// gap of 64 bytes they are 19 segments and 2.2 MB, nothing per instance
+// (docs/benchmarks.md "packed data segments").
 //
 // The module is unchanged in meaning: its memory after instantiation is
 // byte for byte the same. PackData therefore only touches the simple case
@@ -62,28 +63,16 @@ func packChecked(bin []byte, maxGap int) ([]byte, Packed, error) {
 	if maxGap < 0 {
 		maxGap = 0
 	}
-	var data sectionSpan
-	found, dataCount := false, false
-	for off, index := 8, 0; off < len(bin); index++ {
-		sec, next, err := nextSection(bin, off, index)
-		if err != nil {
-			return nil, Packed{}, err // Check passed: not reached
-		}
-		switch sec.id {
-		case secDataCount:
-			dataCount = true
-		case secData:
-			data, found = sec, true
-			data.start, data.end = off, next // the whole section, header included
-		}
-		off = next
+	data, err := findData(bin)
+	if err != nil {
+		return nil, Packed{}, err
 	}
-	if !found {
+	if data.contents == nil {
 		return bin, Packed{}, nil
 	}
-	segs, count, ok := activeSegments(bin, data)
+	segs, count, ok := activeSegments(data.contents)
 	p := Packed{Before: count, After: count, SizeBefore: data.end - data.start, SizeAfter: data.end - data.start}
-	if !ok || dataCount || len(segs) < 2 {
+	if !ok || data.dataCount || len(segs) < 2 {
 		return bin, p, nil
 	}
 	slices.SortStableFunc(segs, func(a, b segment) int {
@@ -176,26 +165,50 @@ type segment struct {
 
 func (s segment) end() uint64 { return uint64(s.off) + uint64(len(s.bytes)) }
 
-// activeSegments reads the data section at bin[sec.start:sec.end] (header
-// included; Check has passed). ok is false unless every segment is active
-// on memory 0 (prefix 0) with an i32.const offset.
-func activeSegments(bin []byte, sec sectionSpan) (segs []segment, count int, ok bool) {
-	count, ok = eachActive(bin, sec, func(s segment) { segs = append(segs, s) })
+// dataSection is where a module's data section lies: its contents, and
+// the whole section (header included) as offsets in the module.
+type dataSection struct {
+	contents   []byte // nil: the module has no data section
+	start, end int
+	dataCount  bool // the module has a data count section
+}
+
+// findData finds the data section (an error only for a module Check
+// refuses: ForCompile and DataSpan may see one).
+func findData(bin []byte) (dataSection, error) {
+	var d dataSection
+	for off, index := 8, 0; off < len(bin); index++ {
+		sec, next, err := nextSection(bin, off, index)
+		if err != nil {
+			return dataSection{}, err
+		}
+		switch sec.id {
+		case secDataCount:
+			d.dataCount = true
+		case secData:
+			d.contents, d.start, d.end = bin[sec.start:sec.end], off, next
+		}
+		off = next
+	}
+	return d, nil
+}
+
+// activeSegments reads the data section's contents (Check has passed). ok
+// is false unless every segment is active on memory 0 (prefix 0) with an
+// i32.const offset.
+func activeSegments(contents []byte) (segs []segment, count int, ok bool) {
+	count, ok = eachActive(contents, func(s segment) { segs = append(segs, s) })
 	if !ok {
 		return nil, count, false
 	}
 	return segs, count, true
 }
 
-// eachActive calls f with each segment of the data section at
-// bin[sec.start:sec.end] (header included), without allocating; count is
-// the declared number of segments. ok is false (f may have been called
-// for the segments before) unless every segment is active on memory 0
-// (prefix 0) with an i32.const offset.
-func eachActive(bin []byte, sec sectionSpan, f func(segment)) (count int, ok bool) {
-	b := bin[sec.start+1 : sec.end]
-	_, n := readU(b) // section size
-	b = b[n:]
+// eachActive calls f with each segment of the data section's contents,
+// without allocating; count is the declared number of segments. ok is
+// false (f may have been called for the segments before) unless every
+// segment is active on memory 0 (prefix 0) with an i32.const offset.
+func eachActive(b []byte, f func(segment)) (count int, ok bool) {
 	c, n := readU(b)
 	b = b[n:]
 	count = int(c)
@@ -269,34 +282,27 @@ func appendS32(b []byte, v int32) []byte {
 // DataSpan returns the range of memory addresses [lo, hi) the module's
 // data segments write at instantiation, or 0, 0 when it has none, one
 // whose offset is not an i32.const (a global's value is not known before
-// instantiation), or when they write less than half of the range. The engine makes those pages resident in one call
-// before wazero copies the data in, instead of taking a page fault per
-// page. bin should have passed Check (on other bytes DataSpan never
-// panics).
+// instantiation), or when they write less than half of the range. The
+// engine makes those pages resident in one call before wazero copies the
+// data in, instead of taking a page fault per page. bin should have passed
+// Check (on other bytes DataSpan never panics).
 func DataSpan(bin []byte) (lo, hi uint64) {
-	for off, index := 8, 0; off < len(bin); index++ {
-		sec, next, err := nextSection(bin, off, index)
-		if err != nil {
-			return 0, 0
-		}
-		if sec.id == secData {
-			sec.start, sec.end = off, next
-			lo = ^uint64(0)
-			var written uint64
-			_, ok := eachActive(bin, sec, func(s segment) {
-				if len(s.bytes) > 0 {
-					lo, hi = min(lo, uint64(s.off)), max(hi, s.end())
-					written += uint64(len(s.bytes))
-				}
-			})
-			// Sparse data (a few bytes here and there): populating the
-			// span would make pages resident that nothing writes.
-			if !ok || hi == 0 || written < (hi-lo)/2 {
-				return 0, 0
-			}
-			return lo, hi
-		}
-		off = next
+	data, err := findData(bin)
+	if err != nil || data.contents == nil {
+		return 0, 0
 	}
-	return 0, 0
+	lo = ^uint64(0)
+	var written uint64
+	_, ok := eachActive(data.contents, func(s segment) {
+		if len(s.bytes) > 0 {
+			lo, hi = min(lo, uint64(s.off)), max(hi, s.end())
+			written += uint64(len(s.bytes))
+		}
+	})
+	// Sparse data (a few bytes here and there): populating the span
+	// would make pages resident that nothing writes.
+	if !ok || hi == 0 || written < (hi-lo)/2 {
+		return 0, 0
+	}
+	return lo, hi
 }
