@@ -97,8 +97,8 @@ func (e *Engine) finish(ctx context.Context, k compiledKey, ce *compiledEntry, o
 	}
 	// Without custom sections and with the data segments packed: the
 	// module's meaning, less to decode and keep (wasmcheck.ForCompile).
-	stripped := wasmcheck.ForCompile(bin)
-	cm, err := rt.CompileModule(cctx, stripped)
+	prepared := wasmcheck.ForCompile(bin)
+	cm, err := rt.CompileModule(cctx, prepared)
 	if err != nil && e.opts.CacheDir != "" && ctx.Err() == nil {
 		// A seeded cache entry wazero cannot read (a torn write, a corrupt
 		// binary): removed, and the module compiled as without a seed.
@@ -106,7 +106,7 @@ func (e *Engine) finish(ctx context.Context, k compiledKey, ce *compiledEntry, o
 			if rmErr := os.Remove(path); rmErr == nil || errors.Is(rmErr, os.ErrNotExist) {
 				e.seedStats.Refused.Add(1)
 				e.log.Warn("engine: the precompiled entry of the compilation cache was refused; compiling", "err", err)
-				cm, err = rt.CompileModule(cctx, stripped)
+				cm, err = rt.CompileModule(cctx, prepared)
 			}
 		}
 	}

@@ -2,13 +2,15 @@
 
 package engine
 
+import "syscall"
+
 const mmapMemory = false
 
 func newGuestMemory(uint64) *guestMemory { return nil }
 
 func commit([]byte) error { return nil }
 
-func populate([]byte) error { return nil }
+func populate([]byte) syscall.Errno { return 0 }
 
 func (m *guestMemory) unmap() {}
 
