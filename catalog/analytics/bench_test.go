@@ -317,7 +317,7 @@ func BenchmarkWriterCPU(b *testing.B) {
 	c0, s0 := cpu()
 	for i := 0; i < b.N; i++ {
 		// The default queue; wait for room rather than drop (one producer).
-		for len(w.q) == cap(w.q) {
+		for w.q.len() >= w.q.max {
 			time.Sleep(100 * time.Microsecond)
 		}
 		w.Log(&recs[i%len(recs)])
@@ -362,7 +362,7 @@ func BenchmarkWriterCPUPaced(b *testing.B) {
 func feedPaced(b *testing.B, w *Writer, recs []Record) (ru0, ru1 syscall.Rusage) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	for i := 0; i < b.N; i++ {
-		for len(w.q) == cap(w.q) {
+		for w.q.len() >= w.q.max {
 			time.Sleep(100 * time.Microsecond)
 		}
 		w.Log(&recs[i%len(recs)])

@@ -108,7 +108,7 @@ type Writer struct {
 	o       WriterOptions
 	log     *slog.Logger
 	w, r    *sql.DB
-	q       chan queued
+	q       recordQueue
 	closing chan struct{}
 	done    chan struct{}
 	closed  atomic.Bool
@@ -186,7 +186,7 @@ func openWriterClock(o WriterOptions, pruneEvery time.Duration, now func() time.
 	}
 	w := &Writer{
 		o: o, log: lg, w: wdb, r: rdb,
-		q:          make(chan queued, o.QueueSize),
+		q:          recordQueue{max: o.QueueSize},
 		kick:       make(chan struct{}, 1),
 		kickAt:     max(1, min(o.BatchSize, o.QueueSize/2)),
 		closing:    make(chan struct{}),
@@ -383,30 +383,30 @@ func (w *Writer) Log(r *Record) bool {
 		w.dropped.Add(1)
 		return false
 	}
-	it := queued{r: *r}
-	if it.r.Time.IsZero() {
-		it.r.Time = time.Now()
+	if r.Time.IsZero() {
+		c := *r
+		c.Time = time.Now()
+		r = &c
 	}
-	select {
-	case w.q <- it:
-		if len(w.q) >= w.kickAt {
-			select {
-			case w.kick <- struct{}{}:
-			default:
-			}
-		}
-		return true
-	default:
+	n, ok := w.q.push(r)
+	if !ok {
 		w.dropped.Add(1)
 		return false
 	}
+	if n >= w.kickAt {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }
 
 // Stats returns the counters: rows written (committed), records dropped
 // (queue full, writer closed, or a failed batch), and the queue's depth
 // and capacity.
 func (w *Writer) Stats() WriterStats {
-	return WriterStats{Written: w.written.Load(), Dropped: w.dropped.Load(), QueueDepth: len(w.q), QueueCap: cap(w.q)}
+	return WriterStats{Written: w.written.Load(), Dropped: w.dropped.Load(), QueueDepth: w.q.len(), QueueCap: w.q.max}
 }
 
 // Close stops accepting records, writes everything queued and closes the
@@ -428,12 +428,16 @@ func (w *Writer) Close(ctx context.Context) error {
 // run is the writer goroutine.
 func (w *Writer) run() {
 	defer close(w.done)
-	batch := make([]queued, 0, w.o.BatchSize)
+	// batch is a partial batch carried from one take to the next; it and
+	// the queue's spare buffer grow with use and are let go after a quiet
+	// spell (recordQueue).
+	var batch, spare []queued
+	var keepBatch, keepSpare bufferKeeper
 	flush := func() {
 		if len(batch) > 0 {
+			n := len(batch)
 			w.flush(batch)
-			clear(batch)
-			batch = batch[:0]
+			batch = keepBatch.keep(batch, n)
 		}
 	}
 	tick := time.NewTicker(w.o.FlushInterval)
@@ -441,19 +445,40 @@ func (w *Writer) run() {
 	pruneTick := time.NewTicker(w.pruneEvery)
 	defer pruneTick.Stop()
 	pruning := true // prune once at start
-	// take moves what is queued now into batches, writing every full one;
-	// a partial batch waits for the next tick (or the next kick).
-	// Every record taken was queued after the previous take began.
-	take := func() {
-		t := int64(time.Since(clockBase))
-		for n := len(w.q); n > 0; n-- {
-			it := <-w.q
-			it.at = w.taken
-			batch = append(batch, it)
-			if len(batch) >= w.o.BatchSize {
+	// add writes taken records in batches of BatchSize: a partial batch
+	// carried from the last kick is filled first; full batches are written
+	// straight from got (no copy). What is left is written too when all
+	// (a tick, or closing); after a kick it is carried in batch to the
+	// next take. Every record taken was queued after the previous take
+	// began.
+	add := func(got []queued, all bool) {
+		for i := range got {
+			got[i].at = w.taken
+		}
+		if len(batch) > 0 {
+			n := min(w.o.BatchSize-len(batch), len(got))
+			batch = append(batch, got[:n]...)
+			got = got[n:]
+			if len(batch) >= w.o.BatchSize || all {
 				flush()
 			}
 		}
+		for len(got) >= w.o.BatchSize || (all && len(got) > 0) {
+			n := min(w.o.BatchSize, len(got))
+			w.flush(got[:n])
+			got = got[n:]
+		}
+		if len(got) > 0 {
+			batch = append(batch, got...)
+		} else if len(batch) == 0 {
+			batch = keepBatch.keep(batch, 0) // unused this take
+		}
+	}
+	take := func(all bool) {
+		t := int64(time.Since(clockBase))
+		got := w.q.take(spare)
+		add(got, all)
+		spare = keepSpare.keep(got, len(got))
 		w.taken = t
 	}
 	for {
@@ -462,17 +487,16 @@ func (w *Writer) run() {
 		select {
 		case <-w.kick:
 			w.wakeups.Add(1)
-			take()
+			take(false)
 		case <-tick.C:
 			w.wakeups.Add(1)
-			take()
-			flush()
+			take(true)
 			w.movePending()
 			// Prune in small transactions between batches, and only while
 			// the queue is short, so that writes never wait for long.
 			deadline := time.Now().Add(w.o.FlushInterval / 2)
-			short := min(w.o.BatchSize, cap(w.q)/2)
-			for pruning && len(w.q) < short && time.Now().Before(deadline) {
+			short := min(w.o.BatchSize, w.q.max/2)
+			for pruning && w.q.len() < short && time.Now().Before(deadline) {
 				more, err := w.pruneChunk()
 				if err != nil {
 					w.log.Error("analytics: pruning the request log", "err", err)
@@ -486,20 +510,7 @@ func (w *Writer) run() {
 		case <-w.pruneReq:
 			pruning = true
 		case <-w.closing:
-			for {
-				select {
-				case it := <-w.q:
-					it.at = w.taken
-					batch = append(batch, it)
-					if len(batch) >= w.o.BatchSize {
-						flush()
-					}
-					continue
-				default:
-				}
-				break
-			}
-			flush()
+			add(w.q.close(), true)
 			w.closeErr = errors.Join(w.closeStmts(), w.r.Close(), w.w.Close())
 			return
 		}
