@@ -9,6 +9,8 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+
+	"github.com/gatehouse/gatehouse/host/h1client"
 )
 
 // The request loop to the backend (every call but WebSocket handshakes,
@@ -127,14 +129,42 @@ func (c *call) got1xx(code int, header textproto.MIMEHeader) error {
 	return nil
 }
 
+// outHeader returns the outbound request's header map: the pooled call's
+// own, emptied, when the last request left it reusable, else a new one
+// (putCall empties it; reusableOut decides).
+func (c *call) outHeader(n int) http.Header {
+	if c.outHdr == nil {
+		c.outHdr = make(http.Header, n)
+	}
+	c.outOwned = true
+	return c.outHdr
+}
+
+// maxReusedHeaders: an outbound header map that grew past this many names
+// is not kept with the pooled call (a rare large request does not make
+// every later one carry its table).
+const maxReusedHeaders = 32
+
+// reusableOut reports whether out's header map and URL (the call's own:
+// outHeader, outURL) can serve the pooled call's next request. Only when
+// h1client sends out itself: it reads them in this goroutine and keeps
+// neither once the answer's body is closed. net/http's transports (the
+// fallback for what h1client does not handle, h2) may read a request from
+// another goroutine after RoundTrip returns, and the resender keeps
+// copies for its attempts: their requests get maps of their own.
+func (c *call) reusableOut(out *http.Request) bool {
+	_, ok := c.rp.Transport.(*h1client.Transport)
+	return ok && h1client.Handles(out) && len(out.Header) <= maxReusedHeaders
+}
+
 // forward sends the call's request to the backend and copies the answer
 // back (ReverseProxy.ServeHTTP's steps; see the top of this file).
 func (c *call) forward(w http.ResponseWriter, r *http.Request) {
 	c.trace = httptrace.ClientTrace{Got1xxResponse: c.got1xxFn}
 	c.rtDone = false
 	out := r.WithContext(httptrace.WithClientTrace(r.Context(), &c.trace))
-	u := *r.URL
-	out.URL = &u
+	c.outURL = *r.URL
+	out.URL = &c.outURL
 	out.RequestURI = ""
 	out.Close = false
 	if r.ContentLength == 0 {
@@ -145,7 +175,7 @@ func (c *call) forward(w http.ResponseWriter, r *http.Request) {
 		out.Body = guard
 		defer guard.Close()
 	}
-	h := make(http.Header, len(r.Header)+4)
+	h := c.outHeader(len(r.Header) + 4)
 	for k, v := range r.Header {
 		if !skipOutbound(k) {
 			h[k] = v
@@ -165,6 +195,9 @@ func (c *call) forward(w http.ResponseWriter, r *http.Request) {
 		h["User-Agent"] = hdrEmpty // no Go default User-Agent
 	}
 
+	if !c.reusableOut(out) {
+		c.outHdr, c.outOwned = nil, false // the transport may keep them
+	}
 	res, err := c.rp.Transport.RoundTrip(out)
 	c.rtMu.Lock()
 	c.rtDone = true

@@ -9,6 +9,7 @@ import (
 	"net/http/httptrace"
 	"net/http/httputil"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,13 @@ type call struct {
 	got1xxFn func(int, textproto.MIMEHeader) error
 	rtMu     sync.Mutex
 	rtDone   bool
+
+	// The outbound request's URL and header map, kept with the pooled call
+	// when h1client sent the last one (forward.go, reusableOut); outOwned:
+	// outHdr is this call's and is emptied by putCall.
+	outURL   url.URL
+	outHdr   http.Header
+	outOwned bool
 }
 
 // failure is why a request goes to on-error.
@@ -135,6 +143,11 @@ func (g *Gateway) putCall(c *call) {
 	c.path, c.policyErr, c.traceID, c.traceParent, c.traceStarted = "", "", "", "", false
 	c.backendAt, c.backendOn, c.backendDur, c.policyDur, c.backendStatus = 0, false, 0, 0, 0
 	c.rec = CallRecord{}
+	if c.outOwned {
+		clear(c.outHdr)
+		c.outOwned = false
+	}
+	c.outURL = url.URL{}
 	c.ex.Reset()
 	c.match = mux.RouteMatch{}
 	g.calls.Put(c)
