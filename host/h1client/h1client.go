@@ -448,6 +448,7 @@ type conn struct {
 	peekOK bool
 
 	peekBuf  [1]byte
+	keys     []string // writeHead's sorted header names, reused
 	cancelFn func()
 	canceled atomic.Bool // set by cancel during a round trip
 }
@@ -532,7 +533,7 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 	if d := c.t.ResponseHeaderTimeout; d > 0 {
 		c.nc.SetDeadline(time.Now().Add(d)) // the write and the head
 	}
-	err := req.Write(c.bw)
+	err := c.writeRequest(req)
 	if err == nil {
 		err = c.bw.Flush()
 	}
