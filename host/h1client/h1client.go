@@ -21,10 +21,11 @@
 //     Expect, Upgrade, a Connection header, trailers or Close;
 //
 // What it keeps exact, as net/http's Transport does it: the request on the
-// wire (Request.Write, so header order and framing are net/http's),
-// response parsing (http.ReadResponse: chunked, trailers, HTTP/1.0,
-// Connection: close), 1xx answers reported to the request's
-// httptrace.ClientTrace (Got1xxResponse; at most 5, then an error),
+// wire (byte for byte what Request.Write writes, so header order and
+// framing are net/http's: head.go), response parsing (http.ReadResponse:
+// chunked, trailers, HTTP/1.0, Connection: close), 1xx answers reported to
+// the request's httptrace.ClientTrace (Got1xxResponse, or the hook given to
+// RoundTrip1xx; at most 5, then an error),
 // response headers bounded (MaxResponseHeaderBytes), a response header
 // timeout that is a context.DeadlineExceeded, cancellation by the request's
 // context (the connection is closed: the backend sees the client go), and
@@ -190,6 +191,18 @@ func replayable(req *http.Request) bool {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.RoundTrip1xx(req, nil)
+}
+
+// Got1xx is httptrace.ClientTrace's Got1xxResponse.
+type Got1xx = func(code int, header textproto.MIMEHeader) error
+
+// RoundTrip1xx is RoundTrip with the hook for 1xx answers given directly
+// rather than in the request's context (a ClientTrace there costs the
+// caller a context and a copy of the request per call). With got1xx nil,
+// the context's ClientTrace is used, as RoundTrip does. A request Handles
+// refuses goes to the Fallback, which reads only the context's.
+func (t *Transport) RoundTrip1xx(req *http.Request, got1xx Got1xx) (*http.Response, error) {
 	if !Handles(req) {
 		return t.Fallback.RoundTrip(req)
 	}
@@ -223,7 +236,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.roundTrip(ctx, send)
+		res, err := c.roundTrip(ctx, send, got1xx)
 		if err == nil {
 			return res, nil
 		}
@@ -511,7 +524,7 @@ var errTooMany1xx = errors.New("h1client: too many 1xx informational responses")
 
 // roundTrip sends req on c and reads the answer's head. On an error c is
 // closed and not pooled.
-func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
+func (c *conn) roundTrip(ctx context.Context, req *http.Request, got1xx Got1xx) (*http.Response, error) {
 	c.lr.read, c.lr.max = 0, c.t.MaxResponseHeaderBytes
 	c.canceled.Store(false)
 	var stop func() bool
@@ -543,7 +556,6 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 		}
 		return fail(err)
 	}
-	var trace *httptrace.ClientTrace
 	n1xx := 0
 	var res *http.Response
 	for {
@@ -566,11 +578,13 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request) (*http.Response
 		if n1xx > max1xx {
 			return fail(errTooMany1xx)
 		}
-		if trace == nil {
-			trace = httptrace.ContextClientTrace(ctx)
+		if got1xx == nil {
+			if trace := httptrace.ContextClientTrace(ctx); trace != nil {
+				got1xx = trace.Got1xxResponse
+			}
 		}
-		if trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(res.Header)); err != nil {
+		if got1xx != nil {
+			if err := got1xx(code, textproto.MIMEHeader(res.Header)); err != nil {
 				return fail(err)
 			}
 		}
@@ -632,24 +646,34 @@ func (c *conn) finish(stop func() bool, reuse bool) {
 }
 
 // body is the answer's body: at EOF it gives the connection back.
+//
+// Close may be called while a Read is blocked in another goroutine (the
+// gateway's body deadline does, to end the read; net/http's bodies allow
+// it): whichever of the two ends the body first — Read at its end or on an
+// error, or Close — finishes the round trip, exactly once (ended). A Close
+// that wins closes the connection, so the blocked Read returns an error and
+// the connection is never pooled.
 type body struct {
 	c     *conn
 	rc    io.ReadCloser
 	stop  func() bool
 	reuse bool
 	ctx   context.Context
-	done  bool
+	ended atomic.Bool
 }
 
 func (b *body) Read(p []byte) (int, error) {
-	if b.done {
+	if b.ended.Load() {
 		return 0, io.EOF
 	}
 	n, err := b.rc.Read(p)
 	if err == nil {
 		return n, nil
 	}
-	b.done = true
+	if !b.ended.CompareAndSwap(false, true) {
+		// Closed meanwhile: Close finished the round trip.
+		return n, err
+	}
 	if err == io.EOF {
 		b.c.finish(b.stop, b.reuse)
 		return n, io.EOF
@@ -667,11 +691,9 @@ func (b *body) Read(p []byte) (int, error) {
 // Close before EOF closes the connection (the rest of the answer is not
 // read, as net/http's Transport does).
 func (b *body) Close() error {
-	if b.done {
-		return nil
+	if b.ended.CompareAndSwap(false, true) {
+		b.c.finish(b.stop, false)
 	}
-	b.done = true
-	b.c.finish(b.stop, false)
 	return nil
 }
 

@@ -728,3 +728,92 @@ func TestUnsolicitedAnswerNotDelivered(t *testing.T) {
 		t.Fatalf("%d connections, want 2", n)
 	}
 }
+
+// Close while a Read is blocked in another goroutine (the gateway's body
+// deadline does this) ends the Read with an error, closes the connection
+// (the backend sees the client go), pools nothing, and races with nothing
+// (run with -race).
+func TestCloseDuringRead(t *testing.T) {
+	gone := make(chan struct{})
+	s, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("first"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(gone)
+	})
+	tr := newTransport()
+	req, _ := http.NewRequest("GET", s.URL, nil)
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(res.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := res.Body.Read(make([]byte, 64))
+		readErr <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the Read is blocked on the backend
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Fatal("the blocked Read returned no error after Close")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end the blocked Read")
+	}
+	select {
+	case <-gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backend did not see the connection close")
+	}
+	if n := tr.IdleConns(); n != 0 {
+		t.Fatalf("%d pooled after a Close during a Read", n)
+	}
+	if err := res.Body.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// RoundTrip1xx's hook gets the 1xx answers; the context's ClientTrace is
+// then not called.
+func TestRoundTrip1xxHook(t *testing.T) {
+	url, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, err := readRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </b.js>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	tr := newTransport()
+	var fromTrace, fromHook []string
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		fromTrace = append(fromTrace, h.Get("Link"))
+		return nil
+	}}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", url+"/", nil)
+	res, err := tr.RoundTrip1xx(req, func(code int, h textproto.MIMEHeader) error {
+		fromHook = append(fromHook, fmt.Sprintf("%d %s", code, h.Get("Link")))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(res.Body)
+	res.Body.Close()
+	if len(fromHook) != 1 || fromHook[0] != "103 </b.js>" || len(fromTrace) != 0 {
+		t.Fatalf("hook %v, trace %v", fromHook, fromTrace)
+	}
+	// A hook's error ends the round trip.
+	_, err = tr.RoundTrip1xx(req, func(int, textproto.MIMEHeader) error { return errors.New("no hints") })
+	if err == nil || !strings.Contains(err.Error(), "no hints") {
+		t.Fatalf("err %v", err)
+	}
+}
