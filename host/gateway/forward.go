@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -129,14 +130,22 @@ func (c *call) got1xx(code int, header textproto.MIMEHeader) error {
 	return nil
 }
 
-// outHeader returns the outbound request's header map: the pooled call's
-// own, emptied, when the last request left it reusable, else a new one
-// (putCall empties it; reusableOut decides).
+// outRequest returns the outbound request and URL, and outHeader its
+// header map: the pooled call's own when h1client sent the last request
+// (emptied by putCall), else new ones; forward gives them up (sets them
+// nil) when it hands the request to another transport.
+func (c *call) outRequest() (*http.Request, *url.URL) {
+	if c.outReq == nil {
+		c.outReq, c.outURL = new(http.Request), new(url.URL)
+	}
+	c.outOwned = true
+	return c.outReq, c.outURL
+}
+
 func (c *call) outHeader(n int) http.Header {
 	if c.outHdr == nil {
 		c.outHdr = make(http.Header, n)
 	}
-	c.outOwned = true
 	return c.outHdr
 }
 
@@ -145,16 +154,15 @@ func (c *call) outHeader(n int) http.Header {
 // every later one carry its table).
 const maxReusedHeaders = 32
 
-// reusableOut reports whether out's header map and URL (the call's own:
-// outHeader, outURL) can serve the pooled call's next request. Only when
-// h1client sends out itself: it reads them in this goroutine and keeps
-// neither once the answer's body is closed. net/http's transports (the
-// fallback for what h1client does not handle, h2) may read a request from
-// another goroutine after RoundTrip returns, and the resender keeps
-// copies for its attempts: their requests get maps of their own.
+// reusableOut reports whether out, its URL and header map (the call's own)
+// can serve the pooled call's next request once this one is over: only
+// when h1client sends out itself. It reads them in this goroutine and keeps
+// none of them once the answer's body is closed. net/http's transports
+// (the fallback for what h1client does not handle, h2) may read a request
+// from another goroutine after RoundTrip returns, and the resender keeps
+// copies for its attempts: their requests are their own.
 func (c *call) reusableOut(out *http.Request) bool {
-	_, ok := c.rp.Transport.(*h1client.Transport)
-	return ok && h1client.Handles(out) && len(out.Header) <= maxReusedHeaders
+	return h1client.Handles(out) && len(out.Header) <= maxReusedHeaders
 }
 
 // forward sends the call's request to the backend and copies the answer
@@ -162,9 +170,22 @@ func (c *call) reusableOut(out *http.Request) bool {
 func (c *call) forward(w http.ResponseWriter, r *http.Request) {
 	c.trace = httptrace.ClientTrace{Got1xxResponse: c.got1xxFn}
 	c.rtDone = false
-	out := r.WithContext(httptrace.WithClientTrace(r.Context(), &c.trace))
-	c.outURL = *r.URL
-	out.URL = &c.outURL
+	h1, isH1 := c.rp.Transport.(*h1client.Transport)
+	var out *http.Request
+	if isH1 {
+		// The call's own request and URL, in r's context: the 1xx hook
+		// goes to h1client directly (or in a trace context, below, when
+		// it hands the request to its fallback).
+		var u *url.URL
+		out, u = c.outRequest()
+		*out = *r
+		*u = *r.URL
+		out.URL = u
+	} else {
+		out = r.WithContext(httptrace.WithClientTrace(r.Context(), &c.trace))
+		u := *r.URL
+		out.URL = &u
+	}
 	out.RequestURI = ""
 	out.Close = false
 	if r.ContentLength == 0 {
@@ -195,10 +216,20 @@ func (c *call) forward(w http.ResponseWriter, r *http.Request) {
 		h["User-Agent"] = hdrEmpty // no Go default User-Agent
 	}
 
-	if !c.reusableOut(out) {
-		c.outHdr, c.outOwned = nil, false // the transport may keep them
+	var res *http.Response
+	var err error
+	switch {
+	case isH1 && c.reusableOut(out):
+		res, err = h1.RoundTrip1xx(out, c.got1xxFn)
+	case isH1:
+		// To h1client's fallback, which may keep the request, its URL and
+		// header map after RoundTrip returns: they leave the call.
+		c.outReq, c.outURL, c.outHdr, c.outOwned = nil, nil, nil, false
+		res, err = h1.RoundTrip(out.WithContext(httptrace.WithClientTrace(out.Context(), &c.trace)))
+	default:
+		c.outHdr = nil // the transport's now
+		res, err = c.rp.Transport.RoundTrip(out)
 	}
-	res, err := c.rp.Transport.RoundTrip(out)
 	c.rtMu.Lock()
 	c.rtDone = true
 	c.rtMu.Unlock()

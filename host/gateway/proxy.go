@@ -87,10 +87,11 @@ type call struct {
 	rtMu     sync.Mutex
 	rtDone   bool
 
-	// The outbound request's URL and header map, kept with the pooled call
-	// when h1client sent the last one (forward.go, reusableOut); outOwned:
-	// outHdr is this call's and is emptied by putCall.
-	outURL   url.URL
+	// The outbound request, its URL and header map, kept with the pooled
+	// call when h1client sent the last one (forward.go, reusableOut);
+	// outOwned: they are this call's, and putCall empties them.
+	outReq   *http.Request
+	outURL   *url.URL
 	outHdr   http.Header
 	outOwned bool
 }
@@ -144,10 +145,12 @@ func (g *Gateway) putCall(c *call) {
 	c.backendAt, c.backendOn, c.backendDur, c.policyDur, c.backendStatus = 0, false, 0, 0, 0
 	c.rec = CallRecord{}
 	if c.outOwned {
+		// Nothing of this request (its context, body, strings) stays
+		// reachable from the pooled call.
+		*c.outReq, *c.outURL = http.Request{}, url.URL{}
 		clear(c.outHdr)
 		c.outOwned = false
 	}
-	c.outURL = url.URL{}
 	c.ex.Reset()
 	c.match = mux.RouteMatch{}
 	g.calls.Put(c)
