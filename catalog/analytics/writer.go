@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/gatehouse/gatehouse/catalog/sqlite"
 )
 
 // driverName is the database/sql driver of the log database: go-sqlite3
@@ -407,6 +409,13 @@ func (w *Writer) Log(r *Record) bool {
 // and capacity.
 func (w *Writer) Stats() WriterStats {
 	return WriterStats{Written: w.written.Load(), Dropped: w.dropped.Load(), QueueDepth: w.q.len(), QueueCap: w.q.max}
+}
+
+// ShrinkMemory asks SQLite to free the page cache of the log's idle
+// connections (catalog/sqlite ShrinkIdle): a start's rollup recovery and
+// pruning read pages an idle gateway does not need.
+func (w *Writer) ShrinkMemory(ctx context.Context) error {
+	return errors.Join(sqlite.ShrinkIdle(ctx, w.w), sqlite.ShrinkIdle(ctx, w.r))
 }
 
 // Close stops accepting records, writes everything queued and closes the

@@ -372,7 +372,14 @@ func serve(c *cli.Context) error {
 		demo.printWelcome(c.App.Writer, url, adminURL, portalURL)
 	}
 	restoreGC()
-	go returnStartMemory()
+	var shrinkers []func(context.Context) error
+	if store != nil {
+		shrinkers = append(shrinkers, store.ShrinkMemory)
+	}
+	if reqLog != nil {
+		shrinkers = append(shrinkers, reqLog.ShrinkMemory)
+	}
+	go returnStartMemory(log, shrinkers...)
 
 	select {
 	case err := <-errc:

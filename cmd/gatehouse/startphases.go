@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"runtime/debug"
 	"runtime/metrics"
@@ -50,8 +51,18 @@ func (p *startPhases) attr() slog.Attr {
 // runtime's background scavenger, which releases them over minutes, or
 // never while the heap stays under its goal. One GC, off the ready path.
 // The built-in module's and its seed's file pages, read once at start (5 +
-// 3 MB of the binary), leave the resident set too.
-func returnStartMemory() {
+// 3 MB of the binary), leave the resident set too, and so do the SQLite
+// page caches of start-up (migrations, the seed, the first catalog load,
+// the log's recovery: shrinkers) with the C heap pages they freed.
+func returnStartMemory(log *slog.Logger, shrinkers ...func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, shrink := range shrinkers {
+		if err := shrink(ctx); err != nil {
+			log.Debug("start memory: shrinking a SQLite pool", "err", err)
+		}
+	}
+	mallocTrim()
 	debug.FreeOSMemory()
 	embedded.ReleasePages()
 }
