@@ -64,11 +64,17 @@ $(BIN)/gatehouse: $(BUILTIN) $(SEED) $(GO_SRC)
 run: build
 	$(BIN)/gatehouse serve --data $(DATA) --demo
 
+# The request path's concurrent parts run under the race detector in every
+# `make test` too (`make test-race` runs everything): a race there can hand
+# one client another's answer.
+RACE_PKGS := ./host/h1client ./host/gateway ./catalog/analytics
+
 test: wasm chromium rust-example
 	$(GO) vet ./...
 	$(WASMENV) $(GO) vet ./plugins/...
 	$(MAKE) vet-modules
 	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 	@for m in $(MODULES); do echo "== module $$m"; (cd $$m && $(GO) test -count=1 -timeout 10m ./...) || exit 1; done
 
 # vet of every module of its own, natively and (guest code) for wasip1.
