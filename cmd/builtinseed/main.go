@@ -42,7 +42,7 @@ func run(in, out string, trusted bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	if err := atomicfile.Write(out, seed); err != nil {
+	if err := atomicfile.Write(out, seed, 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("built %s (%d bytes) for %s\n", out, len(seed), in)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/catalog"
 	"github.com/gatehouse/gatehouse/catalog/analytics"
+	"github.com/gatehouse/gatehouse/cmd/internal/atomicfile"
 	"github.com/gatehouse/gatehouse/portal/admin"
 	"github.com/gatehouse/gatehouse/portal/web"
 )
@@ -62,7 +63,7 @@ func keyFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	b = []byte(randomKey("ghk_"))
-	if err := writeFileAtomic(path, b, 0o600); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", path, err)
 	}
 	return b, nil
@@ -92,7 +93,7 @@ func bootstrapOwner(ctx context.Context, st catalog.Store, data string, log *slo
 	// The file first: an owner whose password nobody knows is worse than
 	// a file without an owner (the next start creates one).
 	body := fmt.Sprintf("# The first owner of this Gatehouse, created on its first start.\n# Sign in at the admin listener's /ui, change the password (My account), then delete this file.\nemail: %s\npassword: %s\n", bootstrapEmail, pw)
-	if err := writeFileAtomic(path, []byte(body), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(body), 0o600); err != nil {
 		return "", fmt.Errorf("writing the first owner's credentials: %w", err)
 	}
 	if _, err := st.CreateAdmin(catalog.WithActor(ctx, "bootstrap"), catalog.Admin{Email: bootstrapEmail, Name: "First owner", Role: catalog.RoleOwner}, hash); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/catalog/adminapi"
 	"github.com/gatehouse/gatehouse/catalog/analytics"
 	"github.com/gatehouse/gatehouse/catalog/sqlite"
+	"github.com/gatehouse/gatehouse/cmd/internal/atomicfile"
 	"github.com/gatehouse/gatehouse/host/engine"
 	"github.com/gatehouse/gatehouse/host/metrics"
 	"github.com/gatehouse/gatehouse/plugins/embedded"
@@ -128,36 +129,10 @@ func adminToken(data string) (string, error) {
 		return "", err
 	}
 	t := randomKey("gha_")
-	if err := writeFileAtomic(path, []byte(t+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(t+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("writing the admin token: %w", err)
 	}
 	return t, nil
-}
-
-// writeFileAtomic writes a file through a synced temporary file and a
-// rename, so a reader never sees it half written.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // startAdmin serves the admin API on addr and writes its base URL to
@@ -225,7 +200,7 @@ func startAdmin(addr, data, token string, st catalog.Store, e *engine.Engine, re
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
 	go srv.Serve(ln)
 	url := "http://" + displayAddr(ln.Addr())
-	if err := writeFileAtomic(filepath.Join(data, adminURLFile), []byte(url+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(data, adminURLFile), []byte(url+"\n"), 0o600); err != nil {
 		srv.Close()
 		return nil, "", err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/catalog"
 	"github.com/gatehouse/gatehouse/catalog/analytics"
+	"github.com/gatehouse/gatehouse/cmd/internal/atomicfile"
 	"github.com/gatehouse/gatehouse/host/edge"
 	"github.com/gatehouse/gatehouse/host/gateway"
 	"github.com/gatehouse/gatehouse/portal"
@@ -66,7 +67,7 @@ func portalSecret(data string) ([]byte, error) {
 		return nil, err
 	}
 	b = []byte(randomKey("ghp_"))
-	if err := writeFileAtomic(path, b, 0o600); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return nil, fmt.Errorf("writing the portal key: %w", err)
 	}
 	return b, nil

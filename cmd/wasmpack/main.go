@@ -48,7 +48,7 @@ func run(in, out string, gap int, strip bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	if err := atomicfile.Write(out, packed); err != nil {
+	if err := atomicfile.Write(out, packed, 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("packed %s: %s; %d → %d bytes\n", out, p, size, len(packed))

@@ -1,6 +1,7 @@
-// Package atomicfile writes a build output whole or not at all: beside
-// its destination, then renamed over it, so that an interrupted make
-// leaves no half file for the next step (or the binary) to pick up.
+// Package atomicfile writes a file whole or not at all: through a synced
+// temporary file beside it, then renamed over it, so that a reader — the
+// next make step, the binary, an admin reading DATA/admin.url — never sees
+// it half written, and an interrupted write leaves the old file.
 package atomicfile
 
 import (
@@ -8,19 +9,23 @@ import (
 	"path/filepath"
 )
 
-// Write writes data to path with mode 0644 (as the files make writes
-// beside it), through a temporary file in the same directory.
-func Write(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+// Write writes data to path with mode, through a temporary file in the
+// same directory (".NAME.*.tmp", removed on failure).
+func Write(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return err
 	}
 	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return err
 	}
