@@ -138,7 +138,6 @@ func (c *call) outRequest() (*http.Request, *url.URL) {
 	if c.outReq == nil {
 		c.outReq, c.outURL = new(http.Request), new(url.URL)
 	}
-	c.outOwned = true
 	return c.outReq, c.outURL
 }
 
@@ -224,7 +223,7 @@ func (c *call) forward(w http.ResponseWriter, r *http.Request) {
 	case isH1:
 		// To h1client's fallback, which may keep the request, its URL and
 		// header map after RoundTrip returns: they leave the call.
-		c.outReq, c.outURL, c.outHdr, c.outOwned = nil, nil, nil, false
+		c.outReq, c.outURL, c.outHdr = nil, nil, nil
 		res, err = h1.RoundTrip(out.WithContext(httptrace.WithClientTrace(out.Context(), &c.trace)))
 	default:
 		c.outHdr = nil // the transport's now

@@ -88,12 +88,12 @@ type call struct {
 	rtDone   bool
 
 	// The outbound request, its URL and header map, kept with the pooled
-	// call when h1client sent the last one (forward.go, reusableOut);
-	// outOwned: they are this call's, and putCall empties them.
-	outReq   *http.Request
-	outURL   *url.URL
-	outHdr   http.Header
-	outOwned bool
+	// call while only h1client has sent them (forward.go, reusableOut);
+	// forward sets them nil when another transport gets them, and putCall
+	// empties what is left.
+	outReq *http.Request
+	outURL *url.URL
+	outHdr http.Header
 }
 
 // failure is why a request goes to on-error.
@@ -144,13 +144,12 @@ func (g *Gateway) putCall(c *call) {
 	c.path, c.policyErr, c.traceID, c.traceParent, c.traceStarted = "", "", "", "", false
 	c.backendAt, c.backendOn, c.backendDur, c.policyDur, c.backendStatus = 0, false, 0, 0, 0
 	c.rec = CallRecord{}
-	if c.outOwned {
-		// Nothing of this request (its context, body, strings) stays
-		// reachable from the pooled call.
+	// Nothing of this request (its context, body, strings) stays
+	// reachable from the pooled call.
+	if c.outReq != nil {
 		*c.outReq, *c.outURL = http.Request{}, url.URL{}
-		clear(c.outHdr)
-		c.outOwned = false
 	}
+	clear(c.outHdr)
 	c.ex.Reset()
 	c.match = mux.RouteMatch{}
 	g.calls.Put(c)

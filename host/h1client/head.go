@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // writeHead writes req's request line and header block — byte for byte
@@ -72,7 +74,7 @@ func (c *conn) writeHead(req *http.Request) bool {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !validFieldName(k) {
+		if !httpguts.ValidHeaderFieldName(k) {
 			continue // dropped, as net/http drops it
 		}
 		for _, v := range req.Header[k] {
@@ -80,6 +82,9 @@ func (c *conn) writeHead(req *http.Request) bool {
 		}
 	}
 	clear(keys)
+	if cap(keys) > maxKeptKeys {
+		keys = nil // a request with very many names does not stay with the connection
+	}
 	c.keys = keys[:0]
 	w.WriteString("\r\n")
 	return true
@@ -111,6 +116,9 @@ func (c *conn) writeRequest(req *http.Request) error {
 	}
 	return err
 }
+
+// maxKeptKeys bounds the name slice a connection keeps between requests.
+const maxKeptKeys = 64
 
 // defaultUserAgent is net/http's, sent when the header has no User-Agent.
 const defaultUserAgent = "Go-http-client/1.1"
@@ -174,26 +182,4 @@ func hasCTL(s string) bool {
 		}
 	}
 	return false
-}
-
-// validFieldName is httpguts.ValidHeaderFieldName: a non-empty token.
-func validFieldName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if !isTokenByte(k[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// isTokenByte: RFC 9110 tchar.
-func isTokenByte(b byte) bool {
-	switch {
-	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
 }

@@ -3,6 +3,7 @@ package h1client
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -135,4 +136,29 @@ func FuzzWriteHead(f *testing.F) {
 		}
 		compareHead(t, mk)
 	})
+}
+
+// A request with many header names is written as req.Write writes it, and
+// the connection does not keep a name slice that large for the next one.
+func TestWriteHeadManyNames(t *testing.T) {
+	mk := func() *http.Request {
+		req := headCase("GET", "backend", "/", "", "", "", "", "", 0, nil)
+		for i := range 500 {
+			req.Header[fmt.Sprintf("X-N%03d", i)] = []string{fmt.Sprint(i)}
+		}
+		return req
+	}
+	if !compareHead(t, mk) {
+		t.Fatal("writeHead left a plain request with many names to req.Write")
+	}
+	var out bytes.Buffer
+	c := &conn{bw: bufio.NewWriter(&out)}
+	c.writeHead(mk())
+	if cap(c.keys) > maxKeptKeys {
+		t.Errorf("the connection keeps a name slice of capacity %d after a request of 500 names", cap(c.keys))
+	}
+	c.writeHead(headCase("GET", "backend", "/", "", "Accept", "*/*", "", "", 0, nil))
+	if cap(c.keys) == 0 {
+		t.Error("a small request's name slice is not kept for the next one")
+	}
 }
