@@ -51,7 +51,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		WithStartFunctions().
 		WithStdout(m.log.writer("stdout")).
 		WithStderr(m.log.writer("stderr"))
-	if _, ok := m.cm.ExportedFunctions()[abi.ExportInitialize]; ok {
+	if m.info.initialize {
 		cfg = cfg.WithStartFunctions(abi.ExportInitialize)
 	}
 	// Instantiation runs _initialize: under the init deadline (guarded

@@ -152,7 +152,7 @@ func (e *Engine) Load(ctx context.Context, name, version string, bin []byte, po 
 		}
 		return nil, invalid("%v", err)
 	}
-	info, err := inspect(cm, e.opts.HardMemoryPages)
+	info, err := inspect(cm, bin, e.opts.HardMemoryPages)
 	if err != nil {
 		release()
 		return nil, err

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/gatehouse/gatehouse/abi"
 	"github.com/gatehouse/gatehouse/host/wasmcheck"
@@ -31,6 +30,8 @@ type Info struct {
 	WASIImports  []string `json:"wasi_imports"`
 	MemoryMin    uint32   `json:"memory_min_pages"`
 	Size         int      `json:"size_bytes"`
+
+	initialize bool // exports _initialize
 }
 
 func invalid(format string, a ...any) error {
@@ -60,7 +61,8 @@ func precheck(bin []byte) error {
 	return nil
 }
 
-func valTypes(ts []api.ValueType) []abi.ValType {
+// codes are value types as wasmcheck reads them (their binary codes).
+func codes(ts []byte) []abi.ValType {
 	out := make([]abi.ValType, len(ts))
 	for i, t := range ts {
 		out[i] = abi.ValType(t)
@@ -91,7 +93,7 @@ func sigString(params, results []abi.ValType) string {
 }
 
 // inspect checks a compiled module's imports and exports against ABI v1.
-func inspect(cm wazero.CompiledModule, maxPages uint32) (*Info, error) {
+func inspect(cm wazero.CompiledModule, bin []byte, maxPages uint32) (*Info, error) {
 	info := &Info{ABIMajor: abi.Major}
 	if ims := cm.ImportedMemories(); len(ims) > 0 {
 		mod, name, _ := ims[0].Import()
@@ -99,15 +101,22 @@ func inspect(cm wazero.CompiledModule, maxPages uint32) (*Info, error) {
 	}
 	allowedWASI := abi.AllowedWASI()
 	caps := map[string]bool{}
-	for _, f := range cm.ImportedFunctions() {
-		mod, name, _ := f.Import()
+	// The functions' interface is read from bin, not from cm: wazero's
+	// ImportedFunctions and ExportedFunctions build and keep a definition of
+	// every function of the module (wasmcheck.FuncInterface).
+	fi, err := wasmcheck.FuncInterface(bin)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	for _, f := range fi.Imports {
+		mod, name := f.Module, f.Name
 		switch mod {
 		case abi.HostModule:
 			hf, ok := abi.LookupHostFunc(name)
 			if !ok {
 				return nil, invalid("imports %s.%s: no such host function in ABI v%d", mod, name, abi.Major)
 			}
-			got := sigString(valTypes(f.ParamTypes()), valTypes(f.ResultTypes()))
+			got := sigString(codes(f.Params), codes(f.Results))
 			want := sigString(hf.Sig.Params, hf.Sig.Results)
 			if got != want {
 				return nil, invalid("imports %s.%s with signature %s; ABI v%d says %s", mod, name, got, abi.Major, want)
@@ -133,7 +142,7 @@ func inspect(cm wazero.CompiledModule, maxPages uint32) (*Info, error) {
 	sort.Strings(info.HostImports)
 	sort.Strings(info.WASIImports)
 
-	exps := cm.ExportedFunctions()
+	exps := fi.Exports
 	marker, ok := exps[abi.ExportVersion]
 	if !ok {
 		var other []string
@@ -149,7 +158,7 @@ func inspect(cm wazero.CompiledModule, maxPages uint32) (*Info, error) {
 		}
 		return nil, invalid("missing export %s (the ABI version marker); is this a Gatehouse policy module?", abi.ExportVersion)
 	}
-	if s := sigString(valTypes(marker.ParamTypes()), valTypes(marker.ResultTypes())); s != "() -> (i32)" {
+	if s := sigString(codes(marker.Params), codes(marker.Results)); s != "() -> (i32)" {
 		return nil, invalid("export %s has signature %s; want () -> (i32)", abi.ExportVersion, s)
 	}
 	for _, name := range []string{abi.ExportOnRequest, abi.ExportOnResponse} {
@@ -157,7 +166,7 @@ func inspect(cm wazero.CompiledModule, maxPages uint32) (*Info, error) {
 		if !ok {
 			continue
 		}
-		if s := sigString(valTypes(f.ParamTypes()), valTypes(f.ResultTypes())); s != "(i32, i32) -> (i32)" {
+		if s := sigString(codes(f.Params), codes(f.Results)); s != "(i32, i32) -> (i32)" {
 			return nil, invalid("export %s has signature %s; want (i32, i32) -> (i32)", name, s)
 		}
 		if name == abi.ExportOnRequest {
@@ -170,7 +179,8 @@ func inspect(cm wazero.CompiledModule, maxPages uint32) (*Info, error) {
 		return nil, invalid("missing export: a module needs %s and/or %s", abi.ExportOnRequest, abi.ExportOnResponse)
 	}
 	if f, ok := exps[abi.ExportInitialize]; ok {
-		if s := sigString(valTypes(f.ParamTypes()), valTypes(f.ResultTypes())); s != "() -> ()" {
+		info.initialize = true
+		if s := sigString(codes(f.Params), codes(f.Results)); s != "() -> ()" {
 			return nil, invalid("export %s has signature %s; want () -> ()", abi.ExportInitialize, s)
 		}
 	}

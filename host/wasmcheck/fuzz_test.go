@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 
 	"github.com/gatehouse/gatehouse/host/hosttest"
 	"github.com/gatehouse/gatehouse/host/wasmcheck"
@@ -59,6 +60,9 @@ var fuzzCfg = wazero.NewRuntimeConfigInterpreter()
 
 func checkThenCompile(t *testing.T, bin []byte) {
 	_ = wasmcheck.ForCompile(bin) // never panics, checked or not
+	if _, err := wasmcheck.FuncInterface(bin); err != nil && !errors.Is(err, wasmcheck.ErrMalformed) {
+		t.Fatalf("FuncInterface: error %v does not wrap ErrMalformed", err)
+	}
 	err := wasmcheck.Check(bin)
 	stripped := wasmcheck.WithoutCustomSections(bin)
 	if err != nil {
@@ -79,23 +83,71 @@ func checkThenCompile(t *testing.T, bin []byte) {
 		t.Fatalf("the packed module fails Check: %v", err)
 	}
 
-	if n, err := compileAlloc(stripped); n > fuzzMaxAlloc {
+	if n, err := compileAlloc(t, stripped); n > fuzzMaxAlloc {
 		t.Fatalf("compiling a %d-byte module that Check accepts allocated %d MiB (compile error: %v)", len(bin), n>>20, err)
 	}
 }
 
 // compileAlloc compiles bin in a new interpreter runtime and returns how
 // many bytes that allocated.
-func compileAlloc(bin []byte) (uint64, error) {
+// For a module wazero compiles, it also checks that FuncInterface reads
+// the functions' imports and exports as wazero does.
+func compileAlloc(t *testing.T, bin []byte) (uint64, error) {
 	ctx := context.Background()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	rt := wazero.NewRuntimeWithConfig(ctx, fuzzCfg)
+	defer rt.Close(ctx)
 	cm, err := rt.CompileModule(ctx, bin)
+	runtime.ReadMemStats(&after)
 	if err == nil {
+		sameInterface(t, bin, cm)
 		cm.Close(ctx)
 	}
-	rt.Close(ctx)
-	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc, err
+}
+
+// sameInterface fails t unless FuncInterface(bin) lists the function
+// imports and exports of cm, with their types.
+func sameInterface(t *testing.T, bin []byte, cm wazero.CompiledModule) {
+	t.Helper()
+	fi, err := wasmcheck.FuncInterface(bin)
+	if err != nil {
+		t.Fatalf("wazero compiles the module, FuncInterface fails: %v", err)
+	}
+	sameTypes := func(what string, got []byte, want []api.ValueType) {
+		if len(got) != len(want) {
+			t.Fatalf("%s: FuncInterface %x, wazero %x", what, got, want)
+		}
+		for i := range got {
+			if got[i] != 0x63 && got[i] != 0x64 && got[i] != byte(want[i]) { // (ref ht): wazero maps the heap type
+				t.Fatalf("%s: FuncInterface %x, wazero %x", what, got, want)
+			}
+		}
+	}
+	imps := cm.ImportedFunctions()
+	if len(imps) != len(fi.Imports) {
+		t.Fatalf("FuncInterface reads %d function imports, wazero %d", len(fi.Imports), len(imps))
+	}
+	for i, d := range imps {
+		mod, name, _ := d.Import()
+		f := fi.Imports[i]
+		if f.Module != mod || f.Name != name {
+			t.Fatalf("import %d: FuncInterface %q.%q, wazero %q.%q", i, f.Module, f.Name, mod, name)
+		}
+		sameTypes("import "+name+" params", f.Params, d.ParamTypes())
+		sameTypes("import "+name+" results", f.Results, d.ResultTypes())
+	}
+	exps := cm.ExportedFunctions()
+	if len(exps) != len(fi.Exports) {
+		t.Fatalf("FuncInterface reads %d function exports, wazero %d", len(fi.Exports), len(exps))
+	}
+	for name, d := range exps {
+		f, ok := fi.Exports[name]
+		if !ok {
+			t.Fatalf("export %q: wazero has it, FuncInterface not", name)
+		}
+		sameTypes("export "+name+" params", f.Params, d.ParamTypes())
+		sameTypes("export "+name+" results", f.Results, d.ResultTypes())
+	}
 }

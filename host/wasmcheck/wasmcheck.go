@@ -709,6 +709,11 @@ func (c *cursor) importEntry() error {
 	if err := c.name("import name"); err != nil {
 		return err
 	}
+	return c.importKind()
+}
+
+// importKind reads an import's kind and what it imports.
+func (c *cursor) importKind() error {
 	kind, err := c.byte("import kind")
 	if err != nil {
 		return err

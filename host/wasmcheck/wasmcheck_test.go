@@ -452,7 +452,7 @@ func TestWorstCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, err := compileAlloc(tc.bin)
+			n, err := compileAlloc(t, tc.bin)
 			if err != nil {
 				t.Fatalf("does not compile: %v", err)
 			}
@@ -478,7 +478,7 @@ func TestNameSectionBomb(t *testing.T) {
 	if !bytes.Equal(stripped, hosttest.Minimal().Build()) {
 		t.Fatal("the name section was not removed")
 	}
-	n, err := compileAlloc(stripped)
+	n, err := compileAlloc(t, stripped)
 	if err != nil || n > fuzzMaxAlloc {
 		t.Fatalf("compile: %v, %d bytes allocated", err, n)
 	}
