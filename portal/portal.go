@@ -73,7 +73,7 @@ type Server struct {
 	console http.Handler
 	o       Options
 	log     *slog.Logger
-	pages   web.Pages
+	pages   *web.Pages
 	limiter *web.Limiter
 	docs    *lru.Cache[string, *apiDoc]
 	mux     *http.ServeMux

@@ -37,7 +37,7 @@ var funcs = template.FuncMap{
 	"slots":   func() []string { return []string{"primary", "secondary"} },
 }
 
-func loadPages() (web.Pages, error) {
+func loadPages() (*web.Pages, error) {
 	return web.ParsePages(templateFS, funcs, "portal")
 }
 

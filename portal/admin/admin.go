@@ -77,7 +77,7 @@ type Server struct {
 	csrf    web.CSRF
 	log     *slog.Logger
 	now     func() time.Time
-	pages   web.Pages
+	pages   *web.Pages
 	limiter *web.Limiter
 	mux     *http.ServeMux
 }

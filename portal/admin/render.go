@@ -45,7 +45,7 @@ var funcs = template.FuncMap{
 	"list":    func(v ...string) []string { return v },
 }
 
-func loadPages() (web.Pages, error) {
+func loadPages() (*web.Pages, error) {
 	return web.ParsePages(templateFS, funcs, "admin portal")
 }
 

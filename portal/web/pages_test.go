@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 )
@@ -20,8 +21,11 @@ func TestPagesParseAndWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := p["layout"]; ok {
-		t.Fatal("the layout is a page of its own")
+	if p.Has("layout") || !p.Has("home") || !p.Has("broken") {
+		t.Fatal("pages: the layout is not a page of its own, every other file is")
+	}
+	if len(p.set) != 0 {
+		t.Fatalf("%d page sets kept before any visit", len(p.set))
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -44,10 +48,34 @@ func TestPagesParseAndWrite(t *testing.T) {
 		t.Fatalf("broken: %d %q", w.Code, w.Body.String())
 	}
 
+	if len(p.set) != 2 {
+		t.Fatalf("%d page sets kept after visiting two pages", len(p.set))
+	}
+
 	w = httptest.NewRecorder()
 	p.Write(w, log, "test portal", "missing", 200, nil)
 	if w.Code != 500 {
 		t.Fatalf("missing page: %d", w.Code)
+	}
+
+	// First visits from many goroutines at once parse a page once.
+	p, err = ParsePages(fsys, template.FuncMap{}, "test portal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			w := httptest.NewRecorder()
+			p.Write(w, log, "test portal", "home", 200, struct{ T string }{"x"})
+			if w.Code != 200 || w.Body.String() != "<title>x</title><p>x</p>" {
+				t.Errorf("concurrent home: %d %q", w.Code, w.Body.String())
+			}
+		})
+	}
+	wg.Wait()
+	if len(p.set) != 1 {
+		t.Fatalf("%d page sets after concurrent visits to one page", len(p.set))
 	}
 
 	fsys["templates/bad.html"] = &fstest.MapFile{Data: []byte(`{{define "body"}}{{.T`)}
