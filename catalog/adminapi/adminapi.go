@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -128,7 +129,19 @@ func New(o Options) (http.Handler, error) {
 	if w, ok := o.Analytics.(*analytics.Writer); ok && w == nil {
 		s.analytics = nil // a nil *Writer means no request log, like nil
 	}
-	return s.auth(s.router()), nil
+	return s.auth(onFirstRequest(s.router)), nil
+}
+
+// onFirstRequest builds the router when the first request arrives: its
+// 94 method-and-path routes hold ≈ 600 KB of compiled path patterns, which
+// a gateway whose admin API nobody calls need not keep (the idle demo's
+// heap, RATIONALE.md "Less per request ..."). The first request pays for
+// the build, a few milliseconds.
+func onFirstRequest(build func() *mux.Router) http.Handler {
+	router := sync.OnceValue(build)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		router().ServeHTTP(w, r)
+	})
 }
 
 // Routes lists every route of the admin API (full paths, with Prefix).
