@@ -66,8 +66,8 @@ run: build
 
 # The request path's concurrent parts run under the race detector in every
 # `make test` too (`make test-race` runs everything): a race there can hand
-# one client another's answer.
-RACE_PKGS := ./host/h1client ./host/gateway ./catalog/analytics
+# one client another's answer. portal/web: pages parsed on first visit.
+RACE_PKGS := ./host/h1client ./host/gateway ./catalog/analytics ./portal/web
 
 test: wasm chromium rust-example
 	$(GO) vet ./...

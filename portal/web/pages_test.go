@@ -58,25 +58,36 @@ func TestPagesParseAndWrite(t *testing.T) {
 		t.Fatalf("missing page: %d", w.Code)
 	}
 
-	// First visits from many goroutines at once parse a page once.
+	// First visits from many goroutines at once, to two pages (one
+	// parsed from the layout while the other executes): each page is
+	// parsed once (run under -race).
+	fsys["templates/other.html"] = &fstest.MapFile{Data: []byte(`{{define "body"}}<i>{{.T}}</i>{{end}}`)}
 	p, err = ParsePages(fsys, template.FuncMap{}, "test portal")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	for range 8 {
+	for i := range 8 {
 		wg.Go(func() {
-			w := httptest.NewRecorder()
-			p.Write(w, log, "test portal", "home", 200, struct{ T string }{"x"})
-			if w.Code != 200 || w.Body.String() != "<title>x</title><p>x</p>" {
-				t.Errorf("concurrent home: %d %q", w.Code, w.Body.String())
+			pages := []string{"home", "other"}
+			if i%2 == 1 {
+				pages[0], pages[1] = pages[1], pages[0]
+			}
+			for _, page := range pages {
+				w := httptest.NewRecorder()
+				p.Write(w, log, "test portal", page, 200, struct{ T string }{"x"})
+				want := map[string]string{"home": "<title>x</title><p>x</p>", "other": "<title>x</title><i>x</i>"}[page]
+				if w.Code != 200 || w.Body.String() != want {
+					t.Errorf("concurrent %s: %d %q", page, w.Code, w.Body.String())
+				}
 			}
 		})
 	}
 	wg.Wait()
-	if len(p.set) != 1 {
-		t.Fatalf("%d page sets after concurrent visits to one page", len(p.set))
+	if len(p.set) != 2 {
+		t.Fatalf("%d page sets after concurrent visits to two pages", len(p.set))
 	}
+	delete(fsys, "templates/other.html")
 
 	fsys["templates/bad.html"] = &fstest.MapFile{Data: []byte(`{{define "body"}}{{.T`)}
 	if _, err := ParsePages(fsys, template.FuncMap{}, "test portal"); err == nil || !strings.Contains(err.Error(), "test portal: template bad.html") {
