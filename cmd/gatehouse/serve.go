@@ -249,7 +249,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	msrc := metrics.Sources{Gateway: g, Engine: e, Cache: func() (int, int64) { return respCache.Len(), respCache.Bytes() }}
+	msrc := metrics.Sources{Gateway: g, Engine: e, Cache: func() (int, int64) { return respCache.Len(), respCache.Bytes() }, SQLiteMemory: sqlite.MemoryUsed}
 	if reqLog != nil {
 		msrc.Log = logStats(reqLog)
 	}

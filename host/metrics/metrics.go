@@ -275,6 +275,9 @@ type Sources struct {
 	// Cache returns the value cache's size (entries, bytes): the
 	// response cache and the value cache policies share it.
 	Cache func() (entries int, bytes int64)
+	// SQLiteMemory returns the bytes SQLite has allocated in the process
+	// (all its databases), or a negative number where it cannot tell.
+	SQLiteMemory func() int64
 }
 
 // Watch registers the scrape-time collectors of src.
@@ -301,6 +304,7 @@ var (
 	descRetries       = prometheus.NewDesc(namespace+"_backend_retries_total", "Backend requests sent again because a retry policy asked for it.", nil, nil)
 	descCacheEntries  = prometheus.NewDesc(namespace+"_cache_entries", "Entries in the node's value cache (response cache and value cache policies), expired ones not yet removed included.", nil, nil)
 	descCacheBytes    = prometheus.NewDesc(namespace+"_cache_bytes", "Bytes (keys plus values) in the node's value cache.", nil, nil)
+	descSQLiteMem     = prometheus.NewDesc(namespace+"_sqlite_memory_bytes", "Memory SQLite has allocated in the process (page caches, schemas, statements of the catalog, request log and counter databases).", nil, nil)
 )
 
 // engineCounters name the engine's cumulative counters.
@@ -329,7 +333,7 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range descEngine {
 		ch <- d
 	}
-	for _, d := range []*prometheus.Desc{descLiveInstances, descGuestMem, descGuestMemRes, descPool, descPoolExhausted, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap, descRetries, descCacheEntries, descCacheBytes} {
+	for _, d := range []*prometheus.Desc{descLiveInstances, descGuestMem, descGuestMemRes, descPool, descPoolExhausted, descVersion, descSnapAge, descReloadErr, descReady, descLogWritten, descLogDropped, descLogDepth, descLogCap, descRetries, descCacheEntries, descCacheBytes, descSQLiteMem} {
 		ch <- d
 	}
 }
@@ -376,6 +380,11 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		n, b := f()
 		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(n))
 		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(b))
+	}
+	if f := c.src.SQLiteMemory; f != nil {
+		if b := f(); b >= 0 {
+			ch <- prometheus.MustNewConstMetric(descSQLiteMem, prometheus.GaugeValue, float64(b))
+		}
 	}
 	if f := c.src.Log; f != nil {
 		s := f()

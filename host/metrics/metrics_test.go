@@ -142,7 +142,7 @@ func TestCacheSeries(t *testing.T) {
 		a.(gateway.CacheObserver).ObserveCache(st)
 	}
 	b.(gateway.CacheObserver).ObserveCache("hit")
-	m.Watch(Sources{Cache: func() (int, int64) { return 7, 1234 }})
+	m.Watch(Sources{Cache: func() (int, int64) { return 7, 1234 }, SQLiteMemory: func() int64 { return 4096 }})
 	_, body := scrape(t, m.Handler(), "/metrics")
 	for _, want := range []string{
 		`gatehouse_cache_requests_total{api="shop",result="hit"} 3`,
@@ -152,6 +152,7 @@ func TestCacheSeries(t *testing.T) {
 		`gatehouse_cache_requests_total{api="shop",result="bypass"} 1`,
 		"gatehouse_cache_entries 7",
 		"gatehouse_cache_bytes 1234",
+		"gatehouse_sqlite_memory_bytes 4096",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -159,5 +160,13 @@ func TestCacheSeries(t *testing.T) {
 	}
 	if strings.Contains(body, "bogus") {
 		t.Error("an unknown result made a series")
+	}
+
+	// Where SQLite cannot tell (no cgo), there is no series rather than a
+	// made-up zero.
+	m = New()
+	m.Watch(Sources{SQLiteMemory: func() int64 { return -1 }})
+	if _, body := scrape(t, m.Handler(), "/metrics"); strings.Contains(body, "gatehouse_sqlite_memory_bytes") {
+		t.Error("a negative SQLite memory figure made a series")
 	}
 }
