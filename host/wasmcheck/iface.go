@@ -31,11 +31,14 @@ func FuncInterface(bin []byte) (*Interface, error) {
 		return nil, fmt.Errorf("%w: no \\0asm version 1 header", ErrMalformed)
 	}
 	type sig struct{ params, results []byte }
+	type export struct {
+		name string
+		fn   uint32 // function index
+	}
 	var (
 		types    []sig
 		funcType []uint32 // type index of every function: imports, then defined
-		exports  []Func   // Params holds the function index, decoded below
-		exportIx []uint32
+		exports  []export // function exports, typed once every section is read
 		m        budget
 		it       = &Interface{Exports: map[string]Func{}}
 	)
@@ -107,8 +110,7 @@ func FuncInterface(bin []byte) (*Interface, error) {
 				}
 				ix, err := c.u32("export index")
 				if err == nil && kind == 0x00 {
-					exports = append(exports, Func{Name: name})
-					exportIx = append(exportIx, ix)
+					exports = append(exports, export{name, ix})
 				}
 				return err
 			})
@@ -134,13 +136,12 @@ func FuncInterface(bin []byte) (*Interface, error) {
 		}
 		it.Imports[i].Params, it.Imports[i].Results = s.params, s.results
 	}
-	for i, e := range exports {
-		s, err := typeOf(exportIx[i], "export "+e.Name)
+	for _, e := range exports {
+		s, err := typeOf(e.fn, "export "+e.name)
 		if err != nil {
 			return nil, err
 		}
-		e.Params, e.Results = s.params, s.results
-		it.Exports[e.Name] = e
+		it.Exports[e.name] = Func{Name: e.name, Params: s.params, Results: s.results}
 	}
 	return it, nil
 }

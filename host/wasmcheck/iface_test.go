@@ -61,11 +61,12 @@ func TestFuncInterfaceMalformed(t *testing.T) {
 	spec.Imports = []hosttest.Import{{Module: "gatehouse_v1", Name: "a", Type: hosttest.Func{Params: []byte{hosttest.I32}}}}
 	bin := spec.Build()
 	for n := 0; n < len(bin); n++ {
-		if _, err := wasmcheck.FuncInterface(bin[:n]); err == nil || !errors.Is(err, wasmcheck.ErrMalformed) {
-			if n < len(bin) && wasmcheck.Check(bin[:n]) == nil {
-				continue // a prefix that is a module of its own
-			}
-			t.Fatalf("first %d bytes: %v", n, err)
+		_, err := wasmcheck.FuncInterface(bin[:n])
+		if err == nil && (n < 8 || wasmcheck.Check(bin[:n]) != nil) {
+			t.Fatalf("first %d bytes: accepted, but they are not a module", n)
+		}
+		if err != nil && !errors.Is(err, wasmcheck.ErrMalformed) {
+			t.Fatalf("first %d bytes: %v does not wrap ErrMalformed", n, err)
 		}
 	}
 	// An export naming a function that does not exist.

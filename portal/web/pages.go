@@ -64,12 +64,6 @@ func (p *Pages) parse(file string) (*template.Template, error) {
 	return t.ParseFS(p.fsys, file)
 }
 
-// Has reports whether name is a page.
-func (p *Pages) Has(name string) bool {
-	_, ok := p.files[name]
-	return ok
-}
-
 // page is name's template set, parsed on its first use.
 func (p *Pages) page(name string) (*template.Template, error) {
 	file, ok := p.files[name]

@@ -21,7 +21,7 @@ func TestPagesParseAndWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Has("layout") || !p.Has("home") || !p.Has("broken") {
+	if _, ok := p.files["layout"]; ok || p.files["home"] == "" || p.files["broken"] == "" {
 		t.Fatal("pages: the layout is not a page of its own, every other file is")
 	}
 	if len(p.set) != 0 {
