@@ -164,10 +164,27 @@ func (c *call) reusableOut(out *http.Request) bool {
 	return h1client.Handles(out) && len(out.Header) <= maxReusedHeaders
 }
 
+// handedOut is what a request to net/http's transports carries that the
+// pooled call cannot lend: an h2 stream's writer goroutine reads the
+// request's URL and 1xx trace (traceWroteRequest) after RoundTrip has
+// returned. With the trace in the call, that read raced with the call's
+// next use (found by make test's race pass,
+// TestGRPCThroughTLSGatewayToH2CBackend). One allocation for both.
+// h1client's own path needs neither (RoundTrip1xx, the call's URL).
+type handedOut struct {
+	trace httptrace.ClientTrace
+	url   url.URL
+}
+
+// traceContext is ctx with the call's 1xx hook in x's trace.
+func (c *call) traceContext(ctx context.Context, x *handedOut) context.Context {
+	x.trace.Got1xxResponse = c.got1xxFn
+	return httptrace.WithClientTrace(ctx, &x.trace)
+}
+
 // forward sends the call's request to the backend and copies the answer
 // back (ReverseProxy.ServeHTTP's steps; see the top of this file).
 func (c *call) forward(w http.ResponseWriter, r *http.Request) {
-	c.trace = httptrace.ClientTrace{Got1xxResponse: c.got1xxFn}
 	c.rtDone = false
 	h1, isH1 := c.rp.Transport.(*h1client.Transport)
 	var out *http.Request
@@ -181,9 +198,9 @@ func (c *call) forward(w http.ResponseWriter, r *http.Request) {
 		*u = *r.URL
 		out.URL = u
 	} else {
-		out = r.WithContext(httptrace.WithClientTrace(r.Context(), &c.trace))
-		u := *r.URL
-		out.URL = &u
+		x := &handedOut{url: *r.URL}
+		out = r.WithContext(c.traceContext(r.Context(), x))
+		out.URL = &x.url
 	}
 	out.RequestURI = ""
 	out.Close = false
@@ -224,7 +241,7 @@ func (c *call) forward(w http.ResponseWriter, r *http.Request) {
 		// To h1client's fallback, which may keep the request, its URL and
 		// header map after RoundTrip returns: they leave the call.
 		c.outReq, c.outURL, c.outHdr = nil, nil, nil
-		res, err = h1.RoundTrip(out.WithContext(httptrace.WithClientTrace(out.Context(), &c.trace)))
+		res, err = h1.RoundTrip(out.WithContext(c.traceContext(out.Context(), &handedOut{})))
 	default:
 		c.outHdr = nil // the transport's now
 		res, err = c.rp.Transport.RoundTrip(out)

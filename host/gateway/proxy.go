@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
@@ -80,9 +79,8 @@ type call struct {
 	wsUpgrade bool
 	ws        *wsSession
 
-	// The backend round trip's 1xx hook (forward.go): one per pooled call,
-	// reset per request; rtDone (under rtMu) ends forwarding of 1xx.
-	trace    httptrace.ClientTrace
+	// The backend round trip's 1xx hook (forward.go), bound once per pooled
+	// call; rtDone (under rtMu) ends forwarding of 1xx.
 	got1xxFn func(int, textproto.MIMEHeader) error
 	rtMu     sync.Mutex
 	rtDone   bool
